@@ -11,6 +11,8 @@ __all__ = [
     "SPHERE_ANTIPODAL_EPS",
     "ACOS_CLAMP",
     "GEOM_ATOL",
+    "SPHERE_SERIES_EPS",
+    "KARCHER_TOL",
 ]
 
 #: Below this speed ||v_t|| the SRVF q_t = v_t / sqrt(||v_t||) switches to the smooth
@@ -31,3 +33,12 @@ ACOS_CLAMP = 1.0 - 1e-7
 
 #: Default absolute tolerance of geometric equality checks in tests (metres or unit-sphere units).
 GEOM_ATOL = 1e-6
+
+#: Below this angle (radians) sin(x)/x, cos(x) and atan(y)/y are evaluated by a 4-term Taylor series
+#: instead of the closed form: truncation error < 2e-17, and values and gradients stay exact at 0
+#: (no 0/0), e.g. exp_p(w) at w = 0 and log_p(q) at q = p.
+SPHERE_SERIES_EPS = 1e-2
+
+#: Default stopping tolerance of the Karcher mean: norm (radians) of the weighted mean of the log
+#: maps at the current estimate, i.e. of the Riemannian gradient of the Frechet variance.
+KARCHER_TOL = 1e-7
