@@ -1,7 +1,184 @@
-"""Sub-commands of the CLI beyond build-assets (registered by :func:`register`)."""
+"""Sub-commands of the headless CLI (registered into ``core.cli``)."""
 
 from __future__ import annotations
+
+import json
+import os
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InvalidInputError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def register(sub) -> None:
     """Add the sub-commands to an argparse sub-parser collection."""
+    p = sub.add_parser("info", help="topology, landmarks, labels, models and device")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("decode", help="landmarks → dense faces (npz in, npz out)")
+    p.add_argument("--input", required=True, help="npz with neutral (B,V,3) and landmarks (B,68,3)")
+    p.add_argument("--output", required=True, help="npz receiving vertices (B,V,3)")
+    p.add_argument("--weights", default=None)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("train-decoder", help="train S2D-Dec on the synthesised anny data")
+    _data_args(p)
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--beta2", type=float, default=0.1)
+    p.add_argument("--split", choices=("identity", "expression"), default="identity")
+    p.add_argument("--normalization", choices=("scale", "none", "frobenius"), default="scale")
+    p.add_argument("--loss", choices=("dr", "dr+pr", "dr+wpr"), default="dr+wpr",
+                   help="dr: L_dr only (S1); dr+pr: + unweighted L_pr (S2); dr+wpr: + weighted (S3)")
+    p.add_argument("--channels", default="128,64,32,32,16")
+    p.add_argument("--out", default=str(ROOT / "models" / "s2d_decoder.safetensors"))
+    p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train_decoder)
+
+    from core.eval.report import register as register_eval
+
+    register_eval(sub)
+
+
+def _data_args(p) -> None:
+    p.add_argument("--identities", type=int, default=240, help="synthesised identities")
+    p.add_argument("--mixtures", type=int, default=36, help="random expressions per identity")
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--cache", default=None, help="data cache folder (default ~/.cache/…)")
+
+
+def load_data(args):
+    """The synthesised data set selected by the data arguments (generated on first use)."""
+    from core.assets import load_landmarks
+    from core.data.synth import SynthConfig, load_or_generate
+
+    cfg = SynthConfig(n_identities=args.identities, mixtures_per_identity=args.mixtures,
+                      seed=args.data_seed)
+    return load_or_generate(cfg, load_landmarks().indices,
+                            cache_dir=Path(args.cache) if args.cache else None)
+
+
+def cmd_info(args) -> int:
+    import torch
+
+    from core.assets import load_face, load_landmarks
+    from core.data.anny_source import TOPOLOGY
+    from core.data.recipes import LABELS
+    from core.pipeline import DEFAULT_DECODER
+    from core.runtime import pick_device
+
+    face, lm = load_face(), load_landmarks()
+    models = {}
+    for p in sorted((ROOT / "models").glob("*.safetensors")):
+        from core.models.checkpoint import file_sha256
+
+        models[p.stem] = {"file": p.name, "sha256": file_sha256(p)}
+    info = {
+        "topology": f"anny:{TOPOLOGY}",
+        "n_vertices": face.n_vertices,
+        "n_faces": int(len(face.faces)),
+        "has_uv": face.uv is not None,
+        "landmarks": {"indices": lm.indices.tolist(), "names": list(lm.names)},
+        "labels": list(LABELS),
+        "models": models,
+        "default_decoder_present": DEFAULT_DECODER.is_file(),
+        "device": str(pick_device(args.device)),
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+    }
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for k, v in info.items():
+            if k != "landmarks":
+                print(f"{k}: {v}")
+        print(f"landmarks: {len(lm.indices)} ({', '.join(lm.names[:3])}, …)")
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from core.io.atomic import atomic_file
+    from core.pipeline import DEFAULT_DECODER, S2DPipeline
+
+    path = Path(args.input)
+    if not path.is_file():
+        raise InvalidInputError(f"input file {path} not found")
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            missing = {"neutral", "landmarks"} - set(d.files)
+            if missing:
+                raise InvalidInputError(
+                    f"{path}: expected arrays 'neutral' (B,V,3) and 'landmarks' (B,68,3), "
+                    f"missing {sorted(missing)} (found {sorted(d.files)})")
+            neutral, lms = d["neutral"], d["landmarks"]
+    except (ValueError, OSError) as exc:
+        raise InvalidInputError(f"{path} is not a readable .npz file: {exc}") from exc
+    pipe = S2DPipeline.load(args.weights or DEFAULT_DECODER, device=args.device)
+    verts = pipe.decode(neutral, lms)
+    with atomic_file(Path(args.output)) as tmp:
+        np.savez(tmp, vertices=verts)
+    print(f"wrote {len(verts)} faces of {verts.shape[1]} vertices to {args.output}")
+    return 0
+
+
+def _init_distributed():
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+        return True
+    return False
+
+
+def cmd_train_decoder(args) -> int:
+    import torch
+
+    from core.assets import load_face, resource_path
+    from core.mesh.hierarchy import MeshHierarchy
+    from core.runtime import pick_device
+    from core.train.s2d_train import S2DTrainConfig, make_split, save_decoder, train_decoder
+
+    dist = _init_distributed()
+    rank = torch.distributed.get_rank() if dist else 0
+    device = pick_device(args.device)
+    if dist and str(device).startswith("cuda"):
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    data = load_data(args)
+    cfg = S2DTrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta2=args.beta2,
+        use_pr=args.loss != "dr", weighted=args.loss == "dr+wpr",
+        normalization=args.normalization, split=args.split,
+        channels=tuple(int(c) for c in args.channels.split(",")), seed=args.seed,
+    )
+    train = make_split(data, cfg.split, "train")
+    log = print if rank == 0 else (lambda *a, **k: None)
+    log(f"training S2D-Dec on {len(train)} frames ({cfg.split} split) on {device}")
+    hier = MeshHierarchy.load(resource_path("hierarchy.npz"))
+    model, summary = train_decoder(train, hier, load_face().loss_weights, cfg,
+                                   run_dir=Path(args.run_dir) if args.run_dir else None,
+                                   device=device, log=log,
+                                   extra_meta={"data": asdict(data.config)})
+    if rank == 0:
+        save_decoder(Path(args.out), model.cpu(), cfg, {
+            "data": asdict(data.config), "train_frames": len(train),
+            "train_seconds": summary["train_seconds"], "world_size": summary["world_size"],
+            "device": str(device), "normalization": cfg.normalization})
+        log(f"saved {args.out}")
+    if dist:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+

@@ -8,24 +8,19 @@ from __future__ import annotations
 __all__ = [
     "SRVF_SPEED_EPS",
     "SPHERE_NORM_EPS",
-    "SPHERE_ANTIPODAL_EPS",
     "ACOS_CLAMP",
     "GEOM_ATOL",
     "SPHERE_SERIES_EPS",
     "KARCHER_TOL",
 ]
 
-#: Below this speed ||v_t|| the SRVF q_t = v_t / sqrt(||v_t||) switches to the smooth
-#: form q_t = v_t / sqrt(||v_t|| + eps) so q and its gradient stay finite at zero velocity.
+#: Below this speed ||v_t|| the SRVF q_t = v_t / sqrt(||v_t||) uses q_t = v_t / sqrt(eps)
+#: (continuous at eps, exactly 0 for a repeated frame) so q and its gradient stay finite.
 SRVF_SPEED_EPS = 1e-8
 
 #: Tangent vectors (or chord lengths) with norm below this are treated as zero: exp_p(w) = p,
 #: log_p(q) = q - p (first-order), distances use the chord instead of acos.
 SPHERE_NORM_EPS = 1e-7
-
-#: <p, q> below -1 + this is treated as antipodal: the log map is not unique there; we pick a
-#: deterministic direction and document it.
-SPHERE_ANTIPODAL_EPS = 1e-6
 
 #: acos arguments are clamped to [-ACOS_CLAMP, ACOS_CLAMP] only for the value; the gradient uses
 #: a linear extrapolation beyond it (PyTorch3D's acos_linear_extrapolation idea) so it stays finite.

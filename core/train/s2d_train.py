@@ -1,0 +1,236 @@
+"""Training of S2D-Dec: L = beta1 * L_dr + beta2 * L_pr (paper eq. 6-7).
+
+- L_dr (eq. 6): mean over vertices of the L1 norm of the dense-displacement error, in the
+  decoder's normalised units.
+- L_pr (eq. 7): error of the reconstructed vertices S = neutral + D. It is a *weighted mean*
+  sum_i w_i |p_i^g - p_i^gt|_1 / sum_i w_i with the landmark-distance weights w (eq. 7), so it
+  is on the same scale as L_dr and beta2 = 0.1 keeps it a visible part of the loss (in the
+  official code the weighted term was a sum over vertices and the unweighted one negligible).
+  ``weighted=False`` gives the unweighted L1 of the ablation S2.
+
+Resumable (model + optimiser + step in ``<run>/last.safetensors``), seeded, device-agnostic and
+DistributedDataParallel-ready: launched by ``torchrun`` it shards batches over processes (gloo on
+CPU, nccl on CUDA); rank 0 logs and saves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import S2DError
+from core.models.checkpoint import load_checkpoint, save_checkpoint
+from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.train.normalization import normalize_input, output_factor
+
+__all__ = ["S2DTrainConfig", "DecoderSplit", "make_split", "train_decoder", "decoder_loss",
+           "DECODER_KIND"]
+
+DECODER_KIND = "s2d-decoder"
+
+
+@dataclass(frozen=True)
+class S2DTrainConfig:
+    """Training hyper-parameters (saved with the weights)."""
+
+    steps: int = 6000
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_final: float = 2e-5
+    beta1: float = 1.0
+    beta2: float = 0.1
+    use_dr: bool = True
+    use_pr: bool = True
+    weighted: bool = True
+    normalization: str = "scale"
+    split: str = "identity"
+    channels: tuple = (128, 64, 32, 32, 16)
+    seed: int = 0
+    log_every: int = 200
+    checkpoint_every: int = 1000
+
+
+@dataclass
+class DecoderSplit:
+    """Frames of one side of a split (N frames).
+
+    neutral_lm, target_lm : (N, 68, 3) float32 metres; disp : (N, V, 3) float16 metres;
+    identity : (N,) int; label : (N,) int.
+    """
+
+    neutral_lm: np.ndarray
+    target_lm: np.ndarray
+    disp: np.ndarray
+    identity: np.ndarray
+    label: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.identity)
+
+
+def make_split(data, split: str, part: str) -> DecoderSplit:
+    """Select decoder frames of a synthesised data set (:class:`core.data.synth.SynthData`).
+
+    identity split: train = frames of train identities; test = frames of test identities.
+    expression split: train = frames of train identities without held-out labels/actions;
+    test = frames of the held-out labels (on all identities).
+    """
+    test_id = data.id_test[data.frame_identity]
+    if split == "identity":
+        sel = ~test_id if part == "train" else test_id
+    elif split == "expression":
+        from core.data.recipes import EXPRESSION_SPLIT_TEST_LABELS, LABELS
+
+        held = np.isin(data.frame_label, [LABELS.index(x) for x in EXPRESSION_SPLIT_TEST_LABELS])
+        sel = (~test_id & data.frame_expr_train) if part == "train" else held
+    else:
+        raise S2DError(f"unknown split {split!r}; expected 'identity' or 'expression'")
+    ids = data.frame_identity[sel]
+    return DecoderSplit(
+        neutral_lm=data.neutral_landmarks[ids],
+        target_lm=data.frame_landmarks[sel],
+        disp=data.frame_disp[sel],
+        identity=ids,
+        label=data.frame_label[sel],
+    )
+
+
+def decoder_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
+                 cfg: S2DTrainConfig) -> tuple[torch.Tensor, dict]:
+    """pred, target : (B, V, 3) normalised displacements; weights : (V,) → loss, parts."""
+    err = (pred - target).abs().sum(-1)  # (B, V) L1 per vertex
+    l_dr = err.mean()
+    if cfg.weighted:
+        l_pr = (err * weights).sum(-1).mean() / weights.sum()
+    else:
+        l_pr = err.mean()
+    loss = (cfg.beta1 * l_dr if cfg.use_dr else 0.0) + (cfg.beta2 * l_pr if cfg.use_pr else 0.0)
+    return loss, {"l_dr": float(l_dr), "l_pr": float(l_pr)}
+
+
+def _lr_at(step: int, cfg: S2DTrainConfig) -> float:
+    """Cosine decay from lr to lr_final with a 200-step warm-up."""
+    if step < 200:
+        return cfg.lr * (step + 1) / 200
+    t = min(1.0, (step - 200) / max(1, cfg.steps - 200))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
+
+
+def _dist_info() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def train_decoder(
+    train: DecoderSplit,
+    hierarchy,
+    loss_weights: np.ndarray,
+    cfg: S2DTrainConfig,
+    run_dir: Path | None = None,
+    device: str | torch.device = "cpu",
+    log=print,
+    extra_meta: dict | None = None,
+) -> tuple[S2DDecoder, dict]:
+    """Train a decoder; returns the model (on ``device``) and a summary dict.
+
+    With ``run_dir`` set, ``last.safetensors`` (resumable state) is written every
+    ``checkpoint_every`` steps and training resumes from it when present.
+    """
+    rank, world = _dist_info()
+    torch.manual_seed(cfg.seed)
+    dcfg = DecoderConfig.from_hierarchy(hierarchy, channels=tuple(cfg.channels))
+    model = S2DDecoder(dcfg, hierarchy).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start = 0
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt = run_dir / "last.safetensors"
+        if ckpt.is_file():
+            start = _load_resume(ckpt, model, opt)
+            log(f"resumed from {ckpt} at step {start}")
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    w = torch.as_tensor(loss_weights, dtype=torch.float32, device=device)
+    rng = np.random.default_rng(cfg.seed + 1000 * rank + start)
+    n = len(train)
+    t0 = time.time()
+    hist = []
+    for step in range(start, cfg.steps):
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, cfg)
+        idx = rng.integers(0, n, size=cfg.batch_size // world)
+        nl = torch.as_tensor(train.neutral_lm[idx], device=device)
+        tl = torch.as_tensor(train.target_lm[idx], device=device)
+        x = normalize_input(cfg.normalization, nl, tl)
+        scale = output_factor(cfg.normalization, nl)[:, None, None]
+        y = torch.as_tensor(train.disp[idx].astype(np.float32), device=device) / scale
+        pred = net(x)
+        loss, parts = decoder_loss(pred, y, w, cfg)
+        if not torch.isfinite(loss):
+            raise S2DError(f"non-finite decoder loss at step {step}; lower the learning rate")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if rank == 0 and (step % cfg.log_every == 0 or step == cfg.steps - 1):
+            el = time.time() - t0
+            hist.append({"step": step, "loss": float(loss), **parts})
+            log(f"step {step + 1}/{cfg.steps} loss {float(loss):.5f} L_dr {parts['l_dr']:.5f} "
+                f"L_pr {parts['l_pr']:.5f} lr {_lr_at(step, cfg):.2e} "
+                f"({el:.0f}s, ~{el / max(1, step + 1 - start) * (cfg.steps - step - 1):.0f}s left)")
+        if rank == 0 and run_dir is not None and (step + 1) % cfg.checkpoint_every == 0:
+            _save_resume(run_dir / "last.safetensors", model, opt, step + 1, cfg, extra_meta)
+    summary = {"train_seconds": round(time.time() - t0, 1), "steps": cfg.steps,
+               "history": hist, "world_size": world}
+    return model, summary
+
+
+def save_decoder(path: Path, model: S2DDecoder, cfg: S2DTrainConfig, extra: dict) -> None:
+    """Final weights + decoder config + training config in one safetensors file."""
+    meta = {"train_config": asdict(cfg), **extra}
+    save_checkpoint(path, model.state_dict(), model.config, DECODER_KIND, meta)
+
+
+def _save_resume(path: Path, model, opt, step: int, cfg: S2DTrainConfig, extra) -> None:
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    groups = []
+    for gi, g in enumerate(opt.state_dict()["state"].items()):
+        pid, st = g
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                state[f"opt.{pid}.{k}"] = v.reshape(-1) if v.ndim == 0 else v
+        groups.append(pid)
+    meta = {"step": step, "train_config": asdict(cfg), "opt_params": groups,
+            "opt_groups": [{k: v for k, v in g.items() if k != "params"}
+                           for g in opt.state_dict()["param_groups"]], **(extra or {})}
+    save_checkpoint(path, state, model.config, DECODER_KIND + "-resume", meta)
+
+
+def _load_resume(path: Path, model, opt) -> int:
+    state, _cfg, extra = load_checkpoint(path, DECODER_KIND + "-resume")
+    model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+    osd = opt.state_dict()
+    new_state = {}
+    for pid in extra["opt_params"]:
+        st = {}
+        for k, v in state.items():
+            pre = f"opt.{pid}."
+            if k.startswith(pre):
+                name = k[len(pre):]
+                st[name] = v.reshape(()) if name == "step" else v
+        new_state[pid] = st
+    osd["state"] = new_state
+    opt.load_state_dict(osd)
+    return int(extra["step"])
+
+
+
