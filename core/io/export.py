@@ -1,0 +1,202 @@
+"""Atomic export of a dense animation as a folder of per-frame meshes plus ``manifest.json``.
+
+``export_sequence`` writes everything into a hidden temporary folder beside ``out_dir`` and renames
+it into place at the end (see :mod:`core.io.atomic`): a failed or cancelled export leaves neither
+``out_dir`` nor temporaries behind. GLB and video exporters live in :mod:`core.io.export_gltf`
+and :mod:`core.io.export_video` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InvalidInputError
+from core.io.atomic import (
+    ExportCancelled,
+    ProgressCallback,
+    atomic_dir,
+    atomic_file,
+    report_progress,
+)
+from core.io.export_gltf import export_glb
+from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
+from core.io.export_video import export_video
+from core.io.mesh_io import as_faces, as_frames, as_uv
+
+__all__ = [
+    "FORMATS",
+    "ExportCancelled",
+    "as_frames",
+    "export_sequence",
+    "export_glb",
+    "export_video",
+    "write_manifest",
+]
+
+#: Per-sequence formats of :func:`export_sequence` (``npz`` is one ``sequence.npz`` file).
+FORMATS = ("obj", "ply", "npz")
+
+MANIFEST_NAME = "manifest.json"
+NPZ_NAME = "sequence.npz"
+
+
+def _frame_names(name_pattern: str, n_frames: int, ext: str) -> list[str]:
+    """``name_pattern.format(k)`` for k = 1..T, plus the extension; checked to be usable."""
+    try:
+        names = [name_pattern.format(k) + ext for k in range(1, n_frames + 1)]
+    except (IndexError, KeyError, ValueError) as exc:
+        raise InvalidInputError(
+            f"name_pattern must format one frame number, like 'frame_{{:04d}}', got "
+            f"{name_pattern!r} ({exc}); fix the pattern"
+        ) from exc
+    bad = [n for n in names if "/" in n or os.sep in n or n.startswith(".") or n == MANIFEST_NAME]
+    if bad or len(set(names)) != len(names):
+        raise InvalidInputError(
+            f"name_pattern {name_pattern!r} must give distinct plain file names for frames "
+            f"1..{n_frames}, got e.g. {(bad or names)[:2]}; use a pattern like 'frame_{{:04d}}'"
+        )
+    return names
+
+
+def export_sequence(
+    out_dir: str | os.PathLike[str],
+    frames: np.ndarray,
+    faces: np.ndarray,
+    fmt: str = "obj",
+    *,
+    uv: np.ndarray | None = None,
+    face_uv: np.ndarray | None = None,
+    manifest: Mapping[str, object] | None = None,
+    progress: ProgressCallback | None = None,
+    name_pattern: str = "frame_{:04d}",
+    overwrite: bool = False,
+    decimals: int = 6,
+) -> Path:
+    """Write an animation as ``out_dir/frame_0001.<fmt>`` ... plus ``out_dir/manifest.json``.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        Folder to create; its parent must exist. An existing ``out_dir`` is refused unless
+        ``overwrite=True`` (then it is replaced as a whole, atomically).
+    frames : (T, V, 3) float32 or float64
+        Vertex positions in metres, in the template's vertex order (kept exactly).
+    faces : (F, 3) int
+        Shared 0-based triangle indices.
+    fmt : {"obj", "ply", "npz"}
+        ``obj``: text with ``decimals`` digits, per-corner UVs (``f a/ta b/tb c/tc``);
+        ``ply``: binary, exact, per-vertex UVs only; ``npz``: one ``sequence.npz`` holding
+        ``frames``, ``faces`` (and ``uv``, ``face_uv``).
+    uv, face_uv : (N_uv, 2) float and (F, 3) int, or None
+        Texture coordinates, written into every frame.
+    manifest : mapping or None
+        Extra JSON-serialisable entries; ``n_frames``, ``n_vertices``, ``n_faces``, ``format``,
+        ``units`` ("m") and ``files`` are added (and win over same-named given entries).
+    progress : callable ``(done, total) -> bool | None`` or None
+        Called after every frame (``total = T``, or 1 for npz); returning ``False`` cancels.
+    name_pattern : str
+        ``str.format`` pattern of one 1-based frame number, without extension.
+    overwrite : bool
+        Replace an existing ``out_dir``.
+    decimals : int
+        Digits after the decimal point of OBJ coordinates (>= 6).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    core.errors.InvalidInputError
+        Bad shapes, NaN/inf frames, bad indices/pattern/format, non-JSON manifest.
+    core.io.atomic.ExportCancelled
+        ``progress`` returned ``False`` (an :class:`core.errors.ExportError`).
+    core.errors.ExportError
+        ``out_dir`` exists, or cannot be written; nothing is left behind.
+    """
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"fmt must be one of {FORMATS}, got {fmt!r}; pick one of them")
+    if decimals < 6:
+        raise InvalidInputError(f"decimals must be >= 6 (micrometres), got {decimals}")
+    frames = as_frames(frames)
+    n_frames, n_vertices = frames.shape[:2]
+    faces = as_faces(faces, n_vertices)
+    uv, face_uv = as_uv(uv, face_uv, len(faces))
+    vertex_uv = per_vertex_uv(uv, face_uv, faces, n_vertices) if fmt == "ply" else None
+    names = [NPZ_NAME] if fmt == "npz" else _frame_names(name_pattern, n_frames, f".{fmt}")
+    meta = {
+        **dict(manifest or {}),
+        "format": fmt,
+        "n_frames": int(n_frames),
+        "n_vertices": int(n_vertices),
+        "n_faces": int(len(faces)),
+        "units": "m",
+        "has_uv": uv is not None,
+        "files": names,
+    }
+    manifest_bytes = _json_bytes(meta)  # fail on a bad manifest before touching the disk
+
+    out_dir = Path(out_dir)
+    what = f"exporting {n_frames} frames to {out_dir}"
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        if fmt == "npz":
+            arrays = {"frames": frames, "faces": faces}
+            if uv is not None:
+                arrays.update(uv=uv, face_uv=face_uv)
+            np.savez(tmp / NPZ_NAME, **arrays)
+            report_progress(progress, 1, 1, what)
+        else:
+            encoder = ObjEncoder(faces, uv, face_uv, decimals=decimals) if fmt == "obj" else None
+            for k, name in enumerate(names):
+                if encoder is not None:
+                    data = encoder.encode(frames[k], comment=f"frame {k + 1} of {n_frames}")
+                else:
+                    data = encode_ply(frames[k], faces, vertex_uv)
+                (tmp / name).write_bytes(data)
+                report_progress(progress, k + 1, n_frames, what)
+        (tmp / MANIFEST_NAME).write_bytes(manifest_bytes)
+    return out_dir
+
+
+def write_manifest(path: str | os.PathLike[str], data: Mapping[str, object]) -> Path:
+    """Write ``data`` as indented UTF-8 JSON, atomically.
+
+    numpy scalars/arrays and paths are converted; NaN/inf and other objects raise
+    :class:`core.errors.InvalidInputError` before anything is written.
+    """
+    payload = _json_bytes(dict(data))
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(payload)
+    return path
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _json_bytes(data: dict) -> bytes:
+    try:
+        text = json.dumps(
+            data, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"the manifest must hold JSON values (numbers, strings, lists, dicts; no NaN), "
+            f"found a problem: {exc}; convert or remove that entry"
+        ) from exc
+    return (text + "\n").encode("utf-8")

@@ -1,0 +1,137 @@
+"""Low-level per-frame mesh encoders: Wavefront OBJ text and binary PLY.
+
+These functions trust their inputs (shapes, dtypes, finiteness and index ranges are checked by
+the callers in :mod:`core.io.mesh_io` and :mod:`core.io.export`). Vertex order is written exactly as
+given and never merged or reordered, so a frame written here reloads with identical indices.
+``per_vertex_uv`` turns per-corner UVs into PLY's one-UV-per-vertex form (refusing UV seams).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InvalidInputError
+
+__all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv"]
+
+
+class ObjEncoder:
+    """Encode frames that share one topology as OBJ bytes; the face block is built once.
+
+    Parameters
+    ----------
+    faces : (F, 3) int64
+        0-based triangle indices (written 1-based).
+    uv : (N_uv, 2) float or None
+        Texture coordinates, written as ``vt`` lines.
+    face_uv : (F, 3) int64 or None
+        0-based per-corner indices into ``uv``; with ``uv`` the faces are ``f a/ta b/tb c/tc``.
+    decimals : int
+        Digits after the decimal point of ``v``/``vt`` values (6 = micrometres for metres).
+    """
+
+    def __init__(
+        self,
+        faces: np.ndarray,
+        uv: np.ndarray | None = None,
+        face_uv: np.ndarray | None = None,
+        *,
+        decimals: int = 6,
+    ) -> None:
+        self._v_fmt = f"v %.{decimals}f %.{decimals}f %.{decimals}f\n"
+        tail = []
+        if uv is not None and face_uv is not None:
+            tail.append(_rows(f"vt %.{decimals}f %.{decimals}f\n", uv))
+            corners = np.stack([faces + 1, face_uv + 1], axis=-1)  # (F, 3, 2)
+            tail.append(_rows("f %d/%d %d/%d %d/%d\n", corners.reshape(len(faces), 6)))
+        else:
+            tail.append(_rows("f %d %d %d\n", faces + 1))
+        self._tail = "".join(tail).encode("ascii")
+
+    def encode(self, vertices: np.ndarray, comment: str | None = None) -> bytes:
+        """OBJ bytes of one frame: optional comment, ``v`` lines (in order), then the face block.
+
+        Parameters
+        ----------
+        vertices : (V, 3) float
+            Positions in metres, in the template's vertex order.
+        comment : str or None
+            One line written as ``# comment`` at the top.
+        """
+        head = f"# {comment}\n" if comment else ""
+        v_block = _rows(self._v_fmt, vertices)
+        return (head + v_block).encode("ascii") + self._tail
+
+
+def _rows(fmt: str, array: np.ndarray) -> str:
+    """Format every row of a 2-D array with ``fmt`` (one ``%`` operation for the whole block)."""
+    array = np.asarray(array)
+    if len(array) == 0:
+        return ""
+    return (fmt * len(array)) % tuple(array.ravel().tolist())
+
+
+def encode_ply(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    uv: np.ndarray | None = None,
+) -> bytes:
+    """Binary little-endian PLY bytes of one triangle mesh.
+
+    Parameters
+    ----------
+    vertices : (V, 3) float32 or float64
+        Written as ``float`` for float32 input and ``double`` otherwise (exact round trip).
+    faces : (F, 3) int64
+        Written as ``list uchar int vertex_indices``.
+    uv : (V, 2) float or None
+        Per-vertex texture coordinates, written as ``s``/``t`` (PLY has no per-corner UVs).
+    """
+    real = "float" if vertices.dtype == np.float32 else "double"
+    kind = "<f4" if real == "float" else "<f8"
+    v_dtype = [("x", kind), ("y", kind), ("z", kind)]
+    if uv is not None:
+        v_dtype += [("s", "<f4"), ("t", "<f4")]
+    v_rec = np.empty(len(vertices), dtype=v_dtype)
+    v_rec["x"], v_rec["y"], v_rec["z"] = vertices[:, 0], vertices[:, 1], vertices[:, 2]
+    if uv is not None:
+        v_rec["s"], v_rec["t"] = uv[:, 0], uv[:, 1]
+    f_rec = np.empty(len(faces), dtype=[("n", "u1"), ("idx", "<i4", (3,))])
+    f_rec["n"] = 3
+    f_rec["idx"] = faces
+    header = [
+        "ply",
+        "format binary_little_endian 1.0",
+        "comment Sparse2Dense Studio (units: metres)",
+        f"element vertex {len(vertices)}",
+        f"property {real} x",
+        f"property {real} y",
+        f"property {real} z",
+    ]
+    if uv is not None:
+        header += ["property float s", "property float t"]
+    header += [
+        f"element face {len(faces)}",
+        "property list uchar int vertex_indices",
+        "end_header",
+    ]
+    return ("\n".join(header) + "\n").encode("ascii") + v_rec.tobytes() + f_rec.tobytes()
+
+
+def per_vertex_uv(
+    uv: np.ndarray | None, face_uv: np.ndarray | None, faces: np.ndarray, n_vertices: int
+) -> np.ndarray | None:
+    """UVs as one row per vertex ``(V, 2)`` for PLY, or raise if the UVs have seams.
+
+    Vertices used by no face get ``(0, 0)``.
+    """
+    if uv is None or face_uv is None:
+        return None
+    out = np.zeros((n_vertices, 2), dtype=np.float64)
+    out[faces.ravel()] = uv[face_uv.ravel()]
+    if not np.array_equal(out[faces], uv[face_uv]):
+        raise InvalidInputError(
+            "PLY stores one texture coordinate per vertex, but these UVs have seams (a vertex "
+            "has different UVs in different faces); export as OBJ to keep them, or pass uv=None"
+        )
+    return out
