@@ -112,7 +112,7 @@ def decoder_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
     else:
         l_pr = err.mean()
     loss = (cfg.beta1 * l_dr if cfg.use_dr else 0.0) + (cfg.beta2 * l_pr if cfg.use_pr else 0.0)
-    return loss, {"l_dr": float(l_dr), "l_pr": float(l_pr)}
+    return loss, {"l_dr": float(l_dr.detach()), "l_pr": float(l_pr.detach())}
 
 
 def _lr_at(step: int, cfg: S2DTrainConfig) -> float:
