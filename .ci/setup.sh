@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine: system libraries for Qt/VTK + Xvfb, a virtualenv with
+# the CPU build of torch 2.13 and the project with its dev extra. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Qt's xcb platform plugin needs icccm/keysyms (its error message blames xcb-cursor0);
+  # the rest are usually present but cheap to ensure (see docs/ecosystem notes).
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-randr0 \
+    libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxkbcommon-x11-0 \
+    libgl1 libegl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first, pinned: an unpinned torch would pull the multi-GB CUDA build from PyPI.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[dev]"
+echo "setup done: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
