@@ -40,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--loss", choices=("dr", "dr+pr", "dr+wpr"), default="dr+wpr",
                    help="dr: L_dr only (S1); dr+pr: + unweighted L_pr (S2); dr+wpr: + weighted (S3)")
     p.add_argument("--channels", default="128,64,32,32,16")
+    p.add_argument("--linear-skip", action="store_true",
+                   help="add a linear shortcut initialised with the ridge solution (S2D-Dec+)")
     p.add_argument("--out", default=str(ROOT / "models" / "s2d_decoder.safetensors"))
     p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
     p.add_argument("--device", default="auto")
@@ -161,6 +163,7 @@ def cmd_train_decoder(args) -> int:
         use_pr=args.loss != "dr", weighted=args.loss == "dr+wpr",
         normalization=args.normalization, split=args.split,
         channels=tuple(int(c) for c in args.channels.split(",")), seed=args.seed,
+        linear_skip=args.linear_skip,
     )
     train = make_split(data, cfg.split, "train")
     log = print if rank == 0 else (lambda *a, **k: None)

@@ -60,6 +60,10 @@ def load_decoder(path: Path | str = DEFAULT_DECODER, hierarchy: MeshHierarchy | 
     if hierarchy is None:
         hierarchy = MeshHierarchy.load(resource_path("hierarchy.npz"))
     model = S2DDecoder(DecoderConfig.from_dict(cfg), hierarchy)
+    if extra.get("train_config", {}).get("linear_skip"):
+        from core.models.linear_skip import SkipDecoder
+
+        model = SkipDecoder(model)
     model.load_state_dict(state)
     model.eval().to(device)
     extra = dict(extra)

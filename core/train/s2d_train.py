@@ -55,6 +55,7 @@ class S2DTrainConfig:
     seed: int = 0
     log_every: int = 200
     checkpoint_every: int = 1000
+    linear_skip: bool = False
 
 
 @dataclass
@@ -146,8 +147,12 @@ def train_decoder(
     """
     rank, world = _dist_info()
     torch.manual_seed(cfg.seed)
-    dcfg = DecoderConfig.from_hierarchy(hierarchy, channels=tuple(cfg.channels))
-    model = S2DDecoder(dcfg, hierarchy).to(device)
+    dcfg = DecoderConfig.from_hierarchy(hierarchy, channels=tuple(cfg.channels),
+                                        n_landmarks=train.target_lm.shape[1])
+    model = S2DDecoder(dcfg, hierarchy)
+    if cfg.linear_skip:
+        model = _with_ridge_skip(model, train, cfg)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start = 0
     if run_dir is not None:
@@ -183,8 +188,8 @@ def train_decoder(
         opt.step()
         if rank == 0 and (step % cfg.log_every == 0 or step == cfg.steps - 1):
             el = time.time() - t0
-            hist.append({"step": step, "loss": float(loss), **parts})
-            log(f"step {step + 1}/{cfg.steps} loss {float(loss):.5f} L_dr {parts['l_dr']:.5f} "
+            hist.append({"step": step, "loss": float(loss.detach()), **parts})
+            log(f"step {step + 1}/{cfg.steps} loss {float(loss.detach()):.5f} L_dr {parts['l_dr']:.5f} "
                 f"L_pr {parts['l_pr']:.5f} lr {_lr_at(step, cfg):.2e} "
                 f"({el:.0f}s, ~{el / max(1, step + 1 - start) * (cfg.steps - step - 1):.0f}s left)")
         if rank == 0 and run_dir is not None and (step + 1) % cfg.checkpoint_every == 0:
@@ -192,6 +197,26 @@ def train_decoder(
     summary = {"train_seconds": round(time.time() - t0, 1), "steps": cfg.steps,
                "history": hist, "world_size": world}
     return model, summary
+
+
+def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConfig,
+                     max_frames: int = 6000):
+    """Wrap the decoder with a linear shortcut initialised to the training ridge solution;
+    the spiral branch's last layer starts at zero so training starts exactly at ridge."""
+    from core.models.linear_skip import SkipDecoder
+
+    rng = np.random.default_rng(cfg.seed)
+    idx = rng.choice(len(train), min(max_frames, len(train)), replace=False)
+    nl = torch.as_tensor(train.neutral_lm[idx])
+    x = normalize_input(cfg.normalization, nl, torch.as_tensor(train.target_lm[idx]))
+    s = output_factor(cfg.normalization, nl)[:, None, None].numpy()
+    y = train.disp[idx].astype(np.float32) / s
+    model = SkipDecoder(decoder)
+    model.init_from_ridge(x.reshape(len(idx), -1).numpy(), y.reshape(len(idx), -1))
+    with torch.no_grad():
+        for p in decoder.head.parameters():
+            p.zero_()
+    return model
 
 
 def save_decoder(path: Path, model: S2DDecoder, cfg: S2DTrainConfig, extra: dict) -> None:
