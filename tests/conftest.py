@@ -35,3 +35,151 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "anny" in item.keywords:
                 item.add_marker(skip)
+
+
+# ------------------------------------------------------------------------------------------------
+# GUI (app/) fixtures: small fake models with the real ones' methods, a session, the main window.
+# ------------------------------------------------------------------------------------------------
+
+
+class FakePipeline:
+    """Stands in for core.pipeline.S2DPipeline: each vertex follows nearby landmarks with a
+    Gaussian falloff (sigma metres), so an edit is local like the trained decoder's."""
+
+    def __init__(self, sigma: float = 0.008, delay: float = 0.0):
+        import numpy as np
+
+        from core.assets import load_face, load_landmarks
+
+        self.np = np
+        self.face, self.landmarks = load_face(), load_landmarks()
+        self.device, self.meta = "cpu", {"sha256": "fake-decoder"}
+        self.sigma, self.delay = sigma, delay
+        self._weights: dict = {}
+        self.calls = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.last_landmarks = None
+
+    def _w(self, neutral):
+        np = self.np
+        key = (neutral.shape, float(neutral.sum()), float(neutral[0, 0]))
+        if key not in self._weights:
+            c = neutral[self.landmarks.indices].astype(np.float64)
+            d2 = ((neutral[:, None].astype(np.float64) - c[None]) ** 2).sum(-1)
+            w = np.exp(-d2 / (2 * self.sigma**2))
+            self._weights[key] = (w / np.maximum(1.0, w.sum(1, keepdims=True))).astype(np.float32)
+        return self._weights[key]
+
+    def face_landmarks(self, vertices):
+        return self.np.asarray(vertices)[..., self.landmarks.indices, :]
+
+    def decode(self, neutral, landmarks):
+        import time
+
+        np = self.np
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            self.calls += 1
+            neutral = np.asarray(neutral, np.float32)
+            lm = np.asarray(landmarks, np.float32)
+            self.last_landmarks = lm.copy()
+            dl = lm - neutral[self.landmarks.indices][None]
+            return neutral[None] + np.einsum("vk,bkd->bvd", self._w(neutral), dl)
+        finally:
+            self.in_flight -= 1
+
+
+class FakeGenerator:
+    """Stands in for core.generate.MotionGenerator: deterministic label/seed apexes on the mouth
+    and brows, eased in over the frames; interpolate/mix_apex blend landmarks linearly."""
+
+    def __init__(self, pipeline: FakePipeline):
+        self.pipeline, self.meta, self.calls = pipeline, {"sha256": "fake-generator"}, 0
+
+    def _apex(self, label, seed):
+        np = self.pipeline.np
+        from core.data.recipes import LABELS
+
+        rng = np.random.default_rng(1000 * LABELS.index(label) + int(seed))
+        apex = np.zeros((68, 3), np.float32)
+        apex[48:68] = rng.normal(0, 0.003, (20, 3))
+        apex[17:27] = rng.normal(0, 0.002, (10, 3))
+        return apex
+
+    def _motion(self, lm, neutral, **kw):
+        from core.motion import Motion
+
+        return Motion(landmarks=lm, vertices=self.pipeline.decode(neutral, lm),
+                      meta={"neutral": neutral}, **kw)
+
+    def generate(self, label, seed, n_frames=30, neutral=None):
+        np = self.pipeline.np
+        self.calls += 1
+        neutral = self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
+        s = (np.linspace(0.0, 1.0, n_frames) ** 2)[:, None, None]
+        lm = neutral[self.pipeline.landmarks.indices][None] + s * self._apex(label, seed)[None]
+        return self._motion(lm.astype(np.float32), neutral, label=label, seed=int(seed))
+
+    def interpolate(self, a, b, tau):
+        lm = ((1 - tau) * a.landmarks + tau * b.landmarks).astype("float32")
+        return self._motion(lm, a.meta["neutral"])
+
+    def mix_apex(self, a, b, tau):
+        np = self.pipeline.np
+        s = np.linspace(0.0, 1.0, a.n_frames)[:, None, None]
+        apex = (1 - tau) * (a.landmarks[-1] - a.landmarks[0]) + tau * (b.landmarks[-1] - b.landmarks[0])
+        return self._motion((a.landmarks[:1] + s * apex).astype("float32"), a.meta["neutral"])
+
+
+@pytest.fixture
+def fake_models():
+    """(pipeline, generator) test doubles."""
+    pipeline = FakePipeline()
+    return pipeline, FakeGenerator(pipeline)
+
+
+@pytest.fixture
+def session(qtbot, fake_models):
+    """A StudioSession on the fake models, models loaded; its worker is stopped afterwards."""
+    from app.session import StudioSession
+
+    s = StudioSession(*fake_models)
+    with qtbot.waitSignal(s.models_ready, timeout=10000):
+        s.start()
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture
+def studio(qtbot, fake_models, tmp_path):
+    """The real main window on the fake models, shown and exposed (Xvfb), temporary QSettings."""
+    import pyvista as pv
+    from PySide6.QtCore import QSettings
+
+    from app.errors import set_reporter
+    from app.main_window import MainWindow
+    from app.session import StudioSession
+
+    pv.OFF_SCREEN = False
+    pv.global_theme.multi_samples = 0
+    pv.global_theme.depth_peeling.enabled = False
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    s = StudioSession(*fake_models)
+    w = MainWindow(s, settings, multi_samples=0, start=False)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    with qtbot.waitSignal(s.models_ready, timeout=10000):
+        s.start()
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()  # window shortcuts need an active window (no window manager on Xvfb)
+    qtbot.waitActive(w)
+    yield w
+    if w.error_box is not None:
+        w.error_box.close()
+    w.close()  # closeEvent: worker stopped, event filters removed, plotters closed
+    set_reporter(None)

@@ -7,7 +7,7 @@ import pytest
 import trimesh
 from scipy.sparse.csgraph import shortest_path
 
-from core.errors import InvalidInputError, MeshFormatError, MissingWeightsError
+from core.errors import ExportError, InvalidInputError, MeshFormatError, MissingWeightsError
 from core.mesh import (
     MeshHierarchy,
     build_hierarchy,
@@ -238,6 +238,8 @@ def test_save_load_round_trip(hier, tmp_path):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
     assert not back.vertices[0].flags.writeable
+    with pytest.raises(ExportError, match="cannot write"):
+        hier.save(tmp_path / "missing-folder" / "h.npz")
 
 
 def test_load_reports_missing_corrupt_and_inconsistent_files(hier, tmp_path):

@@ -61,5 +61,5 @@ def test_random_mixtures_respect_exclusions_and_ranges():
     for aa in mix.bones.values():
         assert np.linalg.norm(aa, axis=1).max() <= 15 + 1e-9
     # asymmetric: left and right smiles drawn independently
-    l, r = FA.index("mouthSmileLeft"), FA.index("mouthSmileRight")
-    assert np.any(mix.facial_actions[:, l] != mix.facial_actions[:, r])
+    left, right = FA.index("mouthSmileLeft"), FA.index("mouthSmileRight")
+    assert np.any(mix.facial_actions[:, left] != mix.facial_actions[:, right])

@@ -1,13 +1,9 @@
 """``python main.py evaluate``: the decoder evaluation table and curves (docs/evaluation.md).
 
-Models evaluated (trained with ``python main.py train-decoder``; see docs/evaluation.md for the
-exact commands, all rerunnable):
-
-- identity split: ``models/s2d_decoder.safetensors`` (S3: L_dr + weighted L_pr, the default),
-  ``models/ablations/id_S1.safetensors`` (L_dr only), ``id_S2`` (+ unweighted L_pr);
-- expression split: ``models/ablations/expr_S3.safetensors``;
-- normalisation study: ``models/ablations/id_norm_none``, ``id_norm_frobenius``.
-Missing models are skipped with a note. Baselines are fitted on the same training frames.
+Models evaluated: the default ``models/s2d_decoder.safetensors`` (``python main.py
+train-decoder --linear-skip --steps 2000``) and the ablations in ``models/ablations/``
+(``bash docs/scripts/train_ablations.sh``). Missing models are skipped with a note. Baselines
+are fitted on the same training frames.
 """
 
 from __future__ import annotations
@@ -23,12 +19,19 @@ __all__ = ["register", "run_evaluation"]
 ROOT = Path(__file__).resolve().parents[2]
 ABL = ROOT / "models" / "ablations"
 MODELS = {
-    "identity": [("S2D-Dec (S3: L_dr + weighted L_pr)", ROOT / "models" / "s2d_decoder.safetensors"),
-                 ("S1: L_dr only", ABL / "id_S1.safetensors"),
-                 ("S2: L_dr + unweighted L_pr", ABL / "id_S2.safetensors"),
-                 ("S3, no normalisation (metres)", ABL / "id_norm_none.safetensors"),
-                 ("S3, official Frobenius normalisation", ABL / "id_norm_frobenius.safetensors")],
-    "expression": [("S2D-Dec (S3, expression split)", ABL / "expr_S3.safetensors")],
+    "identity": [
+        ("S2D-Dec+ (default: S3 loss, linear shortcut, 2000 steps)",
+         ROOT / "models" / "s2d_decoder.safetensors"),
+        ("ablation S1: L_dr only (600 steps)", ABL / "id_S1.safetensors"),
+        ("ablation S2: L_dr + unweighted L_pr (600 steps)", ABL / "id_S2.safetensors"),
+        ("ablation S3: L_dr + weighted L_pr (600 steps)", ABL / "id_S3.safetensors"),
+        ("paper S2D-Dec, no shortcut, S3 loss (600 steps)", ABL / "id_plain_S3.safetensors"),
+        ("S3 + shortcut, no normalisation (metres, 600 steps)", ABL / "id_norm_none.safetensors"),
+    ],
+    "expression": [
+        ("S2D-Dec+ trained without the held-out expressions (900 steps)",
+         ABL / "expr_S3.safetensors"),
+    ],
 }
 BASELINE_NAMES = {"pca38": "PCA-38 fit to landmarks", "pca220": "PCA-220 fit to landmarks",
                   "rbf_tps": "RBF thin-plate spline", "rbf_gauss": "RBF Gaussian falloff (2 cm)",
@@ -64,8 +67,13 @@ def run_evaluation(args) -> int:
 
     from core.assets import load_face, load_landmarks
     from core.cli_commands import load_data
-    from core.eval.decoder_eval import (predict_baselines, predict_decoder, ridge_nonlinearity,
-                                        summarize, vertex_errors_mm)
+    from core.eval.decoder_eval import (
+        predict_baselines,
+        predict_decoder,
+        ridge_nonlinearity,
+        summarize,
+        vertex_errors_mm,
+    )
     from core.pipeline import load_decoder
     from core.train.s2d_train import make_split
 
@@ -109,7 +117,7 @@ def run_evaluation(args) -> int:
         for name, err in curves.items():
             flat = np.sort(err.ravel())
             ax.plot(xs, np.searchsorted(flat, xs) / flat.size, label=name,
-                    lw=2.2 if name.startswith("S2D") else 1.2)
+                    lw=2.2 if name.startswith("S2D-Dec+") else 1.2)
         ax.set_xlabel("per-vertex error (mm)")
         ax.set_ylabel("fraction of vertices")
         ax.set_title(f"Cumulative error, {split} split")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InvalidInputError, MeshFormatError, MissingWeightsError
+from core.errors import ExportError, InvalidInputError, MeshFormatError, MissingWeightsError
 from core.mesh.sampling import qslim_decimate, target_size, upsampling_weights
 from core.mesh.spirals import (
     coarse_reference_vertices,
@@ -129,6 +129,11 @@ class MeshHierarchy:
         ----------
         path : path-like
             Destination file; written to a temporary file in the same folder, then renamed.
+
+        Raises
+        ------
+        ExportError
+            If the folder is missing or not writable (nothing is left behind).
         """
         path = Path(path)
         arrays: dict[str, np.ndarray] = {}
@@ -142,12 +147,18 @@ class MeshHierarchy:
             "dilation": list(self.dilation),
         }
         arrays["meta"] = np.array(json.dumps(meta))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise ExportError(f"cannot write a mesh hierarchy in {path.parent}: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)
             os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
             os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise ExportError(f"cannot write {path}: {exc}; check disk space and rights") from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -15,11 +15,9 @@ CPU, nccl on CUDA); rank 0 logs and saves.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -228,8 +226,7 @@ def save_decoder(path: Path, model: S2DDecoder, cfg: S2DTrainConfig, extra: dict
 def _save_resume(path: Path, model, opt, step: int, cfg: S2DTrainConfig, extra) -> None:
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
     groups = []
-    for gi, g in enumerate(opt.state_dict()["state"].items()):
-        pid, st = g
+    for pid, st in opt.state_dict()["state"].items():
         for k, v in st.items():
             if isinstance(v, torch.Tensor):
                 state[f"opt.{pid}.{k}"] = v.reshape(-1) if v.ndim == 0 else v
