@@ -47,9 +47,11 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train_decoder)
 
+    from core.bench import register as register_bench
     from core.eval.report import register as register_eval
 
     register_eval(sub)
+    register_bench(sub)
 
 
 def _data_args(p) -> None:
