@@ -174,10 +174,10 @@ def studio(qtbot, fake_models, tmp_path):
     w.resize(1400, 900)
     with qtbot.waitSignal(s.models_ready, timeout=10000):
         s.start()
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()  # window shortcuts need an active window (no window manager on Xvfb)
-    qtbot.waitActive(w)
+    with qtbot.waitExposed(w):
+        w.show()
+    with qtbot.waitActive(w):  # window shortcuts need an active window (no WM on Xvfb)
+        w.activateWindow()
     yield w
     if w.error_box is not None:
         w.error_box.close()

@@ -1,0 +1,166 @@
+"""The models behind the studio, used only on the worker thread (see :mod:`app.worker`).
+
+:class:`Backend` holds the S2D pipeline (landmarks -> dense face) and the motion generator,
+loads the real ones lazily on the worker (``S2DPipeline.load``, ``MotionGenerator.load``) unless
+objects were injected (tests inject small fakes with the same methods), and keeps two caches:
+generated motions by (label, seed, frames, face) and decoded *base* frames (the decoder's output
+for the unedited landmarks, used to apply edits as a residual, see :mod:`app.state`).
+
+Pipeline protocol: ``face``, ``landmarks``, ``device``, ``meta``, ``decode(neutral (V, 3),
+landmarks (B, 68, 3)) -> (B, V, 3)``. Generator protocol: ``generate(label, seed, n_frames,
+neutral) -> Motion``, ``interpolate(a, b, tau) -> Motion``, ``mix_apex(a, b, tau) -> Motion``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+
+from core.errors import MissingWeightsError
+from core.motion import Motion
+
+__all__ = ["Backend", "LruCache"]
+
+#: Decoded base frames kept (a frame is V*3 float32, ~50 kB): 10 motions of 30 frames.
+BASE_CACHE_FRAMES = 300
+#: Generated motions kept for interpolation A/B, compare picks and undo/redo.
+MOTION_CACHE = 48
+
+
+class LruCache(OrderedDict):
+    """A small least-recently-used dict."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
+class Backend:
+    """Worker-side access to the decoder and the generator.
+
+    Parameters
+    ----------
+    pipeline, generator : objects implementing the protocols above, or None to load the real
+        ones on first use.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"`` for the real models.
+    """
+
+    def __init__(self, pipeline=None, generator=None, device: str = "auto") -> None:
+        self._pipeline = pipeline
+        self._generator = generator
+        self._device = device
+        self._generator_error: str | None = None
+        self.motions = LruCache(MOTION_CACHE)
+        self.base_frames = LruCache(BASE_CACHE_FRAMES)
+        self._threads_set = False
+
+    # --------------------------------------------------------------------------- models
+    def _interactive_threads(self) -> None:
+        """One torch thread: llvmpipe needs the other core (ecosystem notes section 5)."""
+        if not self._threads_set:
+            import torch
+
+            torch.set_num_threads(1)
+            self._threads_set = True
+
+    @property
+    def pipeline(self):
+        if self._pipeline is None:
+            self._interactive_threads()
+            from core.pipeline import S2DPipeline
+
+            self._pipeline = S2DPipeline.load(device=self._device)
+        return self._pipeline
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            if self._generator_error is not None:
+                raise MissingWeightsError(self._generator_error)
+            self._interactive_threads()
+            try:
+                from core.generate import MotionGenerator
+            except ImportError as exc:
+                self._generator_error = (
+                    f"the motion generator is not installed ({exc}); update the studio "
+                    "(core/generate.py) to generate expressions; sculpting still works")
+                raise MissingWeightsError(self._generator_error) from exc
+            self._generator = MotionGenerator.load(device=str(self.pipeline.device))
+        return self._generator
+
+    def load(self) -> dict:
+        """Load both models; returns ``{"device", "decoder", "generator"}`` (error strings
+        instead of raising for the generator, so sculpting works without it)."""
+        info = {"device": str(self.pipeline.device).upper(), "generator": None}
+        try:
+            self.generator  # noqa: B018 - load it now, not on the first click
+        except Exception as exc:  # noqa: BLE001 - reported as text, sculpting still works
+            info["generator"] = str(exc)
+        return info
+
+    def model_hashes(self) -> dict:
+        """sha256 of the model files (for manifests)."""
+        out = {}
+        for name, obj in (("decoder", self._pipeline), ("generator", self._generator)):
+            meta = getattr(obj, "meta", None) or {}
+            if isinstance(meta, dict) and meta.get("sha256"):
+                out[name] = meta["sha256"]
+        return out
+
+    # ------------------------------------------------------------------------ inference
+    def decode(self, neutral: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """(B, V, 3) dense faces for (B, 68, 3) absolute landmarks on ``neutral`` (V, 3)."""
+        return np.asarray(self.pipeline.decode(neutral, landmarks), dtype=np.float32)
+
+    def motion(self, label: str, seed: int, n_frames: int, face_key: str,
+               neutral: np.ndarray) -> Motion:
+        """A generated motion (cached by label, seed, frames and face)."""
+        key = (label, int(seed), int(n_frames), face_key)
+        m = self.motions.get(key)
+        if m is None:
+            m = self.generator.generate(label, int(seed), n_frames=int(n_frames),
+                                        neutral=neutral)
+            self.motions.put(key, m)
+        return m
+
+    def decode_edited(self, token: int, neutral: np.ndarray, base: Motion, frames,
+                      landmarks: np.ndarray) -> np.ndarray:
+        """Dense faces (n, V, 3) of edited landmarks (n, 68, 3) on frames (n,) of ``base``.
+
+        An edit is applied as a residual, ``base.vertices[t] + D(edited) - D(base landmarks)``
+        (D = decoder), so unedited landmarks reproduce the base face exactly and the decoder's
+        own error on the base pose does not show up as a jump when a drag starts. D(base) is
+        cached per motion ``token``; missing frames are decoded in the same batch.
+        """
+        frames = [int(t) for t in frames]
+        known = {t: self.base_frames.get((token, t)) for t in set(frames)}
+        missing = sorted(t for t, v in known.items() if v is None)
+        batch = np.concatenate([np.asarray(landmarks, np.float32).reshape(-1, 68, 3),
+                                base.landmarks[missing]])  # (n + m, 68, 3)
+        dec = self.decode(neutral, batch)
+        for t, v in zip(missing, dec[len(frames):], strict=True):
+            self.base_frames.put((token, t), v)
+            known[t] = v
+        base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
+        return base.vertices[frames] + dec[:len(frames)] - base_dec
+
+
+def array_key(a: np.ndarray) -> str:
+    """A short content hash of an array (identifies a neutral face in caches)."""
+    a = np.ascontiguousarray(a)
+    return hashlib.sha1(a.view(np.uint8).ravel()).hexdigest()[:12]

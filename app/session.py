@@ -1,0 +1,699 @@
+"""The studio's state and intents: one QObject between the widgets and the core.
+
+Widgets take the session in their constructor, connect to its signals and call its intent
+methods; they never call each other. The session owns an undo stack of :class:`Snapshot` swaps
+(generate, label/seed changes, drags, resets, interpolation commits, face loads) and sends all
+model work to the worker thread (:class:`app.worker.JobRunner`): results come back as numpy
+arrays through queued signals.
+
+Drags: :meth:`begin_drag` / :meth:`drag_to` / :meth:`end_drag`. Every move updates the requested
+landmarks at once (``edits_changed``) and asks for a decode in the ``drag`` lane, which keeps at
+most one decode in flight and always decodes the latest positions; the decoded face arrives with
+``preview_changed``. ``end_drag`` records the edit (spread over the motion by the temporal
+falloff) and decodes the edited frames in the background.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from app.backend import Backend, array_key
+from app.errors import guarded
+from app.state import EDIT_EPS, FaceState, Snapshot, Source, neutral_motion
+from app.worker import JobRunner
+from core.assets import load_face, load_landmarks
+from core.data.recipes import LABELS
+from core.sculpt import DragPlan, LandmarkPrior, load_landmark_prior
+
+__all__ = ["StudioSession", "SnapshotCommand", "MODES", "INTERP_MODES"]
+
+MODES = ("direct", "coherent")
+INTERP_MODES = ("geodesic", "apex")
+#: Default temporal falloff of motion edits (Gaussian window, frames).
+DEFAULT_SIGMA = 6.0
+#: Largest seed offered by "new seed".
+MAX_SEED = 99999
+#: An interpolation preview becomes an undo step after the slider rests this long (ms).
+INTERP_COMMIT_MS = 600
+
+
+class SnapshotCommand(QUndoCommand):
+    """Undo step: swap the session between two snapshots."""
+
+    def __init__(self, session: StudioSession, before: Snapshot, after: Snapshot, text: str):
+        super().__init__(text)
+        self._session, self.before, self.after = session, before, after
+
+    def redo(self) -> None:
+        self._session._set_snapshot(self.after)
+
+    def undo(self) -> None:
+        self._session._drop_interp_preview()
+        self._session._set_snapshot(self.before)
+
+
+@dataclass
+class _Drag:
+    landmark: int
+    frame: int
+    start: np.ndarray  # (K, 3) requested landmarks when grabbed
+    plan: DragPlan
+    delta: np.ndarray  # (K, 3) current deltas of all landmarks
+    version: int = 0
+    preview: np.ndarray | None = None  # (V, 3) latest decoded face
+    committed: Snapshot | None = None  # the snapshot end_drag() recorded
+
+
+@dataclass
+class CompareSet:
+    label: str
+    seeds: list[int]
+    motions: list = field(default_factory=list)
+    n_frames: int = 30
+
+
+class StudioSession(QObject):
+    """State + intents of the studio (see module docstring).
+
+    Parameters
+    ----------
+    pipeline, generator : injected models (tests); None loads the real ones on the worker.
+    prior : LandmarkPrior or None
+        None loads ``resources/landmark_prior.npz`` (coherent mode is disabled without it).
+    """
+
+    face_changed = Signal()
+    motion_changed = Signal()
+    frame_changed = Signal(int)
+    edits_changed = Signal()
+    preview_changed = Signal()
+    options_changed = Signal()
+    playing_changed = Signal(bool)
+    interp_changed = Signal()
+    compare_changed = Signal()
+    timeline_changed = Signal()
+    busy_changed = Signal(bool)
+    models_ready = Signal(str)
+    timing = Signal(str, float)
+    failed = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, pipeline=None, generator=None, prior: LandmarkPrior | None = None,
+                 device: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        shipped = load_face()
+        self.template = shipped
+        self.landmarks = load_landmarks()
+        self.labels = tuple(LABELS)
+        self.backend = Backend(pipeline, generator, device)
+        self.runner = JobRunner(self.backend, self, quiet=frozenset({"drag"}))
+        self.runner.busy_changed.connect(self.busy_changed)
+        self.runner.finished.connect(lambda lane, s: self.timing.emit(lane, 1000.0 * s))
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(60)
+        try:
+            self.prior = prior if prior is not None else load_landmark_prior()
+        except Exception as exc:  # noqa: BLE001 - coherent mode just becomes unavailable
+            self.prior = None
+            self._prior_error = str(exc)
+        face = FaceState(shipped.vertices, "default face", None, array_key(shipped.vertices))
+        self._snap = Snapshot.of(face, neutral_motion(face.vertices, self.landmarks.indices),
+                                 Source())
+        self._provisional: np.ndarray | None = None
+        self._frame = 0
+        self._drag: _Drag | None = None
+        self._drag_version = 0
+        self.preview_version = 0  # version of the drag preview on display (benchmarks)
+        self.pins: set[int] = set()
+        self.selected: int | None = None
+        self.mode = "direct"
+        self.symmetric = False
+        self.sigma = DEFAULT_SIGMA
+        self.view = {"wireframe": False, "heatmap": False, "landmarks": True}
+        self.label, self.seed, self.n_frames = "high_smile", 1, 30
+        self.fps, self.loop, self.playing = 30.0, True, False
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self.interp_a: tuple = ("high_smile", 1)
+        self.interp_b: tuple = ("surprised", 2)
+        self.tau, self.interp_mode = 0.5, "geodesic"
+        self._interp_before: Snapshot | None = None
+        self._interp_commit = QTimer(self, singleShot=True, interval=INTERP_COMMIT_MS)
+        self._interp_commit.timeout.connect(self.commit_interpolation)
+        self.compare_set: CompareSet | None = None
+        self.compare_active = False  # the compare grid is on screen: it sets the timeline
+        self.device = "…"
+        self.model_hashes: dict = {}
+        self.exports = None  # app.exporting.ExportController, created on first export
+
+    # =============================================================================== queries
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snap
+
+    @property
+    def face(self) -> FaceState:
+        return self._snap.face
+
+    @property
+    def source(self) -> Source:
+        return self._snap.source
+
+    @property
+    def frame(self) -> int:
+        """The playback position (may pass the motion's end while the grid is longer)."""
+        return self._frame
+
+    @property
+    def motion_frame(self) -> int:
+        """The frame of the current motion on display and being edited."""
+        return min(self._frame, self._snap.n_frames - 1)
+
+    @property
+    def n_motion_frames(self) -> int:
+        return self._snap.n_frames
+
+    @property
+    def timeline_frames(self) -> int:
+        """Length of the playback timeline: the motion's, or the compare grid's when shown."""
+        n = self._snap.n_frames
+        if self.compare_active and self.compare_set is not None:
+            n = max(n, *(m.n_frames for m in self.compare_set.motions))
+        return n
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None
+
+    def frames_vertices(self) -> np.ndarray:
+        """(T, V, 3) displayed faces (edited motion, or a provisional copy while decoding)."""
+        if self._snap.vertices is not None:
+            return self._snap.vertices
+        if self._provisional is None or len(self._provisional) != self._snap.n_frames:
+            self._provisional = np.array(self._snap.base.vertices)
+        return self._provisional
+
+    def current_vertices(self) -> np.ndarray:
+        """(V, 3) the face on display (the drag preview while dragging)."""
+        if self._drag is not None and self._drag.preview is not None:
+            return self._drag.preview
+        return self.frames_vertices()[self.motion_frame]
+
+    def current_landmarks(self) -> np.ndarray:
+        """(K, 3) requested landmark positions on the current frame."""
+        if self._drag is not None:
+            return self._drag.start + self._drag.delta
+        t = self.motion_frame
+        return self._snap.base.landmarks[t] + self._snap.offsets[t]
+
+    def readout(self, k: int | None = None) -> dict | None:
+        """Requested vs achieved position of landmark ``k`` (default: selected), metres."""
+        k = self.selected if k is None else k
+        if k is None:
+            return None
+        req = self.current_landmarks()[k].astype(np.float64)
+        ach = self.current_vertices()[self.landmarks.indices[k]].astype(np.float64)
+        return {"landmark": k, "name": self.landmarks.names[k], "requested": req,
+                "achieved": ach, "error_mm": float(np.linalg.norm(req - ach) * 1000.0)}
+
+    # ============================================================================== lifecycle
+    def start(self) -> None:
+        """Load the models on the worker (the window shows the neutral face meanwhile)."""
+        self.status.emit("Loading models…")
+        self.runner.submit("load", lambda be: be.load(), self._on_models, self._fail)
+
+    @guarded
+    def _on_models(self, info: dict) -> None:
+        self.device = info["device"]
+        self.model_hashes = self.backend.model_hashes()
+        self.models_ready.emit(self.device)
+        if info.get("generator"):
+            self.failed.emit(f"Expression generation is unavailable: {info['generator']}")
+        else:
+            self.status.emit(f"Models ready on {self.device}")
+
+    def shutdown(self) -> None:
+        """Stop playback, exports and the worker thread (call from closeEvent)."""
+        self._timer.stop()
+        self._interp_commit.stop()
+        if self.exports is not None:
+            self.exports.cancel()
+        self.runner.shutdown()
+
+    def _fail(self, message: str) -> None:
+        self.failed.emit(message)
+
+    # ============================================================================ snapshots
+    def _set_snapshot(self, snap: Snapshot) -> None:
+        """Make ``snap`` current (undo/redo and new states all come through here)."""
+        self._drag = None
+        old = self._snap
+        self._snap = snap
+        if snap.vertices is None:
+            prev = old.vertices if old.vertices is not None else self._provisional
+            same = prev is not None and prev.shape == snap.base.vertices.shape
+            self._provisional = np.array(prev if same else snap.base.vertices)
+            self._decode_snapshot(snap)
+        self._frame = min(self._frame, self.timeline_frames - 1)
+        src = snap.source
+        if src.kind == "generate":
+            self.label, self.seed, self.n_frames = src.label, src.seed, src.n_frames
+        elif src.kind in ("interpolate", "mix_apex"):
+            self.interp_a, self.interp_b, self.tau = src.a, src.b, src.tau
+            self.interp_mode = "geodesic" if src.kind == "interpolate" else "apex"
+            self.interp_changed.emit()
+        if old.face is not snap.face:
+            self.face_changed.emit()
+        self.motion_changed.emit()
+        self.frame_changed.emit(self._frame)
+        self.edits_changed.emit()
+
+    def _push(self, after: Snapshot, text: str) -> None:
+        self.undo_stack.push(SnapshotCommand(self, self._snap, after, text))
+
+    def _decode_snapshot(self, snap: Snapshot) -> None:
+        frames = snap.edited_frames()
+        lm = snap.landmarks[frames]
+        neutral, base, token = snap.face.vertices, snap.base, snap.token
+
+        def job(be):
+            return be.decode_edited(token, neutral, base, frames, lm)
+
+        def done(verts):
+            full = np.array(base.vertices)
+            full[frames] = verts
+            full.setflags(write=False)
+            snap.vertices = full
+            if snap is self._snap:
+                self._provisional = None
+                self.preview_changed.emit()
+                self.edits_changed.emit()
+
+        self.runner.submit("commit", job, guarded(done), self._fail)
+
+    # ============================================================================= generate
+    def generate(self, label: str | None = None, seed: int | None = None,
+                 n_frames: int | None = None) -> None:
+        """Generate ``label`` with ``seed`` on the current face (an undo step when done)."""
+        label = self.label if label is None else label
+        seed = self.seed if seed is None else int(seed)
+        n_frames = self.n_frames if n_frames is None else int(n_frames)
+        if label not in self.labels:
+            self.failed.emit(f"unknown expression label {label!r}; pick one of the list")
+            return
+        self.label, self.seed, self.n_frames = label, seed, n_frames
+        face = self._snap.face
+        self.status.emit(f"Generating {label} (seed {seed})…")
+
+        def job(be):
+            return be.motion(label, seed, n_frames, face.key, face.vertices)
+
+        def done(motion):
+            if face is not self._snap.face:
+                return  # the face changed meanwhile; that load regenerates
+            snap = Snapshot.of(face, motion, Source("generate", label, seed, n_frames))
+            self._push(snap, f"Generate {label} #{seed}")
+            self.status.emit(f"Generated {label} (seed {seed}, {motion.n_frames} frames)")
+
+        self.runner.submit("generate", job, guarded(done), self._fail)
+
+    def new_seed(self) -> int:
+        """Pick a random seed and generate with it."""
+        seed = random.randint(0, MAX_SEED)
+        self.generate(seed=seed)
+        return seed
+
+    # ============================================================================= playback
+    def set_frame(self, t: int) -> None:
+        t = int(np.clip(t, 0, self.timeline_frames - 1))
+        if t == self._frame:
+            return
+        self._cancel_drag_silently()
+        self._frame = t
+        self.frame_changed.emit(t)
+
+    def step(self, d: int) -> None:
+        n = self.timeline_frames
+        self.set_frame((self._frame + d) % n if self.loop else self._frame + d)
+
+    def play(self) -> None:
+        if self.timeline_frames < 2 or self.playing:
+            return
+        if not self.loop and self._frame >= self.timeline_frames - 1:
+            self.set_frame(0)
+        self.playing = True
+        self._timer.start(max(1, round(1000.0 / self.fps)))
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        if self.playing:
+            self.playing = False
+            self._timer.stop()
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def set_fps(self, fps: float) -> None:
+        self.fps = float(np.clip(fps, 1.0, 120.0))
+        if self.playing:
+            self._timer.setInterval(max(1, round(1000.0 / self.fps)))
+        self.options_changed.emit()
+
+    def set_loop(self, on: bool) -> None:
+        self.loop = bool(on)
+        self.options_changed.emit()
+
+    @guarded
+    def _tick(self) -> None:
+        n = self.timeline_frames
+        if self._drag is not None:
+            return
+        if self._frame + 1 >= n and not self.loop:
+            self.pause()
+            return
+        self._frame = (self._frame + 1) % n
+        self.frame_changed.emit(self._frame)
+
+    # ============================================================================== options
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if mode == "coherent" and self.prior is None:
+            self.failed.emit(f"Coherent sculpting is unavailable: {self._prior_error}")
+            return
+        self.mode = mode
+        self.options_changed.emit()
+
+    def set_symmetric(self, on: bool) -> None:
+        self.symmetric = bool(on)
+        self.options_changed.emit()
+        self.edits_changed.emit()
+
+    def set_sigma(self, sigma: float) -> None:
+        """Temporal falloff in frames (``math.inf``: the whole motion)."""
+        self.sigma = float(sigma) if sigma >= 0 else 0.0
+        self.options_changed.emit()
+
+    def set_view_option(self, name: str, on: bool) -> None:
+        if name not in self.view:
+            raise KeyError(name)
+        self.view[name] = bool(on)
+        self.options_changed.emit()
+
+    # ============================================================================ selection
+    def select(self, k: int | None) -> None:
+        self.selected = None if k is None else int(k)
+        self.edits_changed.emit()
+
+    def pin(self, k: int | None = None, on: bool | None = None) -> None:
+        """Pin (or unpin, or toggle with ``on=None``) landmark ``k`` (default: selected)."""
+        k = self.selected if k is None else int(k)
+        if k is None:
+            return
+        on = (k not in self.pins) if on is None else on
+        (self.pins.add if on else self.pins.discard)(k)
+        self.edits_changed.emit()
+
+    def unpin_all(self) -> None:
+        self.pins.clear()
+        self.edits_changed.emit()
+
+    def reset_landmark(self, k: int | None = None) -> None:
+        """Remove the edits of landmark ``k`` (default: selected) on every frame."""
+        k = self.selected if k is None else int(k)
+        if k is None:
+            return
+        ks = sorted({k, int(self.landmarks.mirror[k])} if self.symmetric else {k})
+        if not np.abs(self._snap.offsets[:, ks]).max() > EDIT_EPS:
+            return
+        names = ", ".join(self.landmarks.names[i] for i in ks)
+        self._push(self._snap.with_landmarks_reset(ks), f"Reset {names}")
+
+    def reset_all(self) -> None:
+        if self._snap.edited_frames().size:
+            self._push(self._snap.with_landmarks_reset(None), "Reset all landmarks")
+
+    # ================================================================================ drags
+    def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
+        """Grab landmark ``k``; ``view_rows`` (2, 3): the camera's right/up directions."""
+        self.pause()
+        self._cancel_drag_silently()
+        try:
+            plan = DragPlan(k, self.landmarks.mirror, self.mode, self.prior, self.pins,
+                            self.symmetric, view_rows if self.mode == "coherent" else None)
+        except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
+            self.failed.emit(f"cannot drag this landmark: {exc}")
+            return False
+        start = np.array(self.current_landmarks(), dtype=np.float64)
+        self._drag = _Drag(k, self.motion_frame, start, plan, np.zeros_like(start))
+        self.selected = int(k)
+        self.edits_changed.emit()
+        return True
+
+    def drag_to(self, position: np.ndarray) -> None:
+        """Move the grabbed landmark to ``position`` (3,) metres; decodes asynchronously."""
+        d = self._drag
+        if d is None:
+            return
+        d.delta = d.plan.delta(np.asarray(position, np.float64) - d.start[d.landmark])
+        self._drag_version += 1
+        d.version = version = self._drag_version
+        self.edits_changed.emit()
+        snap, t = self._snap, d.frame
+        lm = (d.start + d.delta).astype(np.float32)[None]  # (1, K, 3)
+        neutral, base, token = snap.face.vertices, snap.base, snap.token
+
+        def job(be):
+            return be.decode_edited(token, neutral, base, [t], lm)[0]
+
+        def done(verts):
+            if self._drag is d:
+                d.preview = verts
+            elif d.committed is self._snap and self._snap.vertices is None \
+                    and version == d.version and self._provisional is not None:
+                self._provisional[t] = verts  # the committed drag's last preview
+            else:
+                return
+            self.preview_version = version
+            self.preview_changed.emit()
+
+        self.runner.submit("drag", job, guarded(done), self._fail)
+
+    def end_drag(self) -> None:
+        """Release: record the edit (undoable) and decode every affected frame."""
+        d = self._drag
+        if d is None:
+            return
+        moved = np.flatnonzero(np.abs(d.delta).max(axis=1) > EDIT_EPS)
+        if moved.size == 0:
+            self._drag = None
+            self.edits_changed.emit()
+            return
+        record = {"frame": d.frame, "landmark": self.landmarks.names[d.landmark],
+                  "mode": self.mode, "symmetric": self.symmetric,
+                  "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
+                  "delta": {int(i): d.delta[i] for i in moved}}
+        after = self._snap.with_edit(d.frame, d.delta.astype(np.float32), self.sigma, record)
+        preview = d.preview
+        d.committed = after
+        self._drag = None
+        self._push(after, f"Drag {self.landmarks.names[d.landmark]}")
+        if preview is not None and self._snap is after and after.vertices is None:
+            self._provisional[d.frame] = preview
+            self.preview_changed.emit()
+
+    def cancel_drag(self) -> None:
+        if self._drag is not None:
+            self._drag = None
+            self.edits_changed.emit()
+            self.preview_changed.emit()
+
+    def _cancel_drag_silently(self) -> None:
+        if self._drag is not None:
+            self._drag = None
+
+    # ========================================================================= interpolation
+    def set_interp_end(self, which: str, label: str, seed: int) -> None:
+        """Motion A or B of the interpolation; recomputes and commits at the current tau."""
+        if which not in ("A", "B") or label not in self.labels:
+            self.failed.emit(f"cannot use {label!r} as motion {which}")
+            return
+        if which == "A":
+            self.interp_a = (label, int(seed))
+        else:
+            self.interp_b = (label, int(seed))
+        self.interp_changed.emit()
+        self._interpolate(commit=True)
+
+    def set_interp_mode(self, mode: str) -> None:
+        if mode not in INTERP_MODES:
+            raise ValueError(f"interpolation mode must be one of {INTERP_MODES}")
+        self.interp_mode = mode
+        self.interp_changed.emit()
+        self._interpolate(commit=True)
+
+    def set_tau(self, tau: float) -> None:
+        """Live preview at ``tau`` in [0, 1]; becomes an undo step when the slider rests."""
+        self.tau = float(np.clip(tau, 0.0, 1.0))
+        self.interp_changed.emit()
+        self._interpolate(commit=False)
+        self._interp_commit.start()
+
+    def commit_interpolation(self) -> None:
+        """Turn the previewed interpolation into an undo step (slider released)."""
+        self._interp_commit.stop()
+        if self.runner.is_busy("interp"):
+            self._interp_commit.start()  # the latest tau is still being computed
+            return
+        before, self._interp_before = self._interp_before, None
+        if before is not None and before is not self._snap:
+            after = self._snap
+            self.undo_stack.push(SnapshotCommand(self, before, after,
+                                                 f"Interpolate τ = {after.source.tau:.2f}"))
+
+    def _drop_interp_preview(self) -> None:
+        self._interp_commit.stop()
+        self._interp_before = None
+
+    def _interpolate(self, commit: bool) -> None:
+        a, b, tau, mode, n = self.interp_a, self.interp_b, self.tau, self.interp_mode, \
+            self.n_frames
+        face = self._snap.face
+        kind = "interpolate" if mode == "geodesic" else "mix_apex"
+
+        def job(be):
+            ma = be.motion(a[0], a[1], n, face.key, face.vertices)
+            mb = be.motion(b[0], b[1], n, face.key, face.vertices)
+            fn = be.generator.interpolate if mode == "geodesic" else be.generator.mix_apex
+            return fn(ma, mb, tau)
+
+        def done(motion):
+            if face is not self._snap.face:
+                return
+            snap = Snapshot.of(face, motion, Source(kind, a[0], a[1], n, a, b, tau))
+            if self._interp_before is None:
+                self._interp_before = self._snap
+            self._set_snapshot(snap)
+            if commit:
+                self.commit_interpolation()
+
+        self.runner.submit("interp", job, guarded(done), self._fail)
+
+    # =============================================================================== compare
+    def compare(self, label: str, seeds: list[int]) -> None:
+        """Generate ``seeds`` (2–9) of ``label`` for the compare grid."""
+        seeds = [int(s) for s in seeds]
+        if not 2 <= len(seeds) <= 9 or label not in self.labels:
+            self.failed.emit("compare needs an expression label and 2 to 9 seeds")
+            return
+        face, n = self._snap.face, self.n_frames
+        self.status.emit(f"Generating {len(seeds)} seeds of {label}…")
+
+        def job(be):
+            return [be.motion(label, s, n, face.key, face.vertices) for s in seeds]
+
+        def done(motions):
+            self.compare_set = CompareSet(label, seeds, motions, n)
+            self.compare_changed.emit()
+            self.timeline_changed.emit()
+            self.status.emit(f"Compare: {len(seeds)} seeds of {label}")
+
+        self.runner.submit("compare", job, guarded(done), self._fail)
+
+    def set_compare_active(self, on: bool) -> None:
+        """The compare grid is shown (its seeds then set the playback timeline) or hidden."""
+        self.compare_active = bool(on)
+        self._frame = min(self._frame, self.timeline_frames - 1)
+        self.timeline_changed.emit()
+        self.frame_changed.emit(self._frame)
+
+    def compare_use(self, index: int, role: str) -> None:
+        """Use seed ``index`` of the grid: ``"edit"`` (make it current), ``"A"`` or ``"B"``."""
+        cs = self.compare_set
+        if cs is None or not 0 <= index < len(cs.motions):
+            return
+        seed = cs.seeds[index]
+        if role == "edit":
+            snap = Snapshot.of(self._snap.face, cs.motions[index],
+                               Source("generate", cs.label, seed, cs.n_frames))
+            self._push(snap, f"Use {cs.label} #{seed}")
+        else:
+            self.set_interp_end(role, cs.label, seed)
+
+    # ================================================================================= faces
+    def open_face(self, path: str) -> None:
+        """Load a neutral face (OBJ/PLY of the model's topology); regenerates the motion."""
+        template = self.template
+        src = self._snap.source
+        regen = (src.label, src.seed, src.n_frames) if src.kind == "generate" else None
+        self.status.emit(f"Opening {path}…")
+
+        def job(be):
+            from core.io.mesh_io import check_topology, load_mesh
+
+            mesh = load_mesh(path)
+            check_topology(mesh, template.faces, template.n_vertices,
+                           template_name="the studio's face topology (e.g. a face it exported)")
+            v = np.asarray(mesh.vertices, np.float32)
+            face = FaceState(v, _file_name(path), str(path), array_key(v))
+            motion = be.motion(*regen, face.key, v) if regen else None
+            return face, motion, mesh.notes
+
+        def done(result):
+            face, motion, notes = result
+            if motion is None:
+                motion = neutral_motion(face.vertices, self.landmarks.indices)
+                source = Source()
+            else:
+                source = Source("generate", *regen)
+            self._push(Snapshot.of(face, motion, source), f"Open {face.name}")
+            self.status.emit(f"Opened {face.name}" + (f" ({'; '.join(notes)})" if notes else ""))
+
+        self.runner.submit("face", job, guarded(done),
+                           lambda m: self.failed.emit(f"Could not open the face. {m}"))
+
+    def reset_face(self) -> None:
+        """Back to the shipped default face (neutral, no motion)."""
+        f = self.template
+        face = FaceState(f.vertices, "default face", None, array_key(f.vertices))
+        self._push(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
+                               Source()), "Default face")
+
+    # ================================================================================ export
+    def manifest(self) -> dict:
+        """Provenance for exports: motion source, edits, pins, face, model hashes."""
+        from app import __version__
+
+        snap = self._snap
+        return {
+            "app": f"Sparse2Dense Studio {__version__}",
+            "motion": snap.source.manifest(),
+            "fps": self.fps,
+            "face": {"name": snap.face.name, "path": snap.face.path,
+                     "n_vertices": int(snap.face.vertices.shape[0])},
+            "edits": snap.manifest_edits(self.landmarks.names),
+            "pinned_landmarks": [self.landmarks.names[i] for i in sorted(self.pins)],
+            "models": dict(self.model_hashes),
+        }
+
+    def export(self, fmt: str, path: str, overwrite: bool = False,
+               frames_rgb: np.ndarray | None = None) -> bool:
+        """Export the edited motion (see :class:`app.exporting.ExportController`)."""
+        from app.exporting import ExportController
+
+        if self.exports is None:
+            self.exports = ExportController(self)
+        return self.exports.start(fmt, path, overwrite, frames_rgb)
+
+
+def _file_name(path) -> str:
+    from pathlib import Path
+
+    return Path(path).name

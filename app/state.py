@@ -1,0 +1,168 @@
+"""Immutable pieces of the studio's state and the edit arithmetic (numpy only, no Qt).
+
+A :class:`Snapshot` is everything an undo step restores: the neutral face, the *base* motion
+(generated, interpolated, picked from the compare grid, or the 1-frame neutral face), the landmark
+edits layered on top of it as per-frame offsets, and the decoded result. Sculpting never
+changes the base motion: the displayed landmarks are ``base.landmarks + offsets`` and the
+displayed faces are decoded from them (:meth:`app.backend.Backend.decode_edited`).
+
+Shapes: T frames, K = 68 landmarks, V vertices.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from core.motion import Motion
+from core.sculpt import temporal_weights
+
+__all__ = ["FaceState", "Source", "Snapshot", "neutral_motion", "new_token", "EDIT_EPS"]
+
+#: Landmark offsets below this (metres, 1 micrometre) count as "not edited"; such frames show the
+#: base face unchanged instead of being decoded.
+EDIT_EPS = 1e-6
+
+_tokens = itertools.count(1)
+
+
+def new_token() -> int:
+    """A fresh id for a base motion (keys the worker's decoded-frame cache)."""
+    return next(_tokens)
+
+
+def _frozen(a: np.ndarray, dtype=np.float32) -> np.ndarray:
+    a = np.array(a, dtype=dtype, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class FaceState:
+    """The neutral face: ``vertices`` (V, 3) float32, a display name, the file it came from
+    (None for the shipped face) and ``key``, a content hash used by caches."""
+
+    vertices: np.ndarray
+    name: str
+    path: str | None
+    key: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the base motion came from (shown in panels, written to manifests).
+
+    kind : "neutral", "generate", "interpolate", "mix_apex" or "compare";
+    label/seed/n_frames: the generated motion (or motion A); a/b: (label, seed) of the
+    interpolation ends; tau: the interpolation parameter.
+    """
+
+    kind: str = "neutral"
+    label: str | None = None
+    seed: int | None = None
+    n_frames: int = 1
+    a: tuple | None = None
+    b: tuple | None = None
+    tau: float | None = None
+
+    def describe(self) -> str:
+        if self.kind in ("generate", "compare"):
+            return f"{self.label} · seed {self.seed}"
+        if self.kind in ("interpolate", "mix_apex"):
+            what = "geodesic" if self.kind == "interpolate" else "mixed apex"
+            return (f"{self.a[0]} #{self.a[1]} → {self.b[0]} #{self.b[1]}, τ = {self.tau:.2f} "
+                    f"({what})")
+        return "neutral face"
+
+    def manifest(self) -> dict:
+        out = {"kind": self.kind}
+        for name in ("label", "seed", "n_frames", "tau"):
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = v
+        for name in ("a", "b"):
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = {"label": v[0], "seed": int(v[1])}
+        return out
+
+
+def neutral_motion(vertices: np.ndarray, landmark_idx: np.ndarray) -> Motion:
+    """The 1-frame "motion" of a neutral face (what sculpting edits before any generation)."""
+    v = np.asarray(vertices, np.float32)[None]
+    return Motion(landmarks=v[:, landmark_idx], vertices=v, fps=30.0)
+
+
+@dataclass(eq=False)
+class Snapshot:
+    """One undoable state (see module docstring).
+
+    face : FaceState; base : Motion (T frames); token : id of ``base`` for caches;
+    source : Source; offsets : (T, K, 3) float32 read-only landmark edits;
+    edits : tuple of dict, the edit log for manifests; vertices : (T, V, 3) float32 of the
+    edited motion, or None while it is being decoded (filled in by the session).
+    """
+
+    face: FaceState
+    base: Motion
+    token: int
+    source: Source
+    offsets: np.ndarray
+    edits: tuple = ()
+    vertices: np.ndarray | None = field(default=None)
+
+    @classmethod
+    def of(cls, face: FaceState, base: Motion, source: Source) -> Snapshot:
+        """An unedited snapshot of a base motion (its vertices are the base's)."""
+        offsets = _frozen(np.zeros_like(base.landmarks))
+        return cls(face, base, new_token(), source, offsets, (), base.vertices)
+
+    @property
+    def n_frames(self) -> int:
+        return self.base.n_frames
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        """(T, K, 3) requested landmarks: base plus edits."""
+        return self.base.landmarks + self.offsets
+
+    def edited_frames(self) -> np.ndarray:
+        """Frames (n,) whose offsets are not all ~0."""
+        return np.flatnonzero(np.abs(self.offsets).max(axis=(1, 2)) > EDIT_EPS)
+
+    def with_offsets(self, offsets: np.ndarray, record: dict | None = None) -> Snapshot:
+        """A new snapshot with other offsets (vertices pending unless nothing is edited)."""
+        snap = replace(self, offsets=_frozen(offsets),
+                       edits=self.edits + ((record,) if record else ()), vertices=None)
+        if snap.edited_frames().size == 0:
+            snap.vertices = self.base.vertices
+        return snap
+
+    def with_edit(self, t0: int, delta: np.ndarray, sigma: float, record: dict) -> Snapshot:
+        """Add landmark deltas (K, 3) made on frame ``t0``, spread over the motion with
+        :func:`core.sculpt.temporal_weights` (window ``sigma`` frames)."""
+        w = temporal_weights(self.base.landmarks, t0, sigma)  # (T,)
+        return self.with_offsets(self.offsets + w[:, None, None] * delta[None], record)
+
+    def with_landmarks_reset(self, landmarks: list[int] | None) -> Snapshot:
+        """Offsets of the given landmarks (all if None) set to zero on every frame."""
+        off = np.array(self.offsets)
+        if landmarks is None:
+            off[:] = 0.0
+        else:
+            off[:, landmarks] = 0.0
+        what = "all" if landmarks is None else [int(i) for i in landmarks]
+        return self.with_offsets(off, {"reset": what})
+
+    def manifest_edits(self, names: tuple[str, ...]) -> list[dict]:
+        """The edit log with landmark names, JSON-ready."""
+        out = []
+        for e in self.edits:
+            e = dict(e)
+            if "delta" in e:
+                e["delta_mm"] = {names[i]: [round(float(x) * 1000, 4) for x in d]
+                                 for i, d in e.pop("delta").items()}
+            out.append(e)
+        return out

@@ -1,0 +1,333 @@
+"""The studio session without widgets: signals, undo, edits, coalescing, faces, exports."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from core.io.mesh_io import load_mesh, save_mesh
+
+RIGHT_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+MOUTH_CORNER, CHIN = 48, 8
+
+
+def wait_idle(qtbot, s, timeout=10000):
+    qtbot.waitUntil(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"),
+                    timeout=timeout)
+
+
+def generate(qtbot, s, label="high_smile", seed=3, n=30):
+    with qtbot.waitSignal(s.motion_changed, timeout=10000):
+        s.generate(label, seed, n)
+    wait_idle(qtbot, s)
+
+
+def drag(qtbot, s, k, delta, steps=5, view_rows=None):
+    start = np.array(s.current_landmarks()[k], np.float64)
+    assert s.begin_drag(k, view_rows)
+    for i in range(1, steps + 1):
+        s.drag_to(start + np.asarray(delta) * i / steps)
+    wait_idle(qtbot, s)
+    s.end_drag()
+    wait_idle(qtbot, s)
+
+
+def test_opens_on_neutral_face(session):
+    s = session
+    assert s.n_motion_frames == 1 and s.source.kind == "neutral"
+    np.testing.assert_array_equal(s.current_vertices(), s.template.vertices)
+    assert s.device == "CPU" and s.undo_stack.count() == 0
+
+
+def test_generate_undo_redo_restores_label_and_seed(qtbot, session):
+    s = session
+    busy = []
+    s.busy_changed.connect(busy.append)
+    generate(qtbot, s, "high_smile", 3)
+    assert busy[:1] == [True] and busy[-1] is False
+    first = s.snapshot
+    assert s.n_motion_frames == 30 and (s.label, s.seed) == ("high_smile", 3)
+    generate(qtbot, s, "surprised", 7)
+    assert (s.label, s.seed) == ("surprised", 7) and s.undo_stack.count() == 2
+    s.undo_stack.undo()
+    assert s.snapshot is first and (s.label, s.seed) == ("high_smile", 3)
+    s.undo_stack.undo()
+    assert s.source.kind == "neutral" and s.n_motion_frames == 1
+    s.undo_stack.redo()
+    assert s.snapshot is first
+    np.testing.assert_array_equal(s.frames_vertices(), first.base.vertices)
+
+
+def test_unknown_label_and_generator_failure_are_reported(qtbot, session):
+    s = session
+    with qtbot.waitSignal(s.failed) as sig:
+        s.generate("laughing", 1)
+    assert "unknown expression label" in sig.args[0]
+
+    def boom(*_a, **_k):
+        raise RuntimeError("kaputt")
+
+    s.backend._generator.generate = boom
+    with qtbot.waitSignal(s.failed, timeout=5000) as sig:
+        s.generate("happy", 5)
+    assert "internal error" in sig.args[0] and "kaputt" in sig.args[0]
+    assert s.source.kind == "neutral"  # nothing changed
+
+
+def test_playback_and_frames(qtbot, session):
+    s = session
+    generate(qtbot, s)
+    frames = []
+    s.frame_changed.connect(frames.append)
+    s.set_fps(60)
+    s.play()
+    qtbot.waitUntil(lambda: len(frames) >= 5, timeout=3000)
+    s.pause()
+    assert not s.playing and frames == sorted(frames)
+    s.set_frame(29)
+    s.set_loop(False)
+    s.step(1)
+    assert s.frame == 29
+    s.set_loop(True)
+    s.step(1)
+    assert s.frame == 0
+    np.testing.assert_array_equal(s.current_vertices(), s.snapshot.base.vertices[0])
+
+
+def test_direct_drag_moves_face_locally_and_undo_restores(qtbot, session):
+    s = session
+    before = s.current_vertices().copy()
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.004])
+    after = s.current_vertices()
+    idx = s.landmarks.indices
+    lm0 = before[idx[MOUTH_CORNER]]
+    dist = np.linalg.norm(before - lm0, axis=1)
+    moved = np.linalg.norm(after - before, axis=1)
+    assert moved[dist < 0.005].max() > 0.001  # the face follows near the landmark
+    assert moved[dist > 0.04].max() < 1e-6  # and not far away
+    req = s.current_landmarks()
+    assert np.allclose(req[MOUTH_CORNER] - lm0, [0, 0, 0.004], atol=1e-6)
+    others = np.delete(np.arange(68), MOUTH_CORNER)
+    np.testing.assert_allclose(req[others], before[idx[others]], atol=1e-7)
+    assert s.undo_stack.count() == 1 and s.undo_stack.undoText().startswith("Drag")
+    s.undo_stack.undo()
+    np.testing.assert_array_equal(s.current_vertices(), before)
+    s.undo_stack.redo()
+    np.testing.assert_allclose(s.current_vertices(), after)
+
+
+def test_coherent_symmetric_drag_with_pins(qtbot, session):
+    s = session
+    s.set_mode("coherent")
+    s.set_symmetric(True)
+    s.pin(CHIN)
+    lm0 = s.current_landmarks().copy()
+    drag(qtbot, s, MOUTH_CORNER, [-0.003, 0.0, 0.004], view_rows=RIGHT_UP)
+    d = s.current_landmarks() - lm0
+    m = int(s.landmarks.mirror[MOUTH_CORNER])
+    np.testing.assert_allclose(d[MOUTH_CORNER, [0, 2]], [-0.003, 0.004], atol=1e-6)
+    np.testing.assert_allclose(d[m], d[MOUTH_CORNER] * [-1, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(d[CHIN], 0.0, atol=1e-7)
+    assert (np.linalg.norm(d, axis=1) > 5e-4).sum() > 4  # neighbours follow the prior
+    rec = s.snapshot.edits[-1]
+    assert rec["mode"] == "coherent" and rec["symmetric"] is True
+
+
+def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session):
+    s = session
+    pipe = s.backend._pipeline
+    pipe.delay = 0.03
+    start = np.array(s.current_landmarks()[MOUTH_CORNER], np.float64)
+    calls0 = pipe.calls
+    previews = []
+    s.preview_changed.connect(lambda: previews.append(s.preview_version))
+    s.begin_drag(MOUTH_CORNER)
+    for i in range(1, 21):
+        s.drag_to(start + [0, 0, 0.0002 * i])
+    wait_idle(qtbot, s)
+    assert pipe.max_in_flight == 1
+    n_decodes = pipe.calls - calls0
+    assert 1 <= n_decodes <= 3  # 20 moves while the first decode runs: first + latest
+    np.testing.assert_allclose(pipe.last_landmarks[0, MOUTH_CORNER], start + [0, 0, 0.004],
+                               atol=1e-6)
+    assert previews[-1] == s.preview_version == 20
+    r = s.readout()
+    assert r["name"] == s.landmarks.names[MOUTH_CORNER]
+    np.testing.assert_allclose(r["requested"], start + [0, 0, 0.004], atol=1e-6)
+    assert np.allclose(r["achieved"], s.current_vertices()[s.landmarks.indices[MOUTH_CORNER]])
+    s.end_drag()
+    wait_idle(qtbot, s)
+
+
+def test_motion_edit_temporal_falloff(qtbot, session):
+    s = session
+    generate(qtbot, s)
+    s.set_sigma(4.0)
+    s.set_frame(20)
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+    off = np.linalg.norm(s.snapshot.offsets[:, MOUTH_CORNER], axis=1)
+    assert off[20] == pytest.approx(0.003, abs=1e-6) and off[0] == 0.0
+    assert off[10] < off[15] < off[20] and off[29] < off[25] < off[20]
+    v = s.frames_vertices()
+    base = s.snapshot.base.vertices
+    np.testing.assert_array_equal(v[0], base[0])  # the neutral start is untouched
+    assert np.abs(v[20] - base[20]).max() > 0.0005
+    s.set_sigma(math.inf)
+    drag(qtbot, s, CHIN, [0.0, 0.0, -0.002])
+    off = np.linalg.norm(s.snapshot.offsets[:, CHIN], axis=1)
+    np.testing.assert_allclose(off[20:], 0.002, atol=1e-6)
+
+
+def test_pins_resets_are_undoable(qtbot, session):
+    s = session
+    s.pin(CHIN)
+    assert CHIN in s.pins
+    s.pin(CHIN)
+    assert CHIN not in s.pins
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+    drag(qtbot, s, CHIN, [0.0, 0.0, -0.003])
+    s.select(MOUTH_CORNER)
+    s.reset_landmark()
+    wait_idle(qtbot, s)
+    assert np.abs(s.snapshot.offsets[:, MOUTH_CORNER]).max() == 0
+    assert np.abs(s.snapshot.offsets[:, CHIN]).max() > 0
+    s.reset_all()
+    wait_idle(qtbot, s)
+    np.testing.assert_array_equal(s.current_vertices(), s.template.vertices)
+    assert s.undo_stack.count() == 4
+    s.undo_stack.undo()
+    s.undo_stack.undo()
+    wait_idle(qtbot, s)
+    assert np.abs(s.snapshot.offsets[:, MOUTH_CORNER]).max() > 0
+
+
+def test_interpolation_live_then_committed(qtbot, session):
+    s = session
+    s.interp_a, s.interp_b = ("high_smile", 1), ("surprised", 2)
+    with qtbot.waitSignal(s.motion_changed, timeout=5000):
+        s.set_tau(0.0)
+    wait_idle(qtbot, s)
+    v0 = s.frames_vertices().copy()
+    with qtbot.waitSignal(s.motion_changed, timeout=5000):
+        s.set_tau(1.0)
+    wait_idle(qtbot, s)
+    assert s.source.kind == "interpolate" and s.source.tau == 1.0
+    assert np.abs(s.frames_vertices()[-1] - v0[-1]).max() > 1e-3
+    assert s.undo_stack.count() == 0  # still a live preview
+    s.commit_interpolation()
+    assert s.undo_stack.count() == 1
+    s.undo_stack.undo()
+    assert s.source.kind == "neutral"
+    with qtbot.waitSignal(s.motion_changed, timeout=5000):
+        s.set_interp_mode("apex")
+    wait_idle(qtbot, s)
+    assert s.source.kind == "mix_apex" and s.undo_stack.count() == 1
+
+
+def test_compare_seeds_and_use(qtbot, session):
+    s = session
+    with qtbot.waitSignal(s.compare_changed, timeout=10000):
+        s.compare("sad", [5, 6, 7, 8])
+    cs = s.compare_set
+    assert cs.seeds == [5, 6, 7, 8] and len(cs.motions) == 4
+    assert len({float(m.vertices[-1].sum()) for m in cs.motions}) == 4
+    s.compare_use(2, "edit")
+    assert (s.source.label, s.source.seed) == ("sad", 7)
+    with qtbot.waitSignal(s.interp_changed):
+        s.compare_use(3, "B")
+    assert s.interp_b == ("sad", 8)
+    s.set_compare_active(True)
+    assert s.timeline_frames == 30
+
+
+def test_open_face_and_wrong_topology(qtbot, session, tmp_path):
+    s = session
+    generate(qtbot, s, "happy", 2)
+    t = s.template
+    bigger = t.vertices * 1.1
+    good = tmp_path / "bigger.obj"
+    save_mesh(good, bigger, t.faces, t.uv, t.face_uv)
+    with qtbot.waitSignal(s.face_changed, timeout=10000):
+        s.open_face(str(good))
+    wait_idle(qtbot, s)
+    assert s.face.name == "bigger.obj" and s.source.label == "happy"  # motion regenerated
+    np.testing.assert_allclose(s.frames_vertices()[0], bigger, atol=1e-5)
+    bad = tmp_path / "wrong.obj"
+    save_mesh(bad, t.vertices[:100], np.array([[0, 1, 2]]))
+    with qtbot.waitSignal(s.failed, timeout=10000) as sig:
+        s.open_face(str(bad))
+    assert "100 vertices" in sig.args[0] and str(t.n_vertices) in sig.args[0]
+    assert s.face.name == "bigger.obj"
+    s.undo_stack.undo()
+    assert s.face.name == "default face"
+
+
+def test_export_obj_sequence_and_manifest(qtbot, session, tmp_path):
+    s = session
+    generate(qtbot, s, "happy", 4, n=12)
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+    out = tmp_path / "clip"
+    from app.exporting import ExportController
+
+    s.exports = ExportController(s)
+    with qtbot.waitSignal(s.exports.finished, timeout=20000):
+        assert s.export("obj", str(out))
+    files = sorted(out.glob("frame_*.obj"))
+    assert [f.name for f in files[:2]] == ["frame_0001.obj", "frame_0002.obj"]
+    assert len(files) == 12
+    for k in (0, 11):
+        m = load_mesh(files[k])
+        assert m.vertices.shape == (s.template.n_vertices, 3)
+        np.testing.assert_allclose(m.vertices, s.frames_vertices()[k], atol=2e-6)
+        np.testing.assert_array_equal(m.faces, s.template.faces)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["motion"]["label"] == "happy" and man["motion"]["seed"] == 4
+    assert man["edits"][0]["landmark"] == "mouth_right_corner"
+    assert man["models"] == {"decoder": "fake-decoder", "generator": "fake-generator"}
+    # an existing folder is refused, nothing is touched
+    with qtbot.waitSignal(s.failed, timeout=10000) as sig:
+        s.export("obj", str(out))
+    assert "already exists" in sig.args[0]
+
+
+def test_export_cancel_leaves_nothing(qtbot, session, tmp_path):
+    s = session
+    generate(qtbot, s, "happy", 4)
+    from app.exporting import ExportController
+
+    s.exports = ctl = ExportController(s)
+    ctl.progress.connect(lambda done, total: ctl.cancel())
+    with qtbot.waitSignal(ctl.cancelled, timeout=20000):
+        s.export("ply", str(tmp_path / "never"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_session_with_randomly_initialised_decoder(qtbot, fake_models):
+    """The real S2D pipeline class with untrained weights decodes a drag on the worker."""
+    pytest.importorskip("core.models.checkpoint")
+    import torch
+
+    from app.session import StudioSession
+    from core.assets import load_face, load_landmarks, resource_path
+    from core.mesh.hierarchy import MeshHierarchy
+    from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+    from core.pipeline import S2DPipeline
+
+    torch.manual_seed(0)
+    h = MeshHierarchy.load(resource_path("hierarchy.npz"))
+    dec = S2DDecoder(DecoderConfig.from_hierarchy(h), h).eval()
+    pipe = S2DPipeline(dec, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
+    s = StudioSession(pipe, fake_models[1])
+    try:
+        with qtbot.waitSignal(s.models_ready, timeout=20000):
+            s.start()
+        before = s.current_vertices().copy()
+        drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+        after = s.current_vertices()
+        assert after.shape == before.shape and np.isfinite(after).all()
+        assert np.abs(after - before).max() > 0  # decoded, applied as a residual
+    finally:
+        s.shutdown()
