@@ -1,7 +1,7 @@
 """``python main.py evaluate``: the decoder evaluation table and curves (docs/evaluation.md).
 
 Models evaluated: the default ``models/s2d_decoder.safetensors`` (``python main.py
-train-decoder --linear-skip --steps 2000``) and the ablations in ``models/ablations/``
+train-decoder --linear-skip --steps 1200``) and the ablations in ``models/ablations/``
 (``bash docs/scripts/train_ablations.sh``). Missing models are skipped with a note. Baselines
 are fitted on the same training frames.
 """
@@ -20,16 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ABL = ROOT / "models" / "ablations"
 MODELS = {
     "identity": [
-        ("S2D-Dec+ (default: S3 loss, linear shortcut, 2000 steps)",
+        ("S2D-Dec+ (default: S3 loss, linear shortcut, 1200 steps)",
          ROOT / "models" / "s2d_decoder.safetensors"),
-        ("ablation S1: L_dr only (600 steps)", ABL / "id_S1.safetensors"),
-        ("ablation S2: L_dr + unweighted L_pr (600 steps)", ABL / "id_S2.safetensors"),
-        ("ablation S3: L_dr + weighted L_pr (600 steps)", ABL / "id_S3.safetensors"),
-        ("paper S2D-Dec, no shortcut, S3 loss (600 steps)", ABL / "id_plain_S3.safetensors"),
-        ("S3 + shortcut, no normalisation (metres, 600 steps)", ABL / "id_norm_none.safetensors"),
+        ("ablation S1: L_dr only (300 steps)", ABL / "id_S1.safetensors"),
+        ("ablation S2: L_dr + unweighted L_pr (300 steps)", ABL / "id_S2.safetensors"),
+        ("ablation S3: L_dr + weighted L_pr (300 steps)", ABL / "id_S3.safetensors"),
+        ("paper S2D-Dec, no shortcut, S3 loss (300 steps)", ABL / "id_plain_S3.safetensors"),
+        ("S3 + shortcut, no normalisation (metres, 300 steps)", ABL / "id_norm_none.safetensors"),
     ],
     "expression": [
-        ("S2D-Dec+ trained without the held-out expressions (900 steps)",
+        ("S2D-Dec+ trained without the held-out expressions (500 steps)",
          ABL / "expr_S3.safetensors"),
     ],
 }
