@@ -1,0 +1,98 @@
+"""How a face is drawn: meshes, colours, lights and camera (shared by the viewport and the grid).
+
+The face is split into two actors that share one ``vtkPoints``: the skin (shaded skin colour, or
+the displacement heat map) and the eyeballs (dark and glossy). Playback and drags only overwrite the shared points in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+
+__all__ = ["SKIN", "BACKGROUND", "HEAT_MAX_MM", "FaceActors", "add_face", "frame_camera",
+           "software_gl", "pv_faces"]
+
+SKIN = (0.87, 0.70, 0.60)
+BACKGROUND = ("#1c1f24", "#4a525e")  # bottom, top of the gradient
+#: Upper end of the heat map's colour scale (mm of displacement from the neutral face).
+HEAT_MAX_MM = 12.0
+#: The eyeballs are low-poly, uneven meshes; one dark, glossy colour reads best as eyes.
+EYES = (0.16, 0.12, 0.10)
+
+
+def software_gl(renderer: str) -> bool:
+    """Whether an OpenGL renderer string names a CPU rasteriser (llvmpipe, softpipe, swrast)."""
+    r = renderer.lower()
+    return not r or any(s in r for s in ("llvmpipe", "softpipe", "swrast", "software"))
+
+
+def pv_faces(faces: np.ndarray) -> np.ndarray:
+    """(F, 3) triangles -> VTK's flat cell array (4F,)."""
+    f = np.asarray(faces, np.int64)
+    return np.hstack([np.full((len(f), 1), 3, np.int64), f]).ravel()
+
+
+class FaceActors:
+    """The pyvista meshes and actors of one face (see module docstring)."""
+
+    def __init__(self, skin_mesh, eye_mesh, skin_actor, eye_actor, wire_actor, neutral):
+        self.skin_mesh, self.eye_mesh = skin_mesh, eye_mesh
+        self.skin_actor, self.eye_actor, self.wire_actor = skin_actor, eye_actor, wire_actor
+        self.neutral = np.asarray(neutral, np.float32)
+        self.heatmap = False
+
+    def set_points(self, vertices: np.ndarray) -> None:
+        """Overwrite the shared points (V, 3); updates the heat values when shown."""
+        self.skin_mesh.points[:] = vertices
+        if self.heatmap:
+            disp = np.linalg.norm(vertices - self.neutral, axis=1) * 1000.0
+            self.skin_mesh.point_data["disp_mm"][:] = disp
+            self.skin_mesh.point_data.Modified()
+
+    def set_heatmap(self, on: bool, vertices: np.ndarray) -> None:
+        self.heatmap = bool(on)
+        self.skin_actor.mapper.SetScalarVisibility(self.heatmap)
+        self.set_points(vertices)
+
+    def set_wireframe(self, on: bool) -> None:
+        if self.wire_actor is not None:
+            self.wire_actor.SetVisibility(bool(on))
+
+
+def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
+             wireframe: bool = True) -> FaceActors:
+    """Add a face (V, 3) with faces (F, 3) and the skin mask (V,) to the active renderer."""
+    v = np.asarray(vertices, np.float32)
+    faces = np.asarray(faces)
+    skin_faces = skin[faces].all(1)
+    skin_mesh = pv.PolyData(v.copy(), pv_faces(faces[skin_faces]))
+    skin_mesh.point_data["disp_mm"] = np.zeros(len(v), np.float32)
+    eye_mesh = pv.PolyData(v.copy(), pv_faces(faces[~skin_faces]))
+    eye_mesh.SetPoints(skin_mesh.GetPoints())  # one point array for both actors
+    skin_actor = plotter.add_mesh(
+        skin_mesh, scalars="disp_mm", cmap="YlOrRd", clim=(0.0, HEAT_MAX_MM),
+        show_scalar_bar=False, smooth_shading=True, specular=0.25, specular_power=18,
+        diffuse=0.9, ambient=0.06, render=False, reset_camera=False, name=None)
+    skin_actor.prop.color = SKIN
+    skin_actor.mapper.SetScalarVisibility(False)
+    eye_actor = None
+    if eye_mesh.n_cells:
+        eye_actor = plotter.add_mesh(eye_mesh, color=EYES, smooth_shading=True, specular=0.7,
+                                     specular_power=50, render=False, reset_camera=False)
+    wire = None
+    if wireframe:
+        wire = plotter.add_mesh(skin_mesh, style="wireframe", color="#15171a", opacity=0.22,
+                                line_width=1, render=False, reset_camera=False)
+        wire.SetVisibility(False)
+    return FaceActors(skin_mesh, eye_mesh, skin_actor, eye_actor, wire, v)
+
+
+def frame_camera(plotter, landmarks: np.ndarray, distance: float = 0.5) -> None:
+    """Look at the face from the front (-y), z up, centred on its landmarks (K, 3)."""
+    c = np.asarray(landmarks, np.float64).mean(0)
+    cam = plotter.camera
+    cam.focal_point = tuple(c)
+    cam.position = tuple(c + np.array([0.0, -distance, 0.02]))
+    cam.up = (0.0, 0.0, 1.0)
+    cam.view_angle = 30.0
+    plotter.renderer.ResetCameraClippingRange()

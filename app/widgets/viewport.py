@@ -1,0 +1,263 @@
+"""The 3-D view of the session's face: shaded face, landmark spheres, wireframe, heat map.
+
+It only reads the session: every session signal that changes what is on screen calls
+:meth:`Viewport.refresh`, which overwrites the mesh points in place and asks Qt for one repaint
+(``plotter.update()``, never ``render()``, which would draw twice). Grabbing landmarks with the
+mouse lives in :mod:`app.widgets.landmark_drag`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyvista as pv
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+from pyvistaqt import QtInteractor
+
+from app.errors import guarded
+from app.widgets.landmark_drag import LandmarkDragFilter
+from app.widgets.scene import BACKGROUND, add_face, frame_camera, pv_faces
+
+__all__ = ["Viewport"]
+
+_LM_NORMAL = np.array([255, 200, 60], np.uint8)
+_LM_PINNED = np.array([230, 50, 50], np.uint8)
+_LM_SELECTED = np.array([70, 230, 255], np.uint8)
+_LM_MIRROR = np.array([170, 240, 255], np.uint8)
+#: Landmark sphere size in (logical) pixels, the selected one's, and the pick radius.
+LANDMARK_PX = 10
+SELECTED_PX = 15
+PICK_RADIUS_PX = 12.0
+#: Landmark spheres are drawn this far (metres) out of the skin along the neutral face's
+#: normal, so that a landmark lying on the surface is not half hidden by it.
+LANDMARK_LIFT = 0.0012
+
+
+class Viewport(QWidget):
+    """The main 3-D view. ``plotter`` is the pyvistaqt ``QtInteractor``.
+
+    Signals
+    -------
+    frame_shown(int, float)
+        After each repaint: the session's drag-preview version on screen and the time
+        (``time.perf_counter``) the frame was swapped (used by the benchmark).
+    """
+
+    frame_shown = Signal(int, float)
+
+    def __init__(self, session, parent: QWidget | None = None, multi_samples: int = 0) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plotter = QtInteractor(self, auto_update=False, multi_samples=multi_samples)
+        layout.addWidget(self.plotter)
+        self._shown_version = 0
+        self._build_scene()
+        self.drag_filter = LandmarkDragFilter(self, session)
+        self.plotter.installEventFilter(self.drag_filter)
+        self.plotter.frameSwapped.connect(self._on_swapped)
+        s = session
+        for sig in (s.motion_changed, s.preview_changed, s.edits_changed):
+            sig.connect(self.refresh)
+        s.frame_changed.connect(self.refresh)
+        s.face_changed.connect(self.reset_camera)
+        s.options_changed.connect(self._apply_options)
+        self._apply_options()
+
+    # ------------------------------------------------------------------------------- scene
+    def _build_scene(self) -> None:
+        s, p = self.session, self.plotter
+        p.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        p.enable_lightkit()
+        face = s.template
+        self.face = add_face(p, s.current_vertices(), face.faces, face.skin)
+        normals = pv.PolyData(face.vertices, pv_faces(face.faces)).compute_normals(
+            cell_normals=False, auto_orient_normals=False, split_vertices=False)
+        self._lift = LANDMARK_LIFT * np.asarray(
+            normals.point_data["Normals"], np.float32)[s.landmarks.indices]  # (K, 3)
+        self.lm_mesh = pv.PolyData(np.array(s.current_landmarks(), np.float32))
+        self.lm_mesh.point_data["rgb"] = np.tile(_LM_NORMAL, (len(s.landmarks.indices), 1))
+        self.lm_actor = p.add_mesh(self.lm_mesh, scalars="rgb", rgb=True,
+                                   render_points_as_spheres=True, point_size=LANDMARK_PX,
+                                   render=False, reset_camera=False, pickable=False)
+        # the selected landmark: a bigger sphere at the requested position and a line to where
+        # the decoded face put it (the achieved position)
+        self.sel_mesh = pv.PolyData(np.zeros((2, 3), np.float32), lines=np.array([2, 0, 1]))
+        self.sel_line = p.add_mesh(self.sel_mesh, color=_LM_SELECTED / 255.0, line_width=2,
+                                   render=False, reset_camera=False, pickable=False)
+        self.sel_point = p.add_mesh(pv.PolyData(np.zeros((1, 3), np.float32)),
+                                    color=_LM_SELECTED / 255.0, point_size=SELECTED_PX,
+                                    render_points_as_spheres=True, render=False,
+                                    reset_camera=False, pickable=False)
+        self.heat_bar = p.add_scalar_bar(
+            title="displacement (mm)", mapper=self.face.skin_actor.mapper, n_labels=4,
+            vertical=True, position_x=0.86, position_y=0.25, height=0.5, width=0.06,
+            title_font_size=12, label_font_size=11, fmt="%.0f", color="white")
+        self.heat_bar.SetVisibility(False)
+        self.caption = p.add_text("", position="upper_left", font_size=10, color="#d0d4da",
+                                  render=False)
+        self.reset_camera()
+
+    def reset_camera(self) -> None:
+        frame_camera(self.plotter, self.session.face.vertices[self.session.landmarks.indices])
+        self.refresh()
+
+    # ----------------------------------------------------------------------------- refresh
+    @guarded
+    def refresh(self, *_args) -> None:
+        """Copy the session's current face and landmarks into the meshes; schedule a paint."""
+        s = self.session
+        self.face.neutral = s.face.vertices
+        self.face.set_points(s.current_vertices())
+        lm = s.current_landmarks() + self._lift
+        self.lm_mesh.points[:] = lm
+        self.lm_mesh.point_data["rgb"][:] = self._landmark_colours()
+        self.lm_mesh.point_data.Modified()
+        r = s.readout()
+        shown = r is not None and s.view["landmarks"]
+        self.sel_point.SetVisibility(shown)
+        self.sel_line.SetVisibility(shown)
+        if shown:
+            k = r["landmark"]
+            self.sel_point.mapper.dataset.points[:] = lm[k]
+            self.sel_mesh.points[:] = np.stack([r["achieved"], r["requested"]])
+        src = s.source.describe()
+        n = s.n_motion_frames
+        frame = f"frame {s.motion_frame + 1}/{n}" if n > 1 else ""
+        text = f"{s.face.name} · {src}" + (f" · {frame}" if frame else "")
+        if text != getattr(self, "_caption_text", None):
+            self._caption_text = text
+            self.caption.SetText(2, text)
+        self._pending_version = s.preview_version
+        self.plotter.update()
+
+    def _landmark_colours(self) -> np.ndarray:
+        s = self.session
+        col = np.tile(_LM_NORMAL, (len(s.landmarks.indices), 1))
+        if s.pins:
+            col[sorted(s.pins)] = _LM_PINNED
+        if s.selected is not None:
+            if s.symmetric:
+                col[s.landmarks.mirror[s.selected]] = _LM_MIRROR
+            col[s.selected] = _LM_SELECTED
+        return col
+
+    @guarded
+    def _apply_options(self) -> None:
+        v = self.session.view
+        self.face.set_wireframe(v["wireframe"])
+        self.face.set_heatmap(v["heatmap"], self.session.current_vertices())
+        self.heat_bar.SetVisibility(v["heatmap"])
+        self.lm_actor.SetVisibility(v["landmarks"])
+        self.refresh()
+
+    def _on_swapped(self) -> None:
+        self._shown_version = getattr(self, "_pending_version", 0)
+        self.frame_shown.emit(self._shown_version, time.perf_counter())
+
+    # ------------------------------------------------------------------- picking helpers
+    def _display(self, pos: QPointF) -> tuple[float, float]:
+        """Qt widget coordinates (logical px) -> VTK display coordinates (device px)."""
+        dpr = self.plotter.devicePixelRatioF()
+        return pos.x() * dpr, (self.plotter.height() - pos.y() - 1) * dpr
+
+    def _project(self, points: np.ndarray) -> np.ndarray:
+        """World points (N, 3) -> VTK display (N, 3): x, y in device px and NDC depth."""
+        ren = self.plotter.renderer
+        w, h = ren.GetSize()
+        m = ren.GetActiveCamera().GetCompositeProjectionTransformMatrix(
+            ren.GetTiledAspectRatio(), -1, 1)
+        mat = np.array([[m.GetElement(i, j) for j in range(4)] for i in range(4)])
+        hom = np.c_[np.asarray(points, np.float64), np.ones(len(points))] @ mat.T
+        ndc = hom[:, :3] / hom[:, 3:4]
+        x0, y0 = ren.GetOrigin()
+        return np.c_[x0 + (ndc[:, 0] + 1) * 0.5 * w, y0 + (ndc[:, 1] + 1) * 0.5 * h, ndc[:, 2]]
+
+    def landmark_at(self, pos: QPointF) -> int | None:
+        """The landmark under the mouse (front-most within the pick radius), or None."""
+        if not self.session.view["landmarks"]:
+            return None
+        x, y = self._display(pos)
+        lm = self.session.current_landmarks()
+        proj = self._project(lm)
+        dist = np.hypot(proj[:, 0] - x, proj[:, 1] - y)
+        radius = PICK_RADIUS_PX * self.plotter.devicePixelRatioF()
+        near = np.flatnonzero(dist <= radius)
+        if near.size == 0:
+            return None
+        # closest on screen; among near-equal ones the front-most
+        order = sorted(near, key=lambda i: (round(dist[i] / 3.0), proj[i, 2]))
+        k = int(order[0])
+        return None if self._occluded(lm[k], x, y) else k
+
+    def _occluded(self, point: np.ndarray, x: float, y: float) -> bool:
+        """Whether the skin surface under (x, y) is clearly in front of ``point``."""
+        import vtk
+
+        picker = vtk.vtkCellPicker()
+        picker.SetTolerance(0.0005)
+        picker.PickFromListOn()
+        picker.AddPickList(self.face.skin_actor)
+        if not picker.Pick(x, y, 0, self.plotter.renderer):
+            return False
+        eye = np.array(self.plotter.camera.position)
+        hit = np.array(picker.GetPickPosition())
+        return np.linalg.norm(hit - eye) < np.linalg.norm(point - eye) - 0.004
+
+    def display_to_world(self, x: float, y: float, z: float) -> np.ndarray:
+        ren = self.plotter.renderer
+        ren.SetDisplayPoint(x, y, z)
+        ren.DisplayToWorld()
+        w = np.array(ren.GetWorldPoint(), np.float64)
+        return w[:3] / w[3]
+
+    def ray_plane(self, pos: QPointF, point: np.ndarray, normal: np.ndarray) -> np.ndarray:
+        """Where the mouse ray at ``pos`` meets the plane through ``point`` with ``normal``."""
+        x, y = self._display(pos)
+        near, far = self.display_to_world(x, y, 0.0), self.display_to_world(x, y, 1.0)
+        ray = far - near
+        denom = float(np.dot(ray, normal))
+        if abs(denom) < 1e-12:
+            return np.asarray(point, np.float64)
+        return near + ray * float(np.dot(np.asarray(point) - near, normal)) / denom
+
+    def view_rows(self) -> np.ndarray:
+        """(2, 3) the camera's right and up directions (the plane a mouse drag moves in)."""
+        cam = self.plotter.camera
+        d = np.array(cam.direction, np.float64)
+        up = np.array(cam.up, np.float64)
+        right = np.cross(d, up)
+        right /= np.linalg.norm(right)
+        up = np.cross(right, d)
+        return np.stack([right, up / np.linalg.norm(up)])
+
+    def world_to_widget(self, point: np.ndarray) -> QPointF:
+        """Qt widget coordinates (logical px) of a world point (tests, benchmarks)."""
+        x, y, _ = self._project(np.asarray(point, np.float64)[None])[0]
+        dpr = self.plotter.devicePixelRatioF()
+        return QPointF(x / dpr, self.plotter.height() - 1 - y / dpr)
+
+    # ------------------------------------------------------------------- capture, cleanup
+    def render_frame(self, t: int) -> np.ndarray:
+        """(H, W, 3) uint8 image of frame ``t`` of the displayed motion (video export)."""
+        verts = self.session.frames_vertices()[t]
+        self.face.set_points(verts)
+        hidden = [a for a in (self.lm_actor, self.sel_point, self.sel_line, self.caption)
+                  if a.GetVisibility()]
+        for a in hidden:
+            a.SetVisibility(False)
+        try:
+            self.plotter.render()  # screenshot() alone may return the previous frame
+            img = self.plotter.screenshot(return_img=True)
+        finally:
+            for a in hidden:
+                a.SetVisibility(True)
+        return np.ascontiguousarray(img[..., :3])
+
+    def close_plotter(self) -> None:
+        """Remove the event filter, then close the plotter (before the window goes)."""
+        self.plotter.removeEventFilter(self.drag_filter)
+        self.plotter.close()
