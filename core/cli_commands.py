@@ -52,6 +52,7 @@ def register(sub) -> None:
 
     register_eval(sub)
     register_bench(sub)
+    from core.cli_motion import register as register_motion; register_motion(sub)  # noqa: E702, I001
 
 
 def _data_args(p) -> None:

@@ -1,0 +1,425 @@
+"""Evaluation of generated landmark motions (paper Sec. 4.3, Table 3) plus diversity.
+
+Metrics, all on landmark sequences ``(N, T, K, 3)`` in metres:
+
+- :func:`accuracy`: fraction of sequences the LSTM expression classifier
+  (:class:`core.models.classifier.ExpressionClassifier`) assigns to their label;
+- :func:`frechet_distance`: FID between the classifier features (last LSTM hidden state, 512-d)
+  of two sets, here a generated set against the ground-truth test sequences;
+- :func:`diversity`: mean over labels of the mean pairwise distance between the sequences of one
+  label, a distance being the mean over frames and landmarks of the L2 distance between the
+  displacements from frame 0 (so it measures motion, not face shape), in millimetres.
+
+:func:`evaluate_sets` computes them for named sets; the ``evaluate-motion`` command
+(:mod:`core.cli_motion`) builds the sets (GT, Motion3DGAN, LSTM baseline; Gen-LM and Det-LM)
+and :func:`write_report` puts the tables into ``docs/motion3dgan.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InvalidInputError
+
+__all__ = [
+    "accuracy", "frechet_distance", "diversity", "evaluate_sets", "confusion_matrix",
+    "labelled_sequences", "metrics_markdown", "replace_section", "write_report",
+    "run_motion_evaluation",
+]  # fmt: skip
+
+
+def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of ``pred == labels`` for (N,) int arrays."""
+    pred, labels = np.asarray(pred), np.asarray(labels)
+    if pred.shape != labels.shape or pred.ndim != 1 or len(pred) == 0:
+        raise InvalidInputError(
+            f"expected two non-empty (N,) arrays, found {pred.shape} and {labels.shape}")
+    return float((pred == labels).mean())
+
+
+def confusion_matrix(pred: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """(n_labels, n_labels) int64 counts, rows = true label, columns = prediction."""
+    cm = np.zeros((n_labels, n_labels), np.int64)
+    np.add.at(cm, (np.asarray(labels), np.asarray(pred)), 1)
+    return cm
+
+
+def _sqrtm_psd(c: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((c + c.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to features (N1, F) and (N2, F).
+
+    ``|mu1 - mu2|^2 + tr(C1 + C2 - 2 (C1^1/2 C2 C1^1/2)^1/2)``, with the matrix square roots
+    by symmetric eigen-decomposition (stable for the rank-deficient covariances of N < F sets,
+    where ``scipy.linalg.sqrtm(C1 C2)`` returns complex noise). Float64 throughout.
+    """
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(len(f1), len(f2)) < 2:
+        raise InvalidInputError(
+            f"expected feature sets (N1, F) and (N2, F) with N >= 2, found {f1.shape}, {f2.shape}")
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    c1, c2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    s1 = _sqrtm_psd(c1)
+    cross = np.linalg.eigvalsh(s1 @ c2 @ s1)
+    tr_cross = np.sqrt(np.clip(cross, 0, None)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * tr_cross)
+
+
+def diversity(landmarks: np.ndarray, labels: np.ndarray) -> dict:
+    """Mean pairwise motion distance (mm) within each label.
+
+    Parameters
+    ----------
+    landmarks : (N, T, K, 3) float, metres
+    labels : (N,) int
+
+    Returns
+    -------
+    dict
+        ``mean`` (float, mean over the labels with >= 2 sequences) and ``per_label``
+        ({label index: mm}).
+    """
+    lm = np.asarray(landmarks, np.float64)
+    disp = (lm - lm[:, :1]) * 1000.0  # (N, T, K, 3) mm
+    labels = np.asarray(labels)
+    per = {}
+    for k in np.unique(labels):
+        d = disp[labels == k]
+        if len(d) < 2:
+            continue
+        i, j = np.triu_indices(len(d), 1)
+        per[int(k)] = float(np.linalg.norm(d[i] - d[j], axis=-1).mean())
+    if not per:
+        raise InvalidInputError("diversity: expected a label with at least 2 sequences")
+    return {"mean": float(np.mean(list(per.values()))), "per_label": per}
+
+
+def evaluate_sets(classifier, sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                  reference) -> dict:
+    """Accuracy, FID (against the reference set) and diversity of named sequence sets.
+
+    Parameters
+    ----------
+    classifier : ExpressionClassifier
+    sets : {name: (landmarks (N, T, K, 3) metres, labels (N,) int)}
+    reference : str or (N, T, K, 3) array
+        Name of the ground-truth set the FIDs are measured against, or its landmarks.
+
+    Returns
+    -------
+    {name: {"accuracy", "fid", "diversity_mm", "n", "predictions", "labels"}}
+    """
+    if isinstance(reference, str):
+        if reference not in sets:
+            raise InvalidInputError(f"reference set {reference!r} not among {sorted(sets)}")
+        ref_feats = None
+    else:
+        ref_feats = classifier.predict(reference)[1]
+    feats, out = {}, {}
+    for name, (lm, lab) in sets.items():
+        pred, f = classifier.predict(lm)
+        feats[name] = f
+        out[name] = {"accuracy": accuracy(pred, lab), "n": int(len(lab)),
+                     "diversity_mm": diversity(lm, lab)["mean"],
+                     "predictions": pred.tolist(), "labels": np.asarray(lab).tolist()}
+    ref_feats = feats[reference] if ref_feats is None else ref_feats
+    for name in sets:
+        out[name]["fid"] = frechet_distance(feats[name], ref_feats)
+    return out
+
+
+def labelled_sequences(data, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labelled sequences of a SynthData identity split, static ones dropped.
+
+    Returns landmarks (N, T, K, 3) float32 metres, labels (N,) int64, identities (N,) int64.
+    """
+    import torch
+
+    from core.geometry.srvf import is_static
+
+    if part not in ("train", "test"):
+        raise InvalidInputError(f"part: expected 'train' or 'test', found {part!r}")
+    test = data.id_test[data.seq_identity]
+    sel = test if part == "test" else ~test
+    lm, lab, ident = data.seq_landmarks[sel], data.seq_label[sel], data.seq_identity[sel]
+    moving = ~is_static(torch.as_tensor(lm).flatten(2)).numpy()
+    return lm[moving], lab[moving].astype(np.int64), ident[moving].astype(np.int64)
+
+
+def _fmt(x, pct: bool = False) -> str:
+    if x is None:
+        return "–"
+    return f"{100 * x:.2f}" if pct else f"{x:.2f}"
+
+
+def metrics_markdown(res: dict) -> str:
+    """Markdown tables (Table-3 layout + diversity) of :func:`evaluate_sets`-style results.
+
+    ``res`` maps ``"Gen-LM"`` / ``"Det-LM"`` to ``{"GT": ..., "Motion3DGAN": ..., "LSTM": ...}``
+    entries (missing rows or columns print as ``–``), plus ``"train_real"`` for the real-data
+    reference rows.
+    """
+    methods = ("GT", "Motion3DGAN", "LSTM")
+    lines = ["| Landmarks | Acc. GT (%) | Acc. Motion3DGAN (%) | Acc. LSTM (%) | "
+             "FID GT | FID Motion3DGAN | FID LSTM |", "|---|---|---|---|---|---|---|"]
+    for row in ("Gen-LM", "Det-LM"):
+        r = res.get(row) or {}
+        acc = [_fmt((r.get(m) or {}).get("accuracy"), True) for m in methods]
+        fid = [_fmt((r.get(m) or {}).get("fid")) for m in methods]
+        lines.append(f"| {row} | " + " | ".join(acc + fid) + " |")
+    lines += ["", "| Set (Gen-LM) | n | diversity (mm) | ratio to GT test |", "|---|---|---|---|"]
+    gen = res.get("Gen-LM") or {}
+    ref = (gen.get("GT") or {}).get("diversity_mm")
+    for name, r in list(gen.items()) + list((res.get("train_real") or {}).items()):
+        if not isinstance(r, dict) or "diversity_mm" not in r:
+            continue
+        ratio = r["diversity_mm"] / ref if ref else None
+        lines.append(f"| {name} | {r['n']} | {r['diversity_mm']:.2f} | {_fmt(ratio)} |")
+    return "\n".join(lines)
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    """Replace ``<!-- BEGIN name -->...<!-- END name -->`` in ``text`` (append when absent)."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{body.strip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + block + rest.split(end, 1)[1]
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
+def write_report(md_path: Path, json_path: Path, section: str, body: str, data: dict) -> None:
+    """Put ``body`` into section ``section`` of ``md_path`` and ``data`` into ``json_path``.
+
+    Both writes are atomic; the rest of the markdown file is kept as it is.
+    """
+    from core.io.atomic import atomic_file
+
+    md_path, json_path = Path(md_path), Path(json_path)
+    text = md_path.read_text() if md_path.is_file() else "# Motion3DGAN\n"
+    new = replace_section(text, section, body)
+    with atomic_file(md_path) as tmp:
+        Path(tmp).write_text(new)
+    old = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    old[section] = data
+    with atomic_file(json_path) as tmp:
+        Path(tmp).write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluate-motion run
+
+
+def _per_label_seeds(labels: np.ndarray) -> np.ndarray:
+    """Seed of each test sequence: its rank among the sequences of its label (0, 1, ...)."""
+    seeds = np.zeros(len(labels), np.int64)
+    for k in np.unique(labels):
+        idx = np.nonzero(labels == k)[0]
+        seeds[idx] = np.arange(len(idx))
+    return seeds
+
+
+def _decoded_landmarks(gen, neutral: np.ndarray, identity: np.ndarray, seqs: np.ndarray
+                       ) -> np.ndarray:
+    """Det-LM: decode every sequence (N, T, K, 3) on its identity's neutral, re-gather landmarks."""
+    from core.assets import load_landmarks
+
+    idx = load_landmarks().indices
+    return np.stack([gen.decode(neutral[i], s)[:, idx] for i, s in zip(identity, seqs,
+                                                                       strict=True)])
+
+
+def run_motion_evaluation(args) -> int:
+    """The ``evaluate-motion`` command: Table 3 + diversity into ``docs/motion3dgan.md``."""
+    import time
+
+    from core.cli_commands import load_data
+    from core.data.recipes import LABELS
+    from core.generate import MotionGenerator
+    from core.models.classifier import BASELINE_KIND, CLASSIFIER_KIND, load_sequence_model
+
+    t0 = time.time()
+    docs = Path(args.docs)
+    fig_dir = docs / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    data = load_data(args)
+    lm_te, lab_te, id_te = labelled_sequences(data, "test")
+    lm_tr, lab_tr, _ = labelled_sequences(data, "train")
+    clf, clf_meta = load_sequence_model(args.classifier, CLASSIFIER_KIND)
+    base, base_meta = load_sequence_model(args.baseline, BASELINE_KIND)
+    gen = MotionGenerator.load(args.weights, args.device, args.decoder_weights)
+    from core.train.gan_train import load_gan
+
+    _, gan_meta = load_gan(args.weights)
+    seeds = _per_label_seeds(lab_te)
+    q, length = gen.sample_srvf([LABELS[k] for k in lab_te], seeds.tolist())
+    gan_lm = np.stack([gen.landmark_motion(q[i], length[i], lm_te[i, 0])
+                       for i in range(len(q))])
+    lstm_lm = base.generate(lab_te, lm_te[:, 0])
+    sets = {"GT": (lm_te, lab_te), "Motion3DGAN": (gan_lm, lab_te), "LSTM": (lstm_lm, lab_te)}
+    res = {"Gen-LM": evaluate_sets(clf, sets, "GT")}
+    res["train_real"] = {"GT train (real)": {"n": int(len(lab_tr)),
+                                             "diversity_mm": diversity(lm_tr, lab_tr)["mean"]}}
+    dec_path = Path(args.decoder_weights)
+    if dec_path.is_file():
+        det = {name: (_decoded_landmarks(gen, data.neutral, id_te, lm), lab)
+               for name, (lm, lab) in sets.items()}
+        res["Det-LM"] = evaluate_sets(clf, det, lm_te)
+    per_label = _per_label_table(res, sets, LABELS, gan_lm, lm_te, lstm_lm, length, lab_te,
+                                 lm_tr, lab_tr)
+    _figures(fig_dir, res, LABELS, per_label, gan_meta)
+    body = _report_body(res, per_label, LABELS, gan_meta, clf_meta, base_meta,
+                        dec_path.is_file(), time.time() - t0)
+    slim = {k: {n: {m: v for m, v in r.items() if m not in ("predictions", "labels")}
+                for n, r in rows.items()} for k, rows in res.items()}
+    write_report(docs / "motion3dgan.md", docs / "motion3dgan_metrics.json", "motion-eval",
+                 body, {"tables": slim, "per_label": per_label,
+                        "models": {"motion3dgan": gan_meta.get("sha256"),
+                                   "classifier": clf_meta.get("sha256"),
+                                   "lstm_baseline": base_meta.get("sha256")}})
+    print(body)
+    return 0
+
+
+def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te, lm_tr,
+                     lab_tr) -> dict:
+    from core.train.normalization import landmark_scale
+
+    gen = res["Gen-LM"]
+    div = {name: diversity(lm, lab)["per_label"] for name, (lm, lab) in sets.items()}
+    div_tr = diversity(lm_tr, lab_tr)["per_label"]
+
+    def _len(lm):
+        rel = (lm - lm[:, :1]) / landmark_scale(lm[:, 0])[:, None, None, None]
+        return np.linalg.norm(np.diff(rel.reshape(len(lm), lm.shape[1], -1), axis=1),
+                              axis=-1).sum(1)
+
+    len_real, len_gan = _len(lm_te.astype(np.float64)), np.asarray(gan_len)
+    out = {}
+    for k, name in enumerate(labels):
+        m = lab_te == k
+        row = {"n_test": int(m.sum())}
+        for set_name in sets:
+            pred = np.asarray(gen[set_name]["predictions"])
+            row[f"acc_{set_name}"] = float((pred[m] == k).mean()) if m.any() else None
+            row[f"div_{set_name}"] = div[set_name].get(k)
+        row["div_train"] = div_tr.get(k)
+        row["length_real"] = float(len_real[m].mean()) if m.any() else None
+        row["length_gan"] = float(len_gan[m].mean()) if m.any() else None
+        out[name] = row
+    return out
+
+
+def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_decoder,
+                 seconds) -> str:
+    import datetime
+
+    gen = res["Gen-LM"]
+    acc_gt, acc_gan, acc_lstm = (gen[k]["accuracy"] for k in ("GT", "Motion3DGAN", "LSTM"))
+    fid_gan, fid_lstm = gen["Motion3DGAN"]["fid"], gen["LSTM"]["fid"]
+    d_gt, d_gan = gen["GT"]["diversity_mm"], gen["Motion3DGAN"]["diversity_mm"]
+    checks = [
+        ("GAN accuracy >= 0.9 x GT accuracy", acc_gan >= 0.9 * acc_gt,
+         f"{100 * acc_gan:.1f} % vs 0.9 x {100 * acc_gt:.1f} % = {90 * acc_gt:.1f} %"),
+        ("GAN accuracy > LSTM accuracy", acc_gan > acc_lstm,
+         f"{100 * acc_gan:.1f} % vs {100 * acc_lstm:.1f} %"),
+        ("GAN FID < LSTM FID", fid_gan < fid_lstm, f"{fid_gan:.2f} vs {fid_lstm:.2f}"),
+        ("GAN diversity >= 0.5 x real (GT test)", d_gan >= 0.5 * d_gt,
+         f"{d_gan:.2f} mm vs 0.5 x {d_gt:.2f} mm = {0.5 * d_gt:.2f} mm"),
+    ]
+    lines = [
+        f"Measured by `python main.py evaluate-motion` on {datetime.date.today().isoformat()} "
+        f"in {seconds:.0f} s. Test set: {gen['GT']['n']} ground-truth sequences of the "
+        "test identities; Motion3DGAN: one sample per test sequence (same label, seeds "
+        "0..n-1 per label, replayed on that sequence's neutral landmarks); LSTM: the baseline's "
+        "single motion per label on the same neutrals. FID against the GT test features.",
+        "",
+        f"Models: motion3dgan `{gan_meta.get('sha256')}`, classifier `{clf_meta.get('sha256')}`,"
+        f" lstm_baseline `{base_meta.get('sha256')}`.",
+        "",
+        metrics_markdown(res),
+        "",
+    ]
+    if not has_decoder:
+        lines += ["Det-LM: not measured (no S2D-Dec weights at models/s2d_decoder.safetensors "
+                  "when this ran; rerun the command once they exist).", ""]
+    lines += ["| Target | met | measured |", "|---|---|---|"]
+    lines += [f"| {name} | {'yes' if ok else '**no**'} | {txt} |" for name, ok, txt in checks]
+    lines += ["", "Per label (Gen-LM accuracy %, diversity mm, mean curve length L in "
+              "face-scale units):", "",
+              "| label | n | acc GT | acc GAN | acc LSTM | div GT | div GAN | div train | "
+              "L real | L GAN |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in labels:
+        r = per_label[name]
+
+        def f(x, pct=False):
+            return "–" if x is None else (f"{100 * x:.0f}" if pct else f"{x:.2f}")
+
+        lines.append(
+            f"| {name} | {r['n_test']} | {f(r['acc_GT'], 1)} | {f(r['acc_Motion3DGAN'], 1)} | "
+            f"{f(r['acc_LSTM'], 1)} | {f(r['div_GT'])} | {f(r['div_Motion3DGAN'])} | "
+            f"{f(r['div_train'])} | {f(r['length_real'])} | {f(r['length_gan'])} |")
+    lines += ["", "![confusion](figures/motion_confusion.png)",
+              "![diversity and length](figures/motion_diversity.png)",
+              "![training](figures/motion_training.png)"]
+    return "\n".join(lines)
+
+
+def _figures(fig_dir: Path, res, labels, per_label, gan_meta) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gen = res["Gen-LM"]
+    n = len(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 7))
+    for ax, name in zip(axes, ("GT", "Motion3DGAN"), strict=True):
+        cm = confusion_matrix(gen[name]["predictions"], gen[name]["labels"], n)
+        ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), labels, fontsize=7)
+        ax.set_title(f"{name}: accuracy {100 * gen[name]['accuracy']:.1f} %")
+        ax.set_xlabel("predicted")
+    axes[0].set_ylabel("true label")
+    fig.tight_layout()
+    fig.savefig(fig_dir / "motion_confusion.png", dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
+    x = np.arange(n)
+    for off, key, lab in ((-0.3, "div_GT", "GT test"), (-0.1, "div_train", "GT train"),
+                          (0.1, "div_Motion3DGAN", "Motion3DGAN"), (0.3, "div_LSTM", "LSTM")):
+        axes[0].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.2, label=lab)
+    axes[0].set_ylabel("diversity (mm)")
+    axes[0].legend()
+    for off, key, lab in ((-0.15, "length_real", "GT test"), (0.15, "length_gan", "Motion3DGAN")):
+        axes[1].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.3, label=lab)
+    axes[1].set_ylabel("mean curve length L")
+    axes[1].set_xticks(x, labels, rotation=60, fontsize=8)
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(fig_dir / "motion_diversity.png", dpi=110)
+    plt.close(fig)
+
+    hist = gan_meta.get("history") or []
+    if hist:
+        fig, ax = plt.subplots(1, 2, figsize=(12, 4))
+        st = [h["step"] for h in hist]
+        ax[0].plot(st, [h["wasserstein"] for h in hist], label="critic W estimate")
+        ax[0].plot(st, [h["gp"] for h in hist], label="gradient penalty")
+        ax[0].set_xlabel("generator step")
+        ax[0].legend()
+        ax[1].plot(st, [h["rec"] for h in hist], label="L_r (nearest real, L1)")
+        ax[1].set_xlabel("generator step")
+        ax[1].legend()
+        fig.tight_layout()
+        fig.savefig(fig_dir / "motion_training.png", dpi=110)
+        plt.close(fig)

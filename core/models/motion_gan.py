@@ -1,0 +1,300 @@
+"""Motion3DGAN: a conditional WGAN-GP on the tangent space of the SRVF sphere (paper Sec. 3.1).
+
+A landmark motion of ``T`` frames and ``K`` landmarks, expressed in units of its neutral face's
+scale, is a curve in ``R^D`` (``D = 3K``) with SRVF ``q`` on the unit sphere of ``R^{M x D}``
+(``M = T - 1``, :mod:`core.geometry.srvf`) and a length ``L`` (the "intensity").
+Shapes: ``B`` batch, ``M = T - 1`` SRVF samples, ``D = 3K``, ``C`` labels, ``k`` components.
+
+Tangent coordinates. All training tangent vectors ``v_i = log_p(q_i)`` lie in ``T_p``; their
+mean ``m`` and first ``k`` principal directions ``U`` (k, M, D) with standard deviations ``s``
+(k,) give whitened coordinates ``a = <v - m, U> / s`` (principal geodesic analysis). ``k = 128``
+keeps 99.3 % of the tangent variance of the default data set. These are fixed buffers, saved
+with the weights, like the reference point ``p`` (Karcher mean of the training SRVFs) and the
+statistics of ``log L``.
+
+- :class:`SRVFGenerator` ``G(z, c)``: noise ``z ~ N(0, I)`` (128) + one-hot label ``c`` (C)
+  -> MLP (LeakyReLU) -> ``k`` coordinates and a standardised log-length ``ell``.
+- :meth:`Motion3DGAN.generate` maps them to ``w = P_p(m + (a * s) U)``, PROJECTED onto ``T_p``
+  (unlike the official code, whose raw ``tanh`` output leaves the sphere's tangent space), then
+  ``q = exp_p(w)``, ``L = exp(mu + sd * ell)``. So ``G`` is an MLP whose last linear layer
+  ``k -> M*D`` is the fixed PCA basis: 45x fewer generator outputs, which is what lets the GAN
+  train in minutes on a CPU (a free 1024 -> 5916 output layer diverged in our first runs).
+- :class:`SRVFCritic` ``D(x, c)`` scores ``x = [<log_p(q) - m, U> / s, ell]`` (eq. 2 on
+  ``log_p(q)``; the fixed projection is its first layer): MLP with LayerNorm and LeakyReLU, no
+  BatchNorm (it breaks the per-sample gradient penalty), conditioned by concatenating ``c`` and
+  by a projection term ``<embed(c), h>``.
+
+The length is generated jointly with the motion, so the critic judges the pair; the official code
+discards ``L`` and replays every motion with a hard-coded intensity 0.2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.errors import InvalidInputError
+from core.geometry.sphere import exp_map, log_map, project_to_tangent
+
+__all__ = ["MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN", "one_hot"]
+
+#: Floor of the per-component standard deviation used for whitening (unit-sphere units).
+COEFF_STD_FLOOR = 1e-6
+
+#: ``log_p(exp_p(w)) = w`` holds for tangent ``||w|| < pi``; below this norm (radians, 0.1 % of
+#: margin) :meth:`Motion3DGAN.fake_features` uses the identity instead of the round trip.
+WRAP_LIMIT = 3.138
+
+
+@dataclass(frozen=True)
+class MotionGANConfig:
+    """Hyper-parameters and label set of :class:`Motion3DGAN` (saved beside the weights).
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Expression labels, in one-hot order.
+    n_frames : int
+        ``T`` frames of a generated motion (``M = T - 1`` SRVF samples).
+    n_landmarks : int
+        ``K``; ``D = 3K``.
+    z_dim : int
+        Noise dimension.
+    n_components : int
+        ``k`` principal tangent directions the generator spans and the critic sees.
+    g_hidden, d_hidden : tuple of int
+        Hidden widths of the generator and critic MLPs.
+    slope : float
+        LeakyReLU negative slope (generator and critic).
+    critic_layernorm : bool
+        LayerNorm after each hidden linear layer of the critic.
+    """
+
+    labels: tuple[str, ...]
+    n_frames: int = 30
+    n_landmarks: int = 68
+    z_dim: int = 128
+    n_components: int = 128
+    g_hidden: tuple[int, ...] = (512, 1024)
+    d_hidden: tuple[int, ...] = (512, 512)
+    slope: float = 0.2
+    critic_layernorm: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("labels", "g_hidden", "d_hidden"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if len(self.labels) < 1 or len(set(self.labels)) != len(self.labels):
+            raise InvalidInputError(
+                f"labels: expected distinct names, found {self.labels!r}; pass e.g. "
+                "core.data.recipes.LABELS")
+        if min(self.n_frames - 1, self.n_landmarks, self.z_dim, self.n_components) < 1:
+            raise InvalidInputError(
+                "expected n_frames >= 2 and n_landmarks, z_dim, n_components >= 1; found "
+                f"{self.n_frames}, {self.n_landmarks}, {self.z_dim}, {self.n_components}")
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    @property
+    def srvf_shape(self) -> tuple[int, int]:
+        """``(M, D) = (T - 1, 3K)``."""
+        return (self.n_frames - 1, 3 * self.n_landmarks)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MotionGANConfig:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InvalidInputError(
+                f"expected MotionGANConfig fields {sorted(names)}, found unknown {unknown}; "
+                "the weights file was written by another version")
+        return cls(**dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def one_hot(labels: torch.Tensor, n_labels: int, dtype=torch.float32) -> torch.Tensor:
+    """(B,) int64 label indices -> (B, n_labels) one-hot of ``dtype``."""
+    return nn.functional.one_hot(labels.long(), n_labels).to(dtype)
+
+
+def _mlp(sizes: list[int], slope: float, layernorm: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=False):
+        layers.append(nn.Linear(a, b))
+        if layernorm:
+            layers.append(nn.LayerNorm(b))
+        layers.append(nn.LeakyReLU(slope))
+    return nn.Sequential(*layers)
+
+
+class SRVFGenerator(nn.Module):
+    """``G(z, c)``: (B, z_dim) noise + (B, C) one-hot -> (B, k + 1) whitened coordinates + ell.
+
+    No output non-linearity (the official ``tanh`` bounds every entry, which the sphere geometry
+    does not need).
+    """
+
+    def __init__(self, config: MotionGANConfig) -> None:
+        super().__init__()
+        sizes = [config.z_dim + config.n_labels, *config.g_hidden]
+        self.body = _mlp(sizes, config.slope, layernorm=False)
+        self.out = nn.Linear(sizes[-1], config.n_components + 1)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(torch.cat([z, c], dim=1)))  # (B, k + 1)
+
+
+class SRVFCritic(nn.Module):
+    """``D(x, c)``: (B, k + 1) critic features + (B, C) one-hot -> (B,) scores."""
+
+    def __init__(self, config: MotionGANConfig) -> None:
+        super().__init__()
+        sizes = [config.n_components + 1 + config.n_labels, *config.d_hidden]
+        self.body = _mlp(sizes, config.slope, layernorm=config.critic_layernorm)
+        self.out = nn.Linear(sizes[-1], 1)
+        self.embed = nn.Linear(config.n_labels, sizes[-1], bias=False)  # projection term
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = self.body(torch.cat([x, c], dim=1))  # (B, H)
+        return self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)  # (B,)
+
+
+class Motion3DGAN(nn.Module):
+    """Generator, critic and the fixed tangent-space statistics of the weights file.
+
+    Buffers (persistent): ``p`` (M, D) reference point on the unit sphere; ``tangent_mean``
+    (M, D) and ``basis`` (k, M, D) orthonormal, both in ``T_p``; ``coeff_std`` (k,);
+    ``loglen_mean``, ``loglen_std`` () statistics of ``log L``. Build it with
+    :meth:`from_data` for training, or from a config and then ``load_state_dict``.
+    """
+
+    def __init__(self, config: MotionGANConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.generator = SRVFGenerator(config)
+        self.critic = SRVFCritic(config)
+        m, d = config.srvf_shape
+        k = config.n_components
+        p = torch.zeros(m, d)
+        p[:, 0] = 1.0 / m**0.5
+        basis = torch.zeros(k, m, d)
+        basis.view(k, -1)[:, 1:k + 1] = torch.eye(k)[:, : min(k, m * d - 1)]
+        self.register_buffer("p", p)
+        self.register_buffer("tangent_mean", torch.zeros(m, d))
+        self.register_buffer("basis", project_to_tangent(p, basis))
+        self.register_buffer("coeff_std", torch.ones(k))
+        self.register_buffer("loglen_mean", torch.tensor(0.0))
+        self.register_buffer("loglen_std", torch.tensor(1.0))
+
+    @classmethod
+    def from_data(cls, config: MotionGANConfig, p: torch.Tensor, tangents: torch.Tensor,
+                  lengths: torch.Tensor) -> Motion3DGAN:
+        """A fresh model whose statistics come from the training data.
+
+        Parameters
+        ----------
+        p : (M, D) float
+            Reference point (unit norm), e.g. the Karcher mean of the training SRVFs.
+        tangents : (N, M, D) float
+            ``log_p(q)`` of the training SRVFs; needs ``N > n_components``.
+        lengths : (N,) float
+            Curve lengths ``L > 0`` of the training motions.
+        """
+        model = cls(config)
+        n, k = tangents.shape[0], config.n_components
+        if tuple(p.shape) != config.srvf_shape or tuple(tangents.shape[1:]) != config.srvf_shape:
+            raise InvalidInputError(
+                f"p and tangents: expected (M, D) = {config.srvf_shape} and (N, M, D), found "
+                f"{tuple(p.shape)} and {tuple(tangents.shape)}")
+        if n <= k:
+            raise InvalidInputError(
+                f"expected more training motions than n_components = {k}, found {n}; lower "
+                "n_components or add data")
+        v = tangents.double().reshape(n, -1)  # (N, M*D)
+        mean = v.mean(0)
+        _, s, vh = torch.linalg.svd(v - mean, full_matrices=False)  # vh: (min(N, M*D), M*D)
+        log_len = torch.log(lengths.double())
+        model.p.copy_(p)
+        model.tangent_mean.copy_(mean.reshape(config.srvf_shape))
+        model.basis.copy_(vh[:k].reshape(k, *config.srvf_shape))
+        model.coeff_std.copy_((s[:k] / (n - 1) ** 0.5).clamp_min(COEFF_STD_FLOOR))
+        model.loglen_mean.fill_(float(log_len.mean()))
+        model.loglen_std.fill_(float(log_len.std().clamp_min(1e-3)))
+        return model
+
+    def one_hot(self, labels: torch.Tensor) -> torch.Tensor:
+        """(B,) label indices -> (B, C) float one-hot on the model's device."""
+        return one_hot(labels.to(self.p.device), self.config.n_labels, self.p.dtype)
+
+    def coords_to_tangent(self, a: torch.Tensor) -> torch.Tensor:
+        """Whitened coordinates (B, k) -> tangent vectors ``P_p(m + (a s) U)`` (B, M, D)."""
+        u = self.tangent_mean + torch.einsum("bk,kmd->bmd", a * self.coeff_std, self.basis)
+        return project_to_tangent(self.p, u)
+
+    def tangent_to_coords(self, v: torch.Tensor) -> torch.Tensor:
+        """Tangent vectors (B, M, D) -> whitened coordinates (B, k)."""
+        return torch.einsum("bmd,kmd->bk", v - self.tangent_mean, self.basis) / self.coeff_std
+
+    def generate(self, z: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tangent vectors and standardised log-lengths for noise and one-hot labels.
+
+        Parameters
+        ----------
+        z : (B, z_dim) float
+        c : (B, C) float one-hot
+
+        Returns
+        -------
+        w : (B, M, D) float, tangent at ``p`` (``<p, w> = 0``)
+        ell : (B,) float, standardised ``log L``
+        """
+        raw = self.generator(z, c)  # (B, k + 1)
+        return self.coords_to_tangent(raw[:, :-1]), raw[:, -1]
+
+    def to_sphere(self, w: torch.Tensor, ell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``q = exp_p(w)`` (B, M, D) unit norm and ``L = exp(mu + sd * ell)`` (B,)."""
+        return exp_map(self.p, w), torch.exp(self.loglen_mean + self.loglen_std * ell)
+
+    def standardize_length(self, lengths: torch.Tensor) -> torch.Tensor:
+        """(B,) lengths ``L`` -> (B,) standardised log-lengths ``ell``."""
+        return (torch.log(lengths) - self.loglen_mean) / self.loglen_std
+
+    def critic_input(self, q: torch.Tensor, ell: torch.Tensor) -> torch.Tensor:
+        """Critic features ``[<log_p(q) - m, U> / s, ell]``: (B, M, D), (B,) -> (B, k + 1)."""
+        return torch.cat([self.tangent_to_coords(log_map(self.p, q)), ell[:, None]], dim=1)
+
+    def tangent_features(self, w: torch.Tensor, ell: torch.Tensor) -> torch.Tensor:
+        """Critic features of generated output: of ``log_p(exp_p(w))`` as in eq. 2."""
+        return self.critic_input(exp_map(self.p, w), ell)
+
+    def tangent_norm(self, a: torch.Tensor) -> torch.Tensor:
+        """``||m + (a s) U||`` (B,) of whitened coordinates (B, k), without building the vectors."""
+        um = torch.einsum("kmd,md->k", self.basis, self.tangent_mean)  # (k,)
+        b = a * self.coeff_std  # (B, k)
+        sq = self.tangent_mean.square().sum() + 2 * b @ um + b.square().sum(1)
+        return sq.clamp_min(0).sqrt()
+
+    def fake_features(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Critic features (B, k + 1) of ``G(z, c)``, i.e. of ``log_p(exp_p(w))`` (eq. 2).
+
+        ``w = m + (a s) U`` lies in ``T_p`` (so the projection is the identity) and when every
+        ``||w|| < WRAP_LIMIT`` the round trip is exact, so the features are the generator's raw
+        output; otherwise the batch goes through :meth:`tangent_features` (the log map wraps
+        vectors longer than pi).
+        """
+        raw = self.generator(z, c)  # (B, k + 1)
+        if float(self.tangent_norm(raw[:, :-1].detach()).max()) < WRAP_LIMIT:
+            return raw
+        return self.tangent_features(self.coords_to_tangent(raw[:, :-1]), raw[:, -1])
+
+    def score(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Critic scores (B,) of critic features (B, k + 1) and one-hot labels (B, C)."""
+        return self.critic(x, c)

@@ -1,0 +1,193 @@
+"""core.generate and the generate/interpolate CLI with tiny randomly initialised models."""
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from core.assets import RESOURCES, load_face, load_landmarks
+from core.cli import run_cli
+from core.data.recipes import LABELS
+from core.errors import InvalidInputError, TopologyMismatchError
+from core.generate import MotionGenerator, check_seed, resample_curve
+from core.geometry.sphere import karcher_mean, log_map
+from core.io.mesh_io import load_mesh, save_mesh
+from core.mesh.hierarchy import MeshHierarchy
+from core.models.checkpoint import save_checkpoint
+from core.models.motion_gan import Motion3DGAN, MotionGANConfig
+from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.pipeline import S2DPipeline
+from core.train.gan_train import GANTrainConfig, motion_set, save_gan
+from core.train.s2d_train import DECODER_KIND, S2DTrainConfig
+
+
+def _tiny_gan() -> Motion3DGAN:
+    """Random generator over random smooth 30-frame landmark motions (real shapes, 19 labels)."""
+    rng = np.random.default_rng(0)
+    lm0 = load_landmarks().gather(load_face().vertices)  # (68, 3)
+    seqs = []
+    for _ in range(24):
+        t = np.linspace(0, 1, 30)[:, None, None] ** rng.uniform(0.5, 2)
+        seqs.append(lm0 + 0.005 * t * rng.normal(size=(1, 68, 3)))
+    ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
+    p = karcher_mean(ms.q, tol=1e-6).mean
+    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,))
+    torch.manual_seed(0)
+    return Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length).eval()
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    torch.manual_seed(0)
+    h = MeshHierarchy.load(RESOURCES / "hierarchy.npz")
+    cfg = DecoderConfig.from_hierarchy(h, channels=(16, 8, 8, 8, 8), output_scale=0.05)
+    return S2DDecoder(cfg, h).eval()
+
+
+@pytest.fixture(scope="module")
+def gen(decoder):
+    pipe = S2DPipeline(decoder, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
+    return MotionGenerator(_tiny_gan(), pipe)
+
+
+@pytest.fixture(scope="module")
+def weight_files(tmp_path_factory, decoder):
+    d = tmp_path_factory.mktemp("w")
+    save_gan(d / "gan.safetensors", _tiny_gan(), GANTrainConfig())
+    save_checkpoint(d / "dec.safetensors", decoder.state_dict(), decoder.config, DECODER_KIND,
+                    {"train_config": asdict(S2DTrainConfig())})
+    return d / "gan.safetensors", d / "dec.safetensors"
+
+
+def test_generate_shapes_frame0_neutral_and_determinism(gen):
+    face = load_face()
+    m = gen.generate("happy", 3)
+    assert m.landmarks.shape == (30, 68, 3) and m.vertices.shape == (30, face.n_vertices, 3)
+    assert m.srvf.shape == (29, 204) and m.label == "happy" and m.seed == 3
+    assert np.array_equal(m.vertices[0], face.vertices)
+    assert np.array_equal(m.landmarks[0], load_landmarks().gather(face.vertices))
+    assert np.abs(m.landmarks[-1] - m.landmarks[0]).max() > 1e-4  # it moves
+    again = gen.generate("happy", 3)
+    assert np.array_equal(again.vertices, m.vertices) and np.array_equal(again.srvf, m.srvf)
+    assert not np.array_equal(gen.generate("happy", 4).landmarks, m.landmarks)
+    assert not np.array_equal(gen.generate("sad", 3).landmarks, m.landmarks)
+
+
+def test_motion_is_rebuilt_at_the_scale_of_the_face(gen):
+    face = load_face()
+    m1 = gen.generate("surprised", 1)
+    m2 = gen.generate("surprised", 1, neutral=face.vertices * 2.0)
+    d1 = m1.landmarks - m1.landmarks[0]
+    d2 = m2.landmarks - m2.landmarks[0]
+    np.testing.assert_allclose(d2, 2.0 * d1, atol=1e-6)
+    assert np.array_equal(m2.vertices[0], face.vertices * 2.0)
+
+
+def test_other_frame_counts_resample_the_curve_linearly(gen):
+    m30 = gen.generate("angry", 2)
+    m59 = gen.generate("angry", 2, n_frames=59)  # every second frame is an original one
+    assert m59.n_frames == 59 and m59.srvf.shape == (58, 204)
+    np.testing.assert_allclose(m59.landmarks[::2], m30.landmarks, atol=1e-6)
+    assert np.array_equal(m59.vertices[0], load_face().vertices)
+    x = np.arange(5.0)[:, None]
+    np.testing.assert_allclose(resample_curve(x, 9)[:, 0], np.arange(9) / 2)
+
+
+def test_interpolation_reproduces_its_end_points(gen):
+    a, b = gen.generate("happy", 0), gen.generate("mouth_open", 5)
+    i0, i1 = gen.interpolate(a, b, 0.0), gen.interpolate(a, b, 1.0)
+    np.testing.assert_allclose(i0.landmarks, a.landmarks, atol=1e-6)
+    np.testing.assert_allclose(i1.landmarks, b.landmarks, atol=1e-6)
+    mid = gen.interpolate(a, b, 0.5)
+    assert mid.meta["length"] == pytest.approx((a.meta["length"] + b.meta["length"]) / 2)
+    assert np.array_equal(mid.vertices[0], a.vertices[0])
+    mix = gen.mix_apex(a, b, [0.0, 0.5, 1.0])
+    assert mix.vertices.shape == (3, load_face().n_vertices, 3)
+    np.testing.assert_allclose(mix.landmarks[0], a.landmarks[-1], atol=1e-6)
+    np.testing.assert_allclose(mix.landmarks[2], b.landmarks[-1], atol=1e-6)
+    with pytest.raises(InvalidInputError, match=r"tau: expected a number in \[0, 1\]"):
+        gen.interpolate(a, b, 1.5)
+
+
+def test_transfer_applies_a_motion_to_another_face(gen):
+    src = gen.generate("fear", 7)
+    target = load_face().vertices * 1.5
+    moved = gen.transfer(src.landmarks, target)
+    d_src = src.landmarks - src.landmarks[0]
+    np.testing.assert_allclose(moved.landmarks - moved.landmarks[0], 1.5 * d_src, atol=1e-6)
+    assert np.array_equal(moved.vertices[0], target)
+    with pytest.raises(InvalidInputError, match="static"):
+        gen.transfer(np.repeat(src.landmarks[:1], 30, axis=0), target)
+
+
+def test_unknown_label_and_bad_seeds_raise_clear_errors(gen):
+    with pytest.raises(InvalidInputError, match="expected one of bareteeth, .*surprised"):
+        gen.generate("smirk", 0)
+    for bad in (-1, 1.5, True, "3", 2**63):
+        with pytest.raises(InvalidInputError, match="seed"):
+            gen.generate("happy", bad)
+    assert check_seed(np.int64(4)) == 4
+    with pytest.raises(InvalidInputError, match="n_frames"):
+        gen.generate("happy", 0, n_frames=1)
+    with pytest.raises(TopologyMismatchError):
+        gen.generate("happy", 0, neutral=np.zeros((10, 3)))
+
+
+def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_files, gen):
+    gan_w, dec_w = weight_files
+    out = tmp_path / "out"
+    rc = run_cli(["generate", "--label", "happy", "--seeds", "0", "1", "--out", str(out),
+                  "--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu"])
+    assert rc == 0
+    face = load_face()
+    for seed in (0, 1):
+        folder = out / f"happy_seed{seed}"
+        frames = sorted(folder.glob("frame_*.obj"))
+        assert len(frames) == 30 and frames[0].name == "frame_0001.obj"
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["label"] == "happy" and manifest["seed"] == seed
+        assert manifest["units"] == "m" and manifest["fps"] == 30.0
+        assert set(manifest["models"]) == {"motion3dgan", "s2d_decoder"}
+        first, last = load_mesh(frames[0]), load_mesh(frames[-1])
+        assert first.vertices.shape == (face.n_vertices, 3)
+        np.testing.assert_allclose(first.vertices, face.vertices, atol=1e-6)  # order kept
+        assert np.array_equal(first.faces, face.faces) and first.uv is not None
+    ref = MotionGenerator(gen.gan, gen.pipeline).generate("happy", 1)
+    np.testing.assert_allclose(last.vertices, ref.vertices[-1], atol=2e-6)
+
+
+def test_cli_errors_leave_nothing_behind(tmp_path, weight_files, capsys):
+    gan_w, dec_w = weight_files
+    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu"]
+    out = tmp_path / "new"
+    assert run_cli(["generate", "--label", "smirk", "--out", str(out), *common]) == 2
+    assert "expected one of" in capsys.readouterr().err and not out.exists()
+    assert run_cli(["generate", "--label", "happy", "--seeds", "-3", "--out", str(out),
+                    *common]) == 2
+    assert "seed" in capsys.readouterr().err and not out.exists()
+    missing = tmp_path / "no" / "such"
+    assert run_cli(["generate", "--label", "happy", "--out", str(missing), *common]) == 2
+    assert "does not exist" in capsys.readouterr().err and not missing.parent.exists()
+    bad_mesh = tmp_path / "small.obj"
+    save_mesh(bad_mesh, np.eye(3), np.array([[0, 1, 2]]))
+    assert run_cli(["generate", "--label", "happy", "--neutral", str(bad_mesh), "--out",
+                    str(out), *common]) == 2
+    assert "vertices" in capsys.readouterr().err and not out.exists()
+
+
+def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
+    gan_w, dec_w = weight_files
+    out = tmp_path / "interp"
+    rc = run_cli(["interpolate", "--from", "happy:0", "--to", "surprised:3", "--steps", "3",
+                  "--out", str(out), "--format", "npz", "--weights", str(gan_w),
+                  "--decoder-weights", str(dec_w), "--device", "cpu"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["tau_0.000", "tau_0.500", "tau_1.000"]
+    man = json.loads((out / "tau_0.500" / "manifest.json").read_text())
+    assert man["tau"] == 0.5 and man["from"] == {"label": "happy", "seed": 0}
+    with np.load(out / "tau_0.500" / "sequence.npz") as d:
+        assert d["frames"].shape == (30, load_face().n_vertices, 3)
+    assert run_cli(["interpolate", "--from", "happy", "--to", "sad:1", "--out",
+                    str(tmp_path / "x"), "--weights", str(gan_w)]) == 2
