@@ -94,18 +94,28 @@ class Backend:
                 raise MissingWeightsError(self._generator_error)
             self._interactive_threads()
             try:
-                from core.generate import MotionGenerator
+                from core.generate import DEFAULT_GAN, MotionGenerator
+                from core.train.gan_train import load_gan
             except ImportError as exc:
                 self._generator_error = (
                     f"the motion generator is not installed ({exc}); update the studio "
                     "(core/generate.py) to generate expressions; sculpting still works")
                 raise MissingWeightsError(self._generator_error) from exc
-            self._generator = MotionGenerator.load(device=str(self.pipeline.device))
+            pipe = self.pipeline
+            try:
+                gan, meta = load_gan(DEFAULT_GAN, pipe.device)
+            except MissingWeightsError as exc:
+                self._generator_error = str(exc)
+                raise
+            # share the studio's decoder instead of loading a second copy
+            self._generator = MotionGenerator(gan, pipe, {"motion3dgan_sha256": meta["sha256"]},
+                                              device=pipe.device)
         return self._generator
 
     def load(self) -> dict:
         """Load both models; returns ``{"device", "decoder", "generator"}`` (error strings
         instead of raising for the generator, so sculpting works without it)."""
+        self._interactive_threads()
         info = {"device": str(self.pipeline.device).upper(), "generator": None}
         try:
             self.generator  # noqa: B018 - load it now, not on the first click
@@ -118,8 +128,9 @@ class Backend:
         out = {}
         for name, obj in (("decoder", self._pipeline), ("generator", self._generator)):
             meta = getattr(obj, "meta", None) or {}
-            if isinstance(meta, dict) and meta.get("sha256"):
-                out[name] = meta["sha256"]
+            sha = meta.get("sha256") or meta.get("motion3dgan_sha256")
+            if sha:
+                out[name] = sha
         return out
 
     # ------------------------------------------------------------------------ inference

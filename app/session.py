@@ -191,6 +191,11 @@ class StudioSession(QObject):
     def dragging(self) -> bool:
         return self._drag is not None
 
+    @property
+    def decode_pending(self) -> bool:
+        """A drag decode is running or queued (its result will repaint the view)."""
+        return self._drag is not None and self.runner.is_busy("drag")
+
     def frames_vertices(self) -> np.ndarray:
         """(T, V, 3) displayed faces (edited motion, or a provisional copy while decoding)."""
         if self._snap.vertices is not None:

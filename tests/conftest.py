@@ -129,10 +129,9 @@ class FakeGenerator:
         return self._motion(lm, a.meta["neutral"])
 
     def mix_apex(self, a, b, tau):
-        np = self.pipeline.np
-        s = np.linspace(0.0, 1.0, a.n_frames)[:, None, None]
+        """Like the real one for a float tau: a 1-frame Motion (the mixed apex)."""
         apex = (1 - tau) * (a.landmarks[-1] - a.landmarks[0]) + tau * (b.landmarks[-1] - b.landmarks[0])
-        return self._motion((a.landmarks[:1] + s * apex).astype("float32"), a.meta["neutral"])
+        return self._motion((a.landmarks[:1] + apex[None]).astype("float32"), a.meta["neutral"])
 
 
 @pytest.fixture

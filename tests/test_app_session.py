@@ -225,6 +225,7 @@ def test_interpolation_live_then_committed(qtbot, session):
         s.set_interp_mode("apex")
     wait_idle(qtbot, s)
     assert s.source.kind == "mix_apex" and s.undo_stack.count() == 1
+    assert s.n_motion_frames == 1  # one face: the mixed apex
 
 
 def test_compare_seeds_and_use(qtbot, session):

@@ -33,6 +33,10 @@ PICK_RADIUS_PX = 12.0
 #: Landmark spheres are drawn this far (metres) out of the skin along the neutral face's
 #: normal, so that a landmark lying on the surface is not half hidden by it.
 LANDMARK_LIFT = 0.0012
+#: A landmark counts as hidden (not pickable) when the skin under the mouse is this much
+#: (metres) closer to the camera: a landmark on the far side of the head, not one that the
+#: decoder left a few millimetres under the surface.
+OCCLUSION_M = 0.015
 
 
 class Viewport(QWidget):
@@ -60,9 +64,9 @@ class Viewport(QWidget):
         self.plotter.installEventFilter(self.drag_filter)
         self.plotter.frameSwapped.connect(self._on_swapped)
         s = session
-        for sig in (s.motion_changed, s.preview_changed, s.edits_changed):
+        for sig in (s.motion_changed, s.edits_changed, s.frame_changed):
             sig.connect(self.refresh)
-        s.frame_changed.connect(self.refresh)
+        s.preview_changed.connect(lambda: self.refresh(paint=True))
         s.face_changed.connect(self.reset_camera)
         s.options_changed.connect(self._apply_options)
         self._apply_options()
@@ -107,8 +111,12 @@ class Viewport(QWidget):
 
     # ----------------------------------------------------------------------------- refresh
     @guarded
-    def refresh(self, *_args) -> None:
-        """Copy the session's current face and landmarks into the meshes; schedule a paint."""
+    def refresh(self, *_args, paint: bool | None = None) -> None:
+        """Copy the session's current face and landmarks into the meshes; schedule a paint.
+
+        While a drag decode is pending the paint is left to its result (``paint=None``), so a
+        mouse move costs one render, not two.
+        """
         s = self.session
         self.face.neutral = s.face.vertices
         self.face.set_points(s.current_vertices())
@@ -127,12 +135,14 @@ class Viewport(QWidget):
         src = s.source.describe()
         n = s.n_motion_frames
         frame = f"frame {s.motion_frame + 1}/{n}" if n > 1 else ""
-        text = f"{s.face.name} · {src}" + (f" · {frame}" if frame else "")
+        face = f"{s.face.name} · " if s.face.path else ""
+        text = face + src + (f" · {frame}" if frame else "")
         if text != getattr(self, "_caption_text", None):
             self._caption_text = text
             self.caption.SetText(2, text)
         self._pending_version = s.preview_version
-        self.plotter.update()
+        if paint or (paint is None and not s.decode_pending):
+            self.plotter.update()
 
     def _landmark_colours(self) -> np.ndarray:
         s = self.session
@@ -205,7 +215,7 @@ class Viewport(QWidget):
             return False
         eye = np.array(self.plotter.camera.position)
         hit = np.array(picker.GetPickPosition())
-        return np.linalg.norm(hit - eye) < np.linalg.norm(point - eye) - 0.004
+        return np.linalg.norm(hit - eye) < np.linalg.norm(point - eye) - OCCLUSION_M
 
     def display_to_world(self, x: float, y: float, z: float) -> np.ndarray:
         ren = self.plotter.renderer

@@ -1,0 +1,278 @@
+"""Benchmark of the studio's interactive speed, in the real main window under Xvfb.
+
+Run from the repository root (re-runs itself under ``xvfb-run`` when there is no display)::
+
+    python tests/benchmarks/bench_gui.py              # table
+    python tests/benchmarks/bench_gui.py --json out.json
+
+What is measured (all with real Qt events through QTest, the viewport sized 1280x720):
+
+* **drag**: a landmark is grabbed and the mouse moves every 16 ms (a 60 Hz mouse) along a
+  small circle. Latency of a move = from sending the mouse event until the viewport swaps a
+  frame that shows a face decoded from that move's (or a later) landmark positions
+  (``QOpenGLWidget.frameSwapped``). Moves superseded by the coalescing count with the time
+  until a newer position is on screen.
+* **playback**: frames swapped per second while the session plays as fast as its timer allows
+  (120 fps requested), and at the default 30 fps (dropped frames show as < 30).
+* **generate**: from the click on "Generate" (a new seed each time, so nothing is cached) to
+  the first frame of the new motion on screen.
+
+Models: the trained weights in ``models/`` when present; otherwise randomly initialised
+networks of the same architecture (the timings are the same; the faces are not meaningful).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+VIEWPORT = (1280, 720)
+
+
+def _ensure_display(argv: list[str]) -> None:
+    if os.environ.get("DISPLAY") or os.environ.get("S2D_BENCH_CHILD"):
+        return
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        sys.exit("no DISPLAY and no xvfb-run: install xvfb (see README) or run under a display")
+    os.environ["S2D_BENCH_CHILD"] = "1"
+    os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1920x1200x24", sys.executable,
+                    str(Path(__file__).resolve()), *argv])
+
+
+def _models():
+    """(pipeline, generator, description): trained if available, else random weights."""
+    import torch
+
+    from core.assets import load_face, load_landmarks, resource_path
+    from core.generate import DEFAULT_GAN, MotionGenerator
+    from core.pipeline import DEFAULT_DECODER, S2DPipeline
+
+    torch.set_num_threads(1)
+    kinds = []
+    if DEFAULT_DECODER.is_file():
+        pipe = S2DPipeline.load(device="cpu")
+        kinds.append("trained S2D-Dec")
+    else:
+        from core.mesh.hierarchy import MeshHierarchy
+        from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+
+        torch.manual_seed(0)
+        h = MeshHierarchy.load(resource_path("hierarchy.npz"))
+        dec = S2DDecoder(DecoderConfig.from_hierarchy(h), h).eval()
+        pipe = S2DPipeline(dec, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
+        kinds.append("random-init S2D-Dec")
+    if DEFAULT_GAN.is_file():
+        from core.train.gan_train import load_gan
+
+        gan, meta = load_gan(DEFAULT_GAN, "cpu")
+        kinds.append("trained Motion3DGAN")
+    else:
+        from core.data.recipes import LABELS
+        from core.models.motion_gan import Motion3DGAN, MotionGANConfig
+
+        gan = Motion3DGAN(MotionGANConfig(LABELS)).eval()
+        kinds.append("random-init Motion3DGAN")
+    return pipe, MotionGenerator(gan, pipe, device="cpu"), ", ".join(kinds)
+
+
+def _pct(values, q):
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, float), q)) if len(values) else float("nan")
+
+
+class Bench:
+    def __init__(self, args) -> None:
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        self.app = QApplication.instance() or QApplication([sys.argv[0]])
+        from app.main import configure_pyvista, gl_renderer
+
+        self.renderer = gl_renderer()
+        msaa = configure_pyvista()
+        from app.main_window import MainWindow
+        from app.session import StudioSession
+
+        pipe, gen, self.models = _models()
+        self.session = s = StudioSession(pipe, gen)
+        self.tmp = tempfile.mkdtemp(prefix="s2d-bench-")
+        settings = QSettings(os.path.join(self.tmp, "bench.ini"), QSettings.Format.IniFormat)
+        self.window = w = MainWindow(s, settings, multi_samples=msaa, start=False)
+        self.shown: list[tuple[int, float]] = []
+        w.viewport.frame_shown.connect(lambda v, t: self.shown.append((v, t)))
+        self.timings: dict[str, list[float]] = {}
+        s.timing.connect(lambda lane, ms: self.timings.setdefault(lane, []).append(ms))
+        w.show()
+        self.wait_until(lambda: w.isVisible(), 5.0)
+        self.wait(0.3)
+        vp = w.viewport.plotter  # grow the window until the 3-D view is 1280x720
+        w.resize(w.width() + VIEWPORT[0] - vp.width(), w.height() + VIEWPORT[1] - vp.height())
+        self.wait(0.3)
+        s.start()
+        self.wait_until(lambda: s.device != "…", 60.0)
+
+    # ------------------------------------------------------------------------------- utils
+    def wait(self, seconds: float) -> None:
+        from PySide6.QtTest import QTest
+
+        QTest.qWait(int(seconds * 1000))
+
+    def wait_until(self, cond, timeout: float) -> None:
+        from PySide6.QtTest import QTest
+
+        end = time.perf_counter() + timeout
+        while not cond():
+            if time.perf_counter() > end:
+                raise TimeoutError("benchmark step timed out")
+            QTest.qWait(1)
+
+    def idle(self) -> None:
+        s = self.session
+        self.wait_until(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"), 30.0)
+
+    # ------------------------------------------------------------------------------ cases
+    def generate(self, n: int) -> dict:
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        s, panel = self.session, self.window.generate_panel
+        out = []
+        for i in range(n):
+            seed = 1000 + i
+            panel.seed_spin.blockSignals(True)
+            panel.seed_spin.setValue(seed)
+            panel.seed_spin.blockSignals(False)
+            self.idle()
+            self.shown.clear()
+            t0 = time.perf_counter()
+            QTest.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+            seen = []
+
+            def done(seed=seed, seen=seen):
+                if s.source.seed == seed and s.source.kind == "generate" and not seen:
+                    seen.append(len(self.shown))
+                return bool(seen) and len(self.shown) > seen[0]
+
+            self.wait_until(done, 30.0)
+            out.append((self.shown[-1][1] - t0) * 1000.0)
+        return {"click_to_first_frame_ms": out, "median_ms": _pct(out, 50),
+                "p95_ms": _pct(out, 95), "worker_ms": self.timings.get("generate", [])[-n:]}
+
+    def drag(self, moves: int, frame: int = 20, landmark: int = 48) -> dict:
+        import numpy as np
+        from PySide6.QtCore import QPoint, Qt
+        from PySide6.QtTest import QTest
+
+        s, vp = self.session, self.window.viewport
+        s.set_frame(frame)
+        self.wait(0.2)
+        self.timings.pop("drag", None)
+        start = vp.world_to_widget(s.current_landmarks()[landmark]).toPoint()
+        QTest.mousePress(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         start)
+        assert s.dragging, "the landmark was not grabbed"
+        sent: list[tuple[int, float]] = []
+        self.shown.clear()
+        for i in range(1, moves + 1):
+            a = 2 * np.pi * i / 60.0
+            pos = start + QPoint(round(30 * np.sin(a)), round(-30 * (1 - np.cos(a))))
+            t0 = time.perf_counter()
+            QTest.mouseMove(vp.plotter, pos)
+            sent.append((s._drag_version, t0))
+            self.wait_until(lambda t0=t0: time.perf_counter() - t0 >= 0.016, 1.0)
+        self.idle()
+        self.wait(0.1)
+        QTest.mouseRelease(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           pos)
+        self.idle()
+        lat = []
+        for version, t0 in sent:
+            t = [ts for v, ts in self.shown if v >= version and ts >= t0]
+            if t:
+                lat.append((min(t) - t0) * 1000.0)
+        dec = self.timings.get("drag", [])
+        return {"moves": moves, "measured": len(lat), "median_ms": _pct(lat, 50),
+                "p95_ms": _pct(lat, 95), "max_ms": max(lat) if lat else float("nan"),
+                "decodes": len(dec), "decode_median_ms": _pct(dec, 50)}
+
+    def playback(self, fps: float, seconds: float) -> dict:
+        s = self.session
+        s.set_fps(fps)
+        s.set_loop(True)
+        s.set_frame(0)
+        self.wait(0.2)
+        self.shown.clear()
+        s.play()
+        t0 = time.perf_counter()
+        self.wait(seconds)
+        s.pause()
+        t1 = time.perf_counter()
+        n = sum(1 for _v, t in self.shown if t0 <= t <= t1)
+        return {"requested_fps": fps, "shown_fps": n / (t1 - t0), "seconds": t1 - t0}
+
+    def close(self) -> None:
+        self.window.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--json", default=None, help="also write the results to this file")
+    p.add_argument("--moves", type=int, default=180, help="mouse moves in the drag test")
+    p.add_argument("--generate", type=int, default=8, help="generate clicks")
+    p.add_argument("--seconds", type=float, default=4.0, help="playback seconds per case")
+    args = p.parse_args(argv)
+    _ensure_display(argv)
+    from core.runtime import tune_malloc
+
+    tune_malloc()
+    os.environ.setdefault("QT_API", "pyside6")
+    bench = Bench(args)
+    try:
+        vp = bench.window.viewport.plotter
+        res = {
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version(), "gl_renderer": bench.renderer,
+                        "load_avg": os.getloadavg(), "viewport": [vp.width(), vp.height()],
+                        "models": bench.models},
+            "generate": bench.generate(args.generate),
+            "drag": bench.drag(args.moves),
+            "playback_max": bench.playback(120.0, args.seconds),
+            "playback_30": bench.playback(30.0, args.seconds),
+        }
+    finally:
+        bench.close()
+    g, d = res["generate"], res["drag"]
+    pm, p30 = res["playback_max"], res["playback_30"]
+    m = res["machine"]
+    print(f"GUI benchmark — {m['gl_renderer']}, {m['cpus']} CPUs, viewport "
+          f"{m['viewport'][0]}x{m['viewport'][1]}, {m['models']}")
+    print(f"{'case':<44} {'result':>12} {'target':>10}")
+    print(f"{'drag -> face on screen, p95 (median)':<44} "
+          f"{d['p95_ms']:7.1f} ms ({d['median_ms']:.1f}) {'<= 33 ms':>10}")
+    print(f"{'  decodes / moves; decode median':<44} "
+          f"{d['decodes']:>4}/{d['moves']}; {d['decode_median_ms']:.1f} ms")
+    print(f"{'playback, as fast as possible':<44} {pm['shown_fps']:9.1f} fps {'>= 30 fps':>10}")
+    print(f"{'playback at 30 fps (frames shown per s)':<44} {p30['shown_fps']:9.1f} fps")
+    print(f"{'generate: click -> first frame, median (p95)':<44} "
+          f"{g['median_ms']:7.1f} ms ({g['p95_ms']:.1f}) {'<= 300 ms':>9}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
