@@ -6,16 +6,12 @@ methods; they never call each other. The session owns an undo stack of :class:`S
 model work to the worker thread (:class:`app.worker.JobRunner`): results come back as numpy
 arrays through queued signals.
 
-Drags: :meth:`begin_drag` / :meth:`drag_to` / :meth:`end_drag`. Every move updates the requested
-landmarks at once (``edits_changed``) and asks for a decode in the ``drag`` lane, which keeps at
-most one decode in flight and always decodes the latest positions; the decoded face arrives with
-``preview_changed``. ``end_drag`` records the edit (spread over the motion by the temporal
-falloff) and decodes the edited frames in the background.
+The sculpting intents (drags, pins, resets) live in :mod:`app.session_sculpt`, the playback
+ones in :mod:`app.session_playback`; both are mixins of this one class.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -25,15 +21,16 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.backend import Backend, array_key
 from app.errors import guarded
-from app.state import EDIT_EPS, FaceState, Snapshot, Source, neutral_motion
+from app.session_playback import PlaybackMixin
+from app.session_sculpt import MODES, SculptMixin, _Drag
+from app.state import FaceState, Snapshot, Source, neutral_motion
 from app.worker import JobRunner
 from core.assets import load_face, load_landmarks
 from core.data.recipes import LABELS
-from core.sculpt import DragPlan, LandmarkPrior, load_landmark_prior
+from core.sculpt import LandmarkPrior, load_landmark_prior
 
 __all__ = ["StudioSession", "SnapshotCommand", "MODES", "INTERP_MODES"]
 
-MODES = ("direct", "coherent")
 INTERP_MODES = ("geodesic", "apex")
 #: Default temporal falloff of motion edits (Gaussian window, frames).
 DEFAULT_SIGMA = 6.0
@@ -59,18 +56,6 @@ class SnapshotCommand(QUndoCommand):
 
 
 @dataclass
-class _Drag:
-    landmark: int
-    frame: int
-    start: np.ndarray  # (K, 3) requested landmarks when grabbed
-    plan: DragPlan
-    delta: np.ndarray  # (K, 3) current deltas of all landmarks
-    version: int = 0
-    preview: np.ndarray | None = None  # (V, 3) latest decoded face
-    committed: Snapshot | None = None  # the snapshot end_drag() recorded
-
-
-@dataclass
 class CompareSet:
     label: str
     seeds: list[int]
@@ -78,7 +63,7 @@ class CompareSet:
     n_frames: int = 30
 
 
-class StudioSession(QObject):
+class StudioSession(SculptMixin, PlaybackMixin, QObject):
     """State + intents of the studio (see module docstring).
 
     Parameters
@@ -149,6 +134,7 @@ class StudioSession(QObject):
         self.compare_set: CompareSet | None = None
         self.compare_active = False  # the compare grid is on screen: it sets the timeline
         self.device = "…"
+        self.decoder_error: str | None = None  # set when the decoder cannot be loaded
         self.model_hashes: dict = {}
         self.exports = None  # app.exporting.ExportController, created on first export
 
@@ -166,35 +152,8 @@ class StudioSession(QObject):
         return self._snap.source
 
     @property
-    def frame(self) -> int:
-        """The playback position (may pass the motion's end while the grid is longer)."""
-        return self._frame
-
-    @property
-    def motion_frame(self) -> int:
-        """The frame of the current motion on display and being edited."""
-        return min(self._frame, self._snap.n_frames - 1)
-
-    @property
     def n_motion_frames(self) -> int:
         return self._snap.n_frames
-
-    @property
-    def timeline_frames(self) -> int:
-        """Length of the playback timeline: the motion's, or the compare grid's when shown."""
-        n = self._snap.n_frames
-        if self.compare_active and self.compare_set is not None:
-            n = max(n, *(m.n_frames for m in self.compare_set.motions))
-        return n
-
-    @property
-    def dragging(self) -> bool:
-        return self._drag is not None
-
-    @property
-    def decode_pending(self) -> bool:
-        """A drag decode is running or queued (its result will repaint the view)."""
-        return self._drag is not None and self.runner.is_busy("drag")
 
     def frames_vertices(self) -> np.ndarray:
         """(T, V, 3) displayed faces (edited motion, or a provisional copy while decoding)."""
@@ -217,21 +176,18 @@ class StudioSession(QObject):
         t = self.motion_frame
         return self._snap.base.landmarks[t] + self._snap.offsets[t]
 
-    def readout(self, k: int | None = None) -> dict | None:
-        """Requested vs achieved position of landmark ``k`` (default: selected), metres."""
-        k = self.selected if k is None else k
-        if k is None:
-            return None
-        req = self.current_landmarks()[k].astype(np.float64)
-        ach = self.current_vertices()[self.landmarks.indices[k]].astype(np.float64)
-        return {"landmark": k, "name": self.landmarks.names[k], "requested": req,
-                "achieved": ach, "error_mm": float(np.linalg.norm(req - ach) * 1000.0)}
-
     # ============================================================================== lifecycle
     def start(self) -> None:
         """Load the models on the worker (the window shows the neutral face meanwhile)."""
         self.status.emit("Loading models…")
-        self.runner.submit("load", lambda be: be.load(), self._on_models, self._fail)
+        self.runner.submit("load", lambda be: be.load(), self._on_models, self._on_no_models)
+
+    def _on_no_models(self, message: str) -> None:
+        self.decoder_error = message
+        self.device = "none"
+        self.models_ready.emit("no decoder")
+        self.failed.emit(f"The face decoder could not be loaded, so the face cannot follow the "
+                         f"landmarks (you can still look at and move them). {message}")
 
     @guarded
     def _on_models(self, info: dict) -> None:
@@ -283,6 +239,8 @@ class StudioSession(QObject):
         self.undo_stack.push(SnapshotCommand(self, self._snap, after, text))
 
     def _decode_snapshot(self, snap: Snapshot) -> None:
+        if self.decoder_error is not None:
+            return  # no decoder: the landmarks show the edit, the face stays
         frames = snap.edited_frames()
         lm = snap.landmarks[frames]
         neutral, base, token = snap.face.vertices, snap.base, snap.token
@@ -334,195 +292,12 @@ class StudioSession(QObject):
         self.generate(seed=seed)
         return seed
 
-    # ============================================================================= playback
-    def set_frame(self, t: int) -> None:
-        t = int(np.clip(t, 0, self.timeline_frames - 1))
-        if t == self._frame:
-            return
-        self._cancel_drag_silently()
-        self._frame = t
-        self.frame_changed.emit(t)
-
-    def step(self, d: int) -> None:
-        n = self.timeline_frames
-        self.set_frame((self._frame + d) % n if self.loop else self._frame + d)
-
-    def play(self) -> None:
-        if self.timeline_frames < 2 or self.playing:
-            return
-        if not self.loop and self._frame >= self.timeline_frames - 1:
-            self.set_frame(0)
-        self.playing = True
-        self._timer.start(max(1, round(1000.0 / self.fps)))
-        self.playing_changed.emit(True)
-
-    def pause(self) -> None:
-        if self.playing:
-            self.playing = False
-            self._timer.stop()
-            self.playing_changed.emit(False)
-
-    def toggle_play(self) -> None:
-        self.pause() if self.playing else self.play()
-
-    def set_fps(self, fps: float) -> None:
-        self.fps = float(np.clip(fps, 1.0, 120.0))
-        if self.playing:
-            self._timer.setInterval(max(1, round(1000.0 / self.fps)))
-        self.options_changed.emit()
-
-    def set_loop(self, on: bool) -> None:
-        self.loop = bool(on)
-        self.options_changed.emit()
-
-    @guarded
-    def _tick(self) -> None:
-        n = self.timeline_frames
-        if self._drag is not None:
-            return
-        if self._frame + 1 >= n and not self.loop:
-            self.pause()
-            return
-        self._frame = (self._frame + 1) % n
-        self.frame_changed.emit(self._frame)
-
-    # ============================================================================== options
-    def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        if mode == "coherent" and self.prior is None:
-            self.failed.emit(f"Coherent sculpting is unavailable: {self._prior_error}")
-            return
-        self.mode = mode
-        self.options_changed.emit()
-
-    def set_symmetric(self, on: bool) -> None:
-        self.symmetric = bool(on)
-        self.options_changed.emit()
-        self.edits_changed.emit()
-
-    def set_sigma(self, sigma: float) -> None:
-        """Temporal falloff in frames (``math.inf``: the whole motion)."""
-        self.sigma = float(sigma) if sigma >= 0 else 0.0
-        self.options_changed.emit()
-
     def set_view_option(self, name: str, on: bool) -> None:
+        """Wireframe, heat map or landmark display on/off."""
         if name not in self.view:
             raise KeyError(name)
         self.view[name] = bool(on)
         self.options_changed.emit()
-
-    # ============================================================================ selection
-    def select(self, k: int | None) -> None:
-        self.selected = None if k is None else int(k)
-        self.edits_changed.emit()
-
-    def pin(self, k: int | None = None, on: bool | None = None) -> None:
-        """Pin (or unpin, or toggle with ``on=None``) landmark ``k`` (default: selected)."""
-        k = self.selected if k is None else int(k)
-        if k is None:
-            return
-        on = (k not in self.pins) if on is None else on
-        (self.pins.add if on else self.pins.discard)(k)
-        self.edits_changed.emit()
-
-    def unpin_all(self) -> None:
-        self.pins.clear()
-        self.edits_changed.emit()
-
-    def reset_landmark(self, k: int | None = None) -> None:
-        """Remove the edits of landmark ``k`` (default: selected) on every frame."""
-        k = self.selected if k is None else int(k)
-        if k is None:
-            return
-        ks = sorted({k, int(self.landmarks.mirror[k])} if self.symmetric else {k})
-        if not np.abs(self._snap.offsets[:, ks]).max() > EDIT_EPS:
-            return
-        names = ", ".join(self.landmarks.names[i] for i in ks)
-        self._push(self._snap.with_landmarks_reset(ks), f"Reset {names}")
-
-    def reset_all(self) -> None:
-        if self._snap.edited_frames().size:
-            self._push(self._snap.with_landmarks_reset(None), "Reset all landmarks")
-
-    # ================================================================================ drags
-    def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
-        """Grab landmark ``k``; ``view_rows`` (2, 3): the camera's right/up directions."""
-        self.pause()
-        self._cancel_drag_silently()
-        try:
-            plan = DragPlan(k, self.landmarks.mirror, self.mode, self.prior, self.pins,
-                            self.symmetric, view_rows if self.mode == "coherent" else None)
-        except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
-            self.failed.emit(f"cannot drag this landmark: {exc}")
-            return False
-        start = np.array(self.current_landmarks(), dtype=np.float64)
-        self._drag = _Drag(k, self.motion_frame, start, plan, np.zeros_like(start))
-        self.selected = int(k)
-        self.edits_changed.emit()
-        return True
-
-    def drag_to(self, position: np.ndarray) -> None:
-        """Move the grabbed landmark to ``position`` (3,) metres; decodes asynchronously."""
-        d = self._drag
-        if d is None:
-            return
-        d.delta = d.plan.delta(np.asarray(position, np.float64) - d.start[d.landmark])
-        self._drag_version += 1
-        d.version = version = self._drag_version
-        self.edits_changed.emit()
-        snap, t = self._snap, d.frame
-        lm = (d.start + d.delta).astype(np.float32)[None]  # (1, K, 3)
-        neutral, base, token = snap.face.vertices, snap.base, snap.token
-
-        def job(be):
-            return be.decode_edited(token, neutral, base, [t], lm)[0]
-
-        def done(verts):
-            if self._drag is d:
-                d.preview = verts
-            elif d.committed is self._snap and self._snap.vertices is None \
-                    and version == d.version and self._provisional is not None:
-                self._provisional[t] = verts  # the committed drag's last preview
-            else:
-                return
-            self.preview_version = version
-            self.preview_changed.emit()
-
-        self.runner.submit("drag", job, guarded(done), self._fail)
-
-    def end_drag(self) -> None:
-        """Release: record the edit (undoable) and decode every affected frame."""
-        d = self._drag
-        if d is None:
-            return
-        moved = np.flatnonzero(np.abs(d.delta).max(axis=1) > EDIT_EPS)
-        if moved.size == 0:
-            self._drag = None
-            self.edits_changed.emit()
-            return
-        record = {"frame": d.frame, "landmark": self.landmarks.names[d.landmark],
-                  "mode": self.mode, "symmetric": self.symmetric,
-                  "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
-                  "delta": {int(i): d.delta[i] for i in moved}}
-        after = self._snap.with_edit(d.frame, d.delta.astype(np.float32), self.sigma, record)
-        preview = d.preview
-        d.committed = after
-        self._drag = None
-        self._push(after, f"Drag {self.landmarks.names[d.landmark]}")
-        if preview is not None and self._snap is after and after.vertices is None:
-            self._provisional[d.frame] = preview
-            self.preview_changed.emit()
-
-    def cancel_drag(self) -> None:
-        if self._drag is not None:
-            self._drag = None
-            self.edits_changed.emit()
-            self.preview_changed.emit()
-
-    def _cancel_drag_silently(self) -> None:
-        if self._drag is not None:
-            self._drag = None
 
     # ========================================================================= interpolation
     def set_interp_end(self, which: str, label: str, seed: int) -> None:
@@ -551,6 +326,7 @@ class StudioSession(QObject):
         self._interpolate(commit=False)
         self._interp_commit.start()
 
+    @guarded
     def commit_interpolation(self) -> None:
         """Turn the previewed interpolation into an undo step (slider released)."""
         self._interp_commit.stop()

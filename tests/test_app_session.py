@@ -332,3 +332,30 @@ def test_session_with_randomly_initialised_decoder(qtbot, fake_models):
         assert np.abs(after - before).max() > 0  # decoded, applied as a residual
     finally:
         s.shutdown()
+
+
+def test_missing_decoder_weights_are_reported_once(qtbot, monkeypatch):
+    """Without decoder weights: one clear message; landmarks still move, nothing crashes."""
+    import core.pipeline as pipeline_mod
+    from app.session import StudioSession
+
+    missing = pipeline_mod.DEFAULT_DECODER.with_name("does-not-exist.safetensors")
+    real = pipeline_mod.load_decoder
+    monkeypatch.setattr(pipeline_mod, "load_decoder",
+                        lambda _path=None, *a, **k: real(missing, *a, **k))
+    s = StudioSession()
+    messages = []
+    s.failed.connect(messages.append)
+    try:
+        with qtbot.waitSignal(s.models_ready, timeout=30000):
+            s.start()
+        assert len(messages) == 1 and "does-not-exist.safetensors" in messages[0]
+        assert "train" in messages[0]  # what to do
+        before = s.current_vertices().copy()
+        drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+        assert np.abs(s.current_landmarks()[MOUTH_CORNER] - before[s.landmarks.indices[48]]
+                      ).max() > 0.002
+        np.testing.assert_array_equal(s.current_vertices(), before)
+        assert len(messages) == 1
+    finally:
+        s.shutdown()

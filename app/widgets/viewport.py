@@ -132,11 +132,11 @@ class Viewport(QWidget):
             k = r["landmark"]
             self.sel_point.mapper.dataset.points[:] = lm[k]
             self.sel_mesh.points[:] = np.stack([r["achieved"], r["requested"]])
-        src = s.source.describe()
-        n = s.n_motion_frames
-        frame = f"frame {s.motion_frame + 1}/{n}" if n > 1 else ""
+        # static per motion (the frame number is in the playback bar): re-rasterising the text
+        # on every frame would cost render time
         face = f"{s.face.name} · " if s.face.path else ""
-        text = face + src + (f" · {frame}" if frame else "")
+        n = s.n_motion_frames
+        text = face + s.source.describe() + (f" · {n} frames" if n > 1 else "")
         if text != getattr(self, "_caption_text", None):
             self._caption_text = text
             self.caption.SetText(2, text)

@@ -1,0 +1,172 @@
+"""Regenerate the screenshots of docs/studio.md from the running studio (real models).
+
+    xvfb-run -a -s "-screen 0 1920x1200x24" python -m app.screenshots --out docs/screenshots
+
+Drives the real window through the states a user goes through — a generated expression, a
+coherent symmetric drag with the heat map, an interpolation, the compare grid, the export
+dialog — and saves each as a PNG (``QWidget.grab`` composites the 3-D views with the widgets),
+plus a short GIF of the viewport playing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _wait_until(cond, timeout: float = 60.0) -> None:
+    from PySide6.QtTest import QTest
+
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            raise TimeoutError("the studio did not reach the expected state")
+        QTest.qWait(10)
+
+
+def _grab_with_dialog(window, dialog):
+    """The window with a (top-level) dialog painted where it sits on screen."""
+    from PySide6.QtGui import QPainter
+
+    img = window.grab()
+    painter = QPainter(img)
+    pos = dialog.frameGeometry().topLeft() - window.frameGeometry().topLeft()
+    painter.drawPixmap(pos, dialog.grab())
+    painter.end()
+    return img
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m app.screenshots", description=__doc__)
+    p.add_argument("--out", default="docs/screenshots")
+    p.add_argument("--size", default="1500x900")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    width, height = (int(v) for v in args.size.split("x"))
+
+    from core.runtime import tune_malloc
+
+    tune_malloc()
+    import numpy as np
+    from PySide6.QtCore import QPoint, QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from app.main import configure_pyvista
+
+    msaa = configure_pyvista()
+    from app.main_window import MainWindow
+    from app.session import StudioSession
+
+    s = StudioSession()
+    ini = Path(tempfile.mkdtemp(prefix="s2d-shots-")) / "s.ini"
+    w = MainWindow(s, QSettings(str(ini), QSettings.Format.IniFormat), multi_samples=msaa,
+                   start=False)
+    w.resize(width, height)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    errors: list[str] = []
+    s.failed.connect(errors.append)
+    s.start()
+    _wait_until(lambda: s.device != "…" or errors)
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return 1
+
+    def settle():
+        _wait_until(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"))
+        QTest.qWait(300)
+
+    def save(name, img=None):
+        (img or w.grab()).save(str(out / f"{name}.png"))
+        print("wrote", out / f"{name}.png")
+
+    # 1. a generated expression at its apex
+    s.generate("high_smile", 3)
+    _wait_until(lambda: s.source.kind == "generate")
+    settle()
+    s.set_frame(s.n_motion_frames - 1)
+    settle()
+    save("main")
+
+    # 2. coherent, symmetric sculpting with a pinned chin and the heat map
+    w.sculpt_panel.coherent.click()
+    w.sculpt_panel.symmetric.click()
+    s.pin(8)
+    s.set_view_option("heatmap", True)
+    vp = w.viewport
+    start = vp.world_to_widget(s.current_landmarks()[48]).toPoint()
+    QTest.mousePress(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, 13):
+        QTest.mouseMove(vp.plotter, start + QPoint(-2 * i, -3 * i))
+        QTest.qWait(20)
+    settle()
+    QTest.mouseRelease(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       start + QPoint(-24, -36))
+    settle()
+    save("sculpt")
+    s.set_view_option("heatmap", False)
+
+    # 3. interpolation between two expressions
+    s.set_interp_end("A", "happy", 1)
+    settle()
+    s.set_interp_end("B", "surprised", 2)
+    settle()
+    s.set_tau(0.5)
+    settle()
+    s.commit_interpolation()
+    s.set_frame(s.n_motion_frames - 1)
+    s.select(None)
+    settle()
+    save("interpolate")
+
+    # 4. the compare grid
+    w.tabs.setCurrentWidget(w.compare_grid)
+    grid = w.compare_grid
+    grid.label_box.setCurrentIndex(grid.label_box.findData("surprised"))
+    grid.count.setValue(6)
+    grid.show_button.click()
+    _wait_until(lambda: grid.plotter is not None and len(grid.faces) == 6)
+    s.set_frame(s.timeline_frames - 1)
+    settle()
+    grid.select(4)
+    settle()
+    save("compare")
+
+    # 5. the export dialog over the editor
+    w.tabs.setCurrentWidget(w.viewport)
+    s.generate("bareteeth", 5)
+    _wait_until(lambda: s.source.label == "bareteeth")
+    s.set_frame(s.n_motion_frames - 1)
+    settle()
+    dlg = w.show_export()
+    dlg.move(w.frameGeometry().center() - dlg.rect().center())
+    settle()
+    save("export", _grab_with_dialog(w, dlg))
+    dlg.close()
+
+    # 6. a small GIF of the viewport playing
+    from PIL import Image
+
+    s.set_view_option("landmarks", False)
+    frames = [vp.render_frame(t) for t in range(0, s.n_motion_frames, 2)]
+    frames += frames[::-1]
+    small = [Image.fromarray(np.ascontiguousarray(f)).resize((f.shape[1] // 2, f.shape[0] // 2))
+             for f in frames]
+    small[0].save(out / "playback.gif", save_all=True, append_images=small[1:], duration=66,
+                  loop=0)
+    print("wrote", out / "playback.gif")
+    w.close()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Sculpting part of :class:`app.session.StudioSession`: options, selection, pins, drags.
+
+A mixin of the session (it uses the session's snapshot, worker and signals). A drag:
+:meth:`begin_drag` builds a :class:`core.sculpt.DragPlan`; every :meth:`drag_to` updates the
+requested landmarks at once (``edits_changed``) and asks the ``drag`` lane for a decode, which
+keeps one decode in flight on the latest positions (``preview_changed`` when it lands);
+:meth:`end_drag` records the edit as an undo step, spread over the motion by the temporal
+falloff, and decodes the edited frames in the background.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.errors import guarded
+from app.state import EDIT_EPS, Snapshot
+from core.sculpt import DragPlan
+
+__all__ = ["SculptMixin", "MODES"]
+
+MODES = ("direct", "coherent")
+
+
+@dataclass
+class _Drag:
+    landmark: int
+    frame: int
+    start: np.ndarray  # (K, 3) requested landmarks when grabbed
+    plan: DragPlan
+    delta: np.ndarray  # (K, 3) current deltas of all landmarks
+    version: int = 0
+    preview: np.ndarray | None = None  # (V, 3) latest decoded face
+    committed: Snapshot | None = None  # the snapshot end_drag() recorded
+
+
+class SculptMixin:
+    """Sculpting intents of the session (see :class:`app.session.StudioSession`)."""
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None
+
+    @property
+    def decode_pending(self) -> bool:
+        """A drag decode is running or queued (its result will repaint the view)."""
+        return self._drag is not None and self.runner.is_busy("drag")
+
+    def readout(self, k: int | None = None) -> dict | None:
+        """Requested vs achieved position of landmark ``k`` (default: selected), metres."""
+        k = self.selected if k is None else k
+        if k is None:
+            return None
+        req = self.current_landmarks()[k].astype(np.float64)
+        ach = self.current_vertices()[self.landmarks.indices[k]].astype(np.float64)
+        return {"landmark": k, "name": self.landmarks.names[k], "requested": req,
+                "achieved": ach, "error_mm": float(np.linalg.norm(req - ach) * 1000.0)}
+
+    # ------------------------------------------------------------------------ options
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if mode == "coherent" and self.prior is None:
+            self.failed.emit(f"Coherent sculpting is unavailable: {self._prior_error}")
+            return
+        self.mode = mode
+        self.options_changed.emit()
+
+    def set_symmetric(self, on: bool) -> None:
+        self.symmetric = bool(on)
+        self.options_changed.emit()
+        self.edits_changed.emit()
+
+    def set_sigma(self, sigma: float) -> None:
+        """Temporal falloff in frames (``math.inf``: the whole motion)."""
+        self.sigma = float(sigma) if sigma >= 0 else 0.0
+        self.options_changed.emit()
+
+    # ---------------------------------------------------------------------- selection
+    def select(self, k: int | None) -> None:
+        self.selected = None if k is None else int(k)
+        self.edits_changed.emit()
+
+    def pin(self, k: int | None = None, on: bool | None = None) -> None:
+        """Pin (or unpin, or toggle with ``on=None``) landmark ``k`` (default: selected)."""
+        k = self.selected if k is None else int(k)
+        if k is None:
+            return
+        on = (k not in self.pins) if on is None else on
+        (self.pins.add if on else self.pins.discard)(k)
+        self.edits_changed.emit()
+
+    def unpin_all(self) -> None:
+        self.pins.clear()
+        self.edits_changed.emit()
+
+    def reset_landmark(self, k: int | None = None) -> None:
+        """Remove the edits of landmark ``k`` (default: selected) on every frame."""
+        k = self.selected if k is None else int(k)
+        if k is None:
+            return
+        ks = sorted({k, int(self.landmarks.mirror[k])} if self.symmetric else {k})
+        if not np.abs(self._snap.offsets[:, ks]).max() > EDIT_EPS:
+            return
+        names = ", ".join(self.landmarks.names[i] for i in ks)
+        self._push(self._snap.with_landmarks_reset(ks), f"Reset {names}")
+
+    def reset_all(self) -> None:
+        if self._snap.edited_frames().size:
+            self._push(self._snap.with_landmarks_reset(None), "Reset all landmarks")
+
+    # -------------------------------------------------------------------------- drags
+    def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
+        """Grab landmark ``k``; ``view_rows`` (2, 3): the camera's right/up directions."""
+        self.pause()
+        self._cancel_drag_silently()
+        try:
+            plan = DragPlan(k, self.landmarks.mirror, self.mode, self.prior, self.pins,
+                            self.symmetric, view_rows if self.mode == "coherent" else None)
+        except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
+            self.failed.emit(f"cannot drag this landmark: {exc}")
+            return False
+        start = np.array(self.current_landmarks(), dtype=np.float64)
+        self._drag = _Drag(k, self.motion_frame, start, plan, np.zeros_like(start))
+        self.selected = int(k)
+        self.edits_changed.emit()
+        return True
+
+    def drag_to(self, position: np.ndarray) -> None:
+        """Move the grabbed landmark to ``position`` (3,) metres; decodes asynchronously."""
+        d = self._drag
+        if d is None:
+            return
+        d.delta = d.plan.delta(np.asarray(position, np.float64) - d.start[d.landmark])
+        self._drag_version += 1
+        d.version = version = self._drag_version
+        self.edits_changed.emit()
+        if self.decoder_error is not None:
+            return
+        snap, t = self._snap, d.frame
+        lm = (d.start + d.delta).astype(np.float32)[None]  # (1, K, 3)
+        neutral, base, token = snap.face.vertices, snap.base, snap.token
+
+        def job(be):
+            return be.decode_edited(token, neutral, base, [t], lm)[0]
+
+        def done(verts):
+            if self._drag is d:
+                d.preview = verts
+            elif d.committed is self._snap and self._snap.vertices is None \
+                    and version == d.version and self._provisional is not None:
+                self._provisional[t] = verts  # the committed drag's last preview
+            else:
+                return
+            self.preview_version = version
+            self.preview_changed.emit()
+
+        self.runner.submit("drag", job, guarded(done), self._fail)
+
+    def end_drag(self) -> None:
+        """Release: record the edit (undoable) and decode every affected frame."""
+        d = self._drag
+        if d is None:
+            return
+        moved = np.flatnonzero(np.abs(d.delta).max(axis=1) > EDIT_EPS)
+        if moved.size == 0:
+            self._drag = None
+            self.edits_changed.emit()
+            return
+        record = {"frame": d.frame, "landmark": self.landmarks.names[d.landmark],
+                  "mode": self.mode, "symmetric": self.symmetric,
+                  "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
+                  "delta": {int(i): d.delta[i] for i in moved}}
+        after = self._snap.with_edit(d.frame, d.delta.astype(np.float32), self.sigma, record)
+        preview = d.preview
+        d.committed = after
+        self._drag = None
+        self._push(after, f"Drag {self.landmarks.names[d.landmark]}")
+        if preview is not None and self._snap is after and after.vertices is None:
+            self._provisional[d.frame] = preview
+            self.preview_changed.emit()
+
+    def cancel_drag(self) -> None:
+        if self._drag is not None:
+            self._drag = None
+            self.edits_changed.emit()
+            self.preview_changed.emit()
+
+    def _cancel_drag_silently(self) -> None:
+        if self._drag is not None:
+            self._drag = None
