@@ -25,11 +25,11 @@ from pyvistaqt import QtInteractor
 
 from app.errors import guarded, report
 from app.widgets.common import label_combo, seed_spin, set_combo_label
-from app.widgets.scene import BACKGROUND, add_face, frame_camera
+from app.widgets.scene import BACKGROUND, add_face, frame_camera, make_native
 
 __all__ = ["CompareGrid", "grid_shape"]
 
-_SELECTED_BG = ("#23324a", "#4f6a93")
+_SELECTED_BG = "#34486a"
 
 
 def grid_shape(n: int) -> tuple[int, int]:
@@ -156,6 +156,7 @@ class CompareGrid(QWidget):
         shape = grid_shape(len(cs.motions))
         p = QtInteractor(self, shape=shape, auto_update=False,
                          multi_samples=self.multi_samples, border=False)
+        make_native(p)
         p.installEventFilter(self._filter)
         self.plotter = p
         self.stack.addWidget(p)
@@ -172,7 +173,7 @@ class CompareGrid(QWidget):
             frame_camera(p, motion.landmarks[0], distance=0.42)
         for i in range(len(cs.motions), shape[0] * shape[1]):
             p.subplot(*divmod(i, shape[1]))
-        p.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        p.set_background(BACKGROUND)
         p.link_views()
         self.selected = min(self.selected, len(cs.motions) - 1)
         self._highlight()
@@ -214,8 +215,7 @@ class CompareGrid(QWidget):
         if self.plotter is None:
             return
         for i, ren in enumerate(self.plotter.renderers):
-            bottom, top = _SELECTED_BG if i == self.selected else BACKGROUND
-            ren.set_background(bottom, top=top)
+            ren.set_background(_SELECTED_BG if i == self.selected else BACKGROUND)
         self.plotter.update()
 
     def close_plotter(self) -> None:

@@ -10,10 +10,12 @@ import numpy as np
 import pyvista as pv
 
 __all__ = ["SKIN", "BACKGROUND", "HEAT_MAX_MM", "FaceActors", "add_face", "frame_camera",
-           "software_gl", "pv_faces"]
+           "software_gl", "pv_faces", "make_native"]
 
 SKIN = (0.87, 0.70, 0.60)
-BACKGROUND = ("#1c1f24", "#4a525e")  # bottom, top of the gradient
+#: Solid background: a gradient costs a full-screen shaded quad per frame (~10% of a frame on
+#: llvmpipe at 1280x720).
+BACKGROUND = "#2c3139"
 #: Upper end of the heat map's colour scale (mm of displacement from the neutral face).
 HEAT_MAX_MM = 12.0
 #: The eyeballs are low-poly, uneven meshes; one dark, glossy colour reads best as eyes.
@@ -24,6 +26,15 @@ def software_gl(renderer: str) -> bool:
     """Whether an OpenGL renderer string names a CPU rasteriser (llvmpipe, softpipe, swrast)."""
     r = renderer.lower()
     return not r or any(s in r for s in ("llvmpipe", "softpipe", "swrast", "software"))
+
+
+def make_native(widget) -> None:
+    """Give a QOpenGLWidget its own native window: Qt then composes only its area on each
+    repaint instead of the whole main window (measured on llvmpipe: -35% wall time per frame
+    with a 1280x720 view in a 1900x840 window)."""
+    from PySide6.QtCore import Qt
+
+    widget.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
 
 
 def pv_faces(faces: np.ndarray) -> np.ndarray:

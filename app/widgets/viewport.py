@@ -18,7 +18,7 @@ from pyvistaqt import QtInteractor
 
 from app.errors import guarded
 from app.widgets.landmark_drag import LandmarkDragFilter
-from app.widgets.scene import BACKGROUND, add_face, frame_camera, pv_faces
+from app.widgets.scene import BACKGROUND, add_face, frame_camera, make_native, pv_faces
 
 __all__ = ["Viewport"]
 
@@ -57,6 +57,7 @@ class Viewport(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plotter = QtInteractor(self, auto_update=False, multi_samples=multi_samples)
+        make_native(self.plotter)
         layout.addWidget(self.plotter)
         self._shown_version = 0
         self._build_scene()
@@ -74,7 +75,7 @@ class Viewport(QWidget):
     # ------------------------------------------------------------------------------- scene
     def _build_scene(self) -> None:
         s, p = self.session, self.plotter
-        p.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        p.set_background(BACKGROUND)
         p.enable_lightkit()
         face = s.template
         self.face = add_face(p, s.current_vertices(), face.faces, face.skin)
