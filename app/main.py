@@ -79,8 +79,10 @@ def run_app(argv: list[str] | None = None) -> int:
     from app.main_window import MainWindow
     from app.session import StudioSession
 
-    window = MainWindow(StudioSession(device=args.device), multi_samples=msaa)
+    window = MainWindow(StudioSession(device=args.device), multi_samples=msaa, start=False)
     window.show()
+    app.processEvents()  # the window is on screen before the models load
+    window.session.start()
     if args.face:
         window.session.open_face(args.face)
     return int(app.exec())
