@@ -21,39 +21,12 @@ import numpy as np
 from core.errors import MissingWeightsError
 from core.motion import Motion
 
-__all__ = ["Backend", "LruCache", "preload", "PRELOAD"]
+__all__ = ["Backend", "LruCache"]
 
 #: Decoded base frames kept (a frame is V*3 float32, ~50 kB): 10 motions of 30 frames.
 BASE_CACHE_FRAMES = 300
 #: Generated motions kept for interpolation A/B, compare picks and undo/redo.
 MOTION_CACHE = 48
-
-
-#: Modules the worker and export threads import lazily; :func:`preload` imports them first.
-PRELOAD = (
-    "torch", "safetensors.torch", "core.pipeline", "core.models.checkpoint",
-    "core.models.linear_skip", "core.generate", "core.train.gan_train", "core.io.mesh_io",
-    "core.io.export", "trimesh", "pygltflib", "PIL.Image", "imageio.v2", "imageio.v3",
-    "imageio.plugins.ffmpeg", "imageio.plugins.pillow",
-)
-
-
-def preload() -> list[str]:
-    """Import :data:`PRELOAD` on the calling (GUI) thread; returns the ones that failed.
-
-    Importing a module for the first time on a worker thread while PySide is active can
-    crash the process: PySide's import hook (``shibokensupport.feature``) is not thread-safe
-    ("Fatal Python error: none_dealloc", reproduced twice on the worker's ``import torch``).
-    """
-    import importlib
-
-    failed = []
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - optional pieces; the job reports a real failure
-            failed.append(name)
-    return failed
 
 
 class LruCache(OrderedDict):

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from app.backend import Backend, array_key, preload
+from app.backend import Backend, array_key
 from app.errors import guarded
 from app.session_playback import PlaybackMixin
 from app.session_sculpt import MODES, SculptMixin, _Drag
@@ -180,7 +180,6 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     def start(self) -> None:
         """Load the models on the worker (the window shows the neutral face meanwhile)."""
         self.status.emit("Loading models…")
-        preload()  # first imports on the GUI thread (PySide's import hook is not thread-safe)
         self.runner.submit("load", lambda be: be.load(), self._on_models, self._on_no_models)
 
     def _on_no_models(self, message: str) -> None:
