@@ -43,18 +43,48 @@ def pv_faces(faces: np.ndarray) -> np.ndarray:
     return np.hstack([np.full((len(f), 1), 3, np.int64), f]).ravel()
 
 
+class VertexNormals:
+    """Area-weighted vertex normals of a fixed triangle topology, as one sparse product.
+
+    About 0.3 ms for the 4.3k-vertex face, against ~2 ms per actor for VTK's normals filter
+    that ``smooth_shading=True`` would run on every frame.
+    """
+
+    def __init__(self, faces: np.ndarray, n_vertices: int) -> None:
+        from scipy.sparse import csr_matrix
+
+        f = np.asarray(faces, np.int64)
+        self.faces = f
+        rows = f.ravel()  # (3F,) vertex of each corner
+        cols = np.repeat(np.arange(len(f)), 3)  # (3F,) its face
+        self.incidence = csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                                    shape=(n_vertices, len(f)))  # (V, F)
+
+    def __call__(self, vertices: np.ndarray) -> np.ndarray:
+        """(V, 3) float32 unit normals of vertices (V, 3)."""
+        v = np.asarray(vertices, np.float32)
+        f = self.faces
+        fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # (F, 3), 2x area
+        vn = self.incidence @ fn  # (V, 3)
+        vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+        return vn
+
+
 class FaceActors:
     """The pyvista meshes and actors of one face (see module docstring)."""
 
-    def __init__(self, skin_mesh, eye_mesh, skin_actor, eye_actor, wire_actor, neutral):
+    def __init__(self, skin_mesh, eye_mesh, skin_actor, eye_actor, wire_actor, neutral,
+                 normals: VertexNormals):
         self.skin_mesh, self.eye_mesh = skin_mesh, eye_mesh
         self.skin_actor, self.eye_actor, self.wire_actor = skin_actor, eye_actor, wire_actor
         self.neutral = np.asarray(neutral, np.float32)
         self.heatmap = False
+        self._normals = normals
 
     def set_points(self, vertices: np.ndarray) -> None:
-        """Overwrite the shared points (V, 3); updates the heat values when shown."""
+        """Overwrite the shared points (V, 3) and normals; the heat values when shown."""
         self.skin_mesh.points[:] = vertices
+        self.skin_mesh.point_data["Normals"][:] = self._normals(vertices)
         if self.heatmap:
             disp = np.linalg.norm(vertices - self.neutral, axis=1) * 1000.0
             self.skin_mesh.point_data["disp_mm"][:] = disp
@@ -76,26 +106,32 @@ def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
     v = np.asarray(vertices, np.float32)
     faces = np.asarray(faces)
     skin_faces = skin[faces].all(1)
+    normals = VertexNormals(faces, len(v))
     skin_mesh = pv.PolyData(v.copy(), pv_faces(faces[skin_faces]))
     skin_mesh.point_data["disp_mm"] = np.zeros(len(v), np.float32)
+    skin_mesh.point_data["Normals"] = normals(v)
+    skin_mesh.point_data.active_normals_name = "Normals"
     eye_mesh = pv.PolyData(v.copy(), pv_faces(faces[~skin_faces]))
     eye_mesh.SetPoints(skin_mesh.GetPoints())  # one point array for both actors
+    eye_mesh.GetPointData().SetNormals(skin_mesh.GetPointData().GetNormals())  # and normals
     skin_actor = plotter.add_mesh(
         skin_mesh, scalars="disp_mm", cmap="YlOrRd", clim=(0.0, HEAT_MAX_MM),
-        show_scalar_bar=False, smooth_shading=True, specular=0.25, specular_power=18,
-        diffuse=0.9, ambient=0.06, render=False, reset_camera=False, name=None)
+        show_scalar_bar=False, specular=0.25, specular_power=18, diffuse=0.9, ambient=0.06,
+        render=False, reset_camera=False, name=None)
     skin_actor.prop.color = SKIN
+    skin_actor.prop.interpolation = "phong"  # smooth, from our normals
     skin_actor.mapper.SetScalarVisibility(False)
     eye_actor = None
     if eye_mesh.n_cells:
-        eye_actor = plotter.add_mesh(eye_mesh, color=EYES, smooth_shading=True, specular=0.7,
-                                     specular_power=50, render=False, reset_camera=False)
+        eye_actor = plotter.add_mesh(eye_mesh, color=EYES, specular=0.7, specular_power=50,
+                                     render=False, reset_camera=False)
+        eye_actor.prop.interpolation = "phong"
     wire = None
     if wireframe:
         wire = plotter.add_mesh(skin_mesh, style="wireframe", color="#15171a", opacity=0.22,
                                 line_width=1, render=False, reset_camera=False)
         wire.SetVisibility(False)
-    return FaceActors(skin_mesh, eye_mesh, skin_actor, eye_actor, wire, v)
+    return FaceActors(skin_mesh, eye_mesh, skin_actor, eye_actor, wire, v, normals)
 
 
 def frame_camera(plotter, landmarks: np.ndarray, distance: float = 0.5) -> None:
