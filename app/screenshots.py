@@ -6,6 +6,11 @@ Drives the real window through the states a user goes through — a generated ex
 coherent symmetric drag with the heat map, an interpolation, the compare grid, the export
 dialog — and saves each as a PNG (``QWidget.grab`` composites the 3-D views with the widgets),
 plus a short GIF of the viewport playing.
+
+Without trained Motion3DGAN weights (``models/motion3dgan.safetensors``) the screenshots use
+:class:`ReplayGenerator`: "label, seed" replays the seed-th synthesised training sequence of that
+label on the face (``MotionGenerator.transfer``) — real motions, decoded by the trained S2D-Dec,
+but not generated ones. The tool says which it used.
 """
 
 from __future__ import annotations
@@ -16,7 +21,30 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "ReplayGenerator"]
+
+
+def ReplayGenerator(pipeline):  # noqa: N802 - a class factory (core.generate imports torch)
+    """A MotionGenerator whose ``generate`` replays synthesised training sequences."""
+    import dataclasses
+
+    import numpy as np
+
+    from core.assets import load_landmarks
+    from core.data.recipes import LABELS
+    from core.data.synth import SynthConfig, load_or_generate
+    from core.generate import MotionGenerator
+
+    data = load_or_generate(SynthConfig(), load_landmarks().indices, progress=False)
+
+    class _Replay(MotionGenerator):
+        def generate(self, label, seed, n_frames=30, neutral=None):
+            seqs = np.flatnonzero(data.seq_label == LABELS.index(label))
+            m = self.transfer(data.seq_landmarks[seqs[int(seed) % len(seqs)]], neutral)
+            return dataclasses.replace(m, label=label, seed=int(seed),
+                                       meta={**m.meta, "replayed_training_sequence": True})
+
+    return _Replay(None, pipeline)
 
 
 def _wait_until(cond, timeout: float = 60.0) -> None:
@@ -64,8 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     msaa = configure_pyvista()
     from app.main_window import MainWindow
     from app.session import StudioSession
+    from core.generate import DEFAULT_GAN
 
-    s = StudioSession()
+    if DEFAULT_GAN.is_file():
+        s = StudioSession()
+    else:
+        from core.pipeline import S2DPipeline
+
+        print(f"{DEFAULT_GAN} is missing: replaying synthesised training sequences")
+        pipe = S2DPipeline.load(device="cpu")
+        s = StudioSession(pipe, ReplayGenerator(pipe))
     ini = Path(tempfile.mkdtemp(prefix="s2d-shots-")) / "s.ini"
     w = MainWindow(s, QSettings(str(ini), QSettings.Format.IniFormat), multi_samples=msaa,
                    start=False)
@@ -88,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         (img or w.grab()).save(str(out / f"{name}.png"))
         print("wrote", out / f"{name}.png")
 
-    # 1. a generated expression at its apex
-    s.generate("high_smile", 3)
+    # 1. a generated expression at its apex (after one warm-up generation)
+    s.generate("happy", 0)
     _wait_until(lambda: s.source.kind == "generate")
+    settle()
+    s.generate("high_smile", 3)
+    _wait_until(lambda: s.source.seed == 3)
     settle()
     s.set_frame(s.n_motion_frames - 1)
     settle()
@@ -147,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     s.set_frame(s.n_motion_frames - 1)
     settle()
     dlg = w.show_export()
-    dlg.move(w.frameGeometry().center() - dlg.rect().center())
+    corner = w.viewport.mapToGlobal(w.viewport.rect().bottomRight())
+    dlg.move(corner.x() - dlg.width() - 20, corner.y() - dlg.height() - 20)
+    dlg.path.setText(str(ini.parent / "bareteeth_seed5"))
+    dlg.export_button.click()
+    _wait_until(lambda: "Exported" in dlg.message.text())
     settle()
     save("export", _grab_with_dialog(w, dlg))
     dlg.close()

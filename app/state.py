@@ -67,13 +67,15 @@ class Source:
     b: tuple | None = None
     tau: float | None = None
 
-    def describe(self) -> str:
+    def describe(self, ascii_only: bool = False) -> str:
+        """One line for panels (``ascii_only`` for VTK text, whose font lacks → and τ)."""
         if self.kind in ("generate", "compare"):
             return f"{self.label} · seed {self.seed}"
         if self.kind in ("interpolate", "mix_apex"):
             what = "geodesic" if self.kind == "interpolate" else "mixed apex"
-            return (f"{self.a[0]} #{self.a[1]} → {self.b[0]} #{self.b[1]}, τ = {self.tau:.2f} "
-                    f"({what})")
+            arrow, tau = ("->", "tau") if ascii_only else ("→", "τ")
+            return (f"{self.a[0]} #{self.a[1]} {arrow} {self.b[0]} #{self.b[1]}, "
+                    f"{tau} = {self.tau:.2f} ({what})")
         return "neutral face"
 
     def manifest(self) -> dict:

@@ -17,9 +17,9 @@ SKIN = (0.87, 0.70, 0.60)
 #: llvmpipe at 1280x720).
 BACKGROUND = "#2c3139"
 #: Upper end of the heat map's colour scale (mm of displacement from the neutral face).
-HEAT_MAX_MM = 12.0
+HEAT_MAX_MM = 20.0
 #: The eyeballs are low-poly, uneven meshes; one dark, glossy colour reads best as eyes.
-EYES = (0.16, 0.12, 0.10)
+EYES = (0.22, 0.17, 0.14)
 
 
 def software_gl(renderer: str) -> bool:

@@ -137,7 +137,7 @@ class Viewport(QWidget):
         # on every frame would cost render time
         face = f"{s.face.name} · " if s.face.path else ""
         n = s.n_motion_frames
-        text = face + s.source.describe() + (f" · {n} frames" if n > 1 else "")
+        text = face + s.source.describe(ascii_only=True) + (f" · {n} frames" if n > 1 else "")
         if text != getattr(self, "_caption_text", None):
             self._caption_text = text
             self.caption.SetText(2, text)

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-VIEWPORT = (1280, 720)
+VIEWPORT = (1280, 720)  # default size of the 3-D view (--viewport)
 
 
 def _ensure_display(argv: list[str]) -> None:
@@ -148,8 +148,9 @@ class Bench:
         w.show()
         self.wait_until(lambda: w.isVisible(), 5.0)
         self.wait(0.3)
-        vp = w.viewport.plotter  # grow the window until the 3-D view is 1280x720
-        w.resize(w.width() + VIEWPORT[0] - vp.width(), w.height() + VIEWPORT[1] - vp.height())
+        vp = w.viewport.plotter  # grow the window until the 3-D view has the asked size
+        size = tuple(int(v) for v in args.viewport.split("x"))
+        w.resize(w.width() + size[0] - vp.width(), w.height() + size[1] - vp.height())
         self.wait(0.3)
         s.start()
         self.wait_until(lambda: s.device != "…", 60.0)
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--moves", type=int, default=180, help="mouse moves in the drag test")
     p.add_argument("--generate", type=int, default=8, help="generate clicks")
     p.add_argument("--seconds", type=float, default=4.0, help="playback seconds per case")
+    p.add_argument("--viewport", default=f"{VIEWPORT[0]}x{VIEWPORT[1]}", help="3-D view size, WxH")
     args = p.parse_args(argv)
     _ensure_display(argv)
     from core.runtime import tune_malloc
