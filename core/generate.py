@@ -241,20 +241,32 @@ class MotionGenerator:
         extra = {"generated_length": float(length[0]), "model_frames": q.shape[1] + 1}
         return self._motion(nv, lm, rel, exact, label, check_seed(seed), FPS, extra)
 
+    @classmethod
+    def encode(cls, landmarks) -> tuple[np.ndarray, float]:
+        """SRVF (T-1, D) float64 and length of a landmark sequence (T, K, 3), scale-free.
+
+        The sequence (any units) is divided by the RMS radius of its frame 0; a motionless
+        sequence raises InvalidInputError.
+        """
+        lm = check_array("landmarks", landmarks, (None, None, 3))
+        if len(lm) < 2:
+            raise InvalidInputError(f"landmarks: expected at least 2 frames, found {len(lm)}")
+        q, length = curve_to_srvf(torch.as_tensor(cls._relative(lm)))
+        return q.numpy(), float(length)
+
     def _srvf_of(self, m: Motion) -> tuple[torch.Tensor, float]:
         if not isinstance(m, Motion):
             raise InvalidInputError(f"expected a Motion, found {type(m).__name__}")
         if m.srvf is not None and "length" in m.meta:
             return torch.as_tensor(m.srvf, dtype=torch.float64), float(m.meta["length"])
-        q, length = curve_to_srvf(torch.as_tensor(self._relative(m.landmarks)))
-        return q, float(length)
+        q, length = self.encode(m.landmarks)
+        return torch.as_tensor(q), length
 
-    def interpolate(self, a: Motion, b: Motion, tau: float) -> Motion:
-        """The motion at ``tau`` in [0, 1] on the sphere geodesic from ``a`` to ``b`` (Sec. 4.4).
+    def interpolate_srvf(self, a: Motion, b: Motion, tau: float) -> tuple[np.ndarray, float]:
+        """SRVF (M, D) float64 and length at ``tau`` on the geodesic from ``a`` to ``b``.
 
-        ``q = psi(tau)`` (:func:`core.geometry.sphere.geodesic`), length
-        ``(1 - tau) L_a + tau L_b``, replayed on ``a``'s neutral face. ``tau = 0`` / ``1``
-        reproduce ``a`` / ``b``'s motion (``b``'s on ``a``'s face).
+        ``q = psi(tau)`` (:func:`core.geometry.sphere.geodesic`, Sec. 4.4) and the lengths
+        interpolated linearly, ``(1 - tau) L_a + tau L_b``.
         """
         tau = self._check_tau(tau)
         qa, la = self._srvf_of(a)
@@ -263,11 +275,18 @@ class MotionGenerator:
             raise InvalidInputError(
                 f"expected motions with equal frame counts, found {a.n_frames} and {b.n_frames}; "
                 "generate both with the same n_frames")
-        q = geodesic(qa, qb, tau)
-        length = (1 - tau) * la + tau * lb
-        lm, rel = self._replay(q.numpy(), length, a.landmarks[0])
+        return geodesic(qa, qb, tau).numpy(), (1 - tau) * la + tau * lb
+
+    def interpolate(self, a: Motion, b: Motion, tau: float) -> Motion:
+        """The motion at ``tau`` in [0, 1] on the sphere geodesic from ``a`` to ``b`` (Sec. 4.4).
+
+        SRVF and length from :meth:`interpolate_srvf`, replayed on ``a``'s neutral face.
+        ``tau = 0`` / ``1`` reproduce ``a`` / ``b``'s motion (``b``'s on ``a``'s face).
+        """
+        q, length = self.interpolate_srvf(a, b, tau)
+        lm, rel = self._replay(q, length, a.landmarks[0])
         extra = {"interpolation": {"from": [a.label, a.seed], "to": [b.label, b.seed],
-                                   "tau": tau}}
+                                   "tau": float(tau)}}
         return self._motion(a.vertices[0], lm, rel, (q, length), None, None, a.fps, extra)
 
     def mix_apex(self, a: Motion, b: Motion, tau) -> Motion:
@@ -278,14 +297,9 @@ class MotionGenerator:
         neutral frame 0 and ``srvf=None``.
         """
         taus = [self._check_tau(t) for t in np.atleast_1d(np.asarray(tau, dtype=object))]
-        qa, la = self._srvf_of(a)
-        qb, lb = self._srvf_of(b)
-        if qa.shape != qb.shape:
-            raise InvalidInputError(
-                f"expected motions with equal frame counts, found {a.n_frames} and {b.n_frames}")
         lm0 = a.landmarks[0]
-        apex = np.stack([self.landmark_motion(geodesic(qa, qb, t).numpy(),
-                                              (1 - t) * la + t * lb, lm0)[-1] for t in taus])
+        apex = np.stack([self.landmark_motion(*self.interpolate_srvf(a, b, t), lm0)[-1]
+                         for t in taus])
         verts = self.decode(a.vertices[0], np.concatenate([lm0[None], apex]))[1:]
         meta = {**self.meta, "mix_apex": {"from": [a.label, a.seed], "to": [b.label, b.seed],
                                           "tau": taus}, "units": "m"}
@@ -298,12 +312,9 @@ class MotionGenerator:
         replayed on ``target_neutral`` (V, 3) (default: the shipped face) at the target's scale.
         """
         src = check_array("source_landmarks", source_landmarks, (None, 68, 3))
-        if len(src) < 2:
-            raise InvalidInputError(
-                f"source_landmarks: expected at least 2 frames, found {len(src)}")
-        q, length = curve_to_srvf(torch.as_tensor(self._relative(src)))  # raises if static
+        q, length = self.encode(src)  # raises on a static sequence
         nv = self._neutral(target_neutral)
-        lm, rel = self._replay(q.numpy(), float(length), load_landmarks().gather(nv))
+        lm, rel = self._replay(q, length, load_landmarks().gather(nv))
         return self._motion(nv, lm, rel, (q, length), None, None, fps, {"transfer": True})
 
     @staticmethod

@@ -22,7 +22,9 @@ statistics of ``log L``.
 - :class:`SRVFCritic` ``D(x, c)`` scores ``x = [<log_p(q) - m, U> / s, ell]`` (eq. 2 on
   ``log_p(q)``; the fixed projection is its first layer): MLP with LayerNorm and LeakyReLU, no
   BatchNorm (it breaks the per-sample gradient penalty), conditioned by concatenating ``c`` and
-  by a projection term ``<embed(c), h>``.
+  by a projection term ``<embed(c), h>``. It scores PACKS of ``pack = 2`` samples of one label
+  (PacGAN, Lin et al. 2018): a single-sample critic let the generator average the two modes of
+  one-sided labels (mouth_side, contempt) into a symmetric motion.
 
 The length is generated jointly with the motion, so the critic judges the pair; the official code
 discards ``L`` and replays every motion with a hard-coded intensity 0.2.
@@ -72,6 +74,10 @@ class MotionGANConfig:
         LeakyReLU negative slope (generator and critic).
     critic_layernorm : bool
         LayerNorm after each hidden linear layer of the critic.
+    pack : int
+        PacGAN packing: the critic scores ``pack`` samples of the same label at once (their
+        features concatenated), so it can see a lack of diversity (e.g. a one-sided label such
+        as mouth_side generated as the symmetric average of its left and right modes).
     """
 
     labels: tuple[str, ...]
@@ -83,6 +89,7 @@ class MotionGANConfig:
     d_hidden: tuple[int, ...] = (512, 512)
     slope: float = 0.2
     critic_layernorm: bool = True
+    pack: int = 2
 
     def __post_init__(self) -> None:
         for name in ("labels", "g_hidden", "d_hidden"):
@@ -91,10 +98,11 @@ class MotionGANConfig:
             raise InvalidInputError(
                 f"labels: expected distinct names, found {self.labels!r}; pass e.g. "
                 "core.data.recipes.LABELS")
-        if min(self.n_frames - 1, self.n_landmarks, self.z_dim, self.n_components) < 1:
+        if min(self.n_frames - 1, self.n_landmarks, self.z_dim, self.n_components, self.pack) < 1:
             raise InvalidInputError(
-                "expected n_frames >= 2 and n_landmarks, z_dim, n_components >= 1; found "
-                f"{self.n_frames}, {self.n_landmarks}, {self.z_dim}, {self.n_components}")
+                "expected n_frames >= 2 and n_landmarks, z_dim, n_components, pack >= 1; found "
+                f"{self.n_frames}, {self.n_landmarks}, {self.z_dim}, {self.n_components}, "
+                f"{self.pack}")
 
     @property
     def n_labels(self) -> int:
@@ -153,11 +161,14 @@ class SRVFGenerator(nn.Module):
 
 
 class SRVFCritic(nn.Module):
-    """``D(x, c)``: (B, k + 1) critic features + (B, C) one-hot -> (B,) scores."""
+    """``D(x, c)``: (B, pack * (k + 1)) packed critic features + (B, C) one-hot -> (B,) scores.
+
+    Row ``i`` of ``x`` holds the features of ``pack`` samples of label ``c[i]``, concatenated.
+    """
 
     def __init__(self, config: MotionGANConfig) -> None:
         super().__init__()
-        sizes = [config.n_components + 1 + config.n_labels, *config.d_hidden]
+        sizes = [config.pack * (config.n_components + 1) + config.n_labels, *config.d_hidden]
         self.body = _mlp(sizes, config.slope, layernorm=config.critic_layernorm)
         self.out = nn.Linear(sizes[-1], 1)
         self.embed = nn.Linear(config.n_labels, sizes[-1], bias=False)  # projection term
@@ -296,5 +307,13 @@ class Motion3DGAN(nn.Module):
         return self.tangent_features(self.coords_to_tangent(raw[:, :-1]), raw[:, -1])
 
     def score(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """Critic scores (B,) of critic features (B, k + 1) and one-hot labels (B, C)."""
-        return self.critic(x, c)
+        """Critic scores (B / pack,) of features (B, k + 1) and one-hot labels (B, C).
+
+        Consecutive groups of ``pack`` rows must share their label; each group is one critic
+        input (PacGAN).
+        """
+        pk = self.config.pack
+        if x.shape[0] % pk:
+            raise InvalidInputError(
+                f"expected a batch size divisible by pack = {pk}, found {x.shape[0]}")
+        return self.critic(x.reshape(x.shape[0] // pk, -1), c[::pk])

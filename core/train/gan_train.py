@@ -8,11 +8,13 @@ skipped. Identities of any size then share motions: a motion is replayed on a fa
 multiplying the rebuilt curve by that face's scale.
 
 Losses, per generator step (``n_critic`` critic steps first), with critic features
-``x = [log_p(q) / sigma, ell]`` (:class:`core.models.motion_gan.Motion3DGAN`):
+``x = [<log_p(q) - m, U> / s, ell]`` (:class:`core.models.motion_gan.Motion3DGAN`):
 
 - critic: ``E[D(x_fake)] - E[D(x_real)] + lambda GP`` (eq. 2), ``GP = E[(||grad D(x_hat)|| - 1)^2]``
-  on ``x_hat = a x_real + (1 - a) x_fake``, ``a ~ U(0, 1)`` per sample (eq. 3), ``lambda = 10``;
-  the gradient is taken w.r.t. the critic features (tangent vectors in units of ``sigma``);
+  on ``x_hat = a x_real + (1 - a) x_fake``, ``a ~ U(0, 1)`` per critic input (eq. 3),
+  ``lambda = 10``; the gradient is taken w.r.t. the critic features (whitened tangent
+  coordinates, see :mod:`core.models.motion_gan`). Real and fake batches are drawn in packs of
+  ``pack`` samples sharing a label (PacGAN), each pack one critic input;
 - generator: ``alpha_1 (-E[D(x_fake)]) + alpha_2 L_r`` (``alpha_1 = 1``, ``alpha_2 = 10``),
   ``L_r`` the mean L1 distance (eq. 4) between the features of a fake and those of a real
   training sample of the same label. ``reconstruction="nearest"`` (default) pairs each fake with
@@ -206,6 +208,30 @@ def reconstruction_loss(x_fake: torch.Tensor, labels: torch.Tensor, x_bank: torc
     return (x_fake - x_bank[j]).abs().mean()
 
 
+class _LabelSampler:
+    """Random training rows, in groups of ``pack`` consecutive rows that share a label."""
+
+    def __init__(self, labels: torch.Tensor, n_labels: int, gen: torch.Generator) -> None:
+        self.labels, self.gen = labels, gen
+        self.order = torch.argsort(labels, stable=True)  # rows sorted by label
+        self.counts = torch.bincount(labels, minlength=n_labels)  # (C,)
+        self.starts = torch.cumsum(self.counts, 0) - self.counts  # (C,)
+
+    def same_label(self, lab: torch.Tensor) -> torch.Tensor:
+        """(B,) labels -> (B,) random rows with those labels (uniform within a label)."""
+        u = torch.rand(len(lab), device=lab.device, generator=self.gen)
+        r = (u * self.counts[lab]).long().clamp_max(self.counts[lab] - 1)
+        return self.order[self.starts[lab] + r]
+
+    def groups(self, b: int, pack: int) -> torch.Tensor:
+        """(b,) rows: b / pack uniform anchors, each followed by pack - 1 rows of its label."""
+        anchors = torch.randint(len(self.labels), (b // pack,), device=self.labels.device,
+                                generator=self.gen)
+        idx = self.same_label(self.labels[anchors].repeat_interleave(pack))
+        idx[::pack] = anchors
+        return idx
+
+
 def _finite(name: str, value: torch.Tensor, step: int) -> None:
     if not bool(torch.isfinite(value)):
         raise S2DError(
@@ -233,6 +259,10 @@ def train_gan(
         raise InvalidInputError(
             f"training labels go up to {int(train.label.max())} but the model has "
             f"{model_config.n_labels} labels")
+    if cfg.batch_size % model_config.pack:
+        raise InvalidInputError(
+            f"batch_size {cfg.batch_size} must be a multiple of the critic pack "
+            f"{model_config.pack}")
     if tuple(train.q.shape[1:]) != model_config.srvf_shape:
         raise InvalidInputError(
             f"training SRVFs have shape {tuple(train.q.shape[1:])}, the model expects "
@@ -257,36 +287,33 @@ def train_gan(
         ell = model.standardize_length(train.length.to(device=device, dtype=torch.float32))
         x_bank = model.critic_input(q, ell)  # (N, M*D + 1)
     labels = train.label.to(device)
-    n, b = len(train), cfg.batch_size
-    by_label = [torch.nonzero(labels == k).flatten() for k in range(model_config.n_labels)]
+    b, pk = cfg.batch_size, model_config.pack
     gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + start)
+    sampler = _LabelSampler(labels, model_config.n_labels, gen)
     t0 = time.time()
     for step in range(start, cfg.steps):
         for _ in range(cfg.n_critic):
-            idx = torch.randint(n, (b,), device=device, generator=gen)
+            idx = sampler.groups(b, pk)
             c = model.one_hot(labels[idx])
             z = torch.randn(b, model_config.z_dim, device=device, generator=gen)
             with torch.no_grad():
                 x_fake = model.fake_features(z, c)
             d_real, d_fake = model.score(x_bank[idx], c), model.score(x_fake, c)
-            gp = gradient_penalty(model.critic, x_bank[idx], x_fake, c, generator=gen)
+            gp = gradient_penalty(model.critic, x_bank[idx].reshape(b // pk, -1),
+                                  x_fake.reshape(b // pk, -1), c[::pk], generator=gen)
             loss_d = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp
             _finite("critic loss", loss_d, step)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-        idx = torch.randint(n, (b,), device=device, generator=gen)
+        idx = sampler.groups(b, pk)
         c = model.one_hot(labels[idx])
         z = torch.randn(b, model_config.z_dim, device=device, generator=gen)
         x_fake = model.fake_features(z, c)
         model.critic.requires_grad_(False)
         adv = -model.score(x_fake, c).mean()
         model.critic.requires_grad_(True)
-        paired = None
-        if cfg.reconstruction == "paired":
-            paired = torch.stack([by_label[int(k)][torch.randint(len(by_label[int(k)]), (1,),
-                                                                 device=device, generator=gen)]
-                                  for k in labels[idx]]).flatten()
+        paired = sampler.same_label(labels[idx]) if cfg.reconstruction == "paired" else None
         rec = reconstruction_loss(x_fake, labels[idx], x_bank, labels, cfg.reconstruction, paired)
         loss_g = cfg.alpha_adv * adv + cfg.alpha_rec * rec
         _finite("generator loss", loss_g, step)
@@ -307,7 +334,7 @@ def train_gan(
             _save_resume(ckpt, model, opt_g, opt_d, step + 1, hist, cfg, extra_meta)
     summary = {"train_seconds": round(time.time() - t0, 1), "steps": cfg.steps,
                "resumed_from": start, "history": hist, "karcher_iterations": km.n_iter,
-               "n_train": n, "device": str(device)}
+               "n_train": len(train), "device": str(device)}
     return model, summary
 
 
