@@ -99,7 +99,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.backend = Backend(pipeline, generator, device)
         self.runner = JobRunner(self.backend, self, quiet=frozenset({"drag"}))
         self.runner.busy_changed.connect(self.busy_changed)
-        self.runner.finished.connect(lambda lane, s: self.timing.emit(lane, 1000.0 * s))
+        self.runner.finished.connect(lambda lane, s, _cpu: self.timing.emit(lane, 1000.0 * s))
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(60)
         try:

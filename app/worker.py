@@ -29,7 +29,7 @@ __all__ = ["JobRunner"]
 class _Worker(QObject):
     """Lives in the worker thread; runs one job per ``run`` call."""
 
-    done = Signal(int, object, float)  # job id, result, seconds
+    done = Signal(int, object, float, float)  # job id, result, wall seconds, CPU seconds
     error = Signal(int, str)  # job id, user message
 
     def __init__(self, backend) -> None:
@@ -38,7 +38,7 @@ class _Worker(QObject):
 
     @Slot(int, object)
     def run(self, job_id: int, fn: Callable) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             result = fn(self.backend)
         except BaseException as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
@@ -50,7 +50,7 @@ class _Worker(QObject):
                 LOG.error("job %d failed:\n%s", job_id, traceback.format_exc().rstrip())
             self.error.emit(job_id, user_message(exc))
             return
-        self.done.emit(job_id, result, time.perf_counter() - t0)
+        self.done.emit(job_id, result, time.perf_counter() - t0, time.thread_time() - c0)
 
 
 @dataclass
@@ -68,12 +68,13 @@ class JobRunner(QObject):
     -------
     busy_changed(bool)
         True while a job of a lane not in ``quiet`` is queued or running.
-    finished(str, float)
-        Lane name and the job's run time in seconds, after every successful job.
+    finished(str, float, float)
+        Lane name, the job's wall time and its CPU time (worker thread) in seconds, after
+        every successful job; CPU time is what the job costs on an idle machine.
     """
 
     busy_changed = Signal(bool)
-    finished = Signal(str, float)
+    finished = Signal(str, float, float)
     _submit = Signal(int, object)
 
     def __init__(self, backend, parent: QObject | None = None,
@@ -146,12 +147,12 @@ class JobRunner(QObject):
             self._update_busy()
         return job
 
-    @Slot(int, object, float)
-    def _on_done(self, job_id: int, result, seconds: float) -> None:
+    @Slot(int, object, float, float)
+    def _on_done(self, job_id: int, result, seconds: float, cpu: float) -> None:
         job = self._finish(job_id)
         if job is None or self._closed:
             return
-        self.finished.emit(job.lane, seconds)
+        self.finished.emit(job.lane, seconds, cpu)
         if job.on_done is not None:
             job.on_done(result)
 
