@@ -123,6 +123,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.view = {"wireframe": False, "heatmap": False, "landmarks": True}
         self.label, self.seed, self.n_frames = "high_smile", 1, 30
         self.fps, self.loop, self.playing = 30.0, True, False
+        self._play_origin = (0, 0.0)  # (frame, time.perf_counter()) playback started from
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self.interp_a: tuple = ("high_smile", 1)

@@ -1,10 +1,14 @@
 """Playback part of :class:`app.session.StudioSession`: the frame, the timeline, the play timer.
 
 A mixin of the session (it uses the session's ``_snap``, ``_frame``, ``_timer`` and signals);
-kept apart so each file stays readable.
+kept apart so each file stays readable. Playback follows the clock: the frame shown is
+``origin + elapsed * fps``, so a motion plays in real time and frames are skipped when the
+machine cannot draw them all (instead of the animation slowing down).
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -40,6 +44,7 @@ class PlaybackMixin:
             return
         self._cancel_drag_silently()
         self._frame = t
+        self._restart_clock()
         self.frame_changed.emit(t)
 
     def step(self, d: int) -> None:
@@ -52,7 +57,8 @@ class PlaybackMixin:
         if not self.loop and self._frame >= self.timeline_frames - 1:
             self.set_frame(0)
         self.playing = True
-        self._timer.start(max(1, round(1000.0 / self.fps)))
+        self._restart_clock()
+        self._timer.start(self._tick_ms())
         self.playing_changed.emit(True)
 
     def pause(self) -> None:
@@ -67,20 +73,32 @@ class PlaybackMixin:
     def set_fps(self, fps: float) -> None:
         self.fps = float(np.clip(fps, 1.0, 120.0))
         if self.playing:
-            self._timer.setInterval(max(1, round(1000.0 / self.fps)))
+            self._restart_clock()
+            self._timer.setInterval(self._tick_ms())
         self.options_changed.emit()
 
     def set_loop(self, on: bool) -> None:
         self.loop = bool(on)
         self.options_changed.emit()
 
+    def _tick_ms(self) -> int:
+        """Timer period: half a frame, so a frame is never shown late by a whole period."""
+        return max(4, round(500.0 / self.fps))
+
+    def _restart_clock(self) -> None:
+        self._play_origin = (self._frame, time.perf_counter())
+
     @guarded
     def _tick(self) -> None:
-        n = self.timeline_frames
         if self._drag is not None:
             return
-        if self._frame + 1 >= n and not self.loop:
+        n = self.timeline_frames
+        frame0, t0 = self._play_origin
+        t = frame0 + int((time.perf_counter() - t0) * self.fps)
+        if t >= n - 1 and not self.loop:
+            t = n - 1
             self.pause()
-            return
-        self._frame = (self._frame + 1) % n
-        self.frame_changed.emit(self._frame)
+        t %= n
+        if t != self._frame:
+            self._frame = t
+            self.frame_changed.emit(t)

@@ -378,3 +378,24 @@ def test_pyside_reference_leak_is_neutralised(qtbot):
         assert sys.getrefcount(None) > qt_compat.IMMORTAL_BOOST // 2
     else:
         assert not qt_compat.leaks_singletons() or sys.version_info >= (3, 12)
+
+
+def test_playback_follows_the_clock(qtbot, session):
+    """Frames advance with elapsed time (skipped if drawing is slow), not per timer tick."""
+    import time
+
+    s = session
+    generate(qtbot, s)
+    s.set_loop(False)
+    s.set_fps(20)
+    s.set_frame(0)
+    t0 = time.perf_counter()
+    s.play()
+    qtbot.wait(600)
+    busy_until = time.perf_counter() + 0.3  # block the event loop: no ticks meanwhile
+    while time.perf_counter() < busy_until:
+        pass
+    qtbot.wait(50)
+    elapsed = time.perf_counter() - t0
+    s.pause()
+    assert abs(s.frame - 20 * elapsed) <= 3
