@@ -327,6 +327,9 @@ class MainWindow(QMainWindow):
             self.resize(1500, 920)
         if state is not None:
             self.restoreState(state)
+        else:  # first start: a compact Generate dock above a taller Interpolate dock
+            self.resizeDocks([self.docks["generate"], self.docks["interpolate"]], [230, 500],
+                             Qt.Orientation.Vertical)
         for name in s.view:
             v = st.value(f"view/{name}")
             if v is not None:
