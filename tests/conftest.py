@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
@@ -47,11 +48,8 @@ class FakePipeline:
     Gaussian falloff (sigma metres), so an edit is local like the trained decoder's."""
 
     def __init__(self, sigma: float = 0.008, delay: float = 0.0):
-        import numpy as np
-
         from core.assets import load_face, load_landmarks
 
-        self.np = np
         self.face, self.landmarks = load_face(), load_landmarks()
         self.device, self.meta = "cpu", {"sha256": "fake-decoder"}
         self.sigma, self.delay = sigma, delay
@@ -62,7 +60,6 @@ class FakePipeline:
         self.last_landmarks = None
 
     def _w(self, neutral):
-        np = self.np
         key = (neutral.shape, float(neutral.sum()), float(neutral[0, 0]))
         if key not in self._weights:
             c = neutral[self.landmarks.indices].astype(np.float64)
@@ -72,12 +69,11 @@ class FakePipeline:
         return self._weights[key]
 
     def face_landmarks(self, vertices):
-        return self.np.asarray(vertices)[..., self.landmarks.indices, :]
+        return np.asarray(vertices)[..., self.landmarks.indices, :]
 
     def decode(self, neutral, landmarks):
         import time
 
-        np = self.np
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -101,7 +97,6 @@ class FakeGenerator:
         self.pipeline, self.meta, self.calls = pipeline, {"sha256": "fake-generator"}, 0
 
     def _apex(self, label, seed):
-        np = self.pipeline.np
         from core.data.recipes import LABELS
 
         rng = np.random.default_rng(1000 * LABELS.index(label) + int(seed))
@@ -117,7 +112,6 @@ class FakeGenerator:
                       meta={"neutral": neutral}, **kw)
 
     def generate(self, label, seed, n_frames=30, neutral=None):
-        np = self.pipeline.np
         self.calls += 1
         neutral = self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
         s = (np.linspace(0.0, 1.0, n_frames) ** 2)[:, None, None]
