@@ -25,7 +25,13 @@ from pyvistaqt import QtInteractor
 
 from app.errors import guarded, report
 from app.widgets.common import label_combo, seed_spin, set_combo_label
-from app.widgets.scene import BACKGROUND, add_face, frame_camera, make_native
+from app.widgets.scene import (
+    BACKGROUND,
+    add_face,
+    add_three_point_lights,
+    frame_camera,
+    make_native,
+)
 
 __all__ = ["CompareGrid", "grid_shape"]
 
@@ -165,7 +171,7 @@ class CompareGrid(QWidget):
         self.faces = []
         for i, (seed, motion) in enumerate(zip(cs.seeds, cs.motions, strict=True)):
             p.subplot(*divmod(i, shape[1]))
-            p.enable_lightkit()
+            add_three_point_lights(p)
             self.faces.append(add_face(p, motion.vertices[0], template.faces, template.skin,
                                        wireframe=False))
             p.add_text(f"seed {seed}", position="upper_left", font_size=11, color="white",

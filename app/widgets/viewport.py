@@ -18,7 +18,14 @@ from pyvistaqt import QtInteractor
 
 from app.errors import guarded
 from app.widgets.landmark_drag import LandmarkDragFilter
-from app.widgets.scene import BACKGROUND, add_face, frame_camera, make_native, pv_faces
+from app.widgets.scene import (
+    BACKGROUND,
+    add_face,
+    add_three_point_lights,
+    frame_camera,
+    make_native,
+    pv_faces,
+)
 
 __all__ = ["Viewport"]
 
@@ -76,7 +83,7 @@ class Viewport(QWidget):
     def _build_scene(self) -> None:
         s, p = self.session, self.plotter
         p.set_background(BACKGROUND)
-        p.enable_lightkit()
+        add_three_point_lights(p)
         face = s.template
         self.face = add_face(p, s.current_vertices(), face.faces, face.skin)
         normals = pv.PolyData(face.vertices, pv_faces(face.faces)).compute_normals(
