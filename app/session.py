@@ -285,7 +285,13 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             self._push(snap, f"Generate {label} #{seed}")
             self.status.emit(f"Generated {label} (seed {seed}, {motion.n_frames} frames)")
 
-        self.runner.submit("generate", job, guarded(done), self._fail)
+        def failed(message):
+            src = self._snap.source  # the panel shows what is on screen again
+            if src.kind == "generate":
+                self.label, self.seed, self.n_frames = src.label, src.seed, src.n_frames
+            self.failed.emit(message)
+
+        self.runner.submit("generate", job, guarded(done), failed)
 
     def new_seed(self) -> int:
         """Pick a random seed and generate with it."""

@@ -70,11 +70,12 @@ def test_unknown_label_and_generator_failure_are_reported(qtbot, session):
     def boom(*_a, **_k):
         raise RuntimeError("kaputt")
 
+    generate(qtbot, s, "sad", 4)
     s.backend._generator.generate = boom
     with qtbot.waitSignal(s.failed, timeout=5000) as sig:
         s.generate("happy", 5)
     assert "internal error" in sig.args[0] and "kaputt" in sig.args[0]
-    assert s.source.kind == "neutral"  # nothing changed
+    assert (s.source.label, s.label, s.seed) == ("sad", "sad", 4)  # nothing changed
 
 
 def test_playback_and_frames(qtbot, session):
@@ -399,3 +400,31 @@ def test_playback_follows_the_clock(qtbot, session):
     elapsed = time.perf_counter() - t0
     s.pause()
     assert abs(s.frame - 20 * elapsed) <= 3
+
+
+@pytest.mark.parametrize("fmt", ["npz", "ply", "glb", "mp4"])
+def test_export_other_formats(qtbot, session, tmp_path, fmt):
+    s = session
+    generate(qtbot, s, "sad", 2, n=10)
+    from app.exporting import ExportController, sidecar_manifest
+
+    s.exports = ExportController(s)
+    frames = np.zeros((10, 48, 64, 3), np.uint8) if fmt == "mp4" else None
+    with qtbot.waitSignal(s.exports.finished, timeout=30000) as sig:
+        assert s.export(fmt, str(tmp_path / "out"), frames_rgb=frames)
+    out = tmp_path / "out"
+    if fmt in ("npz", "ply"):
+        man = json.loads((out / "manifest.json").read_text())
+        if fmt == "npz":
+            with np.load(out / "sequence.npz") as d:
+                np.testing.assert_allclose(d["frames"], s.frames_vertices(), atol=1e-6)
+        else:
+            assert len(list(out.glob("frame_*.ply"))) == 10
+            m = load_mesh(out / "frame_0010.ply")
+            np.testing.assert_allclose(m.vertices, s.frames_vertices()[9], atol=1e-6)
+    else:
+        path = out.with_suffix("." + fmt)
+        assert sig.args[0] == str(path) and path.stat().st_size > 0
+        man = json.loads(sidecar_manifest(path).read_text())
+        assert man["file"] == path.name
+    assert man["motion"] == {"kind": "generate", "label": "sad", "seed": 2, "n_frames": 10}

@@ -62,6 +62,7 @@ class GeneratePanel(QWidget):
         self.generate_button.clicked.connect(self._generate)
         self.new_seed_button.clicked.connect(guarded(lambda: s.new_seed()))
         s.motion_changed.connect(self._sync)
+        s.failed.connect(lambda _m: self._sync())  # e.g. a failed generation: back to the motion
         s.busy_changed.connect(lambda busy: self.generate_button.setText(
             "Working…" if busy else "Generate"))
         self._sync()
