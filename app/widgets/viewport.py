@@ -66,7 +66,8 @@ class Viewport(QWidget):
         self.plotter = QtInteractor(self, auto_update=False, multi_samples=multi_samples)
         make_native(self.plotter)
         layout.addWidget(self.plotter)
-        self._shown_version = 0
+        self._pending_version = 0  # drag-preview version of the data handed to the next paint
+        self._caption_text = None
         self._build_scene()
         self.drag_filter = LandmarkDragFilter(self, session)
         self.plotter.installEventFilter(self.drag_filter)
@@ -145,7 +146,7 @@ class Viewport(QWidget):
         face = f"{s.face.name} · " if s.face.path else ""
         n = s.n_motion_frames
         text = face + s.source.describe(ascii_only=True) + (f" · {n} frames" if n > 1 else "")
-        if text != getattr(self, "_caption_text", None):
+        if text != self._caption_text:
             self._caption_text = text
             self.caption.SetText(2, text)
         self._pending_version = s.preview_version
@@ -173,8 +174,7 @@ class Viewport(QWidget):
         self.refresh()
 
     def _on_swapped(self) -> None:
-        self._shown_version = getattr(self, "_pending_version", 0)
-        self.frame_shown.emit(self._shown_version, time.perf_counter())
+        self.frame_shown.emit(self._pending_version, time.perf_counter())
 
     # ------------------------------------------------------------------- picking helpers
     def _display(self, pos: QPointF) -> tuple[float, float]:
