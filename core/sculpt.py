@@ -17,6 +17,12 @@ landmark never makes the face jump. G is dimensionless, so it applies to metres 
 A ridge ``lambda * mean(diag Sigma) * I`` added to Sigma keeps Sigma_OO well conditioned (it acts
 as observation noise: a larger ridge gives a more local edit).
 
+A mouse drag only fixes the components of the dragged landmark's displacement in the camera's
+view plane, so :class:`ConditionalEdit` conditions on *linear* observations A x = a instead
+(delta = Sigma A^T (A Sigma A^T)^-1 a): the landmark's depth follows the prior too.
+:class:`DragPlan` assembles the observations of one drag (dragged landmark, its mirror in
+symmetric mode, pins) or, in *direct* mode, moves only the dragged landmark.
+
 *Temporal falloff* carries an edit made on frame t0 of a motion to the other frames:
 
     w(t) = exp(-(t - t0)^2 / (2 sigma^2)) * min(1, a(t) / a(t0)),
