@@ -136,6 +136,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.compare_active = False  # the compare grid is on screen: it sets the timeline
         self.device = "…"
         self.decoder_error: str | None = None  # set when the decoder cannot be loaded
+        self.generator_error: str | None = None  # set when Motion3DGAN cannot be loaded
         self.model_hashes: dict = {}
         self.exports = None  # app.exporting.ExportController, created on first export
 
@@ -196,6 +197,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.model_hashes = self.backend.model_hashes()
         self.models_ready.emit(self.device)
         if info.get("generator"):
+            self.generator_error = info["generator"]
             self.failed.emit(f"Expression generation is unavailable: {info['generator']}")
         else:
             self.status.emit(f"Models ready on {self.device}")
@@ -351,6 +353,10 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self._interp_before = None
 
     def _interpolate(self, commit: bool) -> None:
+        if self.generator_error is not None and not commit:
+            # the slider moves continuously: a status line, not a dialog per step
+            self.status.emit(f"Interpolation is unavailable: {self.generator_error}")
+            return
         a, b, tau, mode, n = self.interp_a, self.interp_b, self.tau, self.interp_mode, \
             self.n_frames
         face = self._snap.face
