@@ -179,7 +179,8 @@ def cmd_train_decoder(args) -> int:
         save_decoder(Path(args.out), model.cpu(), cfg, {
             "data": asdict(data.config), "train_frames": len(train),
             "train_seconds": summary["train_seconds"], "world_size": summary["world_size"],
-            "device": str(device), "normalization": cfg.normalization})
+            "device": str(device), "normalization": cfg.normalization,
+            "ridge_lambda": getattr(model, "ridge_lambda", None)})
         log(f"saved {args.out}")
     if dist:
         torch.distributed.destroy_process_group()

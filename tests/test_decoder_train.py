@@ -129,7 +129,7 @@ def test_linear_skip_starts_at_the_ridge_solution(tiny, monkeypatch):
     scale = np.sqrt((s ** 2).sum(-1).mean())
     x = (split.target_lm - split.neutral_lm) / scale
     y = split.disp.astype(np.float32) / scale
-    ridge = RidgeMap(1e-4).fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
+    ridge = RidgeMap(model.ridge_lambda).fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
     with torch.no_grad():
         pred = model(torch.as_tensor(x[:8], dtype=torch.float32)).numpy()
     np.testing.assert_allclose(pred.reshape(8, -1), ridge.predict(x[:8].reshape(8, -1)), atol=2e-4)

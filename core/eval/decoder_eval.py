@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.eval.baselines import PCAFit, RidgeMap, rbf_displacement
+from core.eval.baselines import PCAFit, RidgeMap, rbf_displacement, validated_lambda
 from core.train.normalization import landmark_scale, normalize_input, output_factor
 
 __all__ = ["vertex_errors_mm", "summarize", "predict_decoder", "predict_baselines",
@@ -61,13 +61,21 @@ def predict_baselines(train, test, neutral_faces, landmark_idx, pca_ks=(38, 220)
     xtr, str_ = _xy(train)
     ytr = train.disp.astype(np.float32) / str_
     xte, ste = _xy(test)
-    log("  ridge regression…")
-    ridge = RidgeMap(lam=1e-4).fit(xtr, ytr.reshape(len(train), -1))
+    lambdas = {}
+    sub = np.random.default_rng(0).choice(len(train), min(6000, len(train)), replace=False)
+    log("  ridge regression (lambda validated on held-out training identities)…")
+    lam, _ = validated_lambda(RidgeMap, xtr[sub], ytr[sub], train.identity[sub])
+    lambdas["ridge"] = lam
+    ridge = RidgeMap(lam=lam).fit(xtr, ytr.reshape(len(train), -1))
     out["ridge"] = ridge.predict(xte).reshape(len(test), -1, 3) * ste
     for k in pca_ks:
         log(f"  PCA-{k} fitting…")
-        pca = PCAFit(k).fit(ytr, landmark_idx)
+        lam, _ = validated_lambda(lambda lam, k=k: PCAFit(k, lam), xtr[sub], ytr[sub],
+                                  train.identity[sub], landmark_idx=landmark_idx)
+        lambdas[f"pca{k}"] = lam
+        pca = PCAFit(k, lam).fit(ytr, landmark_idx)
         out[f"pca{k}"] = pca.predict(xte.reshape(len(test), -1, 3)) * ste
+    out["_lambdas"] = lambdas
     for kernel, name in (("thin_plate_spline", "rbf_tps"), ("gaussian", "rbf_gauss")):
         log(f"  RBF {kernel}…")
         pred = np.zeros((len(test),) + test.disp.shape[1:], np.float64)

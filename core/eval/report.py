@@ -101,6 +101,7 @@ def run_evaluation(args) -> int:
             curves[name] = err
         print("  baselines…")
         base = predict_baselines(train, test, data.neutral, lm.indices)
+        lambdas = base.pop("_lambdas")
         for key, pred in base.items():
             err = vertex_errors_mm(pred, target)
             rows[BASELINE_NAMES[key]] = summarize(err, face.face_mask)
@@ -111,6 +112,7 @@ def run_evaluation(args) -> int:
             "mean_motion_mm": {"all": float(motion.mean()), "face": float(motion[:, face.face_mask].mean())},
             "nonlinearity": ridge_nonlinearity(train, _subset(test, 600)),
             "rows": rows,
+            "baseline_lambdas": lambdas,
         }
         fig, ax = plt.subplots(figsize=(6, 4))
         xs = np.linspace(0, 6, 200)

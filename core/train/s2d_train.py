@@ -222,8 +222,13 @@ def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConf
     x = normalize_input(cfg.normalization, nl, torch.as_tensor(train.target_lm[idx]))
     s = output_factor(cfg.normalization, nl)[:, None, None].numpy()
     y = train.disp[idx].astype(np.float32) / s
+    from core.eval.baselines import RidgeMap, validated_lambda
+
+    x = x.reshape(len(idx), -1).numpy()
+    lam, _ = validated_lambda(RidgeMap, x, y, train.identity[idx])
     model = SkipDecoder(decoder)
-    model.init_from_ridge(x.reshape(len(idx), -1).numpy(), y.reshape(len(idx), -1))
+    model.init_from_ridge(x, y.reshape(len(idx), -1), lam=lam)
+    model.ridge_lambda = lam
     with torch.no_grad():
         for p in decoder.head.parameters():
             p.zero_()
