@@ -300,10 +300,19 @@ def test_export_cancel_leaves_nothing(qtbot, session, tmp_path):
     generate(qtbot, s, "happy", 4)
     from app.exporting import ExportController
 
+    import threading
+
+    class CancelledAtOnce(threading.Event):
+        """The Cancel button pressed before the first frame is written (no thread race)."""
+
+        def clear(self):
+            self.set()
+
     s.exports = ctl = ExportController(s)
-    ctl.progress.connect(lambda done, total: ctl.cancel())
-    with qtbot.waitSignal(ctl.cancelled, timeout=20000):
+    ctl._cancel = CancelledAtOnce()
+    with qtbot.waitSignal(ctl.cancelled, timeout=20000) as sig:
         s.export("ply", str(tmp_path / "never"))
+    assert "cancelled after 1 of 30" in sig.args[0]
     assert list(tmp_path.iterdir()) == []
 
 
