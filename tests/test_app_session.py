@@ -298,9 +298,9 @@ def test_export_obj_sequence_and_manifest(qtbot, session, tmp_path):
 def test_export_cancel_leaves_nothing(qtbot, session, tmp_path):
     s = session
     generate(qtbot, s, "happy", 4)
-    from app.exporting import ExportController
-
     import threading
+
+    from app.exporting import ExportController
 
     class CancelledAtOnce(threading.Event):
         """The Cancel button pressed before the first frame is written (no thread race)."""
@@ -437,3 +437,35 @@ def test_export_other_formats(qtbot, session, tmp_path, fmt):
         man = json.loads(sidecar_manifest(path).read_text())
         assert man["file"] == path.name
     assert man["motion"] == {"kind": "generate", "label": "sad", "seed": 2, "n_frames": 10}
+
+
+def test_excepthook_reports_and_logs(monkeypatch, tmp_path):
+    """Uncaught exceptions (e.g. raised in a PySide slot) go to the dialog and the log."""
+    import logging
+    import sys
+
+    from app import errors
+
+    shown = []
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    errors.LOG.addHandler(handler)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    errors.set_reporter(shown.append)
+    try:
+        errors.install_excepthook()
+        try:
+            raise ValueError("boom in a slot")
+        except ValueError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        from core.errors import ExportError
+
+        msg = errors.user_message(ExportError("cannot write to /x: the disk is full; choose "
+                                              "another folder"), "Export failed")
+    finally:
+        errors.set_reporter(None)
+        errors.LOG.removeHandler(handler)
+    assert "internal error (ValueError: boom in a slot)" in shown[0]
+    assert "Traceback" in records[0].getMessage()
+    assert msg == "Export failed: cannot write to /x: the disk is full; choose another folder"
