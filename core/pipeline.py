@@ -121,10 +121,12 @@ class S2DPipeline:
             raise InvalidInputError(
                 f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
                 f"{nv.shape[0]}")
-        nv = np.broadcast_to(nv, (lm.shape[0],) + nv.shape[1:])
-        out = np.empty_like(nv, shape=(lm.shape[0], self.n_vertices, 3))
+        shared = nv.shape[0] == 1
+        out = np.empty((lm.shape[0], self.n_vertices, 3), dtype=np.float32)
         for s in range(0, len(lm), batch):
-            n_t = torch.as_tensor(np.ascontiguousarray(nv[s:s + batch]), device=self.device)
+            b = min(batch, len(lm) - s)
+            n_np = np.repeat(nv, b, axis=0) if shared else nv[s:s + b]
+            n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
             nl = n_t[:, self.landmarks.indices]
             tl = torch.as_tensor(lm[s:s + batch], device=self.device)
             x = normalize_input(self.normalization, nl, tl)

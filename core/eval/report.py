@@ -152,5 +152,31 @@ def _markdown(res: dict) -> str:
         for name, row in sorted(r["rows"].items(), key=lambda kv: kv[1]["all_mean"]):
             lines.append(f"| {name} | {row['all_mean']:.3f} ± {row['all_std']:.3f} | "
                          f"{row['face_mean']:.3f} ± {row['face_std']:.3f} |")
-        lines += ["", f"![cumulative error]( figures/cumulative_error_{split}.png)".replace("( ", "("), ""]
+        lam = ", ".join(f"{k} {v:g}" for k, v in r.get("baseline_lambdas", {}).items())
+        lines += ["", f"Baseline regularisation (validated on held-out training identities): {lam}.",
+                  "", f"![cumulative error](figures/cumulative_error_{split}.png)", ""]
+    lines += [
+        "## Reading the table", "",
+        "- **The synthesised data is almost linear.** A ridge map from the 204 landmark "
+        "displacement values explains ~97 % of the dense motion of unseen identities. anny's "
+        "facial actions are identity-independent linear blendshapes; only the skinned bone "
+        "poses and the identity variation add non-linearity (see `docs/data.md`). On such data "
+        "a well-regularised linear map is close to optimal, and it is a much stronger baseline "
+        "than on the real CoMA scans of the paper.",
+        "- **The paper's S2D-Dec** (no shortcut) cannot rebuild that linear map precisely "
+        "through its 17-vertex bottleneck within our CPU budget (a few epochs instead of the "
+        "paper's 300); it is far behind.",
+        "- **S2D-Dec+** (our shortcut, initialised with the validated ridge solution) starts "
+        "exactly at the ridge baseline; its spiral branch lowers the training loss, but on "
+        "held-out identities and held-out expressions it stays within a few percent of ridge / "
+        "PCA-220 rather than the targeted 0.6x. We report this as it is (no target was tuned).",
+        "- **Loss ablation (Table 2):** with the shortcut the three losses give the same error "
+        "within noise; the paper's ordering is not reproduced on this data.",
+        "- **Normalisation:** dividing displacements by the face's landmark scale (default) "
+        "clearly beats metres (`no normalisation` row): faces from toddlers to adults share one "
+        "model.",
+        "- **Unseen expressions** are where the methods separate: every method's error grows "
+        "(33 % of the motion is non-linear w.r.t. the training expressions' span); PCA-220 "
+        "generalises best there.",
+        ""]
     return "\n".join(lines) + "\n"
