@@ -55,3 +55,23 @@ def test_identities_vary_in_size(tiny_data):
 
     s = landmark_scale(tiny_data.neutral_landmarks)
     assert s.max() / s.min() > 1.02
+
+
+def test_landmark_rules_reproduce_the_shipped_landmarks_and_lips_part():
+    from anny.face_segmentation import get_face_segmentation_mask
+
+    from core.data.anny_source import AnnyHead, FaceParams
+    from core.data.landmark_rules import place_ibug68
+
+    head = AnnyHead()
+    ident = {"phenotypes": np.full((1, len(head.phenotype_labels)), 0.5),
+             "local_changes": np.zeros((1, len(head.face_local_changes)))}
+    v = head.vertices(ident, np.array([0]))[0]
+    opened = head.vertices(ident, np.array([0]), FaceParams(np.zeros((1, 52)),
+                                                            np.array([[10.0, 0, 0]]), {}))[0]
+    cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
+    idx = place_ibug68(v, head.faces, opened, cavity)
+    np.testing.assert_array_equal(idx, load_landmarks().indices)
+    np.testing.assert_allclose(v, load_face().vertices, atol=1e-6)
+    gap = lambda x: np.linalg.norm(x[idx[62]] - x[idx[66]])  # noqa: E731
+    assert gap(opened) > gap(v) + 0.008  # inner lips separate when the jaw opens

@@ -180,9 +180,3 @@ class AnnyHead:
     def neutral_params(self, n: int) -> FaceParams:
         """All-zero expression parameters for n frames."""
         return FaceParams(np.zeros((n, len(self.facial_action_labels))), np.zeros((n, 3)), {})
-
-
-def jaw_open_degrees(deg: float) -> FaceParams:  # pragma: no cover - convenience
-    """One frame with only the jaw opened (used for the inner-lip landmarks)."""
-    return FaceParams(np.zeros((1, 52)), np.array([[deg, 0.0, 0.0]]), {})
-

