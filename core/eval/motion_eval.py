@@ -69,7 +69,8 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     s1 = _sqrtm_psd(c1)
     cross = np.linalg.eigvalsh(s1 @ c2 @ s1)
     tr_cross = np.sqrt(np.clip(cross, 0, None)).sum()
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * tr_cross)
+    fid = float(((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * tr_cross)
+    return max(fid, 0.0)  # rounding can leave -1e-5 for identical sets
 
 
 def diversity(landmarks: np.ndarray, labels: np.ndarray) -> dict:
@@ -171,6 +172,8 @@ def metrics_markdown(res: dict) -> str:
              "FID GT | FID Motion3DGAN | FID LSTM |", "|---|---|---|---|---|---|---|"]
     for row in ("Gen-LM", "Det-LM"):
         r = res.get(row) or {}
+        if not r:
+            continue
         acc = [_fmt((r.get(m) or {}).get("accuracy"), True) for m in methods]
         fid = [_fmt((r.get(m) or {}).get("fid")) for m in methods]
         lines.append(f"| {row} | " + " | ".join(acc + fid) + " |")
@@ -265,6 +268,14 @@ def run_motion_evaluation(args) -> int:
     lstm_lm = base.generate(lab_te, lm_te[:, 0])
     sets = {"GT": (lm_te, lab_te), "Motion3DGAN": (gan_lm, lab_te), "LSTM": (lstm_lm, lab_te)}
     res = {"Gen-LM": evaluate_sets(clf, sets, "GT")}
+    reps = [res["Gen-LM"]["Motion3DGAN"]]
+    for r in range(1, getattr(args, "repeats", 5)):  # other seed sets: spread of the GAN metrics
+        qr, lr_ = gen.sample_srvf([LABELS[k] for k in lab_te], (seeds + 1000 * r).tolist())
+        lm_r = np.stack([gen.landmark_motion(qr[i], lr_[i], lm_te[i, 0]) for i in range(len(qr))])
+        reps.append(evaluate_sets(clf, {"GT": (lm_te, lab_te), "GAN": (lm_r, lab_te)}, "GT")["GAN"])
+    res["seed_sets"] = {m: {"mean": float(np.mean([x[m] for x in reps])),
+                            "std": float(np.std([x[m] for x in reps])), "n_sets": len(reps)}
+                        for m in ("accuracy", "fid", "diversity_mm")}
     res["train_real"] = {"GT train (real)": {"n": int(len(lab_tr)),
                                              "diversity_mm": diversity(lm_tr, lab_tr)["mean"]}}
     dec_path = Path(args.decoder_weights)
@@ -272,13 +283,17 @@ def run_motion_evaluation(args) -> int:
         det = {name: (_decoded_landmarks(gen, data.neutral, id_te, lm), lab)
                for name, (lm, lab) in sets.items()}
         res["Det-LM"] = evaluate_sets(clf, det, lm_te)
+        res["det_landmark_error_um"] = {
+            name: float(np.linalg.norm(det[name][0] - sets[name][0], axis=-1).mean() * 1e6)
+            for name in sets}
     per_label = _per_label_table(res, sets, LABELS, gan_lm, lm_te, lstm_lm, length, lab_te,
                                  lm_tr, lab_tr)
     _figures(fig_dir, res, LABELS, per_label, gan_meta)
     body = _report_body(res, per_label, LABELS, gan_meta, clf_meta, base_meta,
                         dec_path.is_file(), time.time() - t0)
-    slim = {k: {n: {m: v for m, v in r.items() if m not in ("predictions", "labels")}
-                for n, r in rows.items()} for k, rows in res.items()}
+    slim = {k: ({n: {m: v for m, v in r.items() if m not in ("predictions", "labels")}
+                 for n, r in rows.items()} if k in ("Gen-LM", "Det-LM", "train_real") else rows)
+            for k, rows in res.items()}
     write_report(docs / "motion3dgan.md", docs / "motion3dgan_metrics.json", "motion-eval",
                  body, {"tables": slim, "per_label": per_label,
                         "models": {"motion3dgan": gan_meta.get("sha256"),
@@ -302,6 +317,11 @@ def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te,
                               axis=-1).sum(1)
 
     len_real, len_gan = _len(lm_te.astype(np.float64)), np.asarray(gan_len)
+
+    def _apex(lm):  # mean landmark displacement of the last frame, mm
+        return np.linalg.norm(lm[:, -1] - lm[:, 0], axis=-1).mean(-1) * 1000
+
+    apex = {"real": _apex(lm_te), "gan": _apex(gan_lm), "lstm": _apex(lstm_lm)}
     out = {}
     for k, name in enumerate(labels):
         m = lab_te == k
@@ -313,6 +333,8 @@ def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te,
         row["div_train"] = div_tr.get(k)
         row["length_real"] = float(len_real[m].mean()) if m.any() else None
         row["length_gan"] = float(len_gan[m].mean()) if m.any() else None
+        for key, a in apex.items():
+            row[f"apex_mm_{key}"] = float(a[m].mean()) if m.any() else None
         out[name] = row
     return out
 
@@ -322,9 +344,10 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
     import datetime
 
     gen = res["Gen-LM"]
-    acc_gt, acc_gan, acc_lstm = (gen[k]["accuracy"] for k in ("GT", "Motion3DGAN", "LSTM"))
-    fid_gan, fid_lstm = gen["Motion3DGAN"]["fid"], gen["LSTM"]["fid"]
-    d_gt, d_gan = gen["GT"]["diversity_mm"], gen["Motion3DGAN"]["diversity_mm"]
+    ss = res["seed_sets"]
+    acc_gt, acc_lstm = gen["GT"]["accuracy"], gen["LSTM"]["accuracy"]
+    acc_gan, fid_gan, d_gan = (ss[m]["mean"] for m in ("accuracy", "fid", "diversity_mm"))
+    fid_lstm, d_gt = gen["LSTM"]["fid"], gen["GT"]["diversity_mm"]
     checks = [
         ("GAN accuracy >= 0.9 x GT accuracy", acc_gan >= 0.9 * acc_gt,
          f"{100 * acc_gan:.1f} % vs 0.9 x {100 * acc_gt:.1f} % = {90 * acc_gt:.1f} %"),
@@ -337,8 +360,9 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
     lines = [
         f"Measured by `python main.py evaluate-motion` on {datetime.date.today().isoformat()} "
         f"in {seconds:.0f} s. Test set: {gen['GT']['n']} ground-truth sequences of the "
-        "test identities; Motion3DGAN: one sample per test sequence (same label, seeds "
-        "0..n-1 per label, replayed on that sequence's neutral landmarks); LSTM: the baseline's "
+        "test identities; Motion3DGAN: one sample per test sequence (same label, seed set 0 = "
+        "seeds 0..n-1 per label, replayed on that sequence's neutral landmarks); LSTM: the "
+        "baseline's "
         "single motion per label on the same neutrals. FID against the GT test features.",
         "",
         f"Models: motion3dgan `{gan_meta.get('sha256')}`, classifier `{clf_meta.get('sha256')}`,"
@@ -350,12 +374,25 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
     if not has_decoder:
         lines += ["Det-LM: not measured (no S2D-Dec weights at models/s2d_decoder.safetensors "
                   "when this ran; rerun the command once they exist).", ""]
-    lines += ["| Target | met | measured |", "|---|---|---|"]
+    lines += [f"Motion3DGAN over {ss['accuracy']['n_sets']} seed sets (seeds + 1000 r): accuracy "
+              f"{100 * ss['accuracy']['mean']:.1f} ± {100 * ss['accuracy']['std']:.1f} %, FID "
+              f"{ss['fid']['mean']:.2f} ± {ss['fid']['std']:.2f}, diversity "
+              f"{ss['diversity_mm']['mean']:.2f} ± {ss['diversity_mm']['std']:.2f} mm (Gen-LM).",
+              ""]
+    if "det_landmark_error_um" in res:
+        err = res["det_landmark_error_um"]
+        lines += ["Det-LM landmarks differ from the decoded input landmarks by "
+                  + ", ".join(f"{k} {v:.1f} µm" for k, v in err.items())
+                  + " on average (S2D-Dec reproduces its landmark vertices closely, and "
+                  "re-extraction gathers vertices, without a detector's noise).", ""]
+    lines += ["Targets, with the Motion3DGAN numbers averaged over the seed sets:", "",
+              "| Target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if ok else '**no**'} | {txt} |" for name, ok, txt in checks]
-    lines += ["", "Per label (Gen-LM accuracy %, diversity mm, mean curve length L in "
-              "face-scale units):", "",
+    lines += ["", "Per label (Gen-LM accuracy %; diversity mm; mean curve length L in face-scale "
+              "units; apex = mean landmark displacement of the last frame, mm):", "",
               "| label | n | acc GT | acc GAN | acc LSTM | div GT | div GAN | div train | "
-              "L real | L GAN |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "L real | L GAN | apex real | apex GAN | apex LSTM |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in labels:
         r = per_label[name]
 
@@ -365,7 +402,8 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
         lines.append(
             f"| {name} | {r['n_test']} | {f(r['acc_GT'], 1)} | {f(r['acc_Motion3DGAN'], 1)} | "
             f"{f(r['acc_LSTM'], 1)} | {f(r['div_GT'])} | {f(r['div_Motion3DGAN'])} | "
-            f"{f(r['div_train'])} | {f(r['length_real'])} | {f(r['length_gan'])} |")
+            f"{f(r['div_train'])} | {f(r['length_real'])} | {f(r['length_gan'])} | "
+            f"{f(r['apex_mm_real'])} | {f(r['apex_mm_gan'])} | {f(r['apex_mm_lstm'])} |")
     lines += ["", "![confusion](figures/motion_confusion.png)",
               "![diversity and length](figures/motion_diversity.png)",
               "![training](figures/motion_training.png)"]
@@ -393,7 +431,7 @@ def _figures(fig_dir: Path, res, labels, per_label, gan_meta) -> None:
     fig.savefig(fig_dir / "motion_confusion.png", dpi=110)
     plt.close(fig)
 
-    fig, axes = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(12, 11), sharex=True)
     x = np.arange(n)
     for off, key, lab in ((-0.3, "div_GT", "GT test"), (-0.1, "div_train", "GT train"),
                           (0.1, "div_Motion3DGAN", "Motion3DGAN"), (0.3, "div_LSTM", "LSTM")):
@@ -403,8 +441,13 @@ def _figures(fig_dir: Path, res, labels, per_label, gan_meta) -> None:
     for off, key, lab in ((-0.15, "length_real", "GT test"), (0.15, "length_gan", "Motion3DGAN")):
         axes[1].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.3, label=lab)
     axes[1].set_ylabel("mean curve length L")
-    axes[1].set_xticks(x, labels, rotation=60, fontsize=8)
     axes[1].legend()
+    for off, key, lab in ((-0.25, "apex_mm_real", "GT test"), (0.0, "apex_mm_gan", "Motion3DGAN"),
+                          (0.25, "apex_mm_lstm", "LSTM")):
+        axes[2].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.25, label=lab)
+    axes[2].set_ylabel("apex displacement (mm)")
+    axes[2].set_xticks(x, labels, rotation=60, fontsize=8)
+    axes[2].legend()
     fig.tight_layout()
     fig.savefig(fig_dir / "motion_diversity.png", dpi=110)
     plt.close(fig)

@@ -70,7 +70,7 @@ class SequenceModelConfig:
 class SequenceTrainConfig:
     """Minibatch Adam training of an LSTM model."""
 
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 32
     lr: float = 1e-3
     seed: int = 0

@@ -7,8 +7,9 @@ Shapes: ``B`` batch, ``M = T - 1`` SRVF samples, ``D = 3K``, ``C`` labels, ``k``
 
 Tangent coordinates. All training tangent vectors ``v_i = log_p(q_i)`` lie in ``T_p``; their
 mean ``m`` and first ``k`` principal directions ``U`` (k, M, D) with standard deviations ``s``
-(k,) give whitened coordinates ``a = <v - m, U> / s`` (principal geodesic analysis). ``k = 128``
-keeps 99.3 % of the tangent variance of the default data set. These are fixed buffers, saved
+(k,) give whitened coordinates ``a = <v - m, U> / s`` (principal geodesic analysis). ``k = 64``
+keeps 97.4 % of the tangent variance of the default data set (128: 99.3 %, but the GAN trained
+worse in the same time; see docs/motion3dgan.md). These are fixed buffers, saved
 with the weights, like the reference point ``p`` (Karcher mean of the training SRVFs) and the
 statistics of ``log L``.
 
@@ -17,7 +18,7 @@ statistics of ``log L``.
 - :meth:`Motion3DGAN.generate` maps them to ``w = P_p(m + (a * s) U)``, PROJECTED onto ``T_p``
   (unlike the official code, whose raw ``tanh`` output leaves the sphere's tangent space), then
   ``q = exp_p(w)``, ``L = exp(mu + sd * ell)``. So ``G`` is an MLP whose last linear layer
-  ``k -> M*D`` is the fixed PCA basis: 45x fewer generator outputs, which is what lets the GAN
+  ``k -> M*D`` is the fixed PCA basis: 90x fewer generator outputs, which is what lets the GAN
   train in minutes on a CPU (a free 1024 -> 5916 output layer diverged in our first runs).
 - :class:`SRVFCritic` ``D(x, c)`` scores ``x = [<log_p(q) - m, U> / s, ell]`` (eq. 2 on
   ``log_p(q)``; the fixed projection is its first layer): MLP with LayerNorm and LeakyReLU, no
@@ -84,7 +85,7 @@ class MotionGANConfig:
     n_frames: int = 30
     n_landmarks: int = 68
     z_dim: int = 128
-    n_components: int = 128
+    n_components: int = 64
     g_hidden: tuple[int, ...] = (512, 1024)
     d_hidden: tuple[int, ...] = (512, 512)
     slope: float = 0.2

@@ -111,9 +111,9 @@ def motion_split(data, part: str) -> MotionSet:
 class GANTrainConfig:
     """Training hyper-parameters (saved in the weights file). ``steps`` counts generator steps."""
 
-    steps: int = 4000
+    steps: int = 6000
     batch_size: int = 64
-    lr: float = 1e-4
+    lr: float = 5e-4
     beta1: float = 0.5
     beta2: float = 0.9
     n_critic: int = 4
@@ -235,7 +235,7 @@ class _LabelSampler:
 def _finite(name: str, value: torch.Tensor, step: int) -> None:
     if not bool(torch.isfinite(value)):
         raise S2DError(
-            f"non-finite {name} ({float(value)}) at step {step}: training diverged; lower the "
+            f"non-finite {name} ({value.item()}) at step {step}: training diverged; lower the "
             "learning rate (--lr) or resume from the last checkpoint with another --seed")
 
 
