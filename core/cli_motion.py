@@ -152,6 +152,15 @@ def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]],
     from core.io.export import export_sequence
 
     faces = load_face().faces
+    if fmt == "ply" and uv is not None:
+        from core.io.export_obj import per_vertex_uv
+
+        try:
+            per_vertex_uv(uv, face_uv, faces, len(items[0][1].vertices[0]))
+        except InvalidInputError:
+            print("note: PLY keeps one UV per vertex and this face's UVs have seams; the PLY "
+                  "frames are written without UVs (use --format obj to keep them)")
+            uv = face_uv = None
     done: list[Path] = []
     try:
         for name, motion, manifest in items:

@@ -191,3 +191,15 @@ def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
         assert d["frames"].shape == (30, load_face().n_vertices, 3)
     assert run_cli(["interpolate", "--from", "happy", "--to", "sad:1", "--out",
                     str(tmp_path / "x"), "--weights", str(gan_w)]) == 2
+
+
+def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_files, capsys):
+    gan_w, dec_w = weight_files
+    out = tmp_path / "ply"
+    rc = run_cli(["generate", "--label", "sad", "--seeds", "2", "--frames", "12", "--format",
+                  "ply", "--out", str(out), "--weights", str(gan_w), "--decoder-weights",
+                  str(dec_w), "--device", "cpu"])
+    assert rc == 0 and "without UVs" in capsys.readouterr().out
+    frames = sorted((out / "sad_seed2").glob("frame_*.ply"))
+    assert len(frames) == 12
+    np.testing.assert_allclose(load_mesh(frames[0]).vertices, load_face().vertices, atol=1e-6)
