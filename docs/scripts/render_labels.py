@@ -8,8 +8,13 @@ import numpy as np
 from _render import ROOT, grid, render, save
 
 from core.data.anny_source import BONE_GROUPS, AnnyHead, FaceParams
-from core.data.recipes import (EXPRESSION_SPLIT_TEST_LABELS, HELD_OUT_ACTIONS, LABELS, RECIPES,
-                               sample_apex)
+from core.data.recipes import (
+    EXPRESSION_SPLIT_TEST_LABELS,
+    HELD_OUT_ACTIONS,
+    LABELS,
+    RECIPES,
+    sample_apex,
+)
 
 head = AnnyHead()
 fa = head.facial_action_labels
