@@ -48,11 +48,12 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_train_decoder)
 
     from core.bench import register as register_bench
+    from core.cli_motion import register as register_motion
     from core.eval.report import register as register_eval
 
     register_eval(sub)
     register_bench(sub)
-    from core.cli_motion import register as register_motion; register_motion(sub)  # noqa: E702, I001
+    register_motion(sub)
 
 
 def _data_args(p) -> None:
