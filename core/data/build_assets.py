@@ -110,10 +110,9 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
                             std=std.astype(np.float32))
 
     log("building the mesh hierarchy and spirals…")
-    comp_ids = connected_components(f, len(v))
     refs = []
-    for c in range(int(comp_ids.max()) + 1):
-        members = np.flatnonzero(comp_ids == c)
+    for c in range(int(labels.max()) + 1):
+        members = np.flatnonzero(labels == c)
         refs.append(int(idx[30]) if skin[members[0]] else int(members[0]))
     hier = build_hierarchy(v, f, factors=HIERARCHY_FACTORS, spiral_length=SPIRAL_LENGTH,
                            reference_vertices=refs)

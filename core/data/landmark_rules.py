@@ -18,6 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from core.data.raster import FrontalRaster, rasterize_front
+from core.mesh.topology import connected_components
 
 __all__ = ["IBUG68_NAMES", "IBUG68_MIRROR", "place_ibug68"]
 
@@ -54,16 +55,6 @@ def _mirror_table() -> tuple[int, ...]:
 
 #: IBUG68_MIRROR[i] is the landmark that mirrors landmark i (itself on the midline).
 IBUG68_MIRROR: tuple[int, ...] = _mirror_table()
-
-
-def _components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    rows = faces.ravel()
-    cols = np.roll(faces, 1, axis=1).ravel()
-    adj = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_vertices, n_vertices))
-    return connected_components(adj, directed=False)[1]
 
 
 class _Snapper:
@@ -141,7 +132,7 @@ def place_ibug68(
     """
     v = np.asarray(vertices, float)
     f = np.asarray(faces, np.int64)
-    comp = _components(len(v), f)
+    comp = connected_components(f, len(v))
     skin_label = np.bincount(comp).argmax()
     skin = comp == skin_label
     tri_skin = skin[f[:, 0]]

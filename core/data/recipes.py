@@ -108,7 +108,7 @@ HELD_OUT_ACTIONS = ("mouthLeft", "mouthRight", "jawLeft", "jawRight", "cheekPuff
                     "mouthUpperUpLeft", "mouthUpperUpRight", "mouthShrugUpper")
 
 
-def _expand(actions: dict, labels: list[str], rng, asym: float, flip: bool) -> np.ndarray:
+def _expand(actions: dict, labels: list[str], asym: float, flip: bool) -> np.ndarray:
     w = np.zeros(len(labels))
     for name, val in actions.items():
         if name.endswith("*"):
@@ -130,7 +130,7 @@ def sample_apex(label: str, labels: list[str], rng: np.random.Generator) -> Face
     intensity = rng.uniform(0.6, 1.15)
     asym = rng.uniform(-0.25, 0.25)
     flip = bool(rec.one_sided and rng.random() < 0.5)
-    fa = np.clip(_expand(rec.actions, labels, rng, asym, flip) * intensity, -1.0, 1.2)
+    fa = np.clip(_expand(rec.actions, labels, asym, flip) * intensity, -1.0, 1.2)
     side = rec.jaw[1] * (-1 if flip else 1)
     jaw = np.array([[rec.jaw[0] * intensity + rng.normal(0, 0.7),
                      side * intensity + rng.normal(0, 0.4), rng.normal(0, 0.4)]])
