@@ -14,6 +14,7 @@ neutral) -> Motion``, ``interpolate(a, b, tau) -> Motion``, ``mix_apex(a, b, tau
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = ["Backend", "LruCache"]
 
 #: Decoded base frames kept (a frame is V*3 float32, ~50 kB): 10 motions of 30 frames.
 BASE_CACHE_FRAMES = 300
+#: Batch size traced at start-up besides 1: the frames of a generated motion.
+WARM_FRAMES = 30
 #: Generated motions kept for interpolation A/B, compare picks and undo/redo.
 MOTION_CACHE = 48
 
@@ -61,13 +64,16 @@ class Backend:
     """
 
     def __init__(self, pipeline=None, generator=None, device: str = "auto") -> None:
-        self._pipeline = pipeline
+        self._pipeline = _gil_free(pipeline)
         self._generator = generator
         self._device = device
         self._generator_error: str | None = None
         self.motions = LruCache(MOTION_CACHE)
         self.base_frames = LruCache(BASE_CACHE_FRAMES)
         self._threads_set = False
+        #: CPU time (ms) of a single-face decode, measured after loading (None before):
+        #: the session decodes drags on the GUI thread when this is small (app.session_sculpt).
+        self.inline_decode_ms: float | None = None
 
     # --------------------------------------------------------------------------- models
     def _interactive_threads(self) -> None:
@@ -84,7 +90,7 @@ class Backend:
             self._interactive_threads()
             from core.pipeline import S2DPipeline
 
-            self._pipeline = S2DPipeline.load(device=self._device)
+            self._pipeline = _gil_free(S2DPipeline.load(device=self._device))
         return self._pipeline
 
     @property
@@ -121,7 +127,26 @@ class Backend:
             self.generator  # noqa: B018 - load it now, not on the first click
         except Exception as exc:  # noqa: BLE001 - reported as text, sculpting still works
             info["generator"] = str(exc)
+        self._warm_up()
         return info
+
+    def _warm_up(self) -> None:
+        """Trace the decoder now for the batch sizes of a drag (1) and of a generated motion
+        (30), ~0.1 s and ~1 s, instead of on the first drag and the first click; then time a
+        single-face decode (:attr:`inline_decode_ms`)."""
+        pipe = self._pipeline
+        nv = np.asarray(pipe.face.vertices, np.float32)
+        lm = nv[np.asarray(pipe.landmarks.indices)][None]  # (1, 68, 3)
+        if getattr(pipe, "_traces", None):
+            pipe.decode(nv, np.repeat(lm, WARM_FRAMES, axis=0), batch=WARM_FRAMES)
+        times = []
+        for _ in range(4):  # the first call traces (or warms caches): not counted
+            t0 = time.thread_time()
+            pipe.decode(nv, lm)
+            times.append(1000.0 * (time.thread_time() - t0))
+        # CPU time of this thread, least of three: the decoder's own cost, not the CPU
+        # contention of the start-up (the window's first paints)
+        self.inline_decode_ms = float(min(times[1:]))
 
     def model_hashes(self) -> dict:
         """sha256 of the model files (for manifests)."""
@@ -156,19 +181,26 @@ class Backend:
         An edit is applied as a residual, ``base.vertices[t] + D(edited) - D(base landmarks)``
         (D = decoder), so unedited landmarks reproduce the base face exactly and the decoder's
         own error on the base pose does not show up as a jump when a drag starts. D(base) is
-        cached per motion ``token``; missing frames are decoded in the same batch.
+        cached per motion ``token``; missing ones are decoded first, in their own call.
         """
         frames = [int(t) for t in frames]
         known = {t: self.base_frames.get((token, t)) for t in set(frames)}
         missing = sorted(t for t, v in known.items() if v is None)
-        batch = np.concatenate([np.asarray(landmarks, np.float32).reshape(-1, 68, 3),
-                                base.landmarks[missing]])  # (n + m, 68, 3)
-        dec = self.decode(neutral, batch)
-        for t, v in zip(missing, dec[len(frames):], strict=True):
-            self.base_frames.put((token, t), v)
-            known[t] = v
+        if missing:  # a separate call: a drag's decodes keep batch size 1 (traced)
+            for t, v in zip(missing, self.decode(neutral, base.landmarks[missing]), strict=True):
+                self.base_frames.put((token, t), v)
+                known[t] = v
+        dec = self.decode(neutral, np.asarray(landmarks, np.float32).reshape(-1, 68, 3))
         base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
-        return base.vertices[frames] + dec[:len(frames)] - base_dec
+        return base.vertices[frames] + dec - base_dec
+
+
+def _gil_free(pipeline):
+    """Traced decodes for an S2D pipeline (see ``S2DPipeline.use_traced``): the GUI thread
+    holds the Python GIL while VTK renders, which stalls an eager decode on the worker."""
+    if pipeline is not None and hasattr(pipeline, "use_traced"):
+        pipeline.use_traced((1, WARM_FRAMES))
+    return pipeline
 
 
 def array_key(a: np.ndarray) -> str:

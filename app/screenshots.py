@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     def settle():
-        _wait_until(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"))
+        _wait_until(lambda: s.idle)
         QTest.qWait(300)
 
     def save(name, img=None):

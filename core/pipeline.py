@@ -11,7 +11,9 @@ Any identity of the topology works: pass its neutral vertices (V, 3) or (B, V, 3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ from core.runtime import pick_device
 from core.train.normalization import normalize_input, output_factor
 
 __all__ = ["MODELS", "DEFAULT_DECODER", "S2DPipeline", "load_decoder", "check_array"]
+
+LOG = logging.getLogger(__name__)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_DECODER = MODELS / "s2d_decoder.safetensors"
@@ -71,6 +75,26 @@ def load_decoder(path: Path | str = DEFAULT_DECODER, hierarchy: MeshHierarchy | 
     return model, extra
 
 
+class _DenseDecode(torch.nn.Module):
+    """neutral faces (B, V, 3) + target landmarks (B, K, 3) -> dense faces (B, V, 3), metres.
+
+    The whole decode (normalisation, decoder, back to metres, added to the neutral) as one
+    module, so that a trace of it runs as a single GIL-free call (:meth:`S2DPipeline.use_traced`).
+    """
+
+    def __init__(self, decoder: torch.nn.Module, normalization: str, indices) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.normalization = normalization
+        self.register_buffer("indices", torch.as_tensor(np.asarray(indices), dtype=torch.long),
+                             persistent=False)
+
+    def forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        nl = neutral[:, self.indices]  # (B, K, 3)
+        x = normalize_input(self.normalization, nl, targets)
+        return neutral + self.decoder(x) * output_factor(self.normalization, nl)[:, None, None]
+
+
 @dataclass
 class S2DPipeline:
     """Landmarks → dense face for any neutral face of the shipped topology."""
@@ -81,7 +105,12 @@ class S2DPipeline:
     landmarks: Landmarks
     device: torch.device
     meta: dict
+    #: TorchScript traces of the decode by batch size (None: eager; see :meth:`use_traced`).
+    _traces: dict | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        self._dense = _DenseDecode(self.decoder, self.normalization, self.landmarks.indices)
+        self._dense.to(self.device).train(self.decoder.training)
     @classmethod
     def load(cls, weights: Path | str = DEFAULT_DECODER, device: str = "auto") -> S2DPipeline:
         dev = pick_device(device)
@@ -109,6 +138,70 @@ class S2DPipeline:
                 "this app or built with core.assets)")
         return check_array("neutral", n, (None, self.n_vertices, 3))
 
+    def use_traced(self, sizes=(1, 30)) -> None:
+        """Run the decoder as TorchScript traces (for interactive use beside a GUI thread).
+
+        An eager forward pass is ~100 small Python-level torch calls, each of which must take
+        the Python GIL; while another thread holds it (a GUI thread inside a VTK render, which
+        does not release it) the decode stalls: measured on this 2-core CPU, a B=1 decode took
+        3.5 ms alone but 385-469 ms beside a GIL-holding thread. A traced module runs as one
+        C++ call without the GIL: 3.0 ms alone, 14-15 ms beside the same thread
+        (``python tests/benchmarks/bench_gil.py``).
+
+        The decoder loops over the batch, so a trace is only valid for the batch size it was
+        made with. One trace per size in ``sizes`` is made on first use (B=1 ~0.1 s, B=30
+        ~1 s) and checked against the eager module on that input (the eager module is kept
+        for that size if tracing fails or disagrees). A batch is padded to the smallest traced
+        size that holds it; larger batches run eagerly. ``sizes=()`` turns tracing off.
+        Traces freeze the weights: call this again after changing the decoder's parameters.
+        The traced module is the whole decode (normalisation, decoder, metres, + neutral), so
+        a call takes the GIL only a few times.
+        """
+        sizes = sorted({int(b) for b in sizes})
+        if any(b < 1 for b in sizes):
+            raise InvalidInputError(f"sizes: expected batch sizes >= 1, found {sizes}")
+        self._traces = dict.fromkeys(sizes) if sizes else None
+
+    def _forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Dense faces (B, V, 3) of neutrals (B, V, 3) and targets (B, K, 3); traced when
+        enabled (see :meth:`use_traced`)."""
+        if not self._traces:
+            return self._dense(neutral, targets)
+        b = int(targets.shape[0])
+        size = next((n for n in self._traces if n >= b), None)
+        if size is None:
+            return self._dense(neutral, targets)
+        if size > b:  # pad with copies of the last row
+            neutral = torch.cat([neutral, neutral[-1:].expand(size - b, *neutral.shape[1:])])
+            targets = torch.cat([targets, targets[-1:].expand(size - b, *targets.shape[1:])])
+        fn = self._traces[size]
+        if fn is None:
+            fn = self._traces[size] = self._trace(neutral, targets)
+        return fn(neutral, targets)[:b]
+
+    def _trace(self, neutral: torch.Tensor, targets: torch.Tensor):
+        """A frozen trace of the decode for this batch size, or the eager module."""
+        ref = self._dense(neutral, targets)
+        try:
+            with warnings.catch_warnings():
+                # shape checks and per-sample loops are fixed for this batch size, by design;
+                # torch.jit is deprecated in torch 2.x but works (its replacements, compile and
+                # export, need a C++ compiler at run time); if it ever fails: eager, above
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                fn = torch.jit.freeze(torch.jit.trace(self._dense, (neutral, targets),
+                                                      check_trace=False))
+                got = fn(neutral, targets)
+        except Exception as exc:  # noqa: BLE001 - tracing is an optimisation only
+            LOG.warning("decoder tracing failed for batch %d (%s); running eagerly",
+                        targets.shape[0], exc)
+            return self._dense
+        if not torch.allclose(got, ref, rtol=1e-4, atol=1e-6):
+            LOG.warning("traced decoder disagrees with the eager one (max %.3g); running eagerly",
+                        float((got - ref).abs().max()))
+            return self._dense
+        return fn
+
     @torch.inference_mode()
     def decode(self, neutral, landmarks, batch: int = 30) -> np.ndarray:
         """Dense faces (B, V, 3) for absolute target landmarks (B, 68, 3) (the neutral's units).
@@ -127,9 +220,6 @@ class S2DPipeline:
             b = min(batch, len(lm) - s)
             n_np = np.repeat(nv, b, axis=0) if shared else nv[s:s + b]
             n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
-            nl = n_t[:, self.landmarks.indices]
             tl = torch.as_tensor(lm[s:s + batch], device=self.device)
-            x = normalize_input(self.normalization, nl, tl)
-            disp = self.decoder(x) * output_factor(self.normalization, nl)[:, None, None]
-            out[s:s + batch] = (n_t + disp).cpu().numpy()
+            out[s:s + batch] = self._forward(n_t, tl).cpu().numpy()
         return out

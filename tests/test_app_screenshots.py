@@ -49,7 +49,7 @@ def _compare(name: str, img: np.ndarray) -> None:
 
 
 def _idle(qtbot, s):
-    qtbot.waitUntil(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"),
+    qtbot.waitUntil(lambda: s.idle,
                     timeout=10000)
 
 

@@ -15,7 +15,7 @@ MOUTH_CORNER, CHIN = 48, 8
 
 
 def wait_idle(qtbot, s, timeout=10000):
-    qtbot.waitUntil(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"),
+    qtbot.waitUntil(lambda: s.idle,
                     timeout=timeout)
 
 
@@ -137,21 +137,42 @@ def test_coherent_symmetric_drag_with_pins(qtbot, session):
     assert rec["mode"] == "coherent" and rec["symmetric"] is True
 
 
-def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session):
+@pytest.mark.parametrize("inline", [True, False], ids=["gui-thread", "worker"])
+def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session, inline):
+    import threading
+
     s = session
     pipe = s.backend._pipeline
+    # measured after loading: a cheap decode runs inline on the GUI thread during drags
+    assert s.backend.inline_decode_ms is not None and s.backend.inline_decode_ms < 12.0
+    if not inline:
+        s.backend.inline_decode_ms = 50.0  # as if the decoder were slow: the worker decodes
     pipe.delay = 0.03
+    threads = []
+    decode = pipe.decode
+
+    def spy(*a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return decode(*a, **k)
+
+    pipe.decode = spy
     start = np.array(s.current_landmarks()[MOUTH_CORNER], np.float64)
     calls0 = pipe.calls
-    previews = []
+    previews, drag_jobs = [], []
     s.preview_changed.connect(lambda: previews.append(s.preview_version))
+    s.timing.connect(lambda lane, ms: lane == "drag" and drag_jobs.append(ms))
     s.begin_drag(MOUTH_CORNER)
     for i in range(1, 21):
         s.drag_to(start + [0, 0, 0.0002 * i])
+    assert s.decode_pending and not s.idle
     wait_idle(qtbot, s)
     assert pipe.max_in_flight == 1
     n_decodes = pipe.calls - calls0
-    assert 1 <= n_decodes <= 3  # 20 moves while the first decode runs: first + latest
+    assert set(threads) == {inline}
+    # inline: the 20 moves before the event loop runs are one decode of the latest position;
+    # worker: 20 moves while the first decode runs: first + latest
+    assert n_decodes == len(drag_jobs) + 1  # + the base frame, decoded once per motion
+    assert len(drag_jobs) == 1 if inline else 1 <= len(drag_jobs) <= 3
     np.testing.assert_allclose(pipe.last_landmarks[0, MOUTH_CORNER], start + [0, 0, 0.004],
                                atol=1e-6)
     assert previews[-1] == s.preview_version == 20
@@ -159,6 +180,32 @@ def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session):
     assert r["name"] == s.landmarks.names[MOUTH_CORNER]
     np.testing.assert_allclose(r["requested"], start + [0, 0, 0.004], atol=1e-6)
     assert np.allclose(r["achieved"], s.current_vertices()[s.landmarks.indices[MOUTH_CORNER]])
+    s.end_drag()
+    wait_idle(qtbot, s)
+
+
+def test_inline_drag_decode_defers_to_a_busy_worker(qtbot, session):
+    import threading
+
+    s = session
+    generate(qtbot, s)
+    pipe = s.backend._pipeline
+    threads = []
+    decode = pipe.decode
+
+    def spy(*a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return decode(*a, **k)
+
+    pipe.decode = spy
+    start = np.array(s.current_landmarks()[MOUTH_CORNER], np.float64)
+    s.begin_drag(MOUTH_CORNER)
+    s.drag_to(start + [0, 0, 0.002])
+    s.runner.submit("generate", lambda be: be.decode(s.face.vertices, s.current_landmarks()[None]))
+    wait_idle(qtbot, s)  # the inline decode found the worker busy and went to its drag lane
+    assert threads and not any(threads)
+    np.testing.assert_allclose(s.current_landmarks()[MOUTH_CORNER], start + [0, 0, 0.002],
+                               atol=1e-6)
     s.end_drag()
     wait_idle(qtbot, s)
 

@@ -14,7 +14,7 @@ MOUTH_CORNER = 48
 
 
 def idle(qtbot, s, timeout=10000):
-    qtbot.waitUntil(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"),
+    qtbot.waitUntil(lambda: s.idle,
                     timeout=timeout)
 
 

@@ -175,7 +175,7 @@ class Bench:
 
     def idle(self) -> None:
         s = self.session
-        self.wait_until(lambda: not s.runner.is_busy() and not s.runner.is_busy("drag"), 30.0)
+        self.wait_until(lambda: s.idle, 30.0)
 
     # ------------------------------------------------------------------------------ cases
     def generate(self, n: int) -> dict:
