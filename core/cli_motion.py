@@ -32,6 +32,8 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="noise seeds (>= 0)")
     _export_args(p)
     p.add_argument("--frames", type=int, default=30, help="frames per sequence (30 = native)")
+    p.add_argument("--side", choices=("left", "right"), default=None,
+                   help="side of a one-sided label (mouth_side, contempt); default: from the seed")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("interpolate", help="geodesic interpolation between two generated motions")
@@ -49,6 +51,8 @@ def register(sub) -> None:
     p.add_argument("--n-critic", type=int, default=4)
     p.add_argument("--reconstruction", choices=("nearest", "paired", "none"), default="nearest")
     p.add_argument("--components", type=int, default=64, help="tangent PCA components")
+    p.add_argument("--no-sides", action="store_true",
+                   help="do not split one-sided labels into a left and a right class")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -203,6 +207,7 @@ def cmd_generate(args) -> int:
 
     gen = _load_generator(args)
     gen.label_index(args.label)
+    gen.side_of(args.label, 0, args.side)  # a side for a label that has none: clear error
     seeds = [check_seed(s) for s in args.seeds]
     if len(set(seeds)) != len(seeds):
         raise InvalidInputError(f"--seeds: expected distinct seeds, found {seeds}")
@@ -214,8 +219,11 @@ def cmd_generate(args) -> int:
     try:
         items = []
         for name, s in zip(names, seeds, strict=True):
-            m = gen.generate(args.label, s, n_frames=args.frames, neutral=neutral)
-            items.append((name, m, _manifest(gen, m, source, {"label": args.label, "seed": s})))
+            m = gen.generate(args.label, s, n_frames=args.frames, neutral=neutral, side=args.side)
+            info = {"label": args.label, "seed": s}
+            if "side" in m.meta:
+                info["side"] = m.meta["side"]
+            items.append((name, m, _manifest(gen, m, source, info)))
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -272,7 +280,7 @@ def cmd_interpolate(args) -> int:
 
 def cmd_train_gan(args) -> int:
     from core.cli_commands import load_data
-    from core.data.recipes import LABELS
+    from core.data.recipes import LABELS, ONE_SIDED_LABELS
     from core.models.motion_gan import MotionGANConfig
     from core.runtime import pick_device
     from core.train.gan_train import GANTrainConfig, motion_split, save_gan, train_gan
@@ -285,7 +293,8 @@ def cmd_train_gan(args) -> int:
     data = load_data(args)
     train = motion_split(data, "train")
     mcfg = MotionGANConfig(labels=LABELS, n_frames=data.seq_landmarks.shape[1],
-                           n_components=args.components)
+                           n_components=args.components,
+                           one_sided=() if args.no_sides else ONE_SIDED_LABELS)
     cfg = GANTrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr,
                          n_critic=args.n_critic, reconstruction=args.reconstruction,
                          seed=args.seed)

@@ -37,6 +37,7 @@ from core.assets import load_face, load_landmarks
 from core.errors import InvalidInputError
 from core.geometry.sphere import geodesic
 from core.geometry.srvf import curve_to_srvf, srvf_to_curve
+from core.models.motion_gan import SIDES
 from core.motion import Motion
 from core.pipeline import DEFAULT_DECODER, MODELS, S2DPipeline, check_array
 from core.runtime import pick_device
@@ -98,6 +99,8 @@ class MotionGenerator:
         self.decoder_weights = Path(decoder_weights)
         self.device = torch.device(device)
         self.labels: tuple[str, ...] = tuple(gan.config.labels) if gan is not None else ()
+        #: Labels generated on one side of the face, chosen per seed or by ``side=``.
+        self.one_sided: tuple[str, ...] = tuple(gan.config.one_sided) if gan is not None else ()
 
     @classmethod
     def load(cls, weights: Path | str = DEFAULT_GAN, device: str = "auto",
@@ -120,30 +123,57 @@ class MotionGenerator:
 
     def label_index(self, label: str) -> int:
         """Index of ``label``; InvalidInputError listing the known labels otherwise."""
-        if self.gan is None:
-            raise InvalidInputError("no Motion3DGAN weights are loaded; use MotionGenerator.load()")
+        self._config()
         if not isinstance(label, str) or label not in self.labels:
             raise InvalidInputError(
                 f"label: expected one of {', '.join(self.labels)}; found {label!r}")
         return self.labels.index(label)
 
+    def side_of(self, label: str, seed: int, side: str | None = None) -> str | None:
+        """The side a one-sided ``label`` is generated on: ``side`` when given, otherwise a
+        draw from ``seed`` (the uniform that follows the seed's noise vector); None for labels
+        that are not one-sided (passing a side for those raises InvalidInputError)."""
+        cfg = self._config()
+        self.label_index(label)
+        if label not in cfg.one_sided:
+            cfg.class_index(label, side)  # raises when a side is given
+            return None
+        if side is not None:
+            cfg.class_index(label, side)  # validates
+            return side
+        g = torch.Generator().manual_seed(check_seed(seed))
+        torch.randn(1, cfg.z_dim, generator=g)
+        return SIDES[int(torch.rand((), generator=g) >= 0.5)]
+
+    def _config(self):
+        if self.gan is None:
+            raise InvalidInputError("no Motion3DGAN weights are loaded; use MotionGenerator.load()")
+        return self.gan.config
+
     @torch.inference_mode()
-    def sample_srvf(self, labels: Sequence[str], seeds: Sequence[int]
-                    ) -> tuple[np.ndarray, np.ndarray]:
+    def sample_srvf(self, labels: Sequence[str], seeds: Sequence[int],
+                    sides: Sequence[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """SRVFs (B, M, D) float64 and lengths (B,) float64 (face-scale units) for label/seed pairs.
 
-        Each sample's noise comes from its own seed, so a pair gives the same motion alone or in
-        a batch (up to float rounding of the batched matmuls).
+        ``sides`` (optional, one per pair) picks the side of one-sided labels
+        (:meth:`side_of`; None = drawn from the seed). Each sample's noise comes from its own
+        seed, so a pair gives the same motion alone or in a batch (up to float rounding of the
+        batched matmuls).
         """
-        idx = [self.label_index(lab) for lab in labels]
+        for lab in labels:
+            self.label_index(lab)
         seeds = [check_seed(s) for s in seeds]
-        if len(idx) != len(seeds) or not idx:
+        sides = [None] * len(seeds) if sides is None else list(sides)
+        if not len(labels) == len(seeds) == len(sides) or not seeds:
             raise InvalidInputError(
-                f"expected as many labels as seeds (>= 1), found {len(idx)} and {len(seeds)}")
-        z = torch.cat([torch.randn(1, self.gan.config.z_dim,
-                                   generator=torch.Generator().manual_seed(s)) for s in seeds])
-        lab = torch.as_tensor(idx)
-        w, ell = self.gan.generate(z.to(self.gan.p.device), self.gan.one_hot(lab))
+                f"expected as many labels as seeds (and sides) >= 1, found {len(labels)}, "
+                f"{len(seeds)} (and {len(sides)})")
+        cfg = self._config()
+        cls = [cfg.class_index(lab, self.side_of(lab, s, side))
+               for lab, s, side in zip(labels, seeds, sides, strict=True)]
+        z = torch.cat([torch.randn(1, cfg.z_dim, generator=torch.Generator().manual_seed(s))
+                       for s in seeds])
+        w, ell = self.gan.generate(z.to(self.gan.p.device), self.gan.one_hot(torch.as_tensor(cls)))
         q, length = self.gan.to_sphere(w, ell)
         return q.double().cpu().numpy(), length.double().cpu().numpy()
 
@@ -212,7 +242,8 @@ class MotionGenerator:
 
     # -- public API -----------------------------------------------------------------------------
 
-    def generate(self, label: str, seed: int, n_frames: int = 30, neutral=None) -> Motion:
+    def generate(self, label: str, seed: int, n_frames: int = 30, neutral=None,
+                 side: str | None = None) -> Motion:
         """A neutral -> apex animation of ``label`` from noise ``seed``.
 
         Parameters
@@ -225,6 +256,9 @@ class MotionGenerator:
             Frames of the result (the model makes 30; others are resampled linearly in time).
         neutral : (V, 3) float or None
             Neutral face (metres) of the model topology; default: the shipped face.
+        side : {"left", "right"} or None
+            For one-sided labels (:attr:`one_sided`, e.g. mouth_side, contempt): the subject's
+            side; None draws it from ``seed``. Must be None for other labels.
 
         Returns
         -------
@@ -234,11 +268,14 @@ class MotionGenerator:
         if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) \
                 or n_frames < 2:
             raise InvalidInputError(f"n_frames: expected an integer >= 2, found {n_frames!r}")
-        q, length = self.sample_srvf([label], [seed])
+        side = self.side_of(label, seed, side)
+        q, length = self.sample_srvf([label], [seed], [side])
         nv = self._neutral(neutral)
         lm, rel = self._replay(q[0], length[0], load_landmarks().gather(nv), n_frames)
         exact = (q[0], length[0]) if n_frames == q.shape[1] + 1 else None
         extra = {"generated_length": float(length[0]), "model_frames": q.shape[1] + 1}
+        if side is not None:
+            extra["side"] = side
         return self._motion(nv, lm, rel, exact, label, check_seed(seed), FPS, extra)
 
     @classmethod
@@ -334,9 +371,10 @@ def default_generator() -> MotionGenerator:
     return MotionGenerator.load()
 
 
-def generate(label: str, seed: int, n_frames: int = 30, neutral=None) -> Motion:
+def generate(label: str, seed: int, n_frames: int = 30, neutral=None,
+             side: str | None = None) -> Motion:
     """:meth:`MotionGenerator.generate` with the default models."""
-    return default_generator().generate(label, seed, n_frames, neutral)
+    return default_generator().generate(label, seed, n_frames, neutral, side)
 
 
 def interpolate(a: Motion, b: Motion, tau: float) -> Motion:

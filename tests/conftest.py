@@ -116,7 +116,10 @@ class FakeGenerator:
         neutral = self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
         s = (np.linspace(0.0, 1.0, n_frames) ** 2)[:, None, None]
         lm = neutral[self.pipeline.landmarks.indices][None] + s * self._apex(label, seed)[None]
-        return self._motion(lm.astype(np.float32), neutral, label=label, seed=int(seed))
+        m = self._motion(lm.astype(np.float32), neutral, label=label, seed=int(seed))
+        if label in ("mouth_side", "contempt"):  # like the real one: a side from the seed
+            m.meta["side"] = ("left", "right")[int(seed) % 2]
+        return m
 
     def interpolate(self, a, b, tau):
         lm = ((1 - tau) * a.landmarks + tau * b.landmarks).astype("float32")

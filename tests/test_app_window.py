@@ -62,6 +62,10 @@ def test_pick_label_generate_and_play(studio, qtbot):
     np.testing.assert_allclose(w.viewport.face.skin_mesh.points, s.current_vertices())
     qtbot.keyClick(w, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
     assert w.playback_bar.slider.value() == 0
+    assert "side" not in w.generate_panel.info.text()
+    click_generate(qtbot, w, "mouth_side")  # one-sided: the panel says which side
+    side = s.snapshot.base.meta["side"]
+    assert f"{side} side" in w.generate_panel.info.text()
 
 
 def drag_landmark(qtbot, w, k, offset=None, steps=8):

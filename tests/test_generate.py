@@ -9,7 +9,7 @@ import torch
 
 from core.assets import RESOURCES, load_face, load_landmarks
 from core.cli import run_cli
-from core.data.recipes import LABELS
+from core.data.recipes import LABELS, ONE_SIDED_LABELS
 from core.errors import InvalidInputError, TopologyMismatchError
 from core.generate import MotionGenerator, check_seed, resample_curve
 from core.geometry.sphere import karcher_mean, log_map
@@ -33,7 +33,8 @@ def _tiny_gan() -> Motion3DGAN:
         seqs.append(lm0 + 0.005 * t * rng.normal(size=(1, 68, 3)))
     ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
     p = karcher_mean(ms.q, tol=1e-6).mean
-    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,))
+    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,),
+                          one_sided=ONE_SIDED_LABELS)
     torch.manual_seed(0)
     return Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length).eval()
 
@@ -135,6 +136,43 @@ def test_unknown_label_and_bad_seeds_raise_clear_errors(gen):
         gen.generate("happy", 0, neutral=np.zeros((10, 3)))
 
 
+def test_one_sided_labels_take_a_side_from_the_seed_or_the_caller(gen):
+    assert gen.one_sided == ("mouth_side", "contempt")
+    drawn = [gen.side_of("mouth_side", s) for s in range(16)]
+    assert set(drawn) == {"left", "right"}  # both sides occur over seeds
+    assert drawn == [gen.side_of("mouth_side", s) for s in range(16)]  # and are reproducible
+    assert gen.side_of("happy", 3) is None and gen.side_of("contempt", 3, "right") == "right"
+    s0 = drawn.index("left")
+    auto = gen.generate("mouth_side", s0)
+    assert auto.meta["side"] == "left" and "side" not in gen.generate("happy", s0).meta
+    np.testing.assert_array_equal(gen.generate("mouth_side", s0, side="left").landmarks,
+                                  auto.landmarks)
+    other = gen.generate("mouth_side", s0, side="right")
+    assert other.meta["side"] == "right"
+    assert not np.allclose(other.landmarks, auto.landmarks)  # another class, same noise
+    with pytest.raises(InvalidInputError, match="not one-sided"):
+        gen.generate("happy", 0, side="left")
+    with pytest.raises(InvalidInputError, match="side: expected one of"):
+        gen.generate("contempt", 0, side="up")
+    q, _ = gen.sample_srvf(["mouth_side", "mouth_side"], [s0, s0], ["left", "right"])
+    assert not np.allclose(q[0], q[1])
+
+
+def test_shipped_model_moves_one_sided_expressions_to_the_requested_side():
+    from core.generate import DEFAULT_GAN
+    from core.train.gan_train import motion_side
+
+    shipped = MotionGenerator.load(DEFAULT_GAN, device="cpu")
+    assert shipped.one_sided == ("mouth_side", "contempt")
+    lm0 = load_landmarks().gather(load_face().vertices)
+    for label in shipped.one_sided:
+        for side in ("left", "right"):
+            q, length = shipped.sample_srvf([label] * 8, list(range(8)), [side] * 8)
+            seqs = np.stack([shipped.landmark_motion(q[i], length[i], lm0) for i in range(8)])
+            got = motion_side(seqs)  # 0 = left (+x), 1 = right
+            assert (got == ("left", "right").index(side)).mean() >= 7 / 8, (label, side, got)
+
+
 def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_files, gen):
     gan_w, dec_w = weight_files
     out = tmp_path / "out"
@@ -175,6 +213,20 @@ def test_cli_errors_leave_nothing_behind(tmp_path, weight_files, capsys):
     assert run_cli(["generate", "--label", "happy", "--neutral", str(bad_mesh), "--out",
                     str(out), *common]) == 2
     assert "vertices" in capsys.readouterr().err and not out.exists()
+
+
+def test_cli_generate_side_of_a_one_sided_label(tmp_path, weight_files, capsys):
+    gan_w, dec_w = weight_files
+    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu",
+              "--format", "npz"]
+    out = tmp_path / "side"
+    assert run_cli(["generate", "--label", "contempt", "--side", "right", "--out", str(out),
+                    *common]) == 0
+    assert json.loads((out / "contempt_seed0" / "manifest.json").read_text())["side"] == "right"
+    bad = tmp_path / "bad"
+    assert run_cli(["generate", "--label", "happy", "--side", "left", "--out", str(bad),
+                    *common]) == 2
+    assert "not one-sided" in capsys.readouterr().err and not bad.exists()
 
 
 def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):

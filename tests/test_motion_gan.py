@@ -11,9 +11,11 @@ from core.geometry.sphere import exp_map, inner, karcher_mean, log_map, norm
 from core.models.motion_gan import Motion3DGAN, MotionGANConfig
 from core.train.gan_train import (
     GANTrainConfig,
+    class_indices,
     gradient_penalty,
     load_gan,
     motion_set,
+    motion_side,
     reconstruction_loss,
     save_gan,
     train_gan,
@@ -185,3 +187,48 @@ def test_config_validation_messages():
     ms = motion_set(lm, lab)
     with pytest.raises(InvalidInputError, match="n_components"):
         Motion3DGAN.from_data(_config(), ms.q[0], log_map(ms.q[0], ms.q), ms.length)
+
+
+def test_one_sided_labels_get_one_class_per_side():
+    cfg = _config(one_sided=("b",))
+    assert cfg.classes == ("a", "b:left", "b:right", "c")
+    assert (cfg.n_classes, cfg.n_labels) == (4, 3)
+    assert cfg.class_index("b", "right") == 2 and cfg.class_index("c") == 3
+    with pytest.raises(InvalidInputError, match="side: expected one of"):
+        cfg.class_index("b")
+    with pytest.raises(InvalidInputError, match="not one-sided"):
+        cfg.class_index("a", "left")
+    with pytest.raises(InvalidInputError, match="label: expected one of a, b, c"):
+        cfg.class_index("d")
+    with pytest.raises(InvalidInputError, match="not among the labels"):
+        _config(one_sided=("z",))
+    # weights files written before the split have no one_sided field: one class per label
+    assert MotionGANConfig.from_dict({"labels": ["a", "b"]}).classes == ("a", "b")
+    assert Motion3DGAN(cfg).generator.body[0].in_features == 8 + 4
+
+
+def test_motion_side_is_the_sign_of_the_sideways_mouth_motion():
+    lm = np.zeros((3, 4, 68, 3))
+    lm[0, -1, 48:68, 0] = 0.01  # mouth to +x: the subject's left
+    lm[1, -1, 48:68, 0] = -0.01
+    lm[2, -1, 48:50, 0], lm[2, -1, 50:68, 0] = -0.01, 0.002  # net +x
+    lm[2, -1, :48, 0] = -1.0  # outside the mouth: ignored
+    assert motion_side(lm).tolist() == [0, 1, 0]
+    few = np.zeros((2, 3, 5, 3))  # not iBUG-68: all landmarks count
+    few[0, -1, :, 0], few[1, -1, :, 0] = -0.1, 0.1
+    assert motion_side(few).tolist() == [1, 0]
+    with pytest.raises(InvalidInputError, match="N, T, K, 3"):
+        motion_side(np.zeros((4, 68, 3)))
+
+
+def test_training_conditions_one_sided_labels_on_their_side(data):
+    cfg = _config(one_sided=("b",))
+    cls = class_indices(data, cfg)
+    side = motion_side(data.landmarks)
+    lab = data.label.numpy()
+    expected = np.where(lab == 0, 0, np.where(lab == 2, 3, 1 + side))
+    np.testing.assert_array_equal(cls.numpy(), expected)
+    tcfg = GANTrainConfig(steps=2, batch_size=8, n_critic=1, log_every=1)
+    model, summary = train_gan(data, cfg, tcfg, log=lambda s: None)
+    assert model.one_hot(torch.tensor([3])).shape == (1, 4)
+    assert all(math.isfinite(h["loss_d"]) for h in summary["history"])

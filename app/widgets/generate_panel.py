@@ -83,4 +83,7 @@ class GeneratePanel(QWidget):
         with blocked(self.seed_spin, self.frames_spin):
             self.seed_spin.setValue(s.seed)
             self.frames_spin.setValue(s.n_frames)
-        self.info.setText(f"Showing: {s.source.describe()}")
+        side = (getattr(s.snapshot.base, "meta", None) or {}).get("side")
+        # one-sided labels (mouth_side, contempt) take their side from the seed
+        extra = f" · {side} side (from the seed)" if side else ""
+        self.info.setText(f"Showing: {s.source.describe()}{extra}")

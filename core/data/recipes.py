@@ -22,6 +22,7 @@ __all__ = [
     "Recipe",
     "RECIPES",
     "EXPRESSION_SPLIT_TEST_LABELS",
+    "ONE_SIDED_LABELS",
     "HELD_OUT_ACTIONS",
     "sample_apex",
     "sequence_weights",
@@ -99,6 +100,9 @@ RECIPES: dict[str, Recipe] = {
                         {"browInnerUp": 1.0, "browOuterUp*": 1.0, "eyeWide*": 1.0,
                          "mouthFunnel": 0.3}, jaw=(18.0, 0.0)),
 }
+
+#: Labels whose expression happens on one random side (Motion3DGAN splits each into two classes).
+ONE_SIDED_LABELS = tuple(name for name in LABELS if RECIPES[name].one_sided)
 
 #: Labels kept out of the decoder's training data for the expression split.
 EXPRESSION_SPLIT_TEST_LABELS = ("mouth_side", "cheeks_in", "lips_up")

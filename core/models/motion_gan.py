@@ -3,7 +3,8 @@
 A landmark motion of ``T`` frames and ``K`` landmarks, expressed in units of its neutral face's
 scale, is a curve in ``R^D`` (``D = 3K``) with SRVF ``q`` on the unit sphere of ``R^{M x D}``
 (``M = T - 1``, :mod:`core.geometry.srvf`) and a length ``L`` (the "intensity").
-Shapes: ``B`` batch, ``M = T - 1`` SRVF samples, ``D = 3K``, ``C`` labels, ``k`` components.
+Shapes: ``B`` batch, ``M = T - 1`` SRVF samples, ``D = 3K``, ``C`` conditioning classes
+(:attr:`MotionGANConfig.classes`), ``k`` components.
 
 Tangent coordinates. All training tangent vectors ``v_i = log_p(q_i)`` lie in ``T_p``; their
 mean ``m`` and first ``k`` principal directions ``U`` (k, M, D) with standard deviations ``s``
@@ -13,7 +14,7 @@ worse in the same time; see docs/motion3dgan.md). These are fixed buffers, saved
 with the weights, like the reference point ``p`` (Karcher mean of the training SRVFs) and the
 statistics of ``log L``.
 
-- :class:`SRVFGenerator` ``G(z, c)``: noise ``z ~ N(0, I)`` (128) + one-hot label ``c`` (C)
+- :class:`SRVFGenerator` ``G(z, c)``: noise ``z ~ N(0, I)`` (128) + one-hot class ``c`` (C)
   -> MLP (LeakyReLU) -> ``k`` coordinates and a standardised log-length ``ell``.
 - :meth:`Motion3DGAN.generate` maps them to ``w = P_p(m + (a * s) U)``, PROJECTED onto ``T_p``
   (unlike the official code, whose raw ``tanh`` output leaves the sphere's tangent space), then
@@ -26,6 +27,10 @@ statistics of ``log L``.
   by a projection term ``<embed(c), h>``. It scores PACKS of ``pack = 2`` samples of one label
   (PacGAN, Lin et al. 2018): a single-sample critic let the generator average the two modes of
   one-sided labels (mouth_side, contempt) into a symmetric motion.
+- One-sided labels are further split into a left and a right class
+  (:attr:`MotionGANConfig.one_sided`): with packing alone about half of the mouth_side samples
+  still came out too symmetric to classify; the side is now a discrete choice (or a draw from
+  the seed) rather than a mode the generator must find.
 
 The length is generated jointly with the motion, so the critic judges the pair; the official code
 discards ``L`` and replays every motion with a hard-coded intensity 0.2.
@@ -43,7 +48,10 @@ from torch import nn
 from core.errors import InvalidInputError
 from core.geometry.sphere import exp_map, log_map, project_to_tangent
 
-__all__ = ["MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN", "one_hot"]
+__all__ = ["SIDES", "MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN", "one_hot"]
+
+#: Sides of one-sided labels, the subject's own (left = +x on the default face and FLAME).
+SIDES = ("left", "right")
 
 #: Floor of the per-component standard deviation used for whitening (unit-sphere units).
 COEFF_STD_FLOOR = 1e-6
@@ -79,6 +87,13 @@ class MotionGANConfig:
         PacGAN packing: the critic scores ``pack`` samples of the same label at once (their
         features concatenated), so it can see a lack of diversity (e.g. a one-sided label such
         as mouth_side generated as the symmetric average of its left and right modes).
+    one_sided : tuple of str
+        Labels whose expression happens on one side of the face (e.g. mouth_side, contempt).
+        Each is split into two conditioning classes ``"<label>:left"`` and ``"<label>:right"``
+        (the subject's side), so the generator never has to choose between two modes of one
+        class (:attr:`classes`). The side of a training motion comes from
+        :func:`core.train.gan_train.motion_side`; at generation time it is a choice or a draw
+        from the seed (:meth:`core.generate.MotionGenerator.sample_srvf`).
     """
 
     labels: tuple[str, ...]
@@ -91,14 +106,18 @@ class MotionGANConfig:
     slope: float = 0.2
     critic_layernorm: bool = True
     pack: int = 2
+    one_sided: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("labels", "g_hidden", "d_hidden"):
+        for name in ("labels", "g_hidden", "d_hidden", "one_sided"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if len(self.labels) < 1 or len(set(self.labels)) != len(self.labels):
             raise InvalidInputError(
                 f"labels: expected distinct names, found {self.labels!r}; pass e.g. "
                 "core.data.recipes.LABELS")
+        unknown = sorted(set(self.one_sided) - set(self.labels))
+        if unknown:
+            raise InvalidInputError(f"one_sided: {unknown} are not among the labels")
         if min(self.n_frames - 1, self.n_landmarks, self.z_dim, self.n_components, self.pack) < 1:
             raise InvalidInputError(
                 "expected n_frames >= 2 and n_landmarks, z_dim, n_components, pack >= 1; found "
@@ -108,6 +127,32 @@ class MotionGANConfig:
     @property
     def n_labels(self) -> int:
         return len(self.labels)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Conditioning classes in one-hot order: the labels, each one-sided label split in two
+        (``"mouth_side:left"``, ``"mouth_side:right"``) at its place."""
+        return tuple(c for lab in self.labels for c in (
+            (f"{lab}:{side}" for side in SIDES) if lab in self.one_sided else (lab,)))
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def class_index(self, label: str, side: str | None = None) -> int:
+        """One-hot index of ``label`` (and ``side``, required for one-sided labels only)."""
+        if label not in self.labels:
+            raise InvalidInputError(
+                f"label: expected one of {', '.join(self.labels)}; found {label!r}")
+        if label not in self.one_sided:
+            if side is not None:
+                raise InvalidInputError(
+                    f"side: {label!r} is not one-sided ({', '.join(self.one_sided) or 'none'} "
+                    f"are); pass side=None")
+            return self.classes.index(label)
+        if side not in SIDES:
+            raise InvalidInputError(f"side: expected one of {SIDES} for {label!r}, found {side!r}")
+        return self.classes.index(f"{label}:{side}")
 
     @property
     def srvf_shape(self) -> tuple[int, int]:
@@ -129,9 +174,9 @@ class MotionGANConfig:
         return asdict(self)
 
 
-def one_hot(labels: torch.Tensor, n_labels: int, dtype=torch.float32) -> torch.Tensor:
-    """(B,) int64 label indices -> (B, n_labels) one-hot of ``dtype``."""
-    return nn.functional.one_hot(labels.long(), n_labels).to(dtype)
+def one_hot(classes: torch.Tensor, n_classes: int, dtype=torch.float32) -> torch.Tensor:
+    """(B,) int64 class indices -> (B, n_classes) one-hot of ``dtype``."""
+    return nn.functional.one_hot(classes.long(), n_classes).to(dtype)
 
 
 def _mlp(sizes: list[int], slope: float, layernorm: bool) -> nn.Sequential:
@@ -153,7 +198,7 @@ class SRVFGenerator(nn.Module):
 
     def __init__(self, config: MotionGANConfig) -> None:
         super().__init__()
-        sizes = [config.z_dim + config.n_labels, *config.g_hidden]
+        sizes = [config.z_dim + config.n_classes, *config.g_hidden]
         self.body = _mlp(sizes, config.slope, layernorm=False)
         self.out = nn.Linear(sizes[-1], config.n_components + 1)
 
@@ -169,10 +214,10 @@ class SRVFCritic(nn.Module):
 
     def __init__(self, config: MotionGANConfig) -> None:
         super().__init__()
-        sizes = [config.pack * (config.n_components + 1) + config.n_labels, *config.d_hidden]
+        sizes = [config.pack * (config.n_components + 1) + config.n_classes, *config.d_hidden]
         self.body = _mlp(sizes, config.slope, layernorm=config.critic_layernorm)
         self.out = nn.Linear(sizes[-1], 1)
-        self.embed = nn.Linear(config.n_labels, sizes[-1], bias=False)  # projection term
+        self.embed = nn.Linear(config.n_classes, sizes[-1], bias=False)  # projection term
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h = self.body(torch.cat([x, c], dim=1))  # (B, H)
@@ -242,9 +287,10 @@ class Motion3DGAN(nn.Module):
         model.loglen_std.fill_(float(log_len.std().clamp_min(1e-3)))
         return model
 
-    def one_hot(self, labels: torch.Tensor) -> torch.Tensor:
-        """(B,) label indices -> (B, C) float one-hot on the model's device."""
-        return one_hot(labels.to(self.p.device), self.config.n_labels, self.p.dtype)
+    def one_hot(self, classes: torch.Tensor) -> torch.Tensor:
+        """(B,) class indices (:attr:`MotionGANConfig.classes`) -> (B, C) float one-hot on the
+        model's device."""
+        return one_hot(classes.to(self.p.device), self.config.n_classes, self.p.dtype)
 
     def coords_to_tangent(self, a: torch.Tensor) -> torch.Tensor:
         """Whitened coordinates (B, k) -> tangent vectors ``P_p(m + (a s) U)`` (B, M, D)."""
