@@ -103,6 +103,29 @@ def test_drag_landmark_moves_face_nearby_only_and_undo_restores(studio, qtbot):
     np.testing.assert_allclose(vp.face.skin_mesh.points, before)
 
 
+def test_landmarks_on_the_far_side_are_hidden_but_dragged_ones_stay_pickable(studio, qtbot):
+    w, s = studio, studio.session
+    vp = w.viewport
+    # a mouth corner dragged behind the nose tip, on a face that cannot follow (the decoder
+    # returns the neutral): the landmark lies ~2 cm under the nose, yet it can be grabbed again
+    pipe = s.backend._pipeline
+    pipe.decode = lambda neutral, lm: np.repeat(np.asarray(neutral, np.float32)[None], len(lm), 0)
+    lms = s.current_landmarks()
+    corner, nose = (vp.world_to_widget(lms[k]) for k in (MOUTH_CORNER, 30))
+    drag_landmark(qtbot, w, MOUTH_CORNER, (nose - corner).toPoint())
+    moved = s.current_landmarks()[MOUTH_CORNER]
+    eye = np.array(vp.plotter.camera.position)
+    assert np.linalg.norm(moved - eye) > np.linalg.norm(lms[30] - eye) + 0.015  # under the skin
+    assert vp.landmark_at(vp.world_to_widget(moved)) == MOUTH_CORNER
+    drag_landmark(qtbot, w, MOUTH_CORNER, QPoint(0, 20))
+    assert s.undo_stack.count() == 2
+    # seen from behind, the face's landmarks are on the far side: none can be picked
+    vp.plotter.camera.azimuth = 180.0
+    vp.plotter.renderer.ResetCameraClippingRange()
+    lms = s.current_landmarks()
+    assert [vp.landmark_at(vp.world_to_widget(lms[k])) for k in (8, 30, 48, 57)] == [None] * 4
+
+
 def test_background_drag_rotates_camera_and_ctrl_click_pins(studio, qtbot):
     w, s = studio, studio.session
     vp = w.viewport

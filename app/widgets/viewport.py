@@ -40,9 +40,9 @@ PICK_RADIUS_PX = 12.0
 #: Landmark spheres are drawn this far (metres) out of the skin along the neutral face's
 #: normal, so that a landmark lying on the surface is not half hidden by it.
 LANDMARK_LIFT = 0.0012
-#: A landmark counts as hidden (not pickable) when the skin under the mouse is this much
-#: (metres) closer to the camera: a landmark on the far side of the head, not one that the
-#: decoder left a few millimetres under the surface.
+#: A landmark facing away from the camera counts as hidden (not pickable) when the skin under
+#: the mouse is this much (metres) closer to the camera: a landmark on the far side of the head,
+#: not one that the decoder left a few millimetres under the surface.
 OCCLUSION_M = 0.015
 
 
@@ -209,13 +209,19 @@ class Viewport(QWidget):
         # closest on screen; among near-equal ones the front-most
         order = sorted(near, key=lambda i: (round(dist[i] / 3.0), proj[i, 2]))
         k = int(order[0])
-        return None if self._occluded(lm[k], x, y) else k
+        return None if self._occluded(k, lm[k], x, y) else k
 
-    def _occluded(self, point: np.ndarray, x: float, y: float) -> bool:
-        """Whether the skin surface under (x, y) is clearly in front of ``point``."""
-        import vtk
+    def _occluded(self, k: int, point: np.ndarray, x: float, y: float) -> bool:
+        """Whether landmark ``k`` at ``point`` is on the far side of the head from the camera:
+        its vertex normal on the displayed face points away from the camera and the skin under
+        (x, y) is clearly in front of it. A landmark dragged beyond what the face can follow
+        lies under the skin but still faces the camera: it stays pickable."""
+        from vtkmodules.vtkRenderingCore import vtkCellPicker
 
-        picker = vtk.vtkCellPicker()
+        normal = self.face.skin_mesh.point_data["Normals"][self.session.landmarks.indices[k]]
+        if float(np.dot(normal, self.plotter.camera.direction)) <= 0.0:
+            return False  # faces the camera
+        picker = vtkCellPicker()
         picker.SetTolerance(0.0005)
         picker.PickFromListOn()
         picker.AddPickList(self.face.skin_actor)
