@@ -40,13 +40,17 @@ def _bench_decoder(args) -> dict:
     lm = pipe.face_landmarks(neutral)[None].repeat(30, 0)
     lm = lm + np.random.default_rng(0).normal(0, 0.002, lm.shape).astype(np.float32)
     out = {}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for b in (1, 30):
-            cell = time_calls(lambda b=b: pipe.decode(neutral, lm[:b]), runs=args.runs)
-            out[f"B{b}_threads{threads}"] = cell
-            print(f"decode B={b:<2} threads={threads}: median {cell['median_ms']:.2f} ms "
-                  f"(p10 {cell['p10_ms']:.2f}, p90 {cell['p90_ms']:.2f})")
+    for mode, sizes in (("eager", ()), ("traced", (1, 30))):
+        pipe.use_traced(sizes)  # traced: as the studio decodes (S2DPipeline.use_traced)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for b in (1, 30):
+                cell = time_calls(lambda b=b: pipe.decode(neutral, lm[:b]), runs=args.runs)
+                key = f"B{b}_threads{threads}" + ("_traced" if sizes else "")
+                out[key] = cell
+                print(f"decode {mode:<6} B={b:<2} threads={threads}: median "
+                      f"{cell['median_ms']:.2f} ms (p10 {cell['p10_ms']:.2f}, "
+                      f"p90 {cell['p90_ms']:.2f})")
     return out
 
 
