@@ -48,6 +48,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=6000, help="generator steps")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr-drop-step", type=int, default=0,
+                   help="from this step on use --lr-final (0: constant --lr)")
+    p.add_argument("--lr-final", type=float, default=1e-4)
     p.add_argument("--n-critic", type=int, default=4)
     p.add_argument("--reconstruction", choices=("nearest", "paired", "none"), default="nearest")
     p.add_argument("--components", type=int, default=64, help="tangent PCA components")
@@ -296,6 +299,7 @@ def cmd_train_gan(args) -> int:
                            n_components=args.components,
                            one_sided=() if args.no_sides else ONE_SIDED_LABELS)
     cfg = GANTrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr,
+                         lr_drop_step=args.lr_drop_step, lr_final=args.lr_final,
                          n_critic=args.n_critic, reconstruction=args.reconstruction,
                          seed=args.seed)
     print(f"training Motion3DGAN on {len(train)} motions ({len(LABELS)} labels) on {device}")

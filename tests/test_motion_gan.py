@@ -148,6 +148,22 @@ def test_a_few_training_steps_run_with_finite_changing_losses(data):
     assert again["history"][-1]["loss_d"] == hist[-1]["loss_d"]
 
 
+def test_learning_rate_drops_at_the_configured_step(data):
+    cfg = GANTrainConfig(lr=1e-3, lr_drop_step=3, lr_final=1e-5)
+    assert [cfg.lr_at(t) for t in (0, 2, 3, 100)] == [1e-3, 1e-3, 1e-5, 1e-5]
+    assert GANTrainConfig(lr_drop_step=0).lr_at(10**6) == GANTrainConfig().lr
+    common = dict(steps=5, batch_size=8, n_critic=1, log_every=1, seed=2, lr=1e-3)
+    flat = train_gan(data, _config(), GANTrainConfig(lr_drop_step=0, **common),
+                     log=lambda s: None)[1]["history"]
+    drop = train_gan(data, _config(), GANTrainConfig(lr_drop_step=3, lr_final=1e-6, **common),
+                     log=lambda s: None)[1]["history"]
+    # identical until the drop (same seed), different after it
+    assert [h["loss_d"] for h in flat[:3]] == [h["loss_d"] for h in drop[:3]]
+    assert flat[4]["loss_d"] != drop[4]["loss_d"]
+    with pytest.raises(InvalidInputError, match="lr_final"):
+        GANTrainConfig(lr_final=0.0)
+
+
 def test_non_finite_losses_stop_training_with_a_clear_message(data):
     cfg = GANTrainConfig(steps=2, batch_size=8, n_critic=1, gp_weight=float("nan"))
     with pytest.raises(S2DError, match="non-finite critic loss.*lower the learning rate"):

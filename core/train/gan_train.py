@@ -148,6 +148,11 @@ class GANTrainConfig:
     steps: int = 6000
     batch_size: int = 64
     lr: float = 5e-4
+    #: From this generator step on (0: never) both optimisers use ``lr_final``, a slower second
+    #: phase. Measured (docs/motion3dgan.md): 9000 steps with a drop to 1e-4 at 6000 gave FID
+    #: 5.9 +- 1.3 against 6.8 +- 1.4 and the same accuracy; off by default (not shipped).
+    lr_drop_step: int = 0
+    lr_final: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.9
     n_critic: int = 4
@@ -167,6 +172,14 @@ class GANTrainConfig:
             raise InvalidInputError(
                 "expected steps, batch_size, n_critic >= 1 and lr > 0; found "
                 f"{self.steps}, {self.batch_size}, {self.n_critic}, {self.lr}")
+        if self.lr_drop_step < 0 or not self.lr_final > 0:
+            raise InvalidInputError(
+                f"expected lr_drop_step >= 0 and lr_final > 0; found {self.lr_drop_step}, "
+                f"{self.lr_final}")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of generator step ``step`` (0-based)."""
+        return self.lr_final if 0 < self.lr_drop_step <= step else self.lr
 
     @classmethod
     def from_dict(cls, data: dict) -> GANTrainConfig:
@@ -326,6 +339,9 @@ def train_gan(
     sampler = _LabelSampler(labels, model_config.n_classes, gen)
     t0 = time.time()
     for step in range(start, cfg.steps):
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr_at(step)
         for _ in range(cfg.n_critic):
             idx = sampler.groups(b, pk)
             c = model.one_hot(labels[idx])
