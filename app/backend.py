@@ -8,7 +8,7 @@ for the unedited landmarks, used to apply edits as a residual, see :mod:`app.sta
 
 Pipeline protocol: ``face``, ``landmarks``, ``device``, ``meta``, ``decode(neutral (V, 3),
 landmarks (B, 68, 3)) -> (B, V, 3)``. Generator protocol: ``generate(label, seed, n_frames,
-neutral) -> Motion``, ``interpolate(a, b, tau) -> Motion``, ``mix_apex(a, b, tau) -> Motion``.
+neutral, side) -> Motion``, ``interpolate(a, b, tau) -> Motion``, ``mix_apex(a, b, tau) -> Motion``.
 """
 
 from __future__ import annotations
@@ -164,13 +164,14 @@ class Backend:
         return np.asarray(self.pipeline.decode(neutral, landmarks), dtype=np.float32)
 
     def motion(self, label: str, seed: int, n_frames: int, face_key: str,
-               neutral: np.ndarray) -> Motion:
-        """A generated motion (cached by label, seed, frames and face)."""
-        key = (label, int(seed), int(n_frames), face_key)
+               neutral: np.ndarray, side: str | None = None) -> Motion:
+        """A generated motion (cached by label, seed, frames, face and side); ``side`` only for
+        one-sided labels (None: drawn from the seed)."""
+        key = (label, int(seed), int(n_frames), face_key, side)
         m = self.motions.get(key)
         if m is None:
             m = self.generator.generate(label, int(seed), n_frames=int(n_frames),
-                                        neutral=neutral)
+                                        neutral=neutral, side=side)
             self.motions.put(key, m)
         return m
 

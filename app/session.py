@@ -26,7 +26,7 @@ from app.session_sculpt import MODES, SculptMixin, _Drag
 from app.state import FaceState, Snapshot, Source, neutral_motion
 from app.worker import JobRunner
 from core.assets import load_face, load_landmarks
-from core.data.recipes import LABELS
+from core.data.recipes import LABELS, ONE_SIDED_LABELS
 from core.sculpt import LandmarkPrior, load_landmark_prior
 
 __all__ = ["StudioSession", "SnapshotCommand", "MODES", "INTERP_MODES"]
@@ -122,6 +122,8 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.sigma = DEFAULT_SIGMA
         self.view = {"wireframe": False, "heatmap": False, "landmarks": True}
         self.label, self.seed, self.n_frames = "high_smile", 1, 30
+        self.side: str | None = None  # of one-sided labels; None: drawn from the seed
+        self.one_sided = tuple(ONE_SIDED_LABELS)
         self.fps, self.loop, self.playing = 30.0, True, False
         self._play_origin = (0, 0.0)  # (frame, time.perf_counter()) playback started from
         self._timer = QTimer(self)
@@ -266,7 +268,11 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     # ============================================================================= generate
     def generate(self, label: str | None = None, seed: int | None = None,
                  n_frames: int | None = None) -> None:
-        """Generate ``label`` with ``seed`` on the current face (an undo step when done)."""
+        """Generate ``label`` with ``seed`` on the current face (an undo step when done).
+
+        One-sided labels (:attr:`one_sided`) are generated on :attr:`side` (None: the side
+        drawn from the seed); the source records the side actually generated.
+        """
         label = self.label if label is None else label
         seed = self.seed if seed is None else int(seed)
         n_frames = self.n_frames if n_frames is None else int(n_frames)
@@ -274,16 +280,18 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             self.failed.emit(f"unknown expression label {label!r}; pick one of the list")
             return
         self.label, self.seed, self.n_frames = label, seed, n_frames
+        side = self.side if label in self.one_sided else None
         face = self._snap.face
         self.status.emit(f"Generating {label} (seed {seed})…")
 
         def job(be):
-            return be.motion(label, seed, n_frames, face.key, face.vertices)
+            return be.motion(label, seed, n_frames, face.key, face.vertices, side)
 
         def done(motion):
             if face is not self._snap.face:
                 return  # the face changed meanwhile; that load regenerates
-            snap = Snapshot.of(face, motion, Source("generate", label, seed, n_frames))
+            got = (motion.meta or {}).get("side")
+            snap = Snapshot.of(face, motion, Source("generate", label, seed, n_frames, side=got))
             self._push(snap, f"Generate {label} #{seed}")
             self.status.emit(f"Generated {label} (seed {seed}, {motion.n_frames} frames)")
 
@@ -294,6 +302,16 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             self.failed.emit(message)
 
         self.runner.submit("generate", job, guarded(done), failed)
+
+    def set_side(self, side: str | None) -> None:
+        """Side of one-sided labels: "left", "right" (the subject's) or None (from the seed);
+        regenerates when a one-sided label is shown."""
+        if side not in (None, "left", "right"):
+            raise ValueError("side must be None, 'left' or 'right'")
+        self.side = side
+        self.options_changed.emit()
+        if self.source.kind == "generate" and self.source.label in self.one_sided:
+            self.generate()
 
     def new_seed(self) -> int:
         """Pick a random seed and generate with it."""
@@ -415,8 +433,9 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             return
         seed = cs.seeds[index]
         if role == "edit":
-            snap = Snapshot.of(self._snap.face, cs.motions[index],
-                               Source("generate", cs.label, seed, cs.n_frames))
+            m = cs.motions[index]
+            snap = Snapshot.of(self._snap.face, m, Source(
+                "generate", cs.label, seed, cs.n_frames, side=(m.meta or {}).get("side")))
             self._push(snap, f"Use {cs.label} #{seed}")
         else:
             self.set_interp_end(role, cs.label, seed)
@@ -427,6 +446,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         template = self.template
         src = self._snap.source
         regen = (src.label, src.seed, src.n_frames) if src.kind == "generate" else None
+        side = src.side if regen else None  # the same side on the new face
         self.status.emit(f"Opening {path}…")
 
         def job(be):
@@ -437,7 +457,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
                            template_name="the studio's face topology (e.g. a face it exported)")
             v = np.asarray(mesh.vertices, np.float32)
             face = FaceState(v, _file_name(path), str(path), array_key(v))
-            motion = be.motion(*regen, face.key, v) if regen else None
+            motion = be.motion(*regen, face.key, v, side) if regen else None
             return face, motion, mesh.notes
 
         def done(result):
@@ -446,7 +466,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
                 motion = neutral_motion(face.vertices, self.landmarks.indices)
                 source = Source()
             else:
-                source = Source("generate", *regen)
+                source = Source("generate", *regen, side=side)
             self._push(Snapshot.of(face, motion, source), f"Open {face.name}")
             self.status.emit(f"Opened {face.name}" + (f" ({'; '.join(notes)})" if notes else ""))
 

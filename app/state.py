@@ -56,7 +56,8 @@ class Source:
 
     kind : "neutral", "generate", "interpolate", "mix_apex" or "compare";
     label/seed/n_frames: the generated motion (or motion A); a/b: (label, seed) of the
-    interpolation ends; tau: the interpolation parameter.
+    interpolation ends; tau: the interpolation parameter; side: the side a one-sided label
+    (mouth_side, contempt) was generated on.
     """
 
     kind: str = "neutral"
@@ -66,11 +67,13 @@ class Source:
     a: tuple | None = None
     b: tuple | None = None
     tau: float | None = None
+    side: str | None = None
 
     def describe(self, ascii_only: bool = False) -> str:
         """One line for panels (``ascii_only`` for VTK text, whose font lacks → and τ)."""
         if self.kind in ("generate", "compare"):
-            return f"{self.label} · seed {self.seed}"
+            side = f" · {self.side}" if self.side else ""
+            return f"{self.label} · seed {self.seed}{side}"
         if self.kind in ("interpolate", "mix_apex"):
             what = "geodesic" if self.kind == "interpolate" else "mixed apex"
             arrow, tau = ("->", "tau") if ascii_only else ("→", "τ")
@@ -80,7 +83,7 @@ class Source:
 
     def manifest(self) -> dict:
         out = {"kind": self.kind}
-        for name in ("label", "seed", "n_frames", "tau"):
+        for name in ("label", "seed", "n_frames", "tau", "side"):
             v = getattr(self, name)
             if v is not None:
                 out[name] = v

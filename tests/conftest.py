@@ -111,14 +111,22 @@ class FakeGenerator:
         return Motion(landmarks=lm, vertices=self.pipeline.decode(neutral, lm),
                       meta={"neutral": neutral}, **kw)
 
-    def generate(self, label, seed, n_frames=30, neutral=None):
+    def generate(self, label, seed, n_frames=30, neutral=None, side=None):
+        from core.data.recipes import ONE_SIDED_LABELS
+
         self.calls += 1
+        if label not in ONE_SIDED_LABELS and side is not None:
+            raise ValueError(f"side: {label!r} is not one-sided")
         neutral = self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
         s = (np.linspace(0.0, 1.0, n_frames) ** 2)[:, None, None]
-        lm = neutral[self.pipeline.landmarks.indices][None] + s * self._apex(label, seed)[None]
+        apex = self._apex(label, seed)
+        if label in ONE_SIDED_LABELS:  # like the real one: the side from the seed by default
+            side = side or ("left", "right")[int(seed) % 2]
+            apex[48:68, 0] = np.abs(apex[48:68, 0]) * (1 if side == "left" else -1)
+        lm = neutral[self.pipeline.landmarks.indices][None] + s * apex[None]
         m = self._motion(lm.astype(np.float32), neutral, label=label, seed=int(seed))
-        if label in ("mouth_side", "contempt"):  # like the real one: a side from the seed
-            m.meta["side"] = ("left", "right")[int(seed) % 2]
+        if side is not None:
+            m.meta["side"] = side
         return m
 
     def interpolate(self, a, b, tau):

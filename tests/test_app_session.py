@@ -61,6 +61,24 @@ def test_generate_undo_redo_restores_label_and_seed(qtbot, session):
     np.testing.assert_array_equal(s.frames_vertices(), first.base.vertices)
 
 
+def test_side_of_one_sided_labels(qtbot, session):
+    s = session
+    generate(qtbot, s, "contempt", 4)
+    assert s.source.side == "left"  # the fake draws left for even seeds, like a seed would
+    with qtbot.waitSignal(s.motion_changed, timeout=10000):
+        s.set_side("right")  # a one-sided label is shown: regenerates on that side
+    wait_idle(qtbot, s)
+    assert s.source.side == "right" and s.source.seed == 4
+    assert s.manifest()["motion"]["side"] == "right"
+    assert s.source.describe() == "contempt · seed 4 · right"
+    apex_right = s.snapshot.base.landmarks[-1, 48:68, 0] - s.snapshot.base.landmarks[0, 48:68, 0]
+    assert (apex_right <= 0).all()  # the fake moves the mouth to -x for the right side
+    generate(qtbot, s, "happy", 4)  # symmetric labels ignore the side
+    assert s.source.side is None and "side" not in s.manifest()["motion"]
+    with pytest.raises(ValueError):
+        s.set_side("up")
+
+
 def test_unknown_label_and_generator_failure_are_reported(qtbot, session):
     s = session
     with qtbot.waitSignal(s.failed) as sig:

@@ -62,10 +62,26 @@ def test_pick_label_generate_and_play(studio, qtbot):
     np.testing.assert_allclose(w.viewport.face.skin_mesh.points, s.current_vertices())
     qtbot.keyClick(w, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
     assert w.playback_bar.slider.value() == 0
-    assert "side" not in w.generate_panel.info.text()
-    click_generate(qtbot, w, "mouth_side")  # one-sided: the panel says which side
-    side = s.snapshot.base.meta["side"]
-    assert f"{side} side" in w.generate_panel.info.text()
+    panel = w.generate_panel
+    assert not panel.side_box.isEnabled()  # surprised is symmetric
+    click_generate(qtbot, w, "mouth_side")  # one-sided: a side, shown in the panel
+    drawn = s.source.side
+    assert panel.side_box.isEnabled() and drawn in ("left", "right")
+    assert panel.info.text().endswith(f"seed {s.seed} · {drawn}")
+    other = "right" if drawn == "left" else "left"
+    before = s.snapshot.base.landmarks[-1].copy()  # apex of the drawn side
+    panel.side_box.setFocus()  # choose the other side with the keyboard: regenerates
+    for _ in range(2):  # "From the seed" -> "Left" -> "Right"
+        if panel.side_box.currentData() != other:
+            qtbot.keyClick(panel.side_box, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: s.source.side == other, timeout=10000)
+    idle(qtbot, s)
+    assert s.side == other and panel.info.text().endswith(f"· {other}")
+    assert s.snapshot.base.meta["side"] == other
+    assert not np.allclose(s.snapshot.base.landmarks[-1], before)  # the other side's apex
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: drawn side
+    idle(qtbot, s)
+    assert s.source.side == drawn
 
 
 def drag_landmark(qtbot, w, k, offset=None, steps=8):

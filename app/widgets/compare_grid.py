@@ -148,9 +148,12 @@ class CompareGrid(QWidget):
             self.selection.setText(f"Selected: {cs.label} · seed {cs.seeds[self.selected]}")
 
     def captions(self) -> list[str]:
-        """The cell captions (tests)."""
-        return [f"seed {seed}" for seed in self.session.compare_set.seeds] \
-            if self.session.compare_set else []
+        """The cell captions: the seed, and the side of a one-sided label."""
+        cs = self.session.compare_set
+        if cs is None:
+            return []
+        return [f"seed {seed}" + (f" · {m.meta['side']}" if (m.meta or {}).get("side") else "")
+                for seed, m in zip(cs.seeds, cs.motions, strict=True)]
 
     # --------------------------------------------------------------------------- drawing
     @guarded
@@ -169,12 +172,12 @@ class CompareGrid(QWidget):
         self.stack.setCurrentWidget(p)
         template = self.session.template
         self.faces = []
-        for i, (seed, motion) in enumerate(zip(cs.seeds, cs.motions, strict=True)):
+        for i, (caption, motion) in enumerate(zip(self.captions(), cs.motions, strict=True)):
             p.subplot(*divmod(i, shape[1]))
             add_three_point_lights(p)
             self.faces.append(add_face(p, motion.vertices[0], template.faces, template.skin,
                                        wireframe=False))
-            p.add_text(f"seed {seed}", position="upper_left", font_size=11, color="white",
+            p.add_text(caption, position="upper_left", font_size=11, color="white",
                        render=False)
             frame_camera(p, motion.landmarks[0], distance=0.42)
         for i in range(len(cs.motions), shape[0] * shape[1]):

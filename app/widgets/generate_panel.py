@@ -1,4 +1,4 @@
-"""Generate panel: expression label, seed ("new seed"), frame count.
+"""Generate panel: expression label, seed ("new seed"), frame count, side of one-sided labels.
 
 Changing the label or the seed generates at once (generation is fast and runs on the worker);
 each result is an undo step, and undo puts the previous label/seed back into these widgets.
@@ -7,6 +7,7 @@ each result is an undo step, and undo puts the previous label/seed back into the
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +36,12 @@ class GeneratePanel(QWidget):
         self.frames_spin = QSpinBox(self)
         self.frames_spin.setRange(8, 120)
         self.frames_spin.setSuffix(" frames")
+        self.side_box = QComboBox(self)
+        self.side_box.setObjectName("side_box")
+        for text, side in (("From the seed", None), ("Left", "left"), ("Right", "right")):
+            self.side_box.addItem(text, side)
+        self.side_box.setToolTip("Side of one-sided expressions (mouth_side, contempt): the "
+                                 "subject's left or right, or drawn from the seed")
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setObjectName("generate_button")
         self.generate_button.setDefault(True)
@@ -50,6 +57,7 @@ class GeneratePanel(QWidget):
         form.addRow("Expression", self.label_box)
         form.addRow("Seed", seed_row)
         form.addRow("Length", self.frames_spin)
+        form.addRow("Side", self.side_box)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.generate_button)
@@ -60,6 +68,8 @@ class GeneratePanel(QWidget):
         self.seed_spin.valueChanged.connect(self._generate)
         self.frames_spin.editingFinished.connect(self._frames_done)
         self.generate_button.clicked.connect(self._generate)
+        self.side_box.activated.connect(guarded(
+            lambda _i: s.set_side(self.side_box.currentData())))
         self.new_seed_button.clicked.connect(guarded(lambda: s.new_seed()))
         s.motion_changed.connect(self._sync)
         s.failed.connect(lambda _m: self._sync())  # e.g. a failed generation: back to the motion
@@ -83,7 +93,7 @@ class GeneratePanel(QWidget):
         with blocked(self.seed_spin, self.frames_spin):
             self.seed_spin.setValue(s.seed)
             self.frames_spin.setValue(s.n_frames)
-        side = (getattr(s.snapshot.base, "meta", None) or {}).get("side")
-        # one-sided labels (mouth_side, contempt) take their side from the seed
-        extra = f" · {side} side (from the seed)" if side else ""
-        self.info.setText(f"Showing: {s.source.describe()}{extra}")
+        with blocked(self.side_box):
+            self.side_box.setCurrentIndex((None, "left", "right").index(s.side))
+        self.side_box.setEnabled(s.label in s.one_sided)
+        self.info.setText(f"Showing: {s.source.describe()}")
