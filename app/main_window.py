@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import guarded, set_reporter
 from app.session import StudioSession
+from app.widgets.common import Throttle
 from app.widgets.compare_grid import CompareGrid
 from app.widgets.export_dialog import ExportDialog
 from app.widgets.generate_panel import GeneratePanel
@@ -104,6 +105,8 @@ class MainWindow(QMainWindow):
         s.status.connect(lambda m: self.statusBar().showMessage(m, 6000))
         s.busy_changed.connect(self._busy)
         s.models_ready.connect(lambda dev: self.device_label.setText(f"Device: {dev}"))
+        # a drag reports a decode per mouse move: show at most 4 a second
+        self._timing_text = Throttle(lambda text: self.timing_label.setText(text), 250, self)
         s.timing.connect(self._timing)
         s.face_changed.connect(self._face_changed)
         set_reporter(self.show_error)
@@ -315,7 +318,7 @@ class MainWindow(QMainWindow):
     def _timing(self, lane: str, ms: float) -> None:
         if lane in ("drag", "commit", "generate", "interp", "compare"):
             what = {"drag": "drag decode", "commit": "edit decode"}.get(lane, lane)
-            self.timing_label.setText(f"last inference: {ms:.1f} ms ({what})")
+            self._timing_text(f"last inference: {ms:.1f} ms ({what})")
 
     # --------------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:

@@ -534,3 +534,23 @@ def test_excepthook_reports_and_logs(monkeypatch, tmp_path):
     assert "internal error (ValueError: boom in a slot)" in shown[0]
     assert "Traceback" in records[0].getMessage()
     assert msg == "Export failed: cannot write to /x: the disk is full; choose another folder"
+
+
+def test_throttle_runs_first_call_now_and_merges_the_rest_into_one_trailing_call(qtbot):
+    from app.widgets.common import Throttle
+
+    calls = []
+    t = Throttle(lambda *a: calls.append(a), 80)
+    t(1)
+    assert calls == [(1,)]  # at once
+    for i in range(2, 6):
+        t(i)
+    assert calls == [(1,)]
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=2000)
+    assert calls[-1] == (5,)  # one trailing call, with the latest arguments
+    qtbot.wait(200)
+    assert len(calls) == 2  # nothing pending: no further call
+    t(6)
+    t(7)
+    t.flush()
+    assert calls[-2:] == [(6,), (7,)]

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import guarded
-from app.widgets.common import blocked
+from app.widgets.common import Throttle, blocked
 
 __all__ = ["SculptPanel"]
 
@@ -100,7 +100,11 @@ class SculptPanel(QWidget):
         self.reset_all_button.clicked.connect(guarded(s.reset_all))
         self.unpin_all_button.clicked.connect(guarded(s.unpin_all))
         s.options_changed.connect(self._sync_options)
-        for sig in (s.edits_changed, s.preview_changed, s.frame_changed, s.motion_changed):
+        # drag moves change the readout ~30 times a second: at most 10 updates a second then
+        self._readout_throttle = Throttle(self._sync_readout, 100, self)
+        for sig in (s.edits_changed, s.preview_changed):
+            sig.connect(self._readout_throttle)
+        for sig in (s.frame_changed, s.motion_changed):
             sig.connect(self._sync_readout)
         self._sync_options()
         self._sync_readout()
