@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -23,6 +24,18 @@ def generate(qtbot, s, label="high_smile", seed=3, n=30):
     with qtbot.waitSignal(s.motion_changed, timeout=10000):
         s.generate(label, seed, n)
     wait_idle(qtbot, s)
+
+
+def record_decode_threads(pipe) -> list[bool]:
+    """Wrap ``pipe.decode``; the list gets, per call, whether it ran on the main thread."""
+    threads, decode = [], pipe.decode
+
+    def spy(*a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return decode(*a, **k)
+
+    pipe.decode = spy
+    return threads
 
 
 def drag(qtbot, s, k, delta, steps=5, view_rows=None):
@@ -157,8 +170,6 @@ def test_coherent_symmetric_drag_with_pins(qtbot, session):
 
 @pytest.mark.parametrize("inline", [True, False], ids=["gui-thread", "worker"])
 def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session, inline):
-    import threading
-
     s = session
     pipe = s.backend._pipeline
     # measured after loading: a cheap decode runs inline on the GUI thread during drags
@@ -166,14 +177,7 @@ def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session, inlin
     if not inline:
         s.backend.inline_decode_ms = 50.0  # as if the decoder were slow: the worker decodes
     pipe.delay = 0.03
-    threads = []
-    decode = pipe.decode
-
-    def spy(*a, **k):
-        threads.append(threading.current_thread() is threading.main_thread())
-        return decode(*a, **k)
-
-    pipe.decode = spy
+    threads = record_decode_threads(pipe)
     start = np.array(s.current_landmarks()[MOUTH_CORNER], np.float64)
     calls0 = pipe.calls
     previews, drag_jobs = [], []
@@ -203,19 +207,10 @@ def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session, inlin
 
 
 def test_inline_drag_decode_defers_to_a_busy_worker(qtbot, session):
-    import threading
-
     s = session
     generate(qtbot, s)
     pipe = s.backend._pipeline
-    threads = []
-    decode = pipe.decode
-
-    def spy(*a, **k):
-        threads.append(threading.current_thread() is threading.main_thread())
-        return decode(*a, **k)
-
-    pipe.decode = spy
+    threads = record_decode_threads(pipe)
     start = np.array(s.current_landmarks()[MOUTH_CORNER], np.float64)
     s.begin_drag(MOUTH_CORNER)
     s.drag_to(start + [0, 0, 0.002])
