@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QUndoCommand
 
 from app.errors import guarded, user_message
 from app.state import EDIT_EPS, Snapshot
@@ -48,6 +49,20 @@ class _Drag:
     version: int = 0
     preview: np.ndarray | None = None  # (V, 3) latest decoded face
     committed: Snapshot | None = None  # the snapshot end_drag() recorded
+
+
+class PinsCommand(QUndoCommand):
+    """Undo step: the set of pinned landmarks before and after."""
+
+    def __init__(self, session, before: frozenset, after: frozenset, text: str) -> None:
+        super().__init__(text)
+        self._session, self.before, self.after = session, before, after
+
+    def redo(self) -> None:
+        self._session._set_pins(self.after)
+
+    def undo(self) -> None:
+        self._session._set_pins(self.before)
 
 
 class SculptMixin:
@@ -112,16 +127,25 @@ class SculptMixin:
         self.edits_changed.emit()
 
     def pin(self, k: int | None = None, on: bool | None = None) -> None:
-        """Pin (or unpin, or toggle with ``on=None``) landmark ``k`` (default: selected)."""
+        """Pin (or unpin, or toggle with ``on=None``) landmark ``k`` (default: selected); an
+        undo step."""
         k = self.selected if k is None else int(k)
         if k is None:
             return
         on = (k not in self.pins) if on is None else on
-        (self.pins.add if on else self.pins.discard)(k)
-        self.edits_changed.emit()
+        after = frozenset(self.pins | {k}) if on else frozenset(self.pins - {k})
+        name = self.landmarks.names[k]
+        self._push_pins(after, f"Pin {name}" if on else f"Unpin {name}")
 
     def unpin_all(self) -> None:
-        self.pins.clear()
+        self._push_pins(frozenset(), "Unpin all")
+
+    def _push_pins(self, after: frozenset, text: str) -> None:
+        if after != self.pins:
+            self.undo_stack.push(PinsCommand(self, frozenset(self.pins), after, text))
+
+    def _set_pins(self, pins) -> None:
+        self.pins = set(pins)
         self.edits_changed.emit()
 
     def reset_landmark(self, k: int | None = None) -> None:

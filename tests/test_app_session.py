@@ -244,10 +244,24 @@ def test_motion_edit_temporal_falloff(qtbot, session):
 
 def test_pins_resets_are_undoable(qtbot, session):
     s = session
+    n0 = s.undo_stack.count()
     s.pin(CHIN)
     assert CHIN in s.pins
+    s.pin(MOUTH_CORNER, on=True)
+    s.pin(MOUTH_CORNER, on=True)  # no change: no undo step
+    assert s.undo_stack.count() == n0 + 2 and s.undo_stack.undoText() == "Pin mouth_right_corner"
+    s.unpin_all()
+    assert not s.pins
+    s.undo_stack.undo()
+    assert s.pins == {CHIN, MOUTH_CORNER}
+    s.undo_stack.undo()
+    assert s.pins == {CHIN}
+    s.undo_stack.redo()
+    assert s.pins == {CHIN, MOUTH_CORNER}
+    s.pin(MOUTH_CORNER)  # toggle off
     s.pin(CHIN)
-    assert CHIN not in s.pins
+    assert not s.pins and s.undo_stack.undoText() == "Unpin jaw_08"
+    n_pin_steps = s.undo_stack.count()
     drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
     drag(qtbot, s, CHIN, [0.0, 0.0, -0.003])
     s.select(MOUTH_CORNER)
@@ -258,7 +272,7 @@ def test_pins_resets_are_undoable(qtbot, session):
     s.reset_all()
     wait_idle(qtbot, s)
     np.testing.assert_array_equal(s.current_vertices(), s.template.vertices)
-    assert s.undo_stack.count() == 4
+    assert s.undo_stack.count() == n_pin_steps + 4
     s.undo_stack.undo()
     s.undo_stack.undo()
     wait_idle(qtbot, s)
