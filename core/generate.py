@@ -141,9 +141,14 @@ class MotionGenerator:
         if side is not None:
             cfg.class_index(label, side)  # validates
             return side
+        return self._noise(seed)[1]
+
+    def _noise(self, seed: int) -> tuple[torch.Tensor, str]:
+        """The noise (1, z_dim) of ``seed`` and the side drawn after it (a CPU generator seeded
+        per call: the same seed gives the same draws on every device)."""
         g = torch.Generator().manual_seed(check_seed(seed))
-        torch.randn(1, cfg.z_dim, generator=g)
-        return SIDES[int(torch.rand((), generator=g) >= 0.5)]
+        z = torch.randn(1, self._config().z_dim, generator=g)
+        return z, SIDES[int(torch.rand((), generator=g) >= 0.5)]
 
     def _config(self):
         if self.gan is None:
@@ -171,8 +176,7 @@ class MotionGenerator:
         cfg = self._config()
         cls = [cfg.class_index(lab, self.side_of(lab, s, side))
                for lab, s, side in zip(labels, seeds, sides, strict=True)]
-        z = torch.cat([torch.randn(1, cfg.z_dim, generator=torch.Generator().manual_seed(s))
-                       for s in seeds])
+        z = torch.cat([self._noise(s)[0] for s in seeds])
         w, ell = self.gan.generate(z.to(self.gan.p.device), self.gan.one_hot(torch.as_tensor(cls)))
         q, length = self.gan.to_sphere(w, ell)
         return q.double().cpu().numpy(), length.double().cpu().numpy()
