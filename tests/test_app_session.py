@@ -391,7 +391,8 @@ def test_export_cancel_leaves_nothing(qtbot, session, tmp_path):
 
 
 def test_session_with_randomly_initialised_decoder(qtbot, fake_models):
-    """The real S2D pipeline class with untrained weights decodes a drag on the worker."""
+    """The real S2D pipeline class with untrained weights: traced at start-up (batch 1 and 30,
+    as the studio runs it), and a drag decodes on the GUI thread."""
     pytest.importorskip("core.models.checkpoint")
     import torch
 
@@ -407,13 +408,19 @@ def test_session_with_randomly_initialised_decoder(qtbot, fake_models):
     pipe = S2DPipeline(dec, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
     s = StudioSession(pipe, fake_models[1])
     try:
-        with qtbot.waitSignal(s.models_ready, timeout=20000):
+        with qtbot.waitSignal(s.models_ready, timeout=60000):
             s.start()
+        assert sorted(pipe._traces) == [1, 30]
+        assert all(isinstance(t, torch.jit.ScriptModule) for t in pipe._traces.values())
+        assert s.backend.inline_decode_ms is not None
+        threads = record_decode_threads(pipe)
         before = s.current_vertices().copy()
         drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
         after = s.current_vertices()
         assert after.shape == before.shape and np.isfinite(after).all()
         assert np.abs(after - before).max() > 0  # decoded, applied as a residual
+        if s.backend.inline_decode_ms <= 12.0:  # CPU time of this machine's decoder
+            assert threads[0] is True  # the first drag decode ran on the GUI thread
     finally:
         s.shutdown()
 
