@@ -219,19 +219,28 @@ def cmd_generate(args) -> int:
     neutral, uv, fuv, source = _load_neutral(args.neutral)
     names = [f"{args.label}_seed{s}" for s in seeds]
     out, created = _out_dir(args.out, names, args.overwrite)
-    try:
-        items = []
+
+    def items():
         for name, s in zip(names, seeds, strict=True):
             m = gen.generate(args.label, s, n_frames=args.frames, neutral=neutral, side=args.side)
             info = {"label": args.label, "seed": s}
             if "side" in m.meta:
                 info["side"] = m.meta["side"]
-            items.append((name, m, _manifest(gen, m, source, info)))
+            yield name, m, _manifest(gen, m, source, info)
+
+    return _build_and_export(out, created, items, args, uv, fuv)
+
+
+def _build_and_export(out, created: bool, items, args, uv, fuv) -> int:
+    """Build all ``(name, motion, manifest)`` of ``items()`` first, then export them; a failure
+    while building removes the output folder when this call created it."""
+    try:
+        built = list(items())
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
-    _export_all(out, created, items, args.format, uv, fuv, args.overwrite)
+    _export_all(out, created, built, args.format, uv, fuv, args.overwrite)
     return 0
 
 
@@ -260,21 +269,17 @@ def cmd_interpolate(args) -> int:
     taus = np.linspace(0.0, 1.0, args.steps)
     names = [f"tau_{t:.3f}" for t in taus]
     out, created = _out_dir(args.out, names, args.overwrite)
-    try:
+
+    def items():
         a = gen.generate(la, sa, neutral=neutral)
         b = gen.generate(lb, sb, neutral=neutral)
-        items = []
         for name, t in zip(names, taus, strict=True):
             m = gen.interpolate(a, b, float(t))
-            items.append((name, m, _manifest(gen, m, source, {
+            yield name, m, _manifest(gen, m, source, {
                 "from": {"label": la, "seed": sa}, "to": {"label": lb, "seed": sb},
-                "tau": float(t)})))
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    _export_all(out, created, items, args.format, uv, fuv, args.overwrite)
-    return 0
+                "tau": float(t)})
+
+    return _build_and_export(out, created, items, args, uv, fuv)
 
 
 # ---------------------------------------------------------------------------------------------
