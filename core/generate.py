@@ -165,8 +165,6 @@ class MotionGenerator:
         seed, so a pair gives the same motion alone or in a batch (up to float rounding of the
         batched matmuls).
         """
-        for lab in labels:
-            self.label_index(lab)
         seeds = [check_seed(s) for s in seeds]
         sides = [None] * len(seeds) if sides is None else list(sides)
         if not len(labels) == len(seeds) == len(sides) or not seeds:
@@ -174,9 +172,14 @@ class MotionGenerator:
                 f"expected as many labels as seeds (and sides) >= 1, found {len(labels)}, "
                 f"{len(seeds)} (and {len(sides)})")
         cfg = self._config()
-        cls = [cfg.class_index(lab, self.side_of(lab, s, side))
-               for lab, s, side in zip(labels, seeds, sides, strict=True)]
-        z = torch.cat([self._noise(s)[0] for s in seeds])
+        zs, cls = [], []
+        for lab, s, side in zip(labels, seeds, sides, strict=True):
+            z, drawn = self._noise(s)
+            if side is None and lab in cfg.one_sided:
+                side = drawn
+            zs.append(z)
+            cls.append(cfg.class_index(lab, side))  # checks the label and the side
+        z = torch.cat(zs)
         w, ell = self.gan.generate(z.to(self.gan.p.device), self.gan.one_hot(torch.as_tensor(cls)))
         q, length = self.gan.to_sphere(w, ell)
         return q.double().cpu().numpy(), length.double().cpu().numpy()
