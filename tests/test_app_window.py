@@ -142,6 +142,38 @@ def test_landmarks_on_the_far_side_are_hidden_but_dragged_ones_stay_pickable(stu
     assert [vp.landmark_at(vp.world_to_widget(lms[k])) for k in (8, 30, 48, 57)] == [None] * 4
 
 
+def test_skin_culling_only_where_it_leaves_the_picture_unchanged(studio, qtbot):
+    from app.widgets.scene import boundary_vertices
+
+    w, s = studio, studio.session
+    vp, p = w.viewport, w.viewport.plotter
+    face = s.template
+    rim = boundary_vertices(face.faces[face.skin[face.faces].all(1)])
+    assert np.array_equal(vp.face.culling.rim, rim)
+    assert 20 < len(rim) < 100 and face.vertices[rim, 2].max() < 0.06  # the neck's rim only
+    click_generate(qtbot, w, "high_smile")
+    s.set_frame(20)
+    culled = {}
+    for az, el in [(0, 0), (40, 15), (90, 0), (-60, -20), (0, 70), (160, 10), (0, -45),
+                   (180, -30)]:
+        vp.reset_camera()
+        p.camera.Azimuth(az)
+        p.camera.Elevation(el)
+        p.camera.OrthogonalizeViewUp()
+        p.renderer.ResetCameraClippingRange()
+        images = []
+        for enabled in (False, True):
+            vp.face.culling.enabled = enabled
+            p.render()
+            images.append(p.screenshot(return_img=True)[..., :3].astype(int))
+        culled[(az, el)] = bool(vp.face.skin_actor.GetProperty().GetBackfaceCulling())
+        changed = (np.abs(images[0] - images[1]).sum(-1) > 30).mean()
+        assert changed < 2e-4, (az, el, changed)  # at most a few pixels along the rim
+    # on from the front, the sides and above; off from below the neck and at grazing angles
+    assert culled == {(0, 0): True, (40, 15): True, (90, 0): True, (-60, -20): True,
+                      (0, 70): True, (160, 10): False, (0, -45): False, (180, -30): False}
+
+
 def test_background_drag_rotates_camera_and_ctrl_click_pins(studio, qtbot):
     w, s = studio, studio.session
     vp = w.viewport

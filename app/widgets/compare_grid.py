@@ -231,6 +231,8 @@ class CompareGrid(QWidget):
         """Close the grid's plotter (before a rebuild and when the window closes)."""
         if self.plotter is not None:
             self.plotter.removeEventFilter(self._filter)
+            for face in self.faces:
+                face.release()
             self.stack.removeWidget(self.plotter)
             self.plotter.close()
             self.plotter.deleteLater()

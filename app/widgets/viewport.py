@@ -292,4 +292,5 @@ class Viewport(QWidget):
     def close_plotter(self) -> None:
         """Remove the event filter, then close the plotter (before the window goes)."""
         self.plotter.removeEventFilter(self.drag_filter)
+        self.face.release()
         self.plotter.close()
