@@ -174,6 +174,35 @@ def test_skin_culling_only_where_it_leaves_the_picture_unchanged(studio, qtbot):
                       (0, 70): True, (160, 10): False, (0, -45): False, (180, -30): False}
 
 
+def grab_rgba(plotter) -> np.ndarray:
+    """(H, W, 4) uint8 of what the QOpenGLWidget shows (its framebuffer, after the hand-over)."""
+    from PySide6.QtGui import QImage
+
+    img = plotter.grabFramebuffer().convertToFormat(QImage.Format.Format_RGBA8888)
+    return np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.width(), 4).copy()
+
+
+def test_fast_frame_handover_shows_the_same_pixels(studio, qtbot):
+    w, s = studio, studio.session
+    vp = w.viewport
+    p = vp.plotter
+    click_generate(qtbot, w, "high_smile")
+    s.select(MOUTH_CORNER)
+    for option in (None, "wireframe", "heatmap"):
+        if option:
+            s.set_view_option(option, True)
+        n = p.fast_handovers
+        fast = grab_rgba(p)
+        assert p.fast_handovers > n  # the single-renderer view takes the fast path
+        p.fast_handover_enabled = False
+        try:
+            slow = grab_rgba(p)  # pyvistaqt's GL_LINEAR blit + alpha clear
+        finally:
+            p.fast_handover_enabled = True
+        assert fast.shape[2] == 4 and fast[..., 3].min() == 255  # opaque everywhere
+        np.testing.assert_array_equal(fast, slow)
+
+
 def test_background_drag_rotates_camera_and_ctrl_click_pins(studio, qtbot):
     w, s = studio, studio.session
     vp = w.viewport
@@ -234,6 +263,9 @@ def test_compare_grid_shows_four_seeds(studio, qtbot):
     tips = [f.skin_mesh.points[s.landmarks.indices[57]] for f in grid.faces]
     assert len({tuple(np.round(t, 6)) for t in tips}) == 4  # four different expressions
     p = grid.plotter
+    n = p.fast_handovers
+    rgba = grab_rgba(p)  # four renderers: pyvistaqt's hand-over (alpha cleared), not the fast one
+    assert p.fast_handovers == n and rgba[..., 3].min() == 255
     qtbot.mouseClick(p, Qt.MouseButton.LeftButton, pos=QPoint(p.width() * 3 // 4,
                                                                p.height() * 3 // 4))
     assert grid.selected == 3 and "seed 3" in grid.selection.text()

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from pyvistaqt import QtInteractor
 
 from app.errors import guarded, report
 from app.widgets.common import label_combo, seed_spin, set_combo_label
+from app.widgets.gl_view import StudioInteractor, opaque_background
 from app.widgets.scene import (
     BACKGROUND,
     add_face,
@@ -76,7 +76,7 @@ class CompareGrid(QWidget):
         super().__init__(parent)
         self.session = s = session
         self.multi_samples = multi_samples
-        self.plotter: QtInteractor | None = None
+        self.plotter: StudioInteractor | None = None
         self.faces: list = []
         self.selected = 0
         self._filter = _ClickFilter(self)
@@ -163,7 +163,7 @@ class CompareGrid(QWidget):
             return
         self.close_plotter()
         shape = grid_shape(len(cs.motions))
-        p = QtInteractor(self, shape=shape, auto_update=False,
+        p = StudioInteractor(self, shape=shape, auto_update=False,
                          multi_samples=self.multi_samples, border=False)
         make_native(p)
         p.installEventFilter(self._filter)
@@ -183,6 +183,7 @@ class CompareGrid(QWidget):
         for i in range(len(cs.motions), shape[0] * shape[1]):
             p.subplot(*divmod(i, shape[1]))
         p.set_background(BACKGROUND)
+        opaque_background(p)
         p.link_views()
         self.selected = min(self.selected, len(cs.motions) - 1)
         self._highlight()

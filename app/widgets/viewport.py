@@ -15,9 +15,9 @@ import numpy as np
 import pyvista as pv
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
-from pyvistaqt import QtInteractor
 
 from app.errors import guarded
+from app.widgets.gl_view import StudioInteractor, opaque_background
 from app.widgets.landmark_drag import LandmarkDragFilter
 from app.widgets.scene import (
     BACKGROUND,
@@ -48,7 +48,8 @@ OCCLUSION_M = 0.015
 
 
 class Viewport(QWidget):
-    """The main 3-D view. ``plotter`` is the pyvistaqt ``QtInteractor``.
+    """The main 3-D view. ``plotter`` is a pyvistaqt ``QtInteractor`` (a
+    :class:`~app.widgets.gl_view.StudioInteractor`).
 
     Signals
     -------
@@ -64,7 +65,7 @@ class Viewport(QWidget):
         self.session = session
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plotter = QtInteractor(self, auto_update=False, multi_samples=multi_samples)
+        self.plotter = StudioInteractor(self, auto_update=False, multi_samples=multi_samples)
         make_native(self.plotter)
         layout.addWidget(self.plotter)
         self._pending_version = 0  # drag-preview version of the data handed to the next paint
@@ -85,6 +86,7 @@ class Viewport(QWidget):
     def _build_scene(self) -> None:
         s, p = self.session, self.plotter
         p.set_background(BACKGROUND)
+        opaque_background(p)  # lets StudioInteractor hand frames over without an alpha pass
         add_three_point_lights(p)
         face = s.template
         self.face = add_face(p, s.current_vertices(), face.faces, face.skin)

@@ -1,0 +1,77 @@
+"""The studio's VTK view widget: pyvistaqt's ``QtInteractor`` with a cheaper frame hand-over.
+
+pyvistaqt renders VTK into VTK's own framebuffer, then (``paintGL`` -> ``_blit``) blits it into
+the ``QOpenGLWidget``'s framebuffer with ``GL_LINEAR`` and clears the alpha channel to 1 so
+that compositors do not blend the window with what is behind it. On a CPU rasteriser
+(llvmpipe) both are full-frame shader passes; measured at 855x780 they cost ~4 ms of an
+18 ms frame (``docs/studio.md``). :class:`StudioInteractor` skips them when they cannot change
+a pixel:
+
+* VTK's frame has exactly the widget's size in device pixels, so a ``GL_NEAREST`` blit reads
+  the same texels as ``GL_LINEAR`` does (every sample lands on a texel centre) and Mesa
+  copies it without a shader;
+* every renderer of the window covers the whole frame (one renderer with the full viewport)
+  and clears to an opaque background (:func:`opaque_background`); opaque geometry writes
+  alpha 1, and VTK blends translucent geometry with ``glBlendFuncSeparate(..., ONE,
+  ONE_MINUS_SRC_ALPHA)``, which keeps a destination alpha of 1 at 1. The alpha clear is then
+  a no-op.
+
+Otherwise (a grid of renderers, a transparent background, a size mismatch) it falls back to
+pyvistaqt's hand-over. ``tests/test_app_window.py`` compares both hand-overs pixel for pixel.
+"""
+
+from __future__ import annotations
+
+from pyvistaqt import QtInteractor
+
+__all__ = ["StudioInteractor", "opaque_background"]
+
+_GL_DRAW_FRAMEBUFFER = 0x8CA9
+_GL_COLOR_BUFFER_BIT = 0x00004000
+_GL_NEAREST = 0x2600
+_GL_SCISSOR_TEST = 0x0C11
+
+
+def opaque_background(plotter) -> None:
+    """Make every renderer of ``plotter`` clear to an opaque background (alpha 1)."""
+    for renderer in plotter.renderers:
+        renderer.SetBackgroundAlpha(1.0)
+
+
+class StudioInteractor(QtInteractor):
+    """``QtInteractor`` whose frame hand-over is a plain copy when that is exact (see the
+    module docstring). ``fast_handovers`` counts the frames handed over that way."""
+
+    fast_handovers = 0
+    #: False forces pyvistaqt's hand-over (tests compare the two).
+    fast_handover_enabled = True
+
+    def _fast_handover_ok(self, rect) -> bool:
+        rw = getattr(self, "_RenderWindow", None)
+        if not self.fast_handover_enabled or rw is None or getattr(self, "_gl", None) is None:
+            return False
+        if tuple(rw.GetSize()) != (rect.width(), rect.height()) or rect.x() or rect.y():
+            return False
+        renderers = rw.GetRenderers()
+        if renderers.GetNumberOfItems() != 1:
+            return False
+        ren = renderers.GetFirstRenderer()
+        return tuple(ren.GetViewport()) == (0.0, 0.0, 1.0, 1.0) and ren.GetBackgroundAlpha() >= 1.0
+
+    def _blit(self, target_id, rect):
+        if not self._fast_handover_ok(rect):
+            return super()._blit(target_id, rect)
+        rw, f = self._RenderWindow, self._gl
+        f.glBindFramebuffer(_GL_DRAW_FRAMEBUFFER, target_id)
+        f.draw_buffer_attachment0()
+        scissor = bool(f.glIsEnabled(_GL_SCISSOR_TEST))
+        if scissor:  # the scissor test applies to glBlitFramebuffer
+            rw.GetState().vtkglDisable(_GL_SCISSOR_TEST)
+            f.glDisable(_GL_SCISSOR_TEST)
+        w, h = rw.GetSize()
+        rw.BlitDisplayFramebuffer(0, 0, 0, w, h, 0, 0, w, h, _GL_COLOR_BUFFER_BIT, _GL_NEAREST)
+        if scissor:
+            rw.GetState().vtkglEnable(_GL_SCISSOR_TEST)
+            f.glEnable(_GL_SCISSOR_TEST)
+        self.fast_handovers += 1
+        return None
