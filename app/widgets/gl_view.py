@@ -3,8 +3,8 @@
 pyvistaqt renders VTK into VTK's own framebuffer, then (``paintGL`` -> ``_blit``) blits it into
 the ``QOpenGLWidget``'s framebuffer with ``GL_LINEAR`` and clears the alpha channel to 1 so
 that compositors do not blend the window with what is behind it. On a CPU rasteriser
-(llvmpipe) both are full-frame shader passes; measured at 855x780 they cost ~4 ms of an
-18 ms frame (``docs/studio.md``). :class:`StudioInteractor` skips them when they cannot change
+(llvmpipe) both are full-frame shader passes: 2-4 ms of CPU time per frame at 855x780 (the
+frame costs of ``tests/benchmarks/bench_gui.py``, in ``docs/studio.md``). :class:`StudioInteractor` skips them when they cannot change
 a pixel:
 
 * VTK's frame has exactly the widget's size in device pixels, so a ``GL_NEAREST`` blit reads

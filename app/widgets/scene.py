@@ -91,15 +91,15 @@ def boundary_vertices(faces: np.ndarray) -> np.ndarray:
 class SkinCulling:
     """Back-face culling of the skin, on whenever it leaves the picture as it is.
 
-    Culling skips the half of the head that faces away from the camera; on llvmpipe it cuts
-    a frame's VTK render time by about a quarter (9.7 -> 7.1 ms at 855x780). The skin is
-    consistently wound and closed except for the rim of the neck, so back faces are only
+    Culling skips the half of the head that faces away from the camera; on llvmpipe the VTK
+    render of a frame goes from 10.7 to 8.9 ms at 855x780 (``tests/benchmarks/bench_gui.py``).
+    The skin is consistently wound and closed except for the rim of the neck, so back faces are only
     ever seen through that opening, from below it. Before each render of its renderer this
     turns culling on when the camera is outside the head's bounding box and sees every rim
     vertex from the head's side of the rim's plane at an elevation of at least
     ``min_elevation_deg`` (the rim is not quite planar: from just above its plane, a
     pixel-thin sliver of the neck's inner wall can show at the rim), and off otherwise
-    (checked against renders without culling in ``tests/test_gui_window.py``). With a
+    (checked against renders without culling in ``tests/test_app_window.py``). With a
     parallel projection the view direction is used instead of the camera position.
     """
 

@@ -18,6 +18,11 @@ What is measured (all with real Qt events through QTest, the viewport sized 1280
   (120 fps requested), and at the default 30 fps (dropped frames show as < 30).
 * **generate**: from the click on "Generate" (a new seed each time, so nothing is cached) to
   the first frame of the new motion on screen.
+* **frame costs**: ``plotter.repaint()`` of the viewport (points modified, as in a drag) and
+  ``ren_win.Render()`` alone, alternating in one process between the view as shipped and the
+  view without back-face culling of the skin and/or without the fast frame hand-over
+  (``app.widgets.scene.SkinCulling``, ``app.widgets.gl_view.StudioInteractor``); also with an
+  empty scene (the fixed cost of presenting a frame). Wall median and CPU mean (app threads).
 
 Models: the trained weights in ``models/`` when present; otherwise randomly initialised
 networks of the same architecture (the timings are the same; the faces are not meaningful).
@@ -268,6 +273,50 @@ class Bench:
         return {"requested_fps": fps, "shown_fps": n / (t1 - t0), "seconds": t1 - t0,
                 "frames": n, "cpu_ms_per_frame": 1000.0 * (c1 - c0) / max(n, 1)}
 
+    def frame_costs(self, reps: int) -> dict:
+        import resource
+
+        import numpy as np
+
+        vp = self.window.viewport
+        p, rw = vp.plotter, vp.plotter.ren_win
+
+        def cpu() -> float:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            return ru.ru_utime + ru.ru_stime
+
+        actors = [*p.renderer.GetActors(), vp.caption]
+        shown = [a.GetVisibility() for a in actors]
+        configs = {"shipped": (True, True), "no culling": (False, True),
+                   "no fast hand-over": (True, False), "neither": (False, False),
+                   "empty scene": (True, True)}
+        out = {name: {"repaint": [], "repaint_cpu": [], "render": []} for name in configs}
+        try:
+            for _ in range(reps):
+                for name, (cull, fast) in configs.items():
+                    vp.face.culling.enabled = cull
+                    p.fast_handover_enabled = fast
+                    for a, v in zip(actors, shown, strict=True):
+                        a.SetVisibility(v and name != "empty scene")
+                    vp.face.set_points(vp.face.skin_mesh.points.copy())
+                    t0, c0 = time.perf_counter(), cpu()
+                    p.repaint()
+                    out[name]["repaint"].append(1e3 * (time.perf_counter() - t0))
+                    out[name]["repaint_cpu"].append(1e3 * (cpu() - c0))
+                    vp.face.skin_mesh.Modified()
+                    t0 = time.perf_counter()
+                    rw.Render()
+                    out[name]["render"].append(1e3 * (time.perf_counter() - t0))
+        finally:
+            vp.face.culling.enabled = True
+            p.fast_handover_enabled = True
+            for a, v in zip(actors, shown, strict=True):
+                a.SetVisibility(v)
+            p.update()
+        return {name: {"repaint_median_ms": _pct(r["repaint"], 50),
+                       "repaint_cpu_mean_ms": float(np.mean(r["repaint_cpu"])),
+                       "render_median_ms": _pct(r["render"], 50)} for name, r in out.items()}
+
     def close(self) -> None:
         self.window.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -296,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="drags, one after another on the same landmark (results pooled)")
     p.add_argument("--generate", type=int, default=8, help="generate clicks")
     p.add_argument("--seconds", type=float, default=4.0, help="playback seconds per case")
+    p.add_argument("--frames", type=int, default=60,
+                   help="repaints per configuration for the frame costs (0: skip)")
     p.add_argument("--viewport", default=f"{VIEWPORT[0]}x{VIEWPORT[1]}", help="3-D view size, WxH")
     args = p.parse_args(argv)
     _ensure_display(argv)
@@ -315,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             "drag": pooled_drags([bench.drag(args.moves) for _ in range(args.drags)]),
             "playback_max": bench.playback(120.0, args.seconds),
             "playback_30": bench.playback(30.0, args.seconds),
+            "frame_costs": bench.frame_costs(args.frames) if args.frames > 0 else {},
         }
     finally:
         bench.close()
@@ -338,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'generate: click -> first frame, median (p95)':<44} "
           f"{g['median_ms']:7.1f} ms ({g['p95_ms']:.1f}) {'<= 300 ms':>9}")
     print(f"{'  generate job CPU time (worker), median':<44} {g['worker_cpu_median_ms']:7.1f} ms")
+    if res["frame_costs"]:
+        print(f"{'frame costs (ms)':<44} {'repaint':>8} {'its CPU':>8} {'Render()':>9}")
+        for name, c in res["frame_costs"].items():
+            print(f"{'  ' + name:<44} {c['repaint_median_ms']:8.1f} "
+                  f"{c['repaint_cpu_mean_ms']:8.1f} {c['render_median_ms']:9.1f}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     return 0
