@@ -49,3 +49,33 @@ def test_boundary_vertices():
     # the skin is open only at the neck: one loop of vertices at the bottom of the head
     assert 20 < len(rim) < 100
     assert face.vertices[rim, 2].max() < face.vertices[:, 2].min() + 0.05
+
+
+def test_tiles_opaquely():
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the render window factory
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
+
+    from app.widgets.gl_view import tiles_opaquely
+
+    def window(viewports, alpha=1.0, layer1=False):
+        rw = vtkRenderWindow()
+        rw.SetOffScreenRendering(True)
+        rw.SetNumberOfLayers(2)
+        for vp in viewports:
+            ren = vtkRenderer()
+            ren.SetViewport(*vp)
+            ren.SetBackgroundAlpha(alpha)
+            rw.AddRenderer(ren)
+        if layer1:  # a transparent overlay on layer 1 does not matter
+            ren = vtkRenderer()
+            ren.SetLayer(1)
+            rw.AddRenderer(ren)
+        return rw
+
+    grid = [(c / 3, r / 3, (c + 1) / 3, (r + 1) / 3) for r in range(3) for c in range(3)]
+    assert tiles_opaquely(window([(0, 0, 1, 1)]))
+    assert tiles_opaquely(window(grid, layer1=True))
+    assert not tiles_opaquely(window(grid[:-1]))  # one cell of the grid is never cleared
+    assert not tiles_opaquely(window([(0, 0, 1, 1)], alpha=0.0))
+    assert not tiles_opaquely(window([(0, 0, 0.5, 1), (0.5, 0, 1, 0.9)]))
+    assert not tiles_opaquely(window([]))

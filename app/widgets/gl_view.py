@@ -10,21 +10,24 @@ a pixel:
 * VTK's frame has exactly the widget's size in device pixels, so a ``GL_NEAREST`` blit reads
   the same texels as ``GL_LINEAR`` does (every sample lands on a texel centre) and Mesa
   copies it without a shader;
-* every renderer of the window covers the whole frame (one renderer with the full viewport)
-  and clears to an opaque background (:func:`opaque_background`); opaque geometry writes
-  alpha 1, and VTK blends translucent geometry with ``glBlendFuncSeparate(..., ONE,
-  ONE_MINUS_SRC_ALPHA)``, which keeps a destination alpha of 1 at 1. The alpha clear is then
-  a no-op.
+* the renderers of the bottom layer tile the whole frame (one full-viewport renderer, or a
+  grid of them) and clear to an opaque background (:func:`opaque_background`); opaque
+  geometry writes alpha 1, and VTK blends translucent geometry with
+  ``glBlendFuncSeparate(..., ONE, ONE_MINUS_SRC_ALPHA)``, which keeps a destination alpha of 1
+  at 1. The alpha clear is then a no-op.
 
-Otherwise (a grid of renderers, a transparent background, a size mismatch) it falls back to
-pyvistaqt's hand-over. ``tests/test_app_window.py`` compares both hand-overs pixel for pixel.
+Otherwise (a transparent background, a part of the frame no renderer clears, a size
+mismatch) it falls back to pyvistaqt's hand-over. ``tests/test_app_window.py`` compares both
+hand-overs pixel for pixel, for the main view and for the compare grid.
 """
 
 from __future__ import annotations
 
+import itertools
+
 from pyvistaqt import QtInteractor
 
-__all__ = ["StudioInteractor", "opaque_background"]
+__all__ = ["StudioInteractor", "opaque_background", "tiles_opaquely"]
 
 _GL_DRAW_FRAMEBUFFER = 0x8CA9
 _GL_COLOR_BUFFER_BIT = 0x00004000
@@ -36,6 +39,34 @@ def opaque_background(plotter) -> None:
     """Make every renderer of ``plotter`` clear to an opaque background (alpha 1)."""
     for renderer in plotter.renderers:
         renderer.SetBackgroundAlpha(1.0)
+
+
+def tiles_opaquely(render_window) -> bool:
+    """Whether the bottom-layer renderers of ``render_window`` clear every pixel of the frame to
+    an opaque background: each erases with background alpha 1, and every cell of the grid their
+    viewport edges make lies inside one of them."""
+    collection = render_window.GetRenderers()
+    collection.InitTraversal()
+    boxes = []
+    for _ in range(collection.GetNumberOfItems()):
+        ren = collection.GetNextItem()
+        if ren.GetLayer() != 0:
+            continue  # overlays draw over the frame; they do not clear its colour
+        if not ren.GetErase() or ren.GetBackgroundAlpha() < 1.0:
+            return False
+        boxes.append(tuple(ren.GetViewport()))  # (xmin, ymin, xmax, ymax), normalised
+    if not boxes:
+        return False
+    xs = sorted({0.0, 1.0, *(b[0] for b in boxes), *(b[2] for b in boxes)})
+    ys = sorted({0.0, 1.0, *(b[1] for b in boxes), *(b[3] for b in boxes)})
+    for x0, x1 in itertools.pairwise(xs):
+        for y0, y1 in itertools.pairwise(ys):
+            if x1 <= 0.0 or x0 >= 1.0 or y1 <= 0.0 or y0 >= 1.0:
+                continue  # outside the frame
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            if not any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes):
+                return False
+    return True
 
 
 class StudioInteractor(QtInteractor):
@@ -52,11 +83,7 @@ class StudioInteractor(QtInteractor):
             return False
         if tuple(rw.GetSize()) != (rect.width(), rect.height()) or rect.x() or rect.y():
             return False
-        renderers = rw.GetRenderers()
-        if renderers.GetNumberOfItems() != 1:
-            return False
-        ren = renderers.GetFirstRenderer()
-        return tuple(ren.GetViewport()) == (0.0, 0.0, 1.0, 1.0) and ren.GetBackgroundAlpha() >= 1.0
+        return tiles_opaquely(rw)
 
     def _blit(self, target_id, rect):
         if not self._fast_handover_ok(rect):
