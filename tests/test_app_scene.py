@@ -1,10 +1,11 @@
-"""Geometry helpers of the 3-D views (no window needed): vertex normals and open boundaries."""
+"""Helpers of the 3-D views (no window needed): vertex normals and the frame hand-over's
+coverage test."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.widgets.scene import VertexNormals, boundary_vertices
+from app.widgets.scene import VertexNormals
 from core.assets import load_face
 
 
@@ -37,18 +38,6 @@ def test_vertex_normals_of_a_cube_corner_and_an_unused_vertex():
     np.testing.assert_allclose(n[0], -np.ones(3) / np.sqrt(3), atol=1e-6)
     np.testing.assert_allclose(n[3], [-1 / np.sqrt(2), -1 / np.sqrt(2), 0], atol=1e-6)
     assert np.all(np.isfinite(n)) and np.allclose(n[4], 0.0)  # no faces: zero, not NaN
-
-
-def test_boundary_vertices():
-    square = np.array([[0, 1, 2], [0, 2, 3]])
-    assert boundary_vertices(square).tolist() == [0, 1, 2, 3]
-    tetra = np.array([[0, 1, 2], [0, 3, 1], [1, 3, 2], [0, 2, 3]])
-    assert boundary_vertices(tetra).size == 0
-    face = load_face()
-    rim = boundary_vertices(face.faces[face.skin[face.faces].all(1)])
-    # the skin is open only at the neck: one loop of vertices at the bottom of the head
-    assert 20 < len(rim) < 100
-    assert face.vertices[rim, 2].max() < face.vertices[:, 2].min() + 0.05
 
 
 def test_tiles_opaquely():

@@ -143,7 +143,7 @@ def test_landmarks_on_the_far_side_are_hidden_but_dragged_ones_stay_pickable(stu
 
 
 def test_skin_culling_only_where_it_leaves_the_picture_unchanged(studio, qtbot):
-    from app.widgets.scene import boundary_vertices
+    from core.mesh.topology import boundary_vertices
 
     w, s = studio, studio.session
     vp, p = w.viewport, w.viewport.plotter

@@ -7,9 +7,11 @@ import pytest
 import trimesh
 from scipy.sparse.csgraph import shortest_path
 
+from core.assets import load_face
 from core.errors import ExportError, InvalidInputError, MeshFormatError, MissingWeightsError
 from core.mesh import (
     MeshHierarchy,
+    boundary_vertices,
     build_hierarchy,
     check_mesh,
     closest_points_on_triangles,
@@ -261,3 +263,15 @@ def test_load_reports_missing_corrupt_and_inconsistent_files(hier, tmp_path):
     np.savez(tmp_path / "incomplete.npz", **arrays)
     with pytest.raises(MeshFormatError, match="incomplete"):
         MeshHierarchy.load(tmp_path / "incomplete.npz")
+
+
+def test_boundary_vertices():
+    square = np.array([[0, 1, 2], [0, 2, 3]])
+    assert boundary_vertices(square).tolist() == [0, 1, 2, 3]
+    tetra = np.array([[0, 1, 2], [0, 3, 1], [1, 3, 2], [0, 2, 3]])
+    assert boundary_vertices(tetra).size == 0
+    face = load_face()
+    rim = boundary_vertices(face.faces[face.skin[face.faces].all(1)])
+    # the skin is open only at the neck: one loop of vertices at the bottom of the head
+    assert 20 < len(rim) < 100
+    assert face.vertices[rim, 2].max() < face.vertices[:, 2].min() + 0.05

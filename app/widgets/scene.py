@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from core.mesh.topology import boundary_vertices
+
 __all__ = ["SKIN", "BACKGROUND", "HEAT_MAX_MM", "FaceActors", "add_face", "frame_camera",
            "software_gl", "pv_faces", "make_native", "add_three_point_lights", "THREE_POINT",
-           "boundary_vertices", "SkinCulling"]
+           "SkinCulling"]
 
 SKIN = (0.87, 0.70, 0.60)
 #: Solid background: a gradient costs a full-screen shaded quad per frame (~10% of a frame on
@@ -77,15 +79,6 @@ class VertexNormals:
         vn = self.incidence @ fn  # (V, 3)
         vn /= np.maximum(np.sqrt(np.einsum("ij,ij->i", vn, vn))[:, None], 1e-12)
         return vn
-
-
-def boundary_vertices(faces: np.ndarray) -> np.ndarray:
-    """Sorted indices of the vertices on the open boundary of triangles (F, 3): the ends of
-    the edges that only one triangle uses (for the head, the rim of the neck)."""
-    f = np.asarray(faces, np.int64)
-    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    unique, counts = np.unique(edges, axis=0, return_counts=True)
-    return np.unique(unique[counts == 1])
 
 
 class SkinCulling:

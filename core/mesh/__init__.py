@@ -20,6 +20,7 @@ from core.mesh.spirals import (
     default_reference_vertices,
 )
 from core.mesh.topology import (
+    boundary_vertices,
     check_mesh,
     connected_components,
     edges_from_faces,
@@ -30,6 +31,7 @@ from core.mesh.topology import (
 __all__ = [
     "HIERARCHY_FORMAT_VERSION",
     "MeshHierarchy",
+    "boundary_vertices",
     "build_hierarchy",
     "check_mesh",
     "closest_points_on_triangles",

@@ -1,4 +1,5 @@
-"""Combinatorial helpers on triangle meshes: edges, adjacency, components and ordered 1-rings.
+"""Combinatorial helpers on triangle meshes: edges, open boundaries, adjacency, components and
+ordered 1-rings.
 
 All functions take plain arrays (``faces : (F, 3) int``) and return plain arrays; none of them
 looks at vertex positions except :func:`check_mesh`, which validates both.
@@ -15,6 +16,7 @@ from core.errors import InvalidInputError
 __all__ = [
     "check_mesh",
     "edges_from_faces",
+    "boundary_vertices",
     "vertex_adjacency",
     "connected_components",
     "ordered_one_rings",
@@ -93,10 +95,30 @@ def edges_from_faces(faces: np.ndarray) -> np.ndarray:
     edges : (E, 2) int64
         ``edges[:, 0] < edges[:, 1]``, rows sorted lexicographically.
     """
+    return np.unique(_face_edges(faces), axis=0)
+
+
+def boundary_vertices(faces: np.ndarray) -> np.ndarray:
+    """Vertices on the open boundary of a triangle mesh: the ends of the edges that only one
+    triangle uses (for the head, the rim of the neck).
+
+    Parameters
+    ----------
+    faces : (F, 3) int
+
+    Returns
+    -------
+    vertices : (B,) int64, sorted; empty for a closed mesh
+    """
+    edges, counts = np.unique(_face_edges(faces), axis=0, return_counts=True)
+    return np.unique(edges[counts == 1])
+
+
+def _face_edges(faces: np.ndarray) -> np.ndarray:
+    """(3F, 2) int64 the three edges of every face, each as (lower, higher) vertex index."""
     f = np.asarray(faces, dtype=np.int64)
     e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=0)  # (3F, 2)
-    e = np.sort(e, axis=1)
-    return np.unique(e, axis=0)
+    return np.sort(e, axis=1)
 
 
 def vertex_adjacency(faces: np.ndarray, n_vertices: int) -> sp.csr_matrix:
