@@ -27,7 +27,8 @@ fi
 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[dev]"
 # Khronos' glTF validator for tests/test_export.py (optional: the test is skipped without it).
 if command -v npm >/dev/null 2>&1; then
-  npm install -s --no-fund --no-audit --prefix .cache/node "gltf-validator@2.0.0-dev.3.10" \
+  timeout 180 npm install -s --no-fund --no-audit --prefix .cache/node \
+    "gltf-validator@2.0.0-dev.3.10" \
     >/dev/null 2>&1 || echo "note: gltf-validator not installed (the GLB validator test will skip)"
 fi
 echo "setup done: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
