@@ -108,17 +108,17 @@ class SkinCulling:
         """Whether culling leaves the picture unchanged for the renderer's current camera."""
         if not self.enabled or len(self.rim) < 3:
             return False
-        pts = np.asarray(self.mesh.points, np.float64)
-        rim = pts[self.rim]
+        rim = np.asarray(self.mesh.points[self.rim], np.float64)  # (R, 3)
+        lo, hi = np.asarray(self.mesh.GetBounds(), np.float64).reshape(3, 2).T  # VTK's bounds
         c = rim.mean(0)
         n = np.linalg.svd(rim - c, full_matrices=False)[2][2]  # normal of the rim's plane
-        if np.dot(pts.mean(0) - c, n) < 0:
-            n = -n  # towards the head
+        if np.dot((lo + hi) / 2 - c, n) < 0:
+            n = -n  # towards the head (the centre of its bounding box)
         cam = self.renderer.GetActiveCamera()
         if cam.GetParallelProjection():
             return float(np.dot(cam.GetDirectionOfProjection(), n)) < -self.min_sin
         eye = np.asarray(cam.GetPosition(), np.float64)
-        if np.all(eye >= pts.min(0)) and np.all(eye <= pts.max(0)):
+        if np.all(eye >= lo) and np.all(eye <= hi):
             return False  # the camera may be inside the head
         rays = eye - rim  # (R, 3) from each rim vertex to the eye
         sin_elev = (rays @ n) / np.linalg.norm(rays, axis=1)
