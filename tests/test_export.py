@@ -7,6 +7,7 @@ import os
 import shutil
 import struct
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -351,9 +352,8 @@ def _gltf_validator_dir():
     """(node, node_modules folder) of Khronos' glTF validator: GLTF_VALIDATOR_NODE_PATH, or the
     copy that .ci/setup.sh installs into .cache/node when npm is available."""
     node = shutil.which("node")
-    folder = os.environ.get("GLTF_VALIDATOR_NODE_PATH") or os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache", "node",
-        "node_modules")
+    folder = os.environ.get("GLTF_VALIDATOR_NODE_PATH") or str(
+        Path(__file__).resolve().parents[1] / ".cache" / "node" / "node_modules")
     if node and folder and os.path.isdir(os.path.join(folder, "gltf-validator")):
         return node, folder
     return None
