@@ -181,15 +181,22 @@ def _gain(x: torch.Tensor) -> float:
     return float(1.0 / x[:, 1:].square().mean().sqrt().clamp_min(1e-12))
 
 
-def fit_classifier(landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
-                   device="cpu", log=print) -> tuple[ExpressionClassifier, dict]:
-    """Train the classifier on sequences (N, T, K, 3) with labels (N,) (cross-entropy)."""
+def _setup(cls, landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
+           device):
+    """(model, x, y) for a training run: normalised sequences x, long labels y, and a seeded
+    ``cls`` model whose config carries the input gain of x, all on ``device``."""
     x = normalize_sequences(landmarks)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     config = SequenceModelConfig(**{**config.to_dict(), "input_gain": _gain(x)})
     torch.manual_seed(cfg.seed)
-    model = ExpressionClassifier(config).to(device)
-    x, y = x.to(device), y.to(device)
+    model = cls(config).to(device)
+    return model, x.to(device), y.to(device)
+
+
+def fit_classifier(landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
+                   device="cpu", log=print) -> tuple[ExpressionClassifier, dict]:
+    """Train the classifier on sequences (N, T, K, 3) with labels (N,) (cross-entropy)."""
+    model, x, y = _setup(ExpressionClassifier, landmarks, labels, config, cfg, device)
     summary = _fit(model, lambda i: nn.functional.cross_entropy(model(x[i]), y[i]), len(x), cfg,
                    log, "classifier")
     model.eval()
@@ -201,13 +208,8 @@ def fit_classifier(landmarks, labels, config: SequenceModelConfig, cfg: Sequence
 def fit_baseline(landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
                  device="cpu", log=print) -> tuple[LSTMBaseline, dict]:
     """Train the LSTM baseline: L1 to the real normalised sequences of each label."""
-    x = normalize_sequences(landmarks)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    config = SequenceModelConfig(**{**config.to_dict(), "input_gain": _gain(x)})
-    torch.manual_seed(cfg.seed)
-    model = LSTMBaseline(config).to(device)
-    x, y = x.to(device), y.to(device)
-    g = config.input_gain
+    model, x, y = _setup(LSTMBaseline, landmarks, labels, config, cfg, device)
+    g = model.config.input_gain
     summary = _fit(model, lambda i: (model(y[i]) - x[i]).abs().mean() * g, len(x), cfg, log,
                    "LSTM baseline")
     model.eval()
