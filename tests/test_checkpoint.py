@@ -110,7 +110,8 @@ def test_invalid_arguments(model, tmp_path):
 def test_file_sha256(tmp_path):
     p = tmp_path / "f.bin"
     p.write_bytes(b"abc" * 1000)
-    assert file_sha256(p) == hashlib.sha256(b"abc" * 1000).hexdigest()[:16]
+    assert file_sha256(p) == hashlib.sha256(b"abc" * 1000).hexdigest()
+    assert file_sha256(p, length=16) == hashlib.sha256(b"abc" * 1000).hexdigest()[:16]
     assert len(file_sha256(p, length=64)) == 64
     with pytest.raises(MissingWeightsError):
         file_sha256(tmp_path / "nope")

@@ -63,7 +63,7 @@ def test_obj_sequence_round_trip_with_corner_uvs(tmp_path, anim):
         np.testing.assert_array_equal(mesh.face_uv, face_uv)
         np.testing.assert_allclose(mesh.uv[mesh.face_uv], uv[face_uv], atol=5.1e-7, rtol=0)
     text = (out / names[0]).read_text()
-    assert "\nf 1/1 2/2 3/3\n" in text and "v " in text and "vn" not in text
+    assert "\nf 1/1/1 2/2/2 3/3/3\n" in text and "v " in text and text.count("\nvn ") == V
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == {
         "fps": 30,
@@ -73,8 +73,12 @@ def test_obj_sequence_round_trip_with_corner_uvs(tmp_path, anim):
         "n_vertices": V,
         "n_faces": len(faces),
         "units": "m",
+        "up": "z",
         "has_uv": True,
+        "has_normals": True,
         "files": names,
+        "frames": list(range(1, T + 1)),
+        "read_back": "trimesh.load(path, process=False, maintain_order=True)",
     }
 
 

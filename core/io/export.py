@@ -26,6 +26,7 @@ from core.io.atomic import (
 from core.io.export_gltf import export_glb
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
 from core.io.export_video import export_video
+from core.io.manifest import READ_BACK, UNITS, to_up
 from core.io.mesh_io import as_faces, as_frames, as_uv
 
 __all__ = [
@@ -76,6 +77,9 @@ def export_sequence(
     name_pattern: str = "frame_{:04d}",
     overwrite: bool = False,
     decimals: int = 6,
+    up: str = "z",
+    units: str = "m",
+    normals: bool = True,
 ) -> Path:
     """Write an animation as ``out_dir/frame_0001.<fmt>`` ... plus ``out_dir/manifest.json``.
 
@@ -85,18 +89,21 @@ def export_sequence(
         Folder to create; its parent must exist. An existing ``out_dir`` is refused unless
         ``overwrite=True`` (then it is replaced as a whole, atomically).
     frames : (T, V, 3) float32 or float64
-        Vertex positions in metres, in the template's vertex order (kept exactly).
+        Vertex positions in the app's z-up frame, in the template's vertex order (kept exactly).
     faces : (F, 3) int
         Shared 0-based triangle indices.
     fmt : {"obj", "ply", "npz"}
-        ``obj``: text with ``decimals`` digits, per-corner UVs (``f a/ta b/tb c/tc``);
+        ``obj``: text with ``decimals`` digits, per-corner UVs (``f a/ta b/tb c/tc``) and, with
+        ``normals``, one ``vn`` per vertex (``f a/ta/a ...``);
         ``ply``: binary, exact, per-vertex UVs only; ``npz``: one ``sequence.npz`` holding
         ``frames``, ``faces`` (and ``uv``, ``face_uv``).
     uv, face_uv : (N_uv, 2) float and (F, 3) int, or None
         Texture coordinates, written into every frame.
     manifest : mapping or None
-        Extra JSON-serialisable entries; ``n_frames``, ``n_vertices``, ``n_faces``, ``format``,
-        ``units`` ("m") and ``files`` are added (and win over same-named given entries).
+        Provenance entries (:func:`core.io.manifest.build_manifest`); the file part ``format``,
+        ``n_frames``, ``n_vertices``, ``n_faces``, ``units``, ``up``, ``has_uv``,
+        ``has_normals``, ``files``, ``frames`` (1-based numbers in the file names) and
+        ``read_back`` is added and wins over same-named given entries (``docs/manifest.md``).
     progress : callable ``(done, total) -> bool | None`` or None
         Called after every frame (``total = T``, or 1 for npz); returning ``False`` cancels.
     name_pattern : str
@@ -105,6 +112,13 @@ def export_sequence(
         Replace an existing ``out_dir``.
     decimals : int
         Digits after the decimal point of OBJ coordinates (>= 6).
+    up : {"z", "y"}
+        ``z`` writes the app's frame unchanged; ``y`` rotates it for y-up tools
+        (:func:`core.io.manifest.to_up`).
+    units : {"m", "cm", "mm"}
+        Unit of ``frames`` (the neutral face's own; recorded, nothing is scaled).
+    normals : bool
+        Write ``vn`` lines in OBJ frames (ignored for PLY/NPZ).
 
     Returns
     -------
@@ -124,7 +138,9 @@ def export_sequence(
         raise InvalidInputError(f"fmt must be one of {FORMATS}, got {fmt!r}; pick one of them")
     if decimals < 6:
         raise InvalidInputError(f"decimals must be >= 6 (micrometres), got {decimals}")
-    frames = as_frames(frames)
+    if units not in UNITS:
+        raise InvalidInputError(f"units must be one of {UNITS}, got {units!r}")
+    frames = to_up(as_frames(frames), up)
     n_frames, n_vertices = frames.shape[:2]
     faces = as_faces(faces, n_vertices)
     uv, face_uv = as_uv(uv, face_uv, len(faces))
@@ -136,9 +152,13 @@ def export_sequence(
         "n_frames": int(n_frames),
         "n_vertices": int(n_vertices),
         "n_faces": int(len(faces)),
-        "units": "m",
+        "units": units,
+        "up": up,
         "has_uv": uv is not None,
+        "has_normals": bool(normals and fmt == "obj"),
         "files": names,
+        "frames": list(range(1, n_frames + 1)),
+        "read_back": READ_BACK[fmt],
     }
     manifest_bytes = _json_bytes(meta)  # fail on a bad manifest before touching the disk
 
@@ -152,7 +172,11 @@ def export_sequence(
             np.savez(tmp / NPZ_NAME, **arrays)
             report_progress(progress, 1, 1, what)
         else:
-            encoder = ObjEncoder(faces, uv, face_uv, decimals=decimals) if fmt == "obj" else None
+            encoder = (
+                ObjEncoder(faces, uv, face_uv, decimals=decimals, normals=normals)
+                if fmt == "obj"
+                else None
+            )
             for k, name in enumerate(names):
                 if encoder is not None:
                     data = encoder.encode(frames[k], comment=f"frame {k + 1} of {n_frames}")

@@ -31,6 +31,7 @@ import pygltflib as gl
 
 from core.errors import InvalidInputError
 from core.io.atomic import atomic_write_bytes
+from core.io.export_obj import vertex_normals
 from core.io.mesh_io import as_faces, as_frames
 
 __all__ = ["export_glb", "z_up_to_y_up", "y_up_to_z_up"]
@@ -48,34 +49,6 @@ def z_up_to_y_up(points: np.ndarray) -> np.ndarray:
 def y_up_to_z_up(points: np.ndarray) -> np.ndarray:
     """Inverse of :func:`z_up_to_y_up`: ``(x, y, z) -> (x, -z, y)``."""
     return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
-
-
-def vertex_normals(frames: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals.
-
-    Parameters
-    ----------
-    frames : (T, V, 3) float
-    faces : (F, 3) int64
-
-    Returns
-    -------
-    (T, V, 3) float32
-        Vertices used by no (non-degenerate) face get ``(0, 1, 0)`` (glTF needs unit normals).
-    """
-    n_frames, n_vertices = frames.shape[:2]
-    tri = frames[:, faces]  # (T, F, 3 corners, 3 xyz)
-    face_n = np.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])  # (T, F, 3)
-    index = (np.arange(n_frames)[:, None] * n_vertices + faces.reshape(1, -1)).ravel()  # (T*F*3,)
-    out = np.empty((n_frames * n_vertices, 3))
-    for c in range(3):
-        weights = np.repeat(face_n[..., c], 3, axis=1).ravel()  # each face's normal, per corner
-        out[:, c] = np.bincount(index, weights=weights, minlength=n_frames * n_vertices)
-    out = out.reshape(n_frames, n_vertices, 3)
-    norm = np.linalg.norm(out, axis=-1, keepdims=True)
-    unit = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
-    unit[norm[..., 0] == 0] = (0.0, 1.0, 0.0)
-    return unit.astype(np.float32)
 
 
 class _BinBuilder:

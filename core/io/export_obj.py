@@ -12,7 +12,7 @@ import numpy as np
 
 from core.errors import InvalidInputError
 
-__all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv"]
+__all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv", "vertex_normals"]
 
 
 class ObjEncoder:
@@ -28,6 +28,9 @@ class ObjEncoder:
         0-based per-corner indices into ``uv``; with ``uv`` the faces are ``f a/ta b/tb c/tc``.
     decimals : int
         Digits after the decimal point of ``v``/``vt`` values (6 = micrometres for metres).
+    normals : bool
+        Also write one unit ``vn`` per vertex (area-weighted, :func:`vertex_normals`), in vertex
+        order, referenced by every corner (``f a//a`` or ``f a/ta/a``).
     """
 
     def __init__(
@@ -37,13 +40,24 @@ class ObjEncoder:
         face_uv: np.ndarray | None = None,
         *,
         decimals: int = 6,
+        normals: bool = False,
     ) -> None:
         self._v_fmt = f"v %.{decimals}f %.{decimals}f %.{decimals}f\n"
+        self._faces = faces
+        self._normals = normals
         tail = []
-        if uv is not None and face_uv is not None:
+        has_uv = uv is not None and face_uv is not None
+        if has_uv:
             tail.append(_rows(f"vt %.{decimals}f %.{decimals}f\n", uv))
+        if has_uv and normals:  # vn i belongs to v i: f v/vt/vn with vn = v
+            corners = np.stack([faces + 1, face_uv + 1, faces + 1], axis=-1)  # (F, 3, 3)
+            tail.append(_rows("f %d/%d/%d %d/%d/%d %d/%d/%d\n", corners.reshape(len(faces), 9)))
+        elif has_uv:
             corners = np.stack([faces + 1, face_uv + 1], axis=-1)  # (F, 3, 2)
             tail.append(_rows("f %d/%d %d/%d %d/%d\n", corners.reshape(len(faces), 6)))
+        elif normals:
+            corners = np.stack([faces + 1, faces + 1], axis=-1)  # (F, 3, 2)
+            tail.append(_rows("f %d//%d %d//%d %d//%d\n", corners.reshape(len(faces), 6)))
         else:
             tail.append(_rows("f %d %d %d\n", faces + 1))
         self._tail = "".join(tail).encode("ascii")
@@ -60,6 +74,9 @@ class ObjEncoder:
         """
         head = f"# {comment}\n" if comment else ""
         v_block = _rows(self._v_fmt, vertices)
+        if self._normals:
+            n = vertex_normals(np.asarray(vertices)[None], self._faces)[0]  # (V, 3)
+            v_block += _rows("vn %.6f %.6f %.6f\n", n)
         return (head + v_block).encode("ascii") + self._tail
 
 
@@ -102,7 +119,7 @@ def encode_ply(
     header = [
         "ply",
         "format binary_little_endian 1.0",
-        "comment Sparse2Dense Studio (units: metres)",
+        "comment Sparse2Dense Studio (units and up axis: see manifest.json)",
         f"element vertex {len(vertices)}",
         f"property {real} x",
         f"property {real} y",
@@ -135,3 +152,31 @@ def per_vertex_uv(
             "has different UVs in different faces); export as OBJ to keep them, or pass uv=None"
         )
     return out
+
+
+def vertex_normals(frames: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals.
+
+    Parameters
+    ----------
+    frames : (T, V, 3) float
+    faces : (F, 3) int64
+
+    Returns
+    -------
+    (T, V, 3) float32
+        Vertices used by no (non-degenerate) face get ``(0, 1, 0)`` (glTF needs unit normals).
+    """
+    n_frames, n_vertices = frames.shape[:2]
+    tri = frames[:, faces]  # (T, F, 3 corners, 3 xyz)
+    face_n = np.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])  # (T, F, 3)
+    index = (np.arange(n_frames)[:, None] * n_vertices + faces.reshape(1, -1)).ravel()  # (T*F*3,)
+    out = np.empty((n_frames * n_vertices, 3))
+    for c in range(3):
+        weights = np.repeat(face_n[..., c], 3, axis=1).ravel()  # each face's normal, per corner
+        out[:, c] = np.bincount(index, weights=weights, minlength=n_frames * n_vertices)
+    out = out.reshape(n_frames, n_vertices, 3)
+    norm = np.linalg.norm(out, axis=-1, keepdims=True)
+    unit = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
+    unit[norm[..., 0] == 0] = (0.0, 1.0, 0.0)
+    return unit.astype(np.float32)

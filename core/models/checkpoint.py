@@ -175,8 +175,8 @@ def load_checkpoint(
     return state, config, extra
 
 
-def file_sha256(path: str | os.PathLike, length: int = 16) -> str:
-    """Hex SHA-256 of a file's bytes, shortened to ``length`` characters (for manifests).
+def file_sha256(path: str | os.PathLike, length: int = 64) -> str:
+    """Hex SHA-256 of a file's bytes (full 64 hex digits; ``length`` shortens it).
 
     Raises
     ------
