@@ -1,23 +1,23 @@
-"""``python main.py bench decoder|generate``: speed of the shipped models on this machine.
+"""Speed of the shipped models on this machine (``python main.py bench decoder|generate``).
 
 Results are printed and (with ``--out``) written as JSON; docs/benchmarks.md records them.
-main.py calls ``core.runtime.tune_malloc()`` before torch is imported (large tensors stay on
-the heap; see ecosystem notes §5), as the app does.
+main.py calls ``core.runtime.tune_malloc()`` before torch is imported, so large tensors stay on
+the heap (glibc's malloc would otherwise hand every multi-megabyte tensor back to the system
+with ``munmap`` and fault it in again on the next call; see ``core.runtime``), as the app does.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["register", "time_calls"]
+__all__ = ["time_calls", "bench_decoder", "bench_generate", "machine_info"]
 
 
-def time_calls(fn, runs: int = 50, warmup: int = 5) -> dict:
+def time_calls(fn: Callable[[], object], runs: int = 50, warmup: int = 5) -> dict:
     """Median / p10 / p90 wall time of ``fn()`` in milliseconds."""
     for _ in range(warmup):
         fn()
@@ -30,12 +30,21 @@ def time_calls(fn, runs: int = 50, warmup: int = 5) -> dict:
             "p90_ms": float(np.percentile(t, 90)), "runs": runs}
 
 
-def _bench_decoder(args) -> dict:
+def machine_info(device: str) -> dict:
+    """Platform, processor, torch version and the device name of a benchmark."""
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor(),
+            "torch": torch.__version__, "device": device}
+
+
+def bench_decoder(runs: int = 50, device: str = "cpu", log=print) -> dict:
+    """Decode B = 1 and B = 30 frames, eager and traced, with 1 and 2 torch threads."""
     import torch
 
     from core.pipeline import S2DPipeline
 
-    pipe = S2DPipeline.load(device=args.device)
+    pipe = S2DPipeline.load(device=device)
     neutral = pipe.face.vertices
     lm = pipe.face_landmarks(neutral)[None].repeat(30, 0)
     lm = lm + np.random.default_rng(0).normal(0, 0.002, lm.shape).astype(np.float32)
@@ -45,35 +54,33 @@ def _bench_decoder(args) -> dict:
         for threads in (1, 2):
             torch.set_num_threads(threads)
             for b in (1, 30):
-                cell = time_calls(lambda b=b: pipe.decode(neutral, lm[:b]), runs=args.runs)
+                cell = time_calls(lambda b=b: pipe.decode(neutral, lm[:b]), runs=runs)
                 key = f"B{b}_threads{threads}" + ("_traced" if sizes else "")
                 out[key] = cell
-                print(f"decode {mode:<6} B={b:<2} threads={threads}: median "
-                      f"{cell['median_ms']:.2f} ms (p10 {cell['p10_ms']:.2f}, "
-                      f"p90 {cell['p90_ms']:.2f})")
+                log(f"decode {mode:<6} B={b:<2} threads={threads}: median "
+                    f"{cell['median_ms']:.2f} ms (p10 {cell['p10_ms']:.2f}, "
+                    f"p90 {cell['p90_ms']:.2f})")
     return out
 
 
-def _run(args) -> int:
-    import torch
+def bench_generate(runs: int = 10, device: str = "cpu", log=print) -> dict:
+    """End-to-end ``MotionGenerator.generate`` (label + seed -> 30 dense frames).
 
-    result = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
-                          "torch": torch.__version__, "device": args.device}}
-    if args.what == "decoder":
-        result["decoder"] = _bench_decoder(args)
-    else:
-        from core.generate import benchmark_generate
+    The label and the seed change every call (labels in turn, seed = call index); the shipped
+    Motion3DGAN and S2D-Dec weights are used. ``tests/benchmarks/bench_generate.py`` times the
+    stages separately.
+    """
+    from core.generate import MotionGenerator
 
-        result["generate"] = benchmark_generate(runs=args.runs, device=args.device)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
-    return 0
+    gen = MotionGenerator.load(device=device)
+    gen.pipeline  # noqa: B018 - load S2D-Dec before timing
+    calls = iter(range(10**9))
 
+    def one() -> None:
+        i = next(calls)
+        gen.generate(gen.labels[i % len(gen.labels)], i)
 
-def register(sub) -> None:
-    p = sub.add_parser("bench", help="speed of the shipped models (decoder, generate)")
-    p.add_argument("what", choices=("decoder", "generate"))
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default=None, help="write the results as JSON")
-    p.set_defaults(func=_run)
+    cell = time_calls(one, runs=runs, warmup=min(3, runs))
+    log(f"generate (30 frames): median {cell['median_ms']:.1f} ms (p10 {cell['p10_ms']:.1f}, "
+        f"p90 {cell['p90_ms']:.1f})")
+    return {"generate_30_frames": cell}

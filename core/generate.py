@@ -11,7 +11,7 @@ How a motion reaches a face: Motion3DGAN gives an SRVF ``q`` (M, D) on the unit 
 length ``L`` in units of the face scale (:mod:`core.models.motion_gan`). The curve
 ``c = srvf_to_curve(q, 0, L)`` (eq. 5, exact inverse) is the displacement from the neutral in
 those units; on a face with neutral landmarks ``X_0`` and scale ``s``
-(:func:`core.train.normalization.landmark_scale`) the landmarks are ``X_t = X_0 + s c_t`` (so
+(:func:`core.models.normalization.landmark_scale`) the landmarks are ``X_t = X_0 + s c_t`` (so
 frame 0 is exactly the neutral). S2D-Dec decodes all frames in one batched call; the decoder's
 output for frame 0 is subtracted from every frame (the residual that makes frame 0 the neutral
 face exactly).
@@ -38,10 +38,10 @@ from core.errors import InvalidInputError
 from core.geometry.sphere import geodesic
 from core.geometry.srvf import curve_to_srvf, srvf_to_curve
 from core.models.motion_gan import SIDES
+from core.models.normalization import landmark_scale
 from core.motion import Motion
 from core.pipeline import DEFAULT_DECODER, MODELS, S2DPipeline, check_array
 from core.runtime import pick_device
-from core.train.normalization import landmark_scale
 
 __all__ = ["DEFAULT_GAN", "MotionGenerator", "default_generator", "generate", "interpolate",
            "check_seed", "resample_curve"]
@@ -106,7 +106,7 @@ class MotionGenerator:
     def load(cls, weights: Path | str = DEFAULT_GAN, device: str = "auto",
              decoder_weights: Path | str = DEFAULT_DECODER) -> MotionGenerator:
         """Load Motion3DGAN weights; S2D-Dec is loaded on the first dense decode."""
-        from core.train.gan_train import load_gan
+        from core.models.motion_gan import load_gan
 
         dev = pick_device(device)
         gan, meta = load_gan(weights, dev)

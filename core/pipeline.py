@@ -23,9 +23,9 @@ from core.assets import Face, Landmarks, load_face, load_landmarks, resource_pat
 from core.errors import InvalidInputError, MissingWeightsError, TopologyMismatchError
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.checkpoint import file_sha256, load_checkpoint
+from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import DecoderConfig, S2DDecoder
 from core.runtime import pick_device
-from core.train.normalization import normalize_input, output_factor
 
 __all__ = ["MODELS", "DEFAULT_DECODER", "S2DPipeline", "load_decoder", "check_array"]
 

@@ -2,7 +2,7 @@
 
 *Coherent* sculpting moves the landmarks the user did not touch the way faces move: the prior is
 a Gaussian N(mu, Sigma) over the 3K normalised landmark displacements (landmarks minus the
-neutral landmarks, divided by the face's landmark scale, :func:`core.train.normalization.
+neutral landmarks, divided by the face's landmark scale, :func:`core.models.normalization.
 landmark_scale`), estimated once from the synthesised training data (:func:`build_landmark_prior`,
 shipped as ``resources/landmark_prior.npz``). Given the displacements of an *observed* set O
 (the dragged landmark, its mirror in symmetric mode, the pinned landmarks), the conditional
@@ -33,13 +33,12 @@ neutral and lets the edit grow and fade with the expression; on a frame with a(t
 neutral face) only the window applies. ``sigma = inf`` applies the edit to all frames (times the
 envelope), ``sigma = 0`` to frame t0 only. w(t0) = 1 always.
 
-Rebuild the prior with ``python -m core.sculpt`` (needs the cached synthesised data set).
+Rebuild the prior with ``python main.py build-prior`` (needs the cached synthesised data set).
 Shapes: K landmarks (68), T frames, n observed landmarks.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -256,7 +255,7 @@ def mirror_displacement(delta: np.ndarray) -> np.ndarray:
 
 def _normalised_displacements(data) -> np.ndarray:
     """(N, K, 3) displacements of the training identities' frames, divided by their scale."""
-    from core.train.normalization import landmark_scale
+    from core.models.normalization import landmark_scale
 
     neutral_lm = data.neutral_landmarks.astype(np.float64)  # (I, K, 3)
     scale = landmark_scale(neutral_lm)  # (I,)
@@ -321,7 +320,7 @@ def load_landmark_prior(path: str | Path | None = None) -> LandmarkPrior:
     path = Path(path)
     if not path.is_file():
         raise MissingWeightsError(
-            f"landmark prior {path} not found; rebuild it with `python -m core.sculpt`")
+            f"landmark prior {path} not found; rebuild it with `python main.py build-prior`")
     with np.load(path, allow_pickle=False) as d:
         return LandmarkPrior(mean=d["mean"].astype(np.float64), cov=d["cov"].astype(np.float64))
 
@@ -356,24 +355,3 @@ def temporal_weights(landmarks: np.ndarray, t0: int, sigma: float) -> np.ndarray
         window = window * np.clip(amp / amp[t0], 0.0, 1.0)
     window[t0] = 1.0
     return window
-
-
-def _main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m core.sculpt",
-                                description="rebuild resources/landmark_prior.npz")
-    p.add_argument("--ridge", type=float, default=DEFAULT_RIDGE)
-    p.add_argument("--out", default=None, help="output npz (default resources/landmark_prior.npz)")
-    args = p.parse_args(argv)
-    from core.assets import RESOURCES, load_landmarks
-    from core.data.synth import SynthConfig, load_or_generate
-
-    lms = load_landmarks()
-    data = load_or_generate(SynthConfig(), lms.indices)
-    prior = build_landmark_prior(data, ridge=args.ridge, mirror=lms.mirror)
-    out = save_landmark_prior(args.out or RESOURCES / PRIOR_NAME, prior)
-    print(f"wrote {out} ({prior['n_samples']} samples, ridge {prior['ridge']})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

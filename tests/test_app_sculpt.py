@@ -149,7 +149,7 @@ def test_build_landmark_prior_on_small_data(lms):
         id_test=np.array([False, False, False, True]),
         config=SimpleNamespace(key=lambda: "test"))
     out = build_landmark_prior(data, ridge=0.1)
-    from core.train.normalization import landmark_scale
+    from core.models.normalization import landmark_scale
 
     keep = ident != 3
     x = (disp[keep] / landmark_scale(neutral.astype(np.float64))[ident[keep]][:, None, None])

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from core.eval.baselines import PCAFit, RidgeMap, rbf_displacement
+from core.eval.baselines import PCAFit, rbf_displacement
 from core.eval.decoder_eval import summarize, vertex_errors_mm
+from core.models.ridge import RidgeMap
 
 
 def test_ridge_recovers_a_linear_map():

@@ -51,7 +51,7 @@ def test_splits_are_disjoint(tiny_data):
 
 
 def test_identities_vary_in_size(tiny_data):
-    from core.train.normalization import landmark_scale
+    from core.models.normalization import landmark_scale
 
     s = landmark_scale(tiny_data.neutral_landmarks)
     assert s.max() / s.min() > 1.02

@@ -120,7 +120,7 @@ def test_distributed_data_parallel_on_two_cpu_processes(tiny, tmp_path):
 
 
 def test_linear_skip_starts_at_the_ridge_solution(tiny, monkeypatch):
-    from core.eval.baselines import RidgeMap
+    from core.models.ridge import RidgeMap
 
     _n_landmarks_patch(monkeypatch)
     h, split, w = tiny

@@ -8,12 +8,11 @@ import torch
 
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
 from core.geometry.sphere import exp_map, inner, karcher_mean, log_map, norm
-from core.models.motion_gan import Motion3DGAN, MotionGANConfig
+from core.models.motion_gan import Motion3DGAN, MotionGANConfig, load_gan
 from core.train.gan_train import (
     GANTrainConfig,
     class_indices,
     gradient_penalty,
-    load_gan,
     motion_set,
     motion_side,
     reconstruction_loss,

@@ -31,7 +31,8 @@ from core.data.recipes import (
     sample_sequence,
 )
 
-__all__ = ["SynthConfig", "SynthData", "generate", "load_or_generate", "default_cache_dir"]
+__all__ = ["SynthConfig", "SynthData", "generate", "load_or_generate", "load_synth",
+           "default_cache_dir"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +179,16 @@ def load_or_generate(config: SynthConfig, landmark_idx: np.ndarray,
     data = generate(config, landmark_idx, progress=progress)
     data.save(path)
     return data
+
+
+def load_synth(config: SynthConfig | None = None, cache_dir: Path | str | None = None
+               ) -> SynthData:
+    """The synthesised data set of ``config`` on the shipped landmarks (generated on first use).
+
+    The data every training and evaluation command reads; ``cache_dir`` defaults to
+    :func:`default_cache_dir`.
+    """
+    from core.assets import load_landmarks
+
+    return load_or_generate(config or SynthConfig(), load_landmarks().indices,
+                            cache_dir=Path(cache_dir) if cache_dir else None)

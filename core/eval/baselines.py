@@ -1,12 +1,12 @@
 """What a user would use instead of S2D-Dec: landmark → dense displacement baselines.
 
-All baselines work in the same normalised units as the decoder (``core.train.normalization``,
+All baselines work in the same normalised units as the decoder (``core.models.normalization``,
 "scale" mode: displacements divided by the face's landmark scale) and return metres.
 
 - :class:`PCAFit`: a PCA basis of dense displacements (k components); for a new frame the
   coefficients are fitted to the landmark displacements by ridge-regularised least squares.
-- :class:`RidgeMap`: linear map from the 204 landmark displacement values to the dense
-  displacement, closed form.
+- :class:`core.models.ridge.RidgeMap`: linear map from the 204 landmark displacement values to
+  the dense displacement, closed form (in ``core.models``: the decoder's shortcut starts from it).
 - :func:`rbf_displacement`: interpolate the landmark displacements over the neutral surface
   (thin-plate spline, or a Gaussian falloff of radius ``sigma``), identity-specific.
 """
@@ -17,31 +17,7 @@ import numpy as np
 import torch
 from scipy.interpolate import RBFInterpolator
 
-__all__ = ["PCAFit", "RidgeMap", "rbf_displacement", "LAMBDA_GRID", "validated_lambda"]
-
-#: Regularisation strengths tried by :func:`validated_lambda` (relative to the frame count).
-LAMBDA_GRID = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
-
-
-class RidgeMap:
-    """Y ≈ X W + b by ridge regression. X : (N, 204), Y : (N, V*3)."""
-
-    def __init__(self, lam: float = 1e-3):
-        self.lam = lam
-
-    def fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeMap:
-        X = torch.as_tensor(X, dtype=torch.float64)
-        Y = torch.as_tensor(Y, dtype=torch.float64)
-        self.xm, self.ym = X.mean(0), Y.mean(0)
-        Xc = X - self.xm
-        A = Xc.T @ Xc + self.lam * len(X) * torch.eye(X.shape[1], dtype=torch.float64)
-        self.W = torch.linalg.solve(A, Xc.T @ (Y - self.ym))
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        X = torch.as_tensor(X, dtype=torch.float64)
-        return ((X - self.xm) @ self.W + self.ym).numpy()
-
+__all__ = ["PCAFit", "rbf_displacement"]
 
 class PCAFit:
     """PCA of dense displacements fitted to landmark displacements.
@@ -74,30 +50,13 @@ class PCAFit:
         out = self.mean + c.T @ self.basis
         return out.reshape(len(dl), -1, 3).numpy()
 
+    def fit_frames(self, X: np.ndarray, Y: np.ndarray, landmark_idx=None) -> PCAFit:
+        """:func:`core.models.ridge.validated_lambda`'s protocol: Y (N, V, 3); X unused."""
+        return self.fit(Y, landmark_idx)
 
-def validated_lambda(make, X, Y, groups, grid=LAMBDA_GRID, n_val_groups: int = 30,
-                     landmark_idx=None) -> tuple[float, dict]:
-    """Pick a regularisation strength by validation on held-out groups (identities).
-
-    make(lam) returns an unfitted RidgeMap/PCAFit; X : (N, K*3), Y : (N, V, 3) normalised.
-    Returns the best lambda and the mean validation error per lambda.
-    """
-    ids = np.unique(groups)
-    if len(ids) >= 4:
-        val = np.isin(groups, ids[:: max(1, len(ids) // n_val_groups)][:n_val_groups])
-    else:  # too few groups: a seeded 20 % of the frames
-        val = np.random.default_rng(0).random(len(groups)) < 0.2
-    scores = {}
-    for lam in grid:
-        model = make(lam)
-        if isinstance(model, PCAFit):
-            model.fit(Y[~val], landmark_idx)
-            pred = model.predict(X[val].reshape(val.sum(), -1, 3))
-        else:
-            model.fit(X[~val], Y[~val].reshape((~val).sum(), -1))
-            pred = model.predict(X[val]).reshape(Y[val].shape)
-        scores[lam] = float(np.linalg.norm(pred - Y[val], axis=-1).mean())
-    return min(scores, key=scores.get), scores
+    def predict_frames(self, X: np.ndarray) -> np.ndarray:
+        """(N, K*3) normalised landmark displacements -> (N, V, 3)."""
+        return self.predict(X.reshape(len(X), -1, 3))
 
 
 def rbf_displacement(neutral: np.ndarray, landmark_idx: np.ndarray, dl: np.ndarray,

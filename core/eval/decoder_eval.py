@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.eval.baselines import PCAFit, RidgeMap, rbf_displacement, validated_lambda
-from core.train.normalization import landmark_scale, normalize_input, output_factor
+from core.eval.baselines import PCAFit, rbf_displacement
+from core.models.normalization import landmark_scale, normalize_input, output_factor
+from core.models.ridge import RidgeMap, validated_lambda
 
 __all__ = ["vertex_errors_mm", "summarize", "predict_decoder", "predict_baselines",
            "ridge_nonlinearity"]

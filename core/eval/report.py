@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["register", "run_evaluation"]
+__all__ = ["run_evaluation", "MODELS", "BASELINE_NAMES"]
 
 ROOT = Path(__file__).resolve().parents[2]
 ABL = ROOT / "models" / "ablations"
@@ -38,17 +38,6 @@ BASELINE_NAMES = {"pca38": "PCA-38 fit to landmarks", "pca220": "PCA-220 fit to 
                   "ridge": "Ridge regression (linear map)"}
 
 
-def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="evaluate S2D-Dec, ablations and baselines")
-    from core.cli_commands import _data_args
-
-    _data_args(p)
-    p.add_argument("--out", default=str(ROOT / "docs"))
-    p.add_argument("--max-test-frames", type=int, default=1500,
-                   help="evaluate on a seeded subset of at most this many test frames")
-    p.set_defaults(func=lambda a: run_evaluation(a))
-
-
 def _subset(split, n, seed=0):
     from core.train.s2d_train import DecoderSplit
 
@@ -59,14 +48,19 @@ def _subset(split, n, seed=0):
                         split.identity[idx], split.label[idx])
 
 
-def run_evaluation(args) -> int:
+def run_evaluation(data, out: Path, max_test_frames: int = 1500) -> int:
+    """Evaluate the decoders of :data:`MODELS` and the baselines on ``data``.
+
+    data : core.data.synth.SynthData; writes ``out/evaluation.{json,md}`` and
+    ``out/figures/cumulative_error_{split}.png``; evaluates on a seeded subset of at most
+    ``max_test_frames`` test frames per split.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from core.assets import load_face, load_landmarks
-    from core.cli_commands import load_data
     from core.eval.decoder_eval import (
         predict_baselines,
         predict_decoder,
@@ -77,15 +71,14 @@ def run_evaluation(args) -> int:
     from core.pipeline import load_decoder
     from core.train.s2d_train import make_split
 
-    out = Path(args.out)
+    out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     face, lm = load_face(), load_landmarks()
-    data = load_data(args)
     results = {"data": data.config.__dict__, "splits": {}}
     for split in ("identity", "expression"):
         print(f"== {split} split")
         train = make_split(data, split, "train")
-        test = _subset(make_split(data, split, "test"), args.max_test_frames)
+        test = _subset(make_split(data, split, "test"), max_test_frames)
         target = test.disp.astype(np.float32)
         rows, curves = {}, {}
         for name, path in MODELS[split]:

@@ -2,7 +2,7 @@
 
 Both work on *normalised* landmark sequences (:func:`normalize_sequences`): each sequence
 ``(T, K, 3)`` minus its frame 0, divided by the RMS radius of its frame-0 landmarks
-(:func:`core.train.normalization.landmark_scale`), flattened to ``(T, D)``, ``D = 3K``; so a
+(:func:`core.models.normalization.landmark_scale`), flattened to ``(T, D)``, ``D = 3K``; so a
 sequence reads the same on faces of any size and position.
 
 - :class:`ExpressionClassifier`: one LSTM layer (hidden 512) + one FC layer to the label logits;
@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
-from core.train.normalization import landmark_scale
+from core.models.normalization import landmark_scale
 
 __all__ = [
     "CLASSIFIER_KIND", "BASELINE_KIND", "SequenceModelConfig", "SequenceTrainConfig",

@@ -43,7 +43,7 @@ class SkipDecoder(nn.Module):
 
         X : (N, K*3) normalised landmark displacements; Y : (N, V*3) normalised dense ones.
         """
-        from core.eval.baselines import RidgeMap
+        from core.models.ridge import RidgeMap
 
         r = RidgeMap(lam).fit(X, Y)
         w = r.W.T.to(self.skip.weight.dtype)  # (V*3, K*3)

@@ -40,15 +40,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, MissingWeightsError
 from core.geometry.sphere import exp_map, log_map, project_to_tangent
 
-__all__ = ["SIDES", "MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN", "one_hot"]
+__all__ = [
+    "GAN_KIND", "SIDES", "MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN",
+    "one_hot", "load_gan",
+]  # fmt: skip
+
+#: Checkpoint kind of Motion3DGAN weights (``core.models.checkpoint``).
+GAN_KIND = "motion3dgan"
 
 #: Sides of one-sided labels, the subject's own (left = +x on the default face and FLAME).
 SIDES = ("left", "right")
@@ -364,3 +371,26 @@ class Motion3DGAN(nn.Module):
             raise InvalidInputError(
                 f"expected a batch size divisible by pack = {pk}, found {x.shape[0]}")
         return self.critic(x.reshape(x.shape[0] // pk, -1), c[::pk])
+
+
+def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[Motion3DGAN, dict]:
+    """Load weights written by :func:`core.train.gan_train.save_gan` -> (model in eval mode, metadata incl. sha256)."""
+    from core.models.checkpoint import file_sha256, load_checkpoint
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"Motion3DGAN weights {path} not found; train them with `python main.py train-gan` "
+            "or restore models/ from the repository")
+    state, cfg, extra = load_checkpoint(path, GAN_KIND)
+    model = Motion3DGAN(MotionGANConfig.from_dict(cfg))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = [k for k in missing if not k.startswith("critic.")] + list(unexpected)
+    if bad:
+        raise MissingWeightsError(
+            f"{path}: the weights do not match the Motion3DGAN config (mismatched keys "
+            f"{bad[:5]}); retrain with `python main.py train-gan`")
+    model.eval().to(device)
+    extra = dict(extra)
+    extra["sha256"] = file_sha256(path)
+    return model, extra

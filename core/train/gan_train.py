@@ -1,7 +1,7 @@
 """Training of Motion3DGAN (paper eq. 2-4): data on the SRVF sphere, WGAN-GP loop, checkpoints.
 
 Data (:func:`motion_set`): every labelled sequence ``(T, K, 3)`` (metres) is divided by the RMS
-radius of its frame-0 landmarks (:func:`core.train.normalization.landmark_scale`), flattened to a
+radius of its frame-0 landmarks (:func:`core.models.normalization.landmark_scale`), flattened to a
 curve ``(T, D)``, ``D = 3K``, and encoded as its SRVF ``q`` (M, D), ``M = T - 1``, on the unit
 sphere and its length ``L`` (:func:`core.geometry.srvf.curve_to_srvf`). Static sequences are
 skipped. Identities of any size then share motions: a motion is replayed on a face by
@@ -38,19 +38,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import InvalidInputError, MissingWeightsError, S2DError
+from core.errors import InvalidInputError, S2DError
 from core.geometry.sphere import karcher_mean, log_map
 from core.geometry.srvf import curve_to_srvf, is_static
-from core.models.motion_gan import SIDES, Motion3DGAN, MotionGANConfig
-from core.train.normalization import landmark_scale
+from core.models.motion_gan import GAN_KIND, SIDES, Motion3DGAN, MotionGANConfig
+from core.models.normalization import landmark_scale
 
 __all__ = [
-    "GAN_KIND", "MotionSet", "GANTrainConfig", "motion_set", "motion_split", "motion_side",
+    "MotionSet", "GANTrainConfig", "motion_set", "motion_split", "motion_side",
     "class_indices",
-    "gradient_penalty", "reconstruction_loss", "train_gan", "save_gan", "load_gan",
+    "gradient_penalty", "reconstruction_loss", "train_gan", "save_gan",
 ]  # fmt: skip
 
-GAN_KIND = "motion3dgan"
 RECONSTRUCTIONS = ("nearest", "paired", "none")
 
 
@@ -401,29 +400,6 @@ def save_gan(path: Path, model: Motion3DGAN, cfg: GANTrainConfig, extra: dict | 
              if not k.startswith("critic.")}
     meta = {"train_config": asdict(cfg), **(extra or {})}
     save_checkpoint(Path(path), state, model.config, GAN_KIND, meta)
-
-
-def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[Motion3DGAN, dict]:
-    """Load weights written by :func:`save_gan` -> (model in eval mode, metadata incl. sha256)."""
-    from core.models.checkpoint import file_sha256, load_checkpoint
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"Motion3DGAN weights {path} not found; train them with `python main.py train-gan` "
-            "or restore models/ from the repository")
-    state, cfg, extra = load_checkpoint(path, GAN_KIND)
-    model = Motion3DGAN(MotionGANConfig.from_dict(cfg))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not k.startswith("critic.")] + list(unexpected)
-    if bad:
-        raise MissingWeightsError(
-            f"{path}: the weights do not match the Motion3DGAN config (mismatched keys "
-            f"{bad[:5]}); retrain with `python main.py train-gan`")
-    model.eval().to(device)
-    extra = dict(extra)
-    extra["sha256"] = file_sha256(path)
-    return model, extra
 
 
 def _opt_state(prefix: str, opt: torch.optim.Optimizer, state: dict) -> list:

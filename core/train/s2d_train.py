@@ -25,8 +25,8 @@ import torch
 
 from core.errors import S2DError
 from core.models.checkpoint import load_checkpoint, save_checkpoint
+from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import DecoderConfig, S2DDecoder
-from core.train.normalization import normalize_input, output_factor
 
 __all__ = ["S2DTrainConfig", "DecoderSplit", "make_split", "train_decoder", "decoder_loss",
            "DECODER_KIND"]
@@ -222,7 +222,7 @@ def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConf
     x = normalize_input(cfg.normalization, nl, torch.as_tensor(train.target_lm[idx]))
     s = output_factor(cfg.normalization, nl)[:, None, None].numpy()
     y = train.disp[idx].astype(np.float32) / s
-    from core.eval.baselines import RidgeMap, validated_lambda
+    from core.models.ridge import RidgeMap, validated_lambda
 
     x = x.reshape(len(idx), -1).numpy()
     lam, _ = validated_lambda(RidgeMap, x, y, train.identity[idx])

@@ -35,10 +35,9 @@ def _generator(weights: Path, decoder_weights: Path):
     from core.data.recipes import LABELS
     from core.generate import MotionGenerator
     from core.mesh.hierarchy import MeshHierarchy
-    from core.models.motion_gan import Motion3DGAN, MotionGANConfig
+    from core.models.motion_gan import Motion3DGAN, MotionGANConfig, load_gan
     from core.models.s2d_decoder import DecoderConfig, S2DDecoder
     from core.pipeline import S2DPipeline
-    from core.train.gan_train import load_gan
 
     kinds = {}
     if weights.is_file():

@@ -1,26 +1,21 @@
-"""Sub-commands of the headless CLI (registered into ``core.cli``)."""
+"""S2D-Dec commands: ``decode`` (landmarks -> dense faces) and ``train-decoder``."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from core.cli.common import ROOT, add_data_args, load_data
 from core.errors import InvalidInputError
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["register", "cmd_decode", "cmd_train_decoder"]
 
 
 def register(sub) -> None:
-    """Add the sub-commands to an argparse sub-parser collection."""
-    p = sub.add_parser("info", help="topology, landmarks, labels, models and device")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--device", default="auto")
-    p.set_defaults(func=cmd_info)
-
+    """Add ``decode`` and ``train-decoder``."""
     p = sub.add_parser("decode", help="landmarks → dense faces (npz in, npz out)")
     p.add_argument("--input", required=True, help="npz with neutral (B,V,3) and landmarks (B,68,3)")
     p.add_argument("--output", required=True, help="npz receiving vertices (B,V,3)")
@@ -29,7 +24,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("train-decoder", help="train S2D-Dec on the synthesised anny data")
-    _data_args(p)
+    add_data_args(p)
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -46,70 +41,6 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train_decoder)
-
-    from core.bench import register as register_bench
-    from core.cli_motion import register as register_motion
-    from core.eval.report import register as register_eval
-
-    register_eval(sub)
-    register_bench(sub)
-    register_motion(sub)
-
-
-def _data_args(p) -> None:
-    p.add_argument("--identities", type=int, default=240, help="synthesised identities")
-    p.add_argument("--mixtures", type=int, default=36, help="random expressions per identity")
-    p.add_argument("--data-seed", type=int, default=0)
-    p.add_argument("--cache", default=None, help="data cache folder (default ~/.cache/…)")
-
-
-def load_data(args):
-    """The synthesised data set selected by the data arguments (generated on first use)."""
-    from core.assets import load_landmarks
-    from core.data.synth import SynthConfig, load_or_generate
-
-    cfg = SynthConfig(n_identities=args.identities, mixtures_per_identity=args.mixtures,
-                      seed=args.data_seed)
-    return load_or_generate(cfg, load_landmarks().indices,
-                            cache_dir=Path(args.cache) if args.cache else None)
-
-
-def cmd_info(args) -> int:
-    import torch
-
-    from core.assets import load_face, load_landmarks
-    from core.data.anny_source import TOPOLOGY
-    from core.data.recipes import LABELS
-    from core.pipeline import DEFAULT_DECODER
-    from core.runtime import pick_device
-
-    face, lm = load_face(), load_landmarks()
-    models = {}
-    for p in sorted((ROOT / "models").glob("*.safetensors")):
-        from core.models.checkpoint import file_sha256
-
-        models[p.stem] = {"file": p.name, "sha256": file_sha256(p)}
-    info = {
-        "topology": f"anny:{TOPOLOGY}",
-        "n_vertices": face.n_vertices,
-        "n_faces": int(len(face.faces)),
-        "has_uv": face.uv is not None,
-        "landmarks": {"indices": lm.indices.tolist(), "names": list(lm.names)},
-        "labels": list(LABELS),
-        "models": models,
-        "default_decoder_present": DEFAULT_DECODER.is_file(),
-        "device": str(pick_device(args.device)),
-        "torch": torch.__version__,
-        "cuda_available": torch.cuda.is_available(),
-    }
-    if args.json:
-        print(json.dumps(info, indent=1))
-    else:
-        for k, v in info.items():
-            if k != "landmarks":
-                print(f"{k}: {v}")
-        print(f"landmarks: {len(lm.indices)} ({', '.join(lm.names[:3])}, …)")
-    return 0
 
 
 def cmd_decode(args) -> int:
@@ -186,6 +117,3 @@ def cmd_train_decoder(args) -> int:
     if dist:
         torch.distributed.destroy_process_group()
     return 0
-
-
-

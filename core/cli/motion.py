@@ -1,5 +1,4 @@
-"""Motion3DGAN commands of the headless CLI: generate, interpolate, train-gan, train-classifier,
-evaluate-motion (registered by :func:`core.cli_commands.register`).
+"""Motion3DGAN commands: ``generate`` and ``interpolate`` (dense 4D sequences to a folder).
 
 Every command validates its inputs (labels, seeds, meshes, output folder) before it writes
 anything; sequences are exported atomically (:func:`core.io.export.export_sequence`) and a failure
@@ -10,23 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from core.cli.common import MODELS
 from core.errors import ExportError, InvalidInputError
 
-__all__ = ["register"]
-
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
+__all__ = ["register", "cmd_generate", "cmd_interpolate"]
 
 
 def register(sub) -> None:
-    """Add the motion sub-commands to an argparse sub-parser collection."""
-    from core.cli_commands import _data_args
-
+    """Add ``generate`` and ``interpolate``."""
     p = sub.add_parser("generate", help="label + noise seeds -> dense 4D expression sequences")
     p.add_argument("--label", required=True, help="expression label (see `main.py info`)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="noise seeds (>= 0)")
@@ -43,50 +37,6 @@ def register(sub) -> None:
     _export_args(p)
     p.set_defaults(func=cmd_interpolate)
 
-    p = sub.add_parser("train-gan", help="train Motion3DGAN on the synthesised sequences")
-    _data_args(p)
-    p.add_argument("--steps", type=int, default=6000, help="generator steps")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--lr-drop-step", type=int, default=0,
-                   help="from this step on use --lr-final (0: constant --lr)")
-    p.add_argument("--lr-final", type=float, default=1e-4)
-    p.add_argument("--n-critic", type=int, default=4)
-    p.add_argument("--reconstruction", choices=("nearest", "paired", "none"), default="nearest")
-    p.add_argument("--components", type=int, default=64, help="tangent PCA components")
-    p.add_argument("--no-sides", action="store_true",
-                   help="do not split one-sided labels into a left and a right class")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--out", default=str(MODELS / "motion3dgan.safetensors"))
-    p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
-    p.set_defaults(func=cmd_train_gan)
-
-    p = sub.add_parser("train-classifier",
-                       help="train the LSTM expression classifier and the LSTM baseline")
-    _data_args(p)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--baseline-epochs", type=int, default=150)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out-classifier", default=str(MODELS / "expression_classifier.safetensors"))
-    p.add_argument("--out-baseline", default=str(MODELS / "lstm_baseline.safetensors"))
-    p.set_defaults(func=cmd_train_classifier)
-
-    p = sub.add_parser("evaluate-motion", help="Table 3: accuracy, FID, diversity -> docs/")
-    _data_args(p)
-    p.add_argument("--weights", default=str(MODELS / "motion3dgan.safetensors"))
-    p.add_argument("--classifier", default=str(MODELS / "expression_classifier.safetensors"))
-    p.add_argument("--baseline", default=str(MODELS / "lstm_baseline.safetensors"))
-    p.add_argument("--decoder-weights", default=str(MODELS / "s2d_decoder.safetensors"))
-    p.add_argument("--docs", default=str(ROOT / "docs"), help="folder of motion3dgan.md")
-    p.add_argument("--repeats", type=int, default=5, help="GAN seed sets for the spread")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
-    p.set_defaults(func=cmd_evaluate_motion)
-
 
 def _export_args(p) -> None:
     p.add_argument("--out", required=True, help="output folder (its parent must exist)")
@@ -96,13 +46,6 @@ def _export_args(p) -> None:
     p.add_argument("--weights", default=str(MODELS / "motion3dgan.safetensors"))
     p.add_argument("--decoder-weights", default=str(MODELS / "s2d_decoder.safetensors"))
     p.add_argument("--device", default="auto")
-
-
-def _threads(args) -> None:
-    if getattr(args, "threads", None):
-        import torch
-
-        torch.set_num_threads(int(args.threads))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,91 +223,3 @@ def cmd_interpolate(args) -> int:
                 "tau": float(t)})
 
     return _build_and_export(out, created, items, args, uv, fuv)
-
-
-# ---------------------------------------------------------------------------------------------
-# training
-
-
-def cmd_train_gan(args) -> int:
-    from core.cli_commands import load_data
-    from core.data.recipes import LABELS, ONE_SIDED_LABELS
-    from core.models.motion_gan import MotionGANConfig
-    from core.runtime import pick_device
-    from core.train.gan_train import GANTrainConfig, motion_split, save_gan, train_gan
-
-    _threads(args)
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ExportError(f"cannot write {out}: the folder {out.parent} does not exist")
-    device = pick_device(args.device)
-    data = load_data(args)
-    train = motion_split(data, "train")
-    mcfg = MotionGANConfig(labels=LABELS, n_frames=data.seq_landmarks.shape[1],
-                           n_components=args.components,
-                           one_sided=() if args.no_sides else ONE_SIDED_LABELS)
-    cfg = GANTrainConfig(steps=args.steps, batch_size=args.batch, lr=args.lr,
-                         lr_drop_step=args.lr_drop_step, lr_final=args.lr_final,
-                         n_critic=args.n_critic, reconstruction=args.reconstruction,
-                         seed=args.seed)
-    print(f"training Motion3DGAN on {len(train)} motions ({len(LABELS)} labels) on {device}")
-    model, summary = train_gan(train, mcfg, cfg, Path(args.run_dir) if args.run_dir else None,
-                               device, extra_meta={"data": asdict(data.config)})
-    save_gan(out, model.cpu(), cfg, {
-        "data": asdict(data.config), "n_train": len(train), "device": str(device),
-        "train_seconds": summary["train_seconds"], "history": summary["history"],
-        "karcher_iterations": summary["karcher_iterations"]})
-    print(f"saved {out} ({summary['train_seconds']:.0f}s)")
-    return 0
-
-
-def cmd_train_classifier(args) -> int:
-    from core.cli_commands import load_data
-    from core.data.recipes import LABELS
-    from core.eval.motion_eval import labelled_sequences
-    from core.models.classifier import (
-        BASELINE_KIND,
-        CLASSIFIER_KIND,
-        SequenceModelConfig,
-        SequenceTrainConfig,
-        fit_baseline,
-        fit_classifier,
-        save_sequence_model,
-    )
-    from core.runtime import pick_device
-
-    _threads(args)
-    for p in (args.out_classifier, args.out_baseline):
-        if not Path(p).parent.is_dir():
-            raise ExportError(f"cannot write {p}: the folder {Path(p).parent} does not exist")
-    device = pick_device(args.device)
-    data = load_data(args)
-    lm, lab, _ = labelled_sequences(data, "train")
-    lm_te, lab_te, _ = labelled_sequences(data, "test")
-    n_frames = lm.shape[1]
-    cfg = SequenceModelConfig(labels=LABELS, n_frames=n_frames, hidden=512)
-    clf, s1 = fit_classifier(lm, lab, cfg, SequenceTrainConfig(args.epochs, seed=args.seed),
-                             device)
-    pred, _ = clf.cpu().predict(lm_te)
-    acc = float((pred == lab_te).mean())
-    save_sequence_model(Path(args.out_classifier), clf, CLASSIFIER_KIND, {
-        "data": asdict(data.config), "n_train": len(lm), "train_seconds": s1["train_seconds"],
-        "train_accuracy": s1["train_accuracy"], "test_accuracy": acc, "epochs": args.epochs})
-    print(f"classifier: train acc {s1['train_accuracy']:.3f}, test acc {acc:.3f} "
-          f"({s1['train_seconds']:.0f}s) -> {args.out_classifier}")
-    bcfg = SequenceModelConfig(labels=LABELS, n_frames=n_frames, hidden=256)
-    base, s2 = fit_baseline(lm, lab, bcfg, SequenceTrainConfig(args.baseline_epochs, lr=2e-3,
-                                                               seed=args.seed), device)
-    save_sequence_model(Path(args.out_baseline), base.cpu(), BASELINE_KIND, {
-        "data": asdict(data.config), "n_train": len(lm), "train_seconds": s2["train_seconds"],
-        "final_l1": s2["loss"][-1], "epochs": args.baseline_epochs})
-    print(f"LSTM baseline: final L1 {s2['loss'][-1]:.4f} ({s2['train_seconds']:.0f}s) -> "
-          f"{args.out_baseline}")
-    return 0
-
-
-def cmd_evaluate_motion(args) -> int:
-    from core.eval.motion_eval import run_motion_evaluation
-
-    _threads(args)
-    return run_motion_evaluation(args)

