@@ -5,6 +5,6 @@ checks it). Shape glossary used in every docstring: B batch, T frames, K landmar
 V vertices, F faces, C channels, L spiral length.
 """
 
-__all__ = ["__version__"]
+from core.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["__version__"]

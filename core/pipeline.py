@@ -21,8 +21,9 @@ import torch
 
 from core.assets import Face, Landmarks, load_face, load_landmarks, resource_path
 from core.errors import InvalidInputError, MissingWeightsError, TopologyMismatchError
+from core.files import file_sha256
 from core.mesh.hierarchy import MeshHierarchy
-from core.models.checkpoint import file_sha256, load_checkpoint
+from core.models.checkpoint import load_checkpoint
 from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import DecoderConfig, S2DDecoder
 from core.runtime import pick_device

@@ -11,8 +11,9 @@ import trimesh
 from safetensors.torch import save_file
 
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
+from core.files import file_sha256
 from core.mesh import build_hierarchy
-from core.models import DecoderConfig, S2DDecoder, file_sha256, load_checkpoint, save_checkpoint
+from core.models import DecoderConfig, S2DDecoder, load_checkpoint, save_checkpoint
 
 KIND = "s2d-decoder"
 

@@ -41,7 +41,7 @@ def cmd_info(args) -> int:
     face, lm = load_face(), load_landmarks()
     models = {}
     for p in sorted((ROOT / "models").glob("*.safetensors")):
-        from core.models.checkpoint import file_sha256
+        from core.files import file_sha256
 
         models[p.stem] = {"file": p.name, "sha256": file_sha256(p)}
     info = {

@@ -127,7 +127,7 @@ def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]],
 
 
 def _manifest(gen, motion, source: str, extra: dict) -> dict:
-    from core.models.checkpoint import file_sha256
+    from core.files import file_sha256
 
     return {
         **extra,

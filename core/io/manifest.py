@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core import __version__
 from core.errors import InvalidInputError
+from core.version import __version__
 
 __all__ = [
     "SCHEMA",
@@ -115,7 +115,7 @@ def to_up(points: np.ndarray, up: str) -> np.ndarray:
 
 def model_entry(path: str | os.PathLike[str]) -> dict:
     """``{"file": name, "sha256": full hex digest}`` of a weight file."""
-    from core.models.checkpoint import file_sha256
+    from core.files import file_sha256
 
     return {"file": Path(path).name, "sha256": file_sha256(path, length=64)}
 

@@ -6,7 +6,6 @@ Modules take topology as tensors (never file paths); weights and configs go thro
 
 from core.models.checkpoint import (
     CHECKPOINT_FORMAT_VERSION,
-    file_sha256,
     load_checkpoint,
     save_checkpoint,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "DecoderConfig",
     "S2DDecoder",
     "SpiralConv",
-    "file_sha256",
     "load_checkpoint",
     "save_checkpoint",
     "spiral_gather",

@@ -9,7 +9,6 @@ so loading an untrusted file cannot run code. Files are written atomically.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -23,7 +22,7 @@ from safetensors.torch import save_file
 
 from core.errors import ExportError, InvalidInputError, MissingWeightsError, S2DError
 
-__all__ = ["CHECKPOINT_FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "file_sha256"]
+__all__ = ["CHECKPOINT_FORMAT_VERSION", "save_checkpoint", "load_checkpoint"]
 
 #: Written into every checkpoint's metadata; bump when the metadata layout changes.
 CHECKPOINT_FORMAT_VERSION = 1
@@ -173,21 +172,3 @@ def load_checkpoint(
             "re-save the checkpoint"
         ) from exc
     return state, config, extra
-
-
-def file_sha256(path: str | os.PathLike, length: int = 64) -> str:
-    """Hex SHA-256 of a file's bytes (full 64 hex digits; ``length`` shortens it).
-
-    Raises
-    ------
-    MissingWeightsError
-        If the file does not exist.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(f"expected a file to hash at {path}, found nothing")
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:length]

@@ -226,7 +226,8 @@ def save_sequence_model(path: Path, model: nn.Module, kind: str, meta: dict) -> 
 
 def load_sequence_model(path: Path | str, kind: str, device="cpu") -> tuple[nn.Module, dict]:
     """Load an :class:`ExpressionClassifier` or :class:`LSTMBaseline` -> (model.eval(), meta)."""
-    from core.models.checkpoint import file_sha256, load_checkpoint
+    from core.files import file_sha256
+    from core.models.checkpoint import load_checkpoint
 
     path = Path(path)
     if not path.is_file():

@@ -375,7 +375,8 @@ class Motion3DGAN(nn.Module):
 
 def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[Motion3DGAN, dict]:
     """Load weights written by :func:`core.train.gan_train.save_gan` -> (model in eval mode, metadata incl. sha256)."""
-    from core.models.checkpoint import file_sha256, load_checkpoint
+    from core.files import file_sha256
+    from core.models.checkpoint import load_checkpoint
 
     path = Path(path)
     if not path.is_file():
