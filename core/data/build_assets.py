@@ -22,7 +22,7 @@ from core.io.atomic import atomic_file
 from core.mesh.hierarchy import build_hierarchy
 from core.mesh.topology import connected_components
 
-__all__ = ["build_assets", "IDENTITY_BASIS_SIZE"]
+__all__ = ["build_assets", "build_landmark_assets", "IDENTITY_BASIS_SIZE"]
 
 IDENTITY_BASIS_SIZE = 40
 HIERARCHY_FACTORS = (4, 4, 4, 4)
@@ -46,6 +46,54 @@ def _compact_uv(head: AnnyHead) -> tuple[np.ndarray, np.ndarray] | tuple[None, N
     return uv_all[used], inverse.reshape(fuv.shape).astype(np.int32)
 
 
+def _place_landmarks(head: AnnyHead, v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Landmark indices (68,) on the neutral ``v`` (V, 3) and the jaw-opened head (V, 3)."""
+    ident = _neutral_identity(head)
+    opened = head.vertices(ident, np.array([0]), FaceParams(
+        np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}))[0]
+    from anny.face_segmentation import get_face_segmentation_mask
+
+    cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
+    return place_ibug68(v, f, opened, cavity), opened
+
+
+def _write_landmarks_json(out_dir: Path, idx: np.ndarray) -> None:
+    landmarks = {
+        "description": "iBUG-68 landmarks as vertex indices of the anny "
+                       f"'{TOPOLOGY}' topology (core/data/landmark_rules.py)",
+        "indices": [int(i) for i in idx],
+        "names": list(IBUG68_NAMES),
+        "mirror": list(IBUG68_MIRROR),
+    }
+    with atomic_file(out_dir / "landmarks.json") as tmp:
+        Path(tmp).write_text(json.dumps(landmarks, indent=1))
+
+
+def build_landmark_assets(out_dir: Path = RESOURCES, log=print) -> dict:
+    """Re-place the 68 landmarks on the shipped face and rewrite only what depends on them.
+
+    ``landmarks.json`` and the ``loss_weights`` / ``face_mask`` arrays of ``face.npz``; every
+    other array of ``face.npz`` and the other resources are kept byte for byte (anny splits a
+    few eyeball quads differently from run to run, so a full rebuild is not reproducible).
+    """
+    out_dir = Path(out_dir)
+    with np.load(out_dir / "face.npz", allow_pickle=False) as d:
+        arrays = {k: d[k] for k in d.files}
+    v = arrays["vertices"].astype(np.float64)
+    head = AnnyHead()
+    idx, _ = _place_landmarks(head, v, arrays["faces"].astype(np.int64))
+    arrays["loss_weights"] = landmark_distance_weights(v, idx)
+    arrays["face_mask"] = face_region_mask(v, idx)
+    with atomic_file(out_dir / "face.npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    _write_landmarks_json(out_dir, idx)
+    lm = v[idx]
+    summary = {"landmark_mirror_error_m": float(np.abs(lm[list(IBUG68_MIRROR)] * [-1, 1, 1] - lm).max()),
+               "face_region_vertices": int(arrays["face_mask"].sum())}
+    log(json.dumps(summary, indent=1))
+    return summary
+
+
 def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     """Build every resource file into ``out_dir``; returns a summary dict."""
     t0 = time.time()
@@ -56,13 +104,8 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     ident = _neutral_identity(head)
     v = head.vertices(ident, np.array([0]))[0]
     f = head.faces
-    opened = head.vertices(ident, np.array([0]), FaceParams(
-        np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}))[0]
-    from anny.face_segmentation import get_face_segmentation_mask
-
-    cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
     log("placing the 68 landmarks…")
-    idx = place_ibug68(v, f, opened, cavity)
+    idx, opened = _place_landmarks(head, v, f)
     labels = connected_components(f, len(v))
     skin = labels == np.bincount(labels).argmax()
     mirror, mirror_err = vertex_mirror_map(v)
@@ -84,15 +127,7 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
         face_arrays["uv"], face_arrays["face_uv"] = uv, face_uv
     with atomic_file(out_dir / "face.npz") as tmp:
         np.savez_compressed(tmp, **face_arrays)
-    landmarks = {
-        "description": "iBUG-68 landmarks as vertex indices of the anny "
-                       f"'{TOPOLOGY}' topology (core/data/landmark_rules.py)",
-        "indices": [int(i) for i in idx],
-        "names": list(IBUG68_NAMES),
-        "mirror": list(IBUG68_MIRROR),
-    }
-    with atomic_file(out_dir / "landmarks.json") as tmp:
-        Path(tmp).write_text(json.dumps(landmarks, indent=1))
+    _write_landmarks_json(out_dir, idx)
 
     log("sampling identities for the PCA identity basis…")
     rng = np.random.default_rng(20221)

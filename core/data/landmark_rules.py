@@ -13,6 +13,8 @@ right eye 36-41, left eye 42-47, outer lips 48-59, inner lips 60-67.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
@@ -21,6 +23,11 @@ from core.data.raster import FrontalRaster, rasterize_front
 from core.mesh.topology import connected_components
 
 __all__ = ["IBUG68_NAMES", "IBUG68_MIRROR", "place_ibug68"]
+
+#: Jaw rays ignore everything within this distance (metres) of the lips' bounding ellipse.
+LIP_MARGIN = 6e-3
+#: Gaussian smoothing (in rays, one ray per degree) of the ray ends before arc-length sampling.
+JAW_SMOOTH_RAYS = 3.0
 
 IBUG68_NAMES: tuple[str, ...] = (
     *(f"jaw_{i:02d}" for i in range(17)),
@@ -223,7 +230,9 @@ def place_ibug68(
     # --- jaw outline: depth discontinuity / silhouette around the lower face --------------
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     fn /= np.linalg.norm(fn, axis=1, keepdims=True) + 1e-30
-    idx[0:17] = _jaw(r, snap, fn[:, 1], c_mid, eye_row, nose_tip_row)
+    lip_rows, lip_cols = r.to_pixel(v[idx[48:68], 0], v[idx[48:68], 2])
+    lips = _LipZone.around(lip_rows, lip_cols, margin=int(round(LIP_MARGIN / res)))
+    idx[0:17] = _jaw(r, snap, fn[:, 1], c_mid, eye_row, nose_tip_row, lips)
     return _symmetrize(v, idx, skin)
 
 
@@ -261,13 +270,38 @@ def _vermilion(r: FrontalRaster, col: int, row_from: int, row_to: int) -> int:
     return int(rows[min(k, len(rows) - 1)])
 
 
-def _jaw(r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row, tip_row) -> list[int]:
+@dataclass(frozen=True)
+class _LipZone:
+    """An ellipse of raster pixels around the lips; jaw rays cross it without stopping."""
+
+    row: float
+    col: float
+    half_rows: float
+    half_cols: float
+
+    @classmethod
+    def around(cls, rows: np.ndarray, cols: np.ndarray, margin: int) -> _LipZone:
+        """The ellipse through the lip landmarks' bounding box, grown by ``margin`` pixels."""
+        r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
+        # sqrt(2) makes the ellipse contain the box's corners
+        return cls((r0 + r1) / 2, (c0 + c1) / 2, (r1 - r0) / 2 * np.sqrt(2) + margin,
+                   (c1 - c0) / 2 * np.sqrt(2) + margin)
+
+    def contains(self, row: int, col: int) -> bool:
+        """Whether pixel (row, col) lies inside the ellipse."""
+        return ((row - self.row) / self.half_rows) ** 2 + ((col - self.col) / self.half_cols) ** 2 <= 1.0
+
+
+def _jaw(r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row, tip_row,
+         lips: _LipZone) -> list[int]:
     """17 outline points from the subject's right (image left) through the chin.
 
     Rays leave a centre on the midline (between the eyes and the nose tip) in the frontal
     depth map; each ends where the visible surface turns away from the viewer (the
     y-component of its outward normal rises above ``-facing``: the jaw's lower edge, the
-    cheek's silhouette) or the surface stops. The ray ends are resampled by arc length.
+    cheek's silhouette) or the surface stops. Inside the lip zone nothing stops a ray (the
+    mouth slit and the vermilion's turned-down normals are not the jaw). The outline is
+    smoothed along its length and resampled evenly by arc length.
     """
     top_row = int(round(eye_row + 0.6 * (tip_row - eye_row)))
     r0 = int(0.03 / r.res)  # skip the nose
@@ -282,6 +316,9 @@ def _jaw(r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row
             cc = int(round(c_mid + d_col * step))
             if not (0 <= rr < r.depth.shape[0] and 0 <= cc < r.depth.shape[1]):
                 break
+            if lips.contains(rr, cc):
+                prev = None
+                continue
             t = r.tri[rr, cc]
             if t < 0 or normals_y[t] > -facing:
                 break
@@ -290,10 +327,12 @@ def _jaw(r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row
             prev, last = r.depth[rr, cc], (rr, cc)
         if last is not None:
             pts.append(last)
-    pts = np.asarray(pts, dtype=float)
-    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    pts = gaussian_filter1d(np.asarray(pts, dtype=float), JAW_SMOOTH_RAYS, axis=0, mode="nearest")
+    pix = np.round(pts).astype(int)  # (N, 2) rows, cols of the smoothed outline
+    xyz = np.array([snap.point(rr, cc) for rr, cc in pix])  # (N, 3) on the surface
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xyz, axis=0), axis=1))])
     out = []
-    for t in np.linspace(0.0, s[-1], 17):
+    for t in np.linspace(0.0, s[-1], 17):  # even spacing along the 3D outline
         k = int(np.argmin(np.abs(s - t)))
-        out.append(snap.vertex(int(pts[k, 0]), int(pts[k, 1])))
+        out.append(snap.vertex(int(pix[k, 0]), int(pix[k, 1])))
     return out

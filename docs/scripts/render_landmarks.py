@@ -11,7 +11,7 @@ face, lm = load_face(), load_landmarks()
 v = face.vertices
 imgs = [render(v, face.faces, v[lm.indices], 0, (520, 560), "front", zoom=1.6),
         render(v, face.faces, v[lm.indices], 90, (520, 560), "side", zoom=1.6),
-        render(v, face.faces, v[lm.indices], 0, (520, 560), "indices", zoom=2.2,
+        render(v, face.faces, v[lm.indices], 0, (520, 560), "indices", zoom=1.75,
                labels=[str(i) for i in range(68)])]
 try:
     import numpy as np
