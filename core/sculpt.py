@@ -302,13 +302,9 @@ def build_landmark_prior(data, ridge: float = DEFAULT_RIDGE,
 
 def save_landmark_prior(path: str | Path, prior: dict) -> Path:
     """Write a prior dict (:func:`build_landmark_prior`) atomically as npz."""
-    from core.io.atomic import atomic_file
+    from core.io.atomic import atomic_savez
 
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in prior.items()})
-    return path
+    return atomic_savez(path, prior)
 
 
 def load_landmark_prior(path: str | Path | None = None) -> LandmarkPrior:

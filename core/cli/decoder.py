@@ -44,7 +44,7 @@ def register(sub) -> None:
 
 
 def cmd_decode(args) -> int:
-    from core.io.atomic import atomic_file
+    from core.io.atomic import atomic_savez
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
     path = Path(args.input)
@@ -62,8 +62,7 @@ def cmd_decode(args) -> int:
         raise InvalidInputError(f"{path} is not a readable .npz file: {exc}") from exc
     pipe = S2DPipeline.load(args.weights or DEFAULT_DECODER, device=args.device)
     verts = pipe.decode(neutral, lms)
-    with atomic_file(Path(args.output)) as tmp:
-        np.savez(tmp, vertices=verts)
+    atomic_savez(args.output, {"vertices": verts})
     print(f"wrote {len(verts)} faces of {verts.shape[1]} vertices to {args.output}")
     return 0
 

@@ -18,7 +18,7 @@ from core.assets import RESOURCES
 from core.data.anny_source import TOPOLOGY, AnnyHead, FaceParams
 from core.data.landmark_rules import IBUG68_MIRROR, IBUG68_NAMES, place_ibug68, vertex_mirror_map
 from core.data.weights import face_region_mask, landmark_distance_weights
-from core.io.atomic import atomic_file
+from core.io.atomic import atomic_file, atomic_savez
 from core.mesh.hierarchy import build_hierarchy
 from core.mesh.topology import connected_components
 
@@ -84,8 +84,7 @@ def build_landmark_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     idx, _ = _place_landmarks(head, v, arrays["faces"].astype(np.int64))
     arrays["loss_weights"] = landmark_distance_weights(v, idx)
     arrays["face_mask"] = face_region_mask(v, idx)
-    with atomic_file(out_dir / "face.npz") as tmp:
-        np.savez_compressed(tmp, **arrays)
+    atomic_savez(out_dir / "face.npz", arrays, compressed=True)
     _write_landmarks_json(out_dir, idx)
     lm = v[idx]
     summary = {"landmark_mirror_error_m": float(np.abs(lm[list(IBUG68_MIRROR)] * [-1, 1, 1] - lm).max()),
@@ -125,8 +124,7 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     }
     if uv is not None:
         face_arrays["uv"], face_arrays["face_uv"] = uv, face_uv
-    with atomic_file(out_dir / "face.npz") as tmp:
-        np.savez_compressed(tmp, **face_arrays)
+    atomic_savez(out_dir / "face.npz", face_arrays, compressed=True)
     _write_landmarks_json(out_dir, idx)
 
     log("sampling identities for the PCA identity basis…")
@@ -139,10 +137,10 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     k = IDENTITY_BASIS_SIZE
     std = s[:k] / np.sqrt(600 - 1)
     explained = float((s[:k] ** 2).sum() / (s ** 2).sum())
-    with atomic_file(out_dir / "identity_basis.npz") as tmp:
-        np.savez_compressed(tmp, mean=mean.astype(np.float32),
-                            basis=vt[:k].reshape(k, -1, 3).astype(np.float32),
-                            std=std.astype(np.float32))
+    atomic_savez(out_dir / "identity_basis.npz",
+                 {"mean": mean.astype(np.float32),
+                  "basis": vt[:k].reshape(k, -1, 3).astype(np.float32),
+                  "std": std.astype(np.float32)}, compressed=True)
 
     log("building the mesh hierarchy and spirals…")
     refs = []

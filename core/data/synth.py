@@ -81,11 +81,10 @@ class SynthData:
         return self.neutral[:, self.landmark_idx]
 
     def save(self, path: Path) -> None:
-        from core.io.atomic import atomic_file
+        from core.io.atomic import atomic_savez
 
         arrays = {k: v for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
-        with atomic_file(path) as tmp:
-            np.savez(tmp, config=json.dumps(asdict(self.config)), **arrays)
+        atomic_savez(path, {"config": json.dumps(asdict(self.config)), **arrays})
 
     @classmethod
     def load(cls, path: Path) -> SynthData:

@@ -6,6 +6,11 @@ cancel or interrupt the temporary is removed and the destination is left exactly
 A rename inside one folder is atomic on POSIX and Windows (same file system), so a reader never
 sees a half-written file or folder.
 
+This is the one atomic writer of the project (exports, checkpoints, mesh hierarchies, data
+caches, resources). ``.npz`` files go through :func:`atomic_savez`: ``np.savez`` given a *path*
+appends ``.npz`` to any name not ending in lower-case ``.npz`` (``out.NPZ``, ``out``, ``out.npy``)
+and would write beside the temporary, so it writes through an open file instead.
+
 What this does not guarantee: durability after a power cut for multi-file folders (single files
 are ``fsync``-ed before the rename; folder contents are not, to keep exports fast).
 """
@@ -17,8 +22,11 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from core.errors import ExportError, S2DError
 
@@ -27,6 +35,7 @@ __all__ = [
     "ProgressCallback",
     "atomic_dir",
     "atomic_file",
+    "atomic_savez",
     "atomic_write_bytes",
     "report_progress",
 ]
@@ -139,6 +148,18 @@ def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``dest`` atomically (see :func:`atomic_file`)."""
     with atomic_file(dest) as tmp:
         tmp.write_bytes(data)
+
+
+def atomic_savez(dest: str | os.PathLike[str], arrays: Mapping[str, Any], *,
+                 compressed: bool = False) -> Path:
+    """Write ``arrays`` as an ``.npz`` archive to exactly ``dest``, atomically.
+
+    Any name works (``out.NPZ``, ``out``, ``out.npy``: no ``.npz`` is appended); no pickles.
+    """
+    save = np.savez_compressed if compressed else np.savez
+    with atomic_file(dest) as tmp, open(tmp, "wb") as fh:
+        save(fh, allow_pickle=False, **{k: np.asarray(v) for k, v in arrays.items()})
+    return Path(dest)
 
 
 @contextlib.contextmanager

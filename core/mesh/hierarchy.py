@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ExportError, InvalidInputError, MeshFormatError, MissingWeightsError
+from core.errors import InvalidInputError, MeshFormatError, MissingWeightsError
+from core.io.atomic import atomic_savez
 from core.mesh.sampling import qslim_decimate, target_size, upsampling_weights
 from core.mesh.spirals import (
     coarse_reference_vertices,
@@ -147,21 +147,7 @@ class MeshHierarchy:
             "dilation": list(self.dilation),
         }
         arrays["meta"] = np.array(json.dumps(meta))
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as exc:
-            raise ExportError(f"cannot write a mesh hierarchy in {path.parent}: {exc}") from exc
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise ExportError(f"cannot write {path}: {exc}; check disk space and rights") from exc
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_savez(path, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MeshHierarchy:

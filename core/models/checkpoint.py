@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from core.errors import ExportError, InvalidInputError, MissingWeightsError, S2DError
+from core.io.atomic import atomic_file
 
 __all__ = ["CHECKPOINT_FORMAT_VERSION", "save_checkpoint", "load_checkpoint"]
 
@@ -90,23 +90,13 @@ def save_checkpoint(
         raise InvalidInputError(
             f"expected JSON-serialisable config and extra, found: {exc}; convert arrays to lists"
         ) from exc
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ExportError(f"cannot write a checkpoint in {path.parent}: {exc}") from exc
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except (OSError, SafetensorError) as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ExportError(
-            f"cannot write checkpoint {path}: {exc}; check disk space and rights"
-        ) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        try:
+            save_file(tensors, tmp, metadata=metadata)
+        except SafetensorError as exc:
+            raise ExportError(
+                f"cannot write checkpoint {path}: {exc}; check disk space and rights"
+            ) from exc
     return path
 
 
