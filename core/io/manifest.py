@@ -45,7 +45,7 @@ SCHEMA_VERSION = 1
 UP_AXES = ("z", "y")
 UNITS = ("m", "cm", "mm")
 PRODUCERS = ("cli", "studio")
-MOTION_KINDS = ("neutral", "generate", "interpolate", "mix_apex", "compare")
+MOTION_KINDS = ("neutral", "generate", "interpolate", "mix_apex", "compare", "speech")
 
 #: How to read each format back in topology order (vertex ``i`` of the file = vertex ``i`` here).
 READ_BACK = {

@@ -1,0 +1,1 @@
+"""Speech-driven expressive animation: audio + one of 7 emotions → a talking face."""
