@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from app.errors import LOG, guarded, user_message
 from core.errors import ExportError
-from core.io.atomic import ExportCancelled
+from core.io.atomic import ExportCancelled, check_destination
 
 __all__ = ["FORMATS", "ExportController", "sidecar_manifest"]
 
@@ -101,17 +101,15 @@ class ExportController(QObject):
         if snap.vertices is None:
             s.failed.emit("The edited motion is still being computed; export again in a moment.")
             return False
-        path = Path(path)
         folder = FORMATS[fmt][1]
-        if not str(path).strip() or path.name == "":
-            s.failed.emit("Choose where to export first (a folder name or a file name).")
-            return False
-        if not folder:
+        path = Path(path)
+        if not folder and str(path).strip() and path.name:
             path = path.with_suffix("." + fmt) if path.suffix.lower() != "." + fmt else path
-            if path.exists() and not overwrite:
-                s.failed.emit(f"cannot export to {path}: the file already exists; choose "
-                              "another name or allow overwriting")
-                return False
+        try:
+            path = check_destination(path, overwrite=overwrite, folder=folder)
+        except ExportError as exc:
+            s.failed.emit(str(exc))
+            return False
         if fmt in ("mp4", "gif") and frames_rgb is None:
             s.failed.emit("video export needs the rendered frames of the viewport")
             return False

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.arrays import check_array
 from core.assets import load_face, load_landmarks
 from core.errors import InvalidInputError
 from core.geometry.sphere import geodesic
@@ -40,7 +41,7 @@ from core.geometry.srvf import curve_to_srvf, srvf_to_curve
 from core.models.motion_gan import SIDES
 from core.models.normalization import landmark_scale
 from core.motion import Motion
-from core.pipeline import DEFAULT_DECODER, MODELS, S2DPipeline, check_array
+from core.pipeline import DEFAULT_DECODER, MODELS, S2DPipeline
 from core.runtime import pick_device
 
 __all__ = ["DEFAULT_GAN", "MotionGenerator", "default_generator", "generate", "interpolate",

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.arrays import check_array
 from core.assets import Face, Landmarks, load_face, load_landmarks, resource_path
 from core.errors import InvalidInputError, MissingWeightsError, TopologyMismatchError
 from core.files import file_sha256
@@ -28,29 +29,12 @@ from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import DecoderConfig, S2DDecoder
 from core.runtime import pick_device
 
-__all__ = ["MODELS", "DEFAULT_DECODER", "S2DPipeline", "load_decoder", "check_array"]
+__all__ = ["MODELS", "DEFAULT_DECODER", "S2DPipeline", "load_decoder"]
 
 LOG = logging.getLogger(__name__)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_DECODER = MODELS / "s2d_decoder.safetensors"
-
-
-def check_array(name: str, a, shape: tuple, what: str = "") -> np.ndarray:
-    """Validate a float array: its shape (None = any) and finiteness; returns float32."""
-    arr = np.asarray(a)
-    ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape,
-                                                                            strict=False))
-    if not ok:
-        want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
-        raise InvalidInputError(
-            f"{name}: expected an array of shape {want}{what}, found {tuple(arr.shape)}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(f"{name}: expected numbers, found dtype {arr.dtype}")
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).sum())
-        raise InvalidInputError(f"{name}: contains {bad} NaN/inf values; fix the input data")
-    return arr.astype(np.float32, copy=False)
 
 
 def load_decoder(path: Path | str = DEFAULT_DECODER, hierarchy: MeshHierarchy | None = None,

@@ -57,3 +57,37 @@ def test_decode_output_name_is_written_as_given(tmp_path, name, monkeypatch):
     assert [p.name for p in out.parent.iterdir()] == [name]
     with np.load(out, allow_pickle=False) as d:
         np.testing.assert_array_equal(d["vertices"], neutral + 1)
+
+
+def test_check_destination_refuses_before_any_work(tmp_path):
+    from core.io.atomic import check_destination
+
+    (tmp_path / "clip.glb").write_bytes(b"x")
+    (tmp_path / "seq").mkdir()
+    assert check_destination(tmp_path / "new.glb") == tmp_path / "new.glb"
+    assert check_destination(tmp_path / "clip.glb", overwrite=True) == tmp_path / "clip.glb"
+    with pytest.raises(ExportError, match="already exists; choose another name or allow"):
+        check_destination(tmp_path / "clip.glb")
+    with pytest.raises(ExportError, match="a folder with that name already exists"):
+        check_destination(tmp_path / "seq", overwrite=True)
+    with pytest.raises(ExportError, match="does not exist"):
+        check_destination(tmp_path / "missing" / "x", folder=True)
+    with pytest.raises(ExportError, match="Choose where to export"):
+        check_destination("  ")
+
+
+def test_prepare_output_dir_creates_checks_clashes_and_cleans_up(tmp_path):
+    from core.io.atomic import prepare_output_dir
+
+    out, created = prepare_output_dir(tmp_path / "out", ["a", "b"], overwrite=False)
+    assert created and out.is_dir()
+    (out / "a").mkdir()
+    with pytest.raises(ExportError, match="already holds a; pass --overwrite"):
+        prepare_output_dir(out, ["a", "b"], overwrite=False)
+    assert prepare_output_dir(out, ["a"], overwrite=True) == (out, False)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ExportError, match="it is a file, not a folder"):
+        prepare_output_dir(tmp_path / "f", ["a"], overwrite=False)
+    with pytest.raises(ExportError, match="does not exist"):
+        prepare_output_dir(tmp_path / "no" / "out", ["a"], overwrite=False)
+    assert not (tmp_path / "no").exists()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.arrays import as_faces, as_vertices
 from core.errors import ExportError, InvalidInputError, MeshFormatError, TopologyMismatchError
 from core.io.mesh_io import (
     MeshData,
-    as_faces,
-    as_vertices,
     check_topology,
     load_mesh,
     mesh_warnings,

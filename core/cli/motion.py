@@ -7,14 +7,14 @@ part-way through a multi-sequence export removes the sequences this call already
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from core.cli.common import MODELS
-from core.errors import ExportError, InvalidInputError
+from core.errors import InvalidInputError
+from core.io.atomic import prepare_output_dir
 
 __all__ = ["register", "cmd_generate", "cmd_interpolate"]
 
@@ -64,35 +64,6 @@ def _load_neutral(path: str | None):
     check_topology(mesh, face.faces, face.n_vertices, template_name="this app (default face)")
     uv, fuv = (mesh.uv, mesh.face_uv) if mesh.uv is not None else (face.uv, face.face_uv)
     return np.asarray(mesh.vertices, np.float32), uv, fuv, str(Path(path).resolve())
-
-
-def _out_dir(path: str, names: list[str], overwrite: bool) -> tuple[Path, bool]:
-    """Check (and create) the output folder before anything is generated; (dir, created)."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"cannot write to {out}: it is a file, not a folder; choose a folder")
-    created = False
-    if not out.exists():
-        if not out.parent.is_dir():
-            raise ExportError(
-                f"cannot write to {out}: the folder {out.parent} does not exist; create it or "
-                "choose another folder")
-        try:
-            out.mkdir()
-        except OSError as exc:
-            raise ExportError(
-                f"cannot create {out}: {exc.strerror}; choose another folder") from exc
-        created = True
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write to {out}: permission denied; choose another folder")
-    clash = [n for n in names if (out / n).exists()]
-    if clash and not overwrite:
-        if created:
-            out.rmdir()
-        raise ExportError(
-            f"{out} already holds {', '.join(clash[:3])}; pass --overwrite or choose another "
-            "folder")
-    return out, created
 
 
 def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]], fmt: str,
@@ -161,7 +132,7 @@ def cmd_generate(args) -> int:
         raise InvalidInputError(f"--frames: expected an integer >= 2, found {args.frames}")
     neutral, uv, fuv, source = _load_neutral(args.neutral)
     names = [f"{args.label}_seed{s}" for s in seeds]
-    out, created = _out_dir(args.out, names, args.overwrite)
+    out, created = prepare_output_dir(args.out, names, args.overwrite)
 
     def items():
         for name, s in zip(names, seeds, strict=True):
@@ -211,7 +182,7 @@ def cmd_interpolate(args) -> int:
     neutral, uv, fuv, source = _load_neutral(args.neutral)
     taus = np.linspace(0.0, 1.0, args.steps)
     names = [f"tau_{t:.3f}" for t in taus]
-    out, created = _out_dir(args.out, names, args.overwrite)
+    out, created = prepare_output_dir(args.out, names, args.overwrite)
 
     def items():
         a = gen.generate(la, sa, neutral=neutral)

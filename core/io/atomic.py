@@ -37,6 +37,8 @@ __all__ = [
     "atomic_file",
     "atomic_savez",
     "atomic_write_bytes",
+    "check_destination",
+    "prepare_output_dir",
     "report_progress",
 ]
 
@@ -88,6 +90,63 @@ def _check_parent(dest: Path) -> Path:
             f"cannot write to {dest}: {parent} is a file, not a folder; choose another folder"
         )
     return parent
+
+
+def check_destination(dest: str | os.PathLike[str], *, overwrite: bool = False,
+                      folder: bool = False) -> Path:
+    """Check, before any work, that an export can be written to ``dest``; return it as a Path.
+
+    The parent folder must exist and be writable; an existing ``dest`` of the other kind (a
+    file where a folder is written, or the reverse) is refused, an existing one of the same
+    kind only without ``overwrite``. Raises :class:`core.errors.ExportError`.
+    """
+    if not str(dest).strip() or Path(dest).name == "":
+        raise ExportError("Choose where to export first (a folder name or a file name).")
+    dest = Path(dest)
+    parent = _check_parent(dest)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write to {dest}: permission denied; choose another folder")
+    if dest.exists():
+        kind = "folder" if dest.is_dir() else "file"
+        if dest.is_dir() != folder:
+            raise ExportError(f"cannot export to {dest}: a {kind} with that name already exists; "
+                              "choose another name")
+        if not overwrite:
+            raise ExportError(f"cannot export to {dest}: the {kind} already exists; choose "
+                              "another name or allow overwriting")
+    return dest
+
+
+def prepare_output_dir(path: str | os.PathLike[str], names: list[str], overwrite: bool
+                       ) -> tuple[Path, bool]:
+    """Check (and create) a folder that will receive the entries ``names``; ``(folder, created)``.
+
+    The folder may exist (its parent must, when it does not); an existing entry of ``names``
+    is refused unless ``overwrite``. Nothing is left behind on refusal (a folder created here is
+    removed again). Raises :class:`core.errors.ExportError`.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"cannot write to {out}: it is a file, not a folder; choose a folder")
+    created = False
+    if not out.exists():
+        _check_parent(out)
+        try:
+            out.mkdir()
+        except OSError as exc:
+            raise ExportError(
+                f"cannot create {out}: {exc.strerror}; choose another folder") from exc
+        created = True
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write to {out}: permission denied; choose another folder")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not overwrite:
+        if created:
+            out.rmdir()
+        raise ExportError(
+            f"{out} already holds {', '.join(clash[:3])}; pass --overwrite or choose another "
+            "folder")
+    return out, created
 
 
 def _remove(path: Path) -> None:

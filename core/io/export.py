@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.arrays import as_faces, as_frames, as_uv
 from core.errors import InvalidInputError
 from core.io.atomic import (
     ExportCancelled,
@@ -27,12 +28,10 @@ from core.io.export_gltf import export_glb
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
 from core.io.export_video import export_video
 from core.io.manifest import READ_BACK, UNITS, to_up
-from core.io.mesh_io import as_faces, as_frames, as_uv
 
 __all__ = [
     "FORMATS",
     "ExportCancelled",
-    "as_frames",
     "export_sequence",
     "export_glb",
     "export_video",

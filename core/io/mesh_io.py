@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.arrays import as_faces, as_uv, as_vertices
 from core.errors import InvalidInputError, MeshFormatError, TopologyMismatchError
 from core.io.atomic import atomic_write_bytes
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
@@ -36,10 +37,6 @@ __all__ = [
     "save_mesh",
     "check_topology",
     "mesh_warnings",
-    "as_vertices",
-    "as_frames",
-    "as_faces",
-    "as_uv",
 ]
 
 #: Files larger than this are refused before reading (a face mesh is < 5 MB; 200 MB is a scan).
@@ -87,113 +84,6 @@ class MeshData:
 
 
 # --------------------------------------------------------------------------------- validation
-def as_vertices(vertices: object, name: str = "vertices") -> np.ndarray:
-    """Check an API argument is a finite ``(V, 3)`` float array; raise InvalidInputError if not.
-
-    Returns the array as float32/float64 (other dtypes are converted to float64), never copied
-    when it already is one.
-    """
-    arr = np.asarray(vertices)
-    if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(
-            f"{name} must be a (V, 3) array of numbers, got shape {arr.shape} and dtype "
-            f"{arr.dtype}; pass one x, y, z row per vertex"
-        )
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    _require_finite(arr, name)
-    return arr
-
-
-def _require_finite(arr: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = np.unravel_index(int(np.argmax(bad)), arr.shape)
-        raise InvalidInputError(
-            f"{name} must be finite, found {int(bad.sum())} NaN/inf value(s) (first at index "
-            f"{tuple(int(i) for i in first)}); fix or drop the frames that contain them"
-        )
-
-
-def as_frames(frames: object, name: str = "frames") -> np.ndarray:
-    """Check an animation argument: a finite ``(T, V, 3)`` float array with ``T >= 1``.
-
-    Returns float32/float64 arrays unchanged (other numeric dtypes become float64).
-    Raises :class:`core.errors.InvalidInputError` naming the first bad frame.
-    """
-    arr = np.asarray(frames)
-    if (
-        arr.ndim != 3
-        or arr.shape[2] != 3
-        or arr.shape[0] < 1
-        or not np.issubdtype(arr.dtype, np.number)
-    ):
-        raise InvalidInputError(
-            f"{name} must be a (T, V, 3) array of vertex positions with T >= 1, got shape "
-            f"{arr.shape} and dtype {arr.dtype}; stack the frames along the first axis"
-        )
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    finite = np.isfinite(arr).all(axis=(1, 2))
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        raise InvalidInputError(
-            f"{name} must be finite, found NaN/inf in {len(bad)} of {len(arr)} frame(s) (first: "
-            f"frame {int(bad[0])}); the animation is broken — regenerate it or drop those frames"
-        )
-    return arr
-
-
-def as_faces(faces: object, n_vertices: int, name: str = "faces") -> np.ndarray:
-    """Check an API argument is an ``(F, 3)`` integer array with indices in ``[0, V)``.
-
-    Returns an int64 array; raises :class:`core.errors.InvalidInputError`.
-    """
-    arr = np.asarray(faces)
-    if arr.ndim != 2 or arr.shape[1] != 3 or len(arr) == 0:
-        raise InvalidInputError(
-            f"{name} must be a non-empty (F, 3) array of triangle vertex indices, got shape "
-            f"{arr.shape}; triangulate polygons first"
-        )
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidInputError(
-            f"{name} must hold integers, got dtype {arr.dtype}; pass vertex indices, not positions"
-        )
-    arr = arr.astype(np.int64, copy=False)
-    lo, hi = int(arr.min()), int(arr.max())
-    if lo < 0 or hi >= n_vertices:
-        raise InvalidInputError(
-            f"{name} must index vertices 0..{n_vertices - 1}, found indices {lo}..{hi}; "
-            "pass the faces that belong to these vertices"
-        )
-    return arr
-
-
-def as_uv(uv: object, face_uv: object, n_faces: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Check optional texture coordinates: ``uv (N_uv, 2)`` finite and ``face_uv (F, 3)`` indices.
-
-    Both or neither must be given. Returns ``(uv float64, face_uv int64)`` or ``(None, None)``.
-    """
-    if uv is None and face_uv is None:
-        return None, None
-    if uv is None or face_uv is None:
-        raise InvalidInputError(
-            "uv and face_uv must be given together (uv: (N_uv, 2) coordinates, face_uv: (F, 3) "
-            "per-corner indices into uv); pass both or neither"
-        )
-    uv_arr = np.asarray(uv, dtype=np.float64)
-    if uv_arr.ndim != 2 or uv_arr.shape[1] != 2:
-        raise InvalidInputError(f"uv must be a (N_uv, 2) array, got shape {uv_arr.shape}")
-    _require_finite(uv_arr, "uv")
-    fuv = as_faces(face_uv, len(uv_arr), name="face_uv")
-    if len(fuv) != n_faces:
-        raise InvalidInputError(
-            f"face_uv must have one row per face ({n_faces}), got {len(fuv)} rows; pass the "
-            "per-corner UV indices that belong to these faces"
-        )
-    return uv_arr, fuv
-
-
 def _validate_file_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
     """The checks of ecosystem_notes section 4 rules 3-4, as MeshFormatError naming the file."""
     if vertices.ndim != 2 or vertices.shape[1] != 3:
