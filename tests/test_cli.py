@@ -8,17 +8,22 @@ import pytest
 
 from core.cli import build_parser, run_cli
 
+#: Commands of this package's families; other families may add more.
 COMMANDS = ("build-assets", "info", "decode", "train-decoder", "generate", "interpolate",
             "train-gan", "train-classifier", "evaluate", "evaluate-motion", "bench",
             "build-prior")
 
 
-def test_every_command_is_registered_once():
+def _registered() -> list[str]:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert sorted(sub.choices) == sorted(COMMANDS)
+    return sorted(sub.choices)
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+def test_the_command_families_are_registered():
+    assert set(COMMANDS) <= set(_registered())
+
+
+@pytest.mark.parametrize("command", _registered())
 def test_help_of_every_command(command, capsys):
     with pytest.raises(SystemExit) as exc:
         run_cli([command, "--help"])
