@@ -21,6 +21,7 @@ import torch
 
 from core.arrays import check_array
 from core.assets import Face, Landmarks, load_face, load_landmarks, resource_path
+from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError, TopologyMismatchError
 from core.files import file_sha256
 from core.mesh.hierarchy import MeshHierarchy
@@ -48,7 +49,7 @@ def load_decoder(path: Path | str = DEFAULT_DECODER, hierarchy: MeshHierarchy | 
     state, cfg, extra = load_checkpoint(path, "s2d-decoder")
     if hierarchy is None:
         hierarchy = MeshHierarchy.load(resource_path("hierarchy.npz"))
-    model = S2DDecoder(DecoderConfig.from_dict(cfg), hierarchy)
+    model = S2DDecoder(config_from_dict(DecoderConfig, cfg), hierarchy)
     if extra.get("train_config", {}).get("linear_skip"):
         from core.models.linear_skip import SkipDecoder
 

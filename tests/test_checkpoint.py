@@ -10,6 +10,7 @@ import torch
 import trimesh
 from safetensors.torch import save_file
 
+from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
 from core.files import file_sha256
 from core.mesh import build_hierarchy
@@ -34,7 +35,7 @@ def test_round_trip_gives_identical_outputs(model, tmp_path):
     state, config, back_extra = load_checkpoint(path, KIND)
     assert back_extra == extra
     assert config == json.loads(json.dumps(dataclasses.asdict(net.config)))
-    cfg = DecoderConfig.from_dict(config)
+    cfg = config_from_dict(DecoderConfig, config)
     assert cfg == net.config
     clone = S2DDecoder(cfg, h)
     clone.load_state_dict(state)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
 from core.geometry.sphere import exp_map, inner, karcher_mean, log_map, norm
 from core.models.motion_gan import Motion3DGAN, MotionGANConfig, load_gan
@@ -218,7 +219,7 @@ def test_one_sided_labels_get_one_class_per_side():
     with pytest.raises(InvalidInputError, match="not among the labels"):
         _config(one_sided=("z",))
     # weights files written before the split have no one_sided field: one class per label
-    assert MotionGANConfig.from_dict({"labels": ["a", "b"]}).classes == ("a", "b")
+    assert config_from_dict(MotionGANConfig, {"labels": ["a", "b"]}).classes == ("a", "b")
     assert Motion3DGAN(cfg).generator.body[0].in_features == 8 + 4
 
 

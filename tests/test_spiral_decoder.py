@@ -5,6 +5,7 @@ import pytest
 import torch
 import trimesh
 
+from core.config import config_from_dict
 from core.errors import InvalidInputError, TopologyMismatchError
 from core.mesh import build_hierarchy, upsample
 from core.models import DecoderConfig, S2DDecoder, SpiralConv, spiral_gather, upsample_features
@@ -159,11 +160,11 @@ def test_input_and_output_scales(hier):
 def test_config_checks_and_dict_round_trip(hier):
     cfg = DecoderConfig.from_hierarchy(hier, channels=(16, 8, 8))
     assert cfg.level_sizes == hier.sizes and cfg.spiral_lengths == (7, 7, 7)
-    assert DecoderConfig.from_dict(cfg.to_dict()) == cfg
+    assert config_from_dict(DecoderConfig, cfg.to_dict()) == cfg
     as_json_lists = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.to_dict().items()}
-    assert DecoderConfig.from_dict(as_json_lists) == cfg
+    assert config_from_dict(DecoderConfig, as_json_lists) == cfg
     with pytest.raises(InvalidInputError, match="unknown"):
-        DecoderConfig.from_dict({**cfg.to_dict(), "bogus": 1})
+        config_from_dict(DecoderConfig, {**cfg.to_dict(), "bogus": 1})
     with pytest.raises(InvalidInputError, match="one per level"):
         DecoderConfig.from_hierarchy(hier, channels=(16, 8))
     with pytest.raises(InvalidInputError, match="activation"):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import config_from_dict
 from core.data.recipes import (
     EXPRESSION_SPLIT_TEST_LABELS,
     HELD_OUT_ACTIONS,
@@ -89,7 +90,8 @@ class SynthData:
     @classmethod
     def load(cls, path: Path) -> SynthData:
         with np.load(path, allow_pickle=False) as d:
-            cfg = SynthConfig(**json.loads(str(d["config"])))
+            cfg = config_from_dict(SynthConfig, json.loads(str(d["config"])),
+                                   "delete the cached data set to synthesise it again")
             return cls(config=cfg, **{k: d[k] for k in d.files if k != "config"})
 
 

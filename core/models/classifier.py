@@ -17,8 +17,8 @@ Training loops are :func:`fit_classifier` and :func:`fit_baseline` (Adam, seeded
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
 from core.models.normalization import landmark_scale
 
@@ -56,11 +57,6 @@ class SequenceModelConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SequenceModelConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,7 +231,7 @@ def load_sequence_model(path: Path | str, kind: str, device="cpu") -> tuple[nn.M
             f"{kind} weights {path} not found; train them with `python main.py train-classifier`")
     state, cfg, extra = load_checkpoint(path, kind)
     cls = {CLASSIFIER_KIND: ExpressionClassifier, BASELINE_KIND: LSTMBaseline}[kind]
-    model = cls(SequenceModelConfig.from_dict(cfg))
+    model = cls(config_from_dict(SequenceModelConfig, cfg))
     model.load_state_dict(state)
     model.eval().to(device)
     extra = dict(extra)

@@ -38,14 +38,14 @@ discards ``L`` and replays every motion with a hard-coded intensity 0.2.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError
 from core.geometry.sphere import exp_map, log_map, project_to_tangent
 
@@ -165,17 +165,6 @@ class MotionGANConfig:
     def srvf_shape(self) -> tuple[int, int]:
         """``(M, D) = (T - 1, 3K)``."""
         return (self.n_frames - 1, 3 * self.n_landmarks)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MotionGANConfig:
-        """Inverse of :meth:`to_dict`."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InvalidInputError(
-                f"expected MotionGANConfig fields {sorted(names)}, found unknown {unknown}; "
-                "the weights file was written by another version")
-        return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -384,7 +373,8 @@ def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[Moti
             f"Motion3DGAN weights {path} not found; train them with `python main.py train-gan` "
             "or restore models/ from the repository")
     state, cfg, extra = load_checkpoint(path, GAN_KIND)
-    model = Motion3DGAN(MotionGANConfig.from_dict(cfg))
+    model = Motion3DGAN(config_from_dict(
+        MotionGANConfig, cfg, "the weights file was written by another version"))
     missing, unexpected = model.load_state_dict(state, strict=False)
     bad = [k for k in missing if not k.startswith("critic.")] + list(unexpected)
     if bad:

@@ -10,8 +10,7 @@ prediction to the neutral mesh.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -81,17 +80,6 @@ class DecoderConfig:
     def from_hierarchy(cls, hierarchy: MeshHierarchy, **kwargs: Any) -> DecoderConfig:
         """Config whose level sizes and spiral lengths are those of ``hierarchy``."""
         return cls(level_sizes=hierarchy.sizes, spiral_lengths=hierarchy.spiral_lengths, **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DecoderConfig:
-        """Inverse of :meth:`to_dict` (e.g. the JSON config stored in a checkpoint)."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InvalidInputError(
-                f"expected DecoderConfig fields {sorted(names)}, found unknown {unknown}"
-            )
-        return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict of every field."""

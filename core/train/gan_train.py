@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -179,12 +179,6 @@ class GANTrainConfig:
     def lr_at(self, step: int) -> float:
         """Learning rate of generator step ``step`` (0-based)."""
         return self.lr_final if 0 < self.lr_drop_step <= step else self.lr
-
-    @classmethod
-    def from_dict(cls, data: dict) -> GANTrainConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
 
 def gradient_penalty(critic: Callable, x_real: torch.Tensor, x_fake: torch.Tensor,
                      c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
