@@ -26,6 +26,9 @@ fi
 # torch first, pinned: an unpinned torch would pull the multi-GB CUDA build from PyPI.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[dev]"
+# MediaPipe for automatic landmarks on any face mesh (optional: its tests skip without it).
+timeout 600 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[anyface]" \
+  || echo "note: mediapipe not installed (automatic face landmarks and their tests will skip)"
 # Khronos' glTF validator for tests/test_export.py (optional: the test is skipped without it).
 if command -v npm >/dev/null 2>&1; then
   timeout 180 npm install -s --no-fund --no-audit --prefix .cache/node \
