@@ -11,7 +11,8 @@ from core.cli import build_parser, run_cli
 #: Commands of this package's families; other families may add more.
 COMMANDS = ("build-assets", "info", "decode", "train-decoder", "generate", "interpolate",
             "train-gan", "train-classifier", "evaluate", "evaluate-motion", "bench",
-            "build-prior")
+            "build-prior", "sequence", "transfer", "face", "neutralize", "build-face-basis",
+            "evaluate-apps")
 
 
 def _registered() -> list[str]:

@@ -10,6 +10,8 @@ One module per command family, each with a ``register(sub)`` that adds its sub-c
 - :mod:`core.cli.bench`: ``bench decoder|generate``
 - :mod:`core.cli.sculpt`: ``build-prior``
 - :mod:`core.cli.speech`: ``speak``, ``build-speech-rig``
+- :mod:`core.cli.apps`: ``sequence``, ``transfer``, ``face``, ``neutralize``,
+  ``build-face-basis``, ``evaluate-apps``
 
 The commands parse arguments and call plain functions of ``core`` with typed arguments; the
 CLI is the top layer of ``core`` (``tests/test_import_layers.py``).
@@ -27,11 +29,21 @@ __all__ = ["run_cli", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``main.py`` parser with every sub-command registered."""
-    from core.cli import assets, bench, decoder, evaluate, motion, motion_train, sculpt, speech
+    from core.cli import (
+        apps,
+        assets,
+        bench,
+        decoder,
+        evaluate,
+        motion,
+        motion_train,
+        sculpt,
+        speech,
+    )
 
     p = argparse.ArgumentParser(prog="main.py", description="Sparse2Dense Studio (headless)")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, speech):
+    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, speech, apps):
         family.register(sub)
     return p
 
