@@ -133,7 +133,7 @@ def _table(rows: dict, methods, best_low: bool = True) -> list[str]:
 
 def write_report(res: dict, path: Path) -> Path:
     """``docs/applications.md`` from :func:`evaluate_apps`'s result (and the basis summary)."""
-    from core.io.atomic import atomic_write_text
+    from core.io.atomic import atomic_write_bytes
 
     t, n, basis = res["transfer"], res["neutralize"], res.get("basis")
     lines = [
@@ -173,4 +173,5 @@ def write_report(res: dict, path: Path) -> Path:
                   f"{basis['held_out_identities']} random identities: mean "
                   f"{basis['held_out_mean_mm']:.4f} mm, max {basis['held_out_max_mm']:.3f} mm "
                   "(`python main.py build-face-basis`).", ""]
-    return atomic_write_text(path, "\n".join(lines))
+    atomic_write_bytes(path, "\n".join(lines).encode())
+    return Path(path)

@@ -16,9 +16,9 @@ from core.cli.motion import (
     _load_generator,
     _load_neutral,
     _manifest,
-    _out_dir,
 )
 from core.errors import ExportError, InvalidInputError
+from core.io.atomic import check_destination, prepare_output_dir
 
 __all__ = ["register"]
 
@@ -96,7 +96,7 @@ def cmd_sequence(args) -> int:
         if not c.is_neutral:
             gen.label_index(c.label)
     neutral, uv, fuv, source = _load_neutral(args.neutral)
-    out, created = _out_dir(args.out, ["sequence"], args.overwrite)
+    out, created = prepare_output_dir(args.out, ["sequence"], args.overwrite)
 
     def items():
         m = build_timeline(gen, clips, neutral, fps)
@@ -114,7 +114,7 @@ def cmd_transfer(args) -> int:
     src = read_source(args.source, _check_fps(args.source_fps, "--source-fps"))
     gen = _load_generator(args)
     neutral, uv, fuv, face_source = _load_neutral(args.neutral)
-    out, created = _out_dir(args.out, ["transfer"], args.overwrite)
+    out, created = prepare_output_dir(args.out, ["transfer"], args.overwrite)
     lm = resample(src.landmarks, src.fps, fps)
     print(f"source: {src.kind}, {src.n_frames} frames at {src.fps:g} fps; resampled to "
           f"{len(lm)} frames at {fps:g} fps")
@@ -133,12 +133,7 @@ def _check_mesh_destination(path: str) -> Path:
     out = Path(path)
     if out.suffix.lower() not in (".obj", ".ply"):
         raise ExportError(f"--out: expected a .obj or .ply file name, found {out.name!r}")
-    if out.is_dir():
-        raise ExportError(f"cannot write to {out}: it is a folder; give a file name")
-    if not out.parent.is_dir():
-        raise ExportError(
-            f"cannot write to {out}: the folder {out.parent} does not exist; create it first")
-    return out
+    return check_destination(out, overwrite=True)  # an existing file is replaced atomically
 
 
 def _save_face(out: Path, vertices) -> None:
