@@ -101,7 +101,7 @@ class Backend:
             self._interactive_threads()
             try:
                 from core.generate import DEFAULT_GAN, MotionGenerator
-                from core.models.motion_gan import load_gan
+                from core.models.loaders import load_gan
             except ImportError as exc:
                 self._generator_error = (
                     f"the motion generator is not installed ({exc}); update the studio "

@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import MissingWeightsError
+from core.paths import RESOURCES
 
-__all__ = ["RESOURCES", "Face", "Landmarks", "load_face", "load_landmarks", "load_identity_basis",
+__all__ = ["Face", "Landmarks", "load_face", "load_landmarks", "load_identity_basis",
            "resource_path"]
-
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-
 
 def resource_path(name: str) -> Path:
     """Path of a shipped resource; a clear error when it is missing."""

@@ -41,7 +41,8 @@ from core.geometry.srvf import curve_to_srvf, srvf_to_curve
 from core.models.motion_gan import SIDES
 from core.models.normalization import landmark_scale
 from core.motion import Motion
-from core.pipeline import DEFAULT_DECODER, MODELS, S2DPipeline
+from core.paths import MODELS
+from core.pipeline import DEFAULT_DECODER, S2DPipeline
 from core.runtime import pick_device
 
 __all__ = ["DEFAULT_GAN", "MotionGenerator", "default_generator", "generate", "interpolate",
@@ -107,7 +108,7 @@ class MotionGenerator:
     def load(cls, weights: Path | str = DEFAULT_GAN, device: str = "auto",
              decoder_weights: Path | str = DEFAULT_DECODER) -> MotionGenerator:
         """Load Motion3DGAN weights; S2D-Dec is loaded on the first dense decode."""
-        from core.models.motion_gan import load_gan
+        from core.models.loaders import load_gan
 
         dev = pick_device(device)
         gan, meta = load_gan(weights, dev)

@@ -20,45 +20,19 @@ import numpy as np
 import torch
 
 from core.arrays import check_array
-from core.assets import Face, Landmarks, load_face, load_landmarks, resource_path
-from core.config import config_from_dict
-from core.errors import InvalidInputError, MissingWeightsError, TopologyMismatchError
-from core.files import file_sha256
-from core.mesh.hierarchy import MeshHierarchy
-from core.models.checkpoint import load_checkpoint
+from core.assets import Face, Landmarks, load_face, load_landmarks
+from core.errors import InvalidInputError, TopologyMismatchError
+from core.models.loaders import load_decoder
 from core.models.normalization import normalize_input, output_factor
-from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.models.s2d_decoder import S2DDecoder
+from core.paths import MODELS
 from core.runtime import pick_device
 
-__all__ = ["MODELS", "DEFAULT_DECODER", "S2DPipeline", "load_decoder"]
+__all__ = ["DEFAULT_DECODER", "S2DPipeline"]
 
 LOG = logging.getLogger(__name__)
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_DECODER = MODELS / "s2d_decoder.safetensors"
-
-
-def load_decoder(path: Path | str = DEFAULT_DECODER, hierarchy: MeshHierarchy | None = None,
-                 device="cpu") -> tuple[S2DDecoder, dict]:
-    """Load S2D-Dec weights (safetensors) → (model in eval mode on ``device``, metadata)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"decoder weights {path} not found; train them with `python main.py train-decoder` "
-            "or restore models/ from the repository")
-    state, cfg, extra = load_checkpoint(path, "s2d-decoder")
-    if hierarchy is None:
-        hierarchy = MeshHierarchy.load(resource_path("hierarchy.npz"))
-    model = S2DDecoder(config_from_dict(DecoderConfig, cfg), hierarchy)
-    if extra.get("train_config", {}).get("linear_skip"):
-        from core.models.linear_skip import SkipDecoder
-
-        model = SkipDecoder(model)
-    model.load_state_dict(state)
-    model.eval().to(device)
-    extra = dict(extra)
-    extra["sha256"] = file_sha256(path)
-    return model, extra
 
 
 class _DenseDecode(torch.nn.Module):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.widgets.scene import VertexNormals
 from core.assets import load_face
+from core.mesh.normals import VertexNormals
 
 
 def reference_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

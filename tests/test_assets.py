@@ -4,10 +4,11 @@ import json
 
 import numpy as np
 
-from core.assets import RESOURCES, load_face, load_identity_basis, load_landmarks
+from core.assets import load_face, load_identity_basis, load_landmarks
 from core.data.landmark_rules import IBUG68_MIRROR, IBUG68_NAMES
 from core.mesh.hierarchy import MeshHierarchy
 from core.mesh.topology import connected_components
+from core.paths import RESOURCES
 
 
 def test_face_arrays_are_consistent():

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.assets import RESOURCES, load_face, load_landmarks
+from core.assets import load_face, load_landmarks
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.checkpoint import save_checkpoint
-from core.models.s2d_decoder import DecoderConfig, S2DDecoder
-from core.train.s2d_train import DECODER_KIND, S2DTrainConfig
+from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
+from core.paths import RESOURCES
+from core.train.s2d_train import S2DTrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

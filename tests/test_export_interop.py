@@ -9,7 +9,6 @@ import pytest
 
 from core.errors import InvalidInputError
 from core.io.export import export_sequence
-from core.io.export_obj import vertex_normals
 from core.io.manifest import (
     SCHEMA_VERSION,
     build_manifest,
@@ -18,6 +17,7 @@ from core.io.manifest import (
     to_up,
     validate_manifest,
 )
+from core.mesh.normals import vertex_normals
 
 trimesh = pytest.importorskip("trimesh")
 

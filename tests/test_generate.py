@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.assets import RESOURCES, load_face, load_landmarks
+from core.assets import load_face, load_landmarks
 from core.cli import run_cli
 from core.data.recipes import LABELS, ONE_SIDED_LABELS
 from core.errors import InvalidInputError, TopologyMismatchError
@@ -17,10 +17,11 @@ from core.io.mesh_io import load_mesh, save_mesh
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.checkpoint import save_checkpoint
 from core.models.motion_gan import Motion3DGAN, MotionGANConfig
-from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
+from core.paths import RESOURCES
 from core.pipeline import S2DPipeline
 from core.train.gan_train import GANTrainConfig, motion_set, save_gan
-from core.train.s2d_train import DECODER_KIND, S2DTrainConfig
+from core.train.s2d_train import S2DTrainConfig
 
 
 def _tiny_gan() -> Motion3DGAN:

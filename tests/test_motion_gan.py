@@ -9,7 +9,8 @@ import torch
 from core.config import config_from_dict
 from core.errors import InvalidInputError, MissingWeightsError, S2DError
 from core.geometry.sphere import exp_map, inner, karcher_mean, log_map, norm
-from core.models.motion_gan import Motion3DGAN, MotionGANConfig, load_gan
+from core.models.loaders import load_gan
+from core.models.motion_gan import Motion3DGAN, MotionGANConfig
 from core.train.gan_train import (
     GANTrainConfig,
     class_indices,

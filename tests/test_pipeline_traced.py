@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.assets import RESOURCES, load_face, load_landmarks
+from core.assets import load_face, load_landmarks
 from core.errors import InvalidInputError
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.linear_skip import SkipDecoder
 from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.paths import RESOURCES
 from core.pipeline import S2DPipeline
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.cli.common import ROOT
+from core.paths import ROOT
 
 __all__ = ["register", "cmd_build_assets", "cmd_info"]
 

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-__all__ = ["ROOT", "MODELS", "add_data_args", "load_data", "set_threads"]
-
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT / "models"
-
+__all__ = ["add_data_args", "load_data", "set_threads"]
 
 def add_data_args(p) -> None:
     """``--identities --mixtures --data-seed --cache``: which synthesised data set to use."""

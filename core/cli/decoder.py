@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli.common import ROOT, add_data_args, load_data
+from core.cli.common import add_data_args, load_data
 from core.errors import InvalidInputError
+from core.paths import ROOT
 
 __all__ = ["register", "cmd_decode", "cmd_train_decoder"]
 

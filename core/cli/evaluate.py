@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli.common import MODELS, ROOT, add_data_args, load_data, set_threads
+from core.cli.common import add_data_args, load_data, set_threads
+from core.paths import MODELS, ROOT
 
 __all__ = ["register", "cmd_evaluate", "cmd_evaluate_motion"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli.common import MODELS
 from core.errors import InvalidInputError
 from core.io.atomic import prepare_output_dir
+from core.paths import MODELS
 
 __all__ = ["register", "cmd_generate", "cmd_interpolate"]
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from core.cli.common import MODELS, add_data_args, load_data, set_threads
+from core.cli.common import add_data_args, load_data, set_threads
 from core.errors import ExportError
+from core.paths import MODELS
 
 __all__ = ["register", "cmd_train_gan", "cmd_train_classifier"]
 

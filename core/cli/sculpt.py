@@ -17,8 +17,9 @@ def register(sub) -> None:
 
 
 def cmd_build_prior(args) -> int:
-    from core.assets import RESOURCES, load_landmarks
+    from core.assets import load_landmarks
     from core.data.synth import load_synth
+    from core.paths import RESOURCES
     from core.sculpt import PRIOR_NAME, build_landmark_prior, save_landmark_prior
 
     lms = load_landmarks()

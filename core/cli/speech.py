@@ -9,8 +9,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import InvalidInputError
-
-ROOT = Path(__file__).resolve().parents[2]
+from core.paths import ROOT
 
 __all__ = ["register"]
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.assets import RESOURCES
 from core.data.anny_source import TOPOLOGY, AnnyHead, FaceParams
 from core.data.landmark_rules import IBUG68_MIRROR, IBUG68_NAMES, place_ibug68, vertex_mirror_map
 from core.data.weights import face_region_mask, landmark_distance_weights
 from core.io.atomic import atomic_file, atomic_savez
 from core.mesh.hierarchy import build_hierarchy
 from core.mesh.topology import connected_components
+from core.paths import RESOURCES
 
 __all__ = ["build_assets", "build_landmark_assets", "IDENTITY_BASIS_SIZE"]
 

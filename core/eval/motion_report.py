@@ -69,7 +69,8 @@ def run_motion_evaluation(data, cfg: MotionEvalConfig) -> int:
 
     from core.data.recipes import LABELS
     from core.generate import MotionGenerator
-    from core.models.classifier import BASELINE_KIND, CLASSIFIER_KIND, load_sequence_model
+    from core.models.classifier import BASELINE_KIND, CLASSIFIER_KIND
+    from core.models.loaders import load_sequence_model
 
     t0 = time.time()
     docs = Path(cfg.docs)
@@ -80,7 +81,7 @@ def run_motion_evaluation(data, cfg: MotionEvalConfig) -> int:
     clf, clf_meta = load_sequence_model(cfg.classifier, CLASSIFIER_KIND)
     base, base_meta = load_sequence_model(cfg.baseline, BASELINE_KIND)
     gen = MotionGenerator.load(cfg.weights, cfg.device, cfg.decoder_weights)
-    from core.models.motion_gan import load_gan
+    from core.models.loaders import load_gan
 
     _, gan_meta = load_gan(cfg.weights)
     seeds = _per_label_seeds(lab_te)

@@ -14,14 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_evaluation", "MODELS", "BASELINE_NAMES"]
+from core.paths import MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
-ABL = ROOT / "models" / "ablations"
-MODELS = {
+__all__ = ["run_evaluation", "EVALUATED_MODELS", "BASELINE_NAMES"]
+
+ABL = MODELS / "ablations"
+#: Decoders evaluated per split: (row name, weights file).
+EVALUATED_MODELS = {
     "identity": [
         ("S2D-Dec+ (default: S3 loss, linear shortcut, 1200 steps)",
-         ROOT / "models" / "s2d_decoder.safetensors"),
+         MODELS / "s2d_decoder.safetensors"),
         ("ablation S1: L_dr only (300 steps)", ABL / "id_S1.safetensors"),
         ("ablation S2: L_dr + unweighted L_pr (300 steps)", ABL / "id_S2.safetensors"),
         ("ablation S3: L_dr + weighted L_pr (300 steps)", ABL / "id_S3.safetensors"),
@@ -49,7 +51,7 @@ def _subset(split, n, seed=0):
 
 
 def run_evaluation(data, out: Path, max_test_frames: int = 1500) -> int:
-    """Evaluate the decoders of :data:`MODELS` and the baselines on ``data``.
+    """Evaluate the decoders of :data:`EVALUATED_MODELS` and the baselines on ``data``.
 
     data : core.data.synth.SynthData; writes ``out/evaluation.{json,md}`` and
     ``out/figures/cumulative_error_{split}.png``; evaluates on a seeded subset of at most
@@ -68,7 +70,7 @@ def run_evaluation(data, out: Path, max_test_frames: int = 1500) -> int:
         summarize,
         vertex_errors_mm,
     )
-    from core.pipeline import load_decoder
+    from core.models.loaders import load_decoder
     from core.train.s2d_train import make_split
 
     out = Path(out)
@@ -81,7 +83,7 @@ def run_evaluation(data, out: Path, max_test_frames: int = 1500) -> int:
         test = _subset(make_split(data, split, "test"), max_test_frames)
         target = test.disp.astype(np.float32)
         rows, curves = {}, {}
-        for name, path in MODELS[split]:
+        for name, path in EVALUATED_MODELS[split]:
             if not path.is_file():
                 print(f"  (skipped {name}: {path.name} not trained)")
                 continue

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from core.errors import InvalidInputError
+from core.geometry.safe_math import safe_sqrt
 from core.tolerances import ACOS_CLAMP, KARCHER_TOL, SPHERE_NORM_EPS, SPHERE_SERIES_EPS
 
 __all__ = [
@@ -46,12 +47,6 @@ def _check(x: torch.Tensor, name: str, min_ndim: int = 2) -> None:
             f"{name}: expected a floating torch.Tensor with >= {min_ndim} dims (*batch, M, D); "
             f"found {found}. Use torch.as_tensor(...).double(), reshape a flat vector to (1, D)."
         )
-
-
-def _safe_sqrt(sq: torch.Tensor) -> torch.Tensor:
-    """``sqrt(sq)`` for ``sq >= 0`` with value 0 and gradient 0 (not inf/NaN) at ``sq = 0``."""
-    pos = sq > 0
-    return torch.where(pos, torch.sqrt(torch.where(pos, sq, 1.0)), 0.0)
 
 
 def _sinc_cos(t2: torch.Tensor, eps: float = SPHERE_SERIES_EPS) -> tuple[torch.Tensor, ...]:
@@ -93,7 +88,7 @@ def norm(x: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
     -------
     (*batch,) or (*batch, 1, 1) float
     """
-    return _safe_sqrt(inner(x, x, keepdim=keepdim))
+    return safe_sqrt(inner(x, x, keepdim=keepdim))
 
 
 def normalize(x: torch.Tensor, eps: float = SPHERE_NORM_EPS) -> torch.Tensor:
@@ -193,7 +188,7 @@ def log_map(p: torch.Tensor, q: torch.Tensor, eps: float = SPHERE_NORM_EPS) -> t
     u = q - c * p  # (*batch, M, D)
     u = u - inner(p, u, keepdim=True) * p  # second Gram-Schmidt pass: tangent to rounding level
     s2 = inner(u, u, keepdim=True)
-    s = _safe_sqrt(s2)
+    s = safe_sqrt(s2)
     series = (c > 0) & (s < SPHERE_SERIES_EPS * c)
     antipodal = ~series & (s < eps)
     regular = ~series & ~antipodal

@@ -31,15 +31,10 @@ from __future__ import annotations
 import torch
 
 from core.errors import InvalidInputError
+from core.geometry.safe_math import safe_sqrt
 from core.tolerances import SRVF_SPEED_EPS
 
 __all__ = ["is_static", "curve_to_srvf", "srvf_to_curve"]
-
-
-def _safe_sqrt(sq: torch.Tensor) -> torch.Tensor:
-    """``sqrt(sq)`` for ``sq >= 0`` with value 0 and gradient 0 (not inf/NaN) at ``sq = 0``."""
-    pos = sq > 0
-    return torch.where(pos, torch.sqrt(torch.where(pos, sq, 1.0)), 0.0)
 
 
 def _check_tensor(x: torch.Tensor, name: str, shape_doc: str, ndims: tuple[int, ...]) -> None:
@@ -140,7 +135,7 @@ def curve_to_srvf(
         )
     q_raw = v * sq.clamp_min(eps * eps).pow(-0.25)  # v / sqrt(max(||v||, eps)), (B, T-1, D)
     q = q_raw * q_raw.square().sum(dim=(-2, -1), keepdim=True).rsqrt()  # onto the unit sphere
-    length = h * _safe_sqrt(sq).sum(dim=(-2, -1))  # (B,)
+    length = h * safe_sqrt(sq).sum(dim=(-2, -1))  # (B,)
     if unbatched:
         return q[0], length[0]
     return q, length
@@ -195,7 +190,7 @@ def srvf_to_curve(
             f"length: expected shape () or ({b},) to match q {tuple(q.shape)}; found "
             f"{tuple(length.shape)}. Pass one length per curve."
         )
-    speed = _safe_sqrt(qb.square().sum(dim=-1, keepdim=True))  # (B, T-1, 1) = ||q_k||
+    speed = safe_sqrt(qb.square().sum(dim=-1, keepdim=True))  # (B, T-1, 1) = ||q_k||
     steps = length.reshape(-1, 1, 1) * speed * qb  # (B, T-1, D) = X_{k+1} - X_k
     first = sb.to(qb.dtype).unsqueeze(1)  # (B, 1, D)
     curves = torch.cat([first, first + torch.cumsum(steps, dim=1)], dim=1)  # (B, T, D)

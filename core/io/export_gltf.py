@@ -32,7 +32,7 @@ import pygltflib as gl
 from core.arrays import as_faces, as_frames
 from core.errors import InvalidInputError
 from core.io.atomic import atomic_write_bytes
-from core.io.export_obj import vertex_normals
+from core.mesh.normals import vertex_normals
 
 __all__ = ["export_glb", "z_up_to_y_up", "y_up_to_z_up"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.mesh.normals import vertex_normals
 
-__all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv", "vertex_normals"]
+__all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv"]
 
 
 class ObjEncoder:
@@ -29,7 +30,7 @@ class ObjEncoder:
     decimals : int
         Digits after the decimal point of ``v``/``vt`` values (6 = micrometres for metres).
     normals : bool
-        Also write one unit ``vn`` per vertex (area-weighted, :func:`vertex_normals`), in vertex
+        Also write one unit ``vn`` per vertex (area-weighted, :func:`core.mesh.normals.vertex_normals`), in vertex
         order, referenced by every corner (``f a//a`` or ``f a/ta/a``).
     """
 
@@ -152,31 +153,3 @@ def per_vertex_uv(
             "has different UVs in different faces); export as OBJ to keep them, or pass uv=None"
         )
     return out
-
-
-def vertex_normals(frames: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals.
-
-    Parameters
-    ----------
-    frames : (T, V, 3) float
-    faces : (F, 3) int64
-
-    Returns
-    -------
-    (T, V, 3) float32
-        Vertices used by no (non-degenerate) face get ``(0, 1, 0)`` (glTF needs unit normals).
-    """
-    n_frames, n_vertices = frames.shape[:2]
-    tri = frames[:, faces]  # (T, F, 3 corners, 3 xyz)
-    face_n = np.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])  # (T, F, 3)
-    index = (np.arange(n_frames)[:, None] * n_vertices + faces.reshape(1, -1)).ravel()  # (T*F*3,)
-    out = np.empty((n_frames * n_vertices, 3))
-    for c in range(3):
-        weights = np.repeat(face_n[..., c], 3, axis=1).ravel()  # each face's normal, per corner
-        out[:, c] = np.bincount(index, weights=weights, minlength=n_frames * n_vertices)
-    out = out.reshape(n_frames, n_vertices, 3)
-    norm = np.linalg.norm(out, axis=-1, keepdims=True)
-    unit = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
-    unit[norm[..., 0] == 0] = (0.0, 1.0, 0.0)
-    return unit.astype(np.float32)

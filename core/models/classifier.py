@@ -26,14 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.config import config_from_dict
-from core.errors import InvalidInputError, MissingWeightsError, S2DError
+from core.errors import InvalidInputError, S2DError
 from core.models.normalization import landmark_scale
 
 __all__ = [
     "CLASSIFIER_KIND", "BASELINE_KIND", "SequenceModelConfig", "SequenceTrainConfig",
     "normalize_sequences", "ExpressionClassifier", "LSTMBaseline", "fit_classifier",
-    "fit_baseline", "save_sequence_model", "load_sequence_model",
+    "fit_baseline", "save_sequence_model",
 ]  # fmt: skip
 
 CLASSIFIER_KIND = "expression-classifier"
@@ -218,22 +217,3 @@ def save_sequence_model(path: Path, model: nn.Module, kind: str, meta: dict) -> 
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_checkpoint(Path(path), state, model.config, kind, meta)
-
-
-def load_sequence_model(path: Path | str, kind: str, device="cpu") -> tuple[nn.Module, dict]:
-    """Load an :class:`ExpressionClassifier` or :class:`LSTMBaseline` -> (model.eval(), meta)."""
-    from core.files import file_sha256
-    from core.models.checkpoint import load_checkpoint
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"{kind} weights {path} not found; train them with `python main.py train-classifier`")
-    state, cfg, extra = load_checkpoint(path, kind)
-    cls = {CLASSIFIER_KIND: ExpressionClassifier, BASELINE_KIND: LSTMBaseline}[kind]
-    model = cls(config_from_dict(SequenceModelConfig, cfg))
-    model.load_state_dict(state)
-    model.eval().to(device)
-    extra = dict(extra)
-    extra["sha256"] = file_sha256(path)
-    return model, extra

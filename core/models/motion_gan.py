@@ -39,19 +39,17 @@ discards ``L`` and replays every motion with a hard-coded intensity 0.2.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from core.config import config_from_dict
-from core.errors import InvalidInputError, MissingWeightsError
+from core.errors import InvalidInputError
 from core.geometry.sphere import exp_map, log_map, project_to_tangent
 
 __all__ = [
     "GAN_KIND", "SIDES", "MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN",
-    "one_hot", "load_gan",
+    "one_hot",
 ]  # fmt: skip
 
 #: Checkpoint kind of Motion3DGAN weights (``core.models.checkpoint``).
@@ -360,28 +358,3 @@ class Motion3DGAN(nn.Module):
             raise InvalidInputError(
                 f"expected a batch size divisible by pack = {pk}, found {x.shape[0]}")
         return self.critic(x.reshape(x.shape[0] // pk, -1), c[::pk])
-
-
-def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[Motion3DGAN, dict]:
-    """Load weights written by :func:`core.train.gan_train.save_gan` -> (model in eval mode, metadata incl. sha256)."""
-    from core.files import file_sha256
-    from core.models.checkpoint import load_checkpoint
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"Motion3DGAN weights {path} not found; train them with `python main.py train-gan` "
-            "or restore models/ from the repository")
-    state, cfg, extra = load_checkpoint(path, GAN_KIND)
-    model = Motion3DGAN(config_from_dict(
-        MotionGANConfig, cfg, "the weights file was written by another version"))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not k.startswith("critic.")] + list(unexpected)
-    if bad:
-        raise MissingWeightsError(
-            f"{path}: the weights do not match the Motion3DGAN config (mismatched keys "
-            f"{bad[:5]}); retrain with `python main.py train-gan`")
-    model.eval().to(device)
-    extra = dict(extra)
-    extra["sha256"] = file_sha256(path)
-    return model, extra

@@ -20,7 +20,10 @@ from core.errors import InvalidInputError, TopologyMismatchError
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.spiral_conv import ACTIVATIONS, SpiralConv, upsample_features
 
-__all__ = ["DecoderConfig", "S2DDecoder"]
+__all__ = ["DECODER_KIND", "DecoderConfig", "S2DDecoder"]
+
+#: Checkpoint kind of S2D-Dec weights (``core.models.checkpoint``).
+DECODER_KIND = "s2d-decoder"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import ExportError
 from core.io.atomic import atomic_file
-from core.io.export_gltf import vertex_normals
+from core.mesh.normals import vertex_normals
 
 __all__ = ["render_frames", "write_mp4_with_audio"]
 

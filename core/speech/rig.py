@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.assets import RESOURCES, load_face, load_landmarks, resource_path
+from core.assets import load_face, load_landmarks, resource_path
 from core.errors import MissingWeightsError
+from core.paths import RESOURCES
 
 __all__ = ["SpeechRig", "load_speech_rig", "build_speech_rig", "RIG_FILE", "JAW_ANGLES"]
 

@@ -26,12 +26,9 @@ import torch
 from core.errors import S2DError
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.models.normalization import normalize_input, output_factor
-from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
 
-__all__ = ["S2DTrainConfig", "DecoderSplit", "make_split", "train_decoder", "decoder_loss",
-           "DECODER_KIND"]
-
-DECODER_KIND = "s2d-decoder"
+__all__ = ["S2DTrainConfig", "DecoderSplit", "make_split", "train_decoder", "decoder_loss"]
 
 
 @dataclass(frozen=True)

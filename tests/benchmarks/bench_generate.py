@@ -31,12 +31,14 @@ def _generator(weights: Path, decoder_weights: Path):
     """(MotionGenerator, {"motion3dgan": "trained"|"random", "s2d_decoder": ...})."""
     import torch
 
-    from core.assets import RESOURCES, load_face, load_landmarks
+    from core.assets import load_face, load_landmarks
     from core.data.recipes import LABELS
     from core.generate import MotionGenerator
     from core.mesh.hierarchy import MeshHierarchy
-    from core.models.motion_gan import Motion3DGAN, MotionGANConfig, load_gan
+    from core.models.loaders import load_gan
+    from core.models.motion_gan import Motion3DGAN, MotionGANConfig
     from core.models.s2d_decoder import DecoderConfig, S2DDecoder
+    from core.paths import RESOURCES
     from core.pipeline import S2DPipeline
 
     kinds = {}

@@ -81,7 +81,7 @@ def _models():
         pipe = S2DPipeline(dec, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
         kinds.append("random-init S2D-Dec")
     if DEFAULT_GAN.is_file():
-        from core.models.motion_gan import load_gan
+        from core.models.loaders import load_gan
 
         gan, meta = load_gan(DEFAULT_GAN, "cpu")
         kinds.append("trained Motion3DGAN")
