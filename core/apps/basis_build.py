@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.assets import RESOURCES
 from core.io.atomic import atomic_file
+from core.paths import RESOURCES
 
 __all__ = ["build_face_basis", "phenotype_grids", "EXPRESSION_COMPONENTS", "BASIS_SEED"]
 

@@ -102,7 +102,7 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print) -> dict:
                 " ".join(f"{neutral_err[split][m][-1]:.3f}" for m in NEUTRAL_METHODS))
     from core.apps.basis_build import held_out_error
     from core.apps.face_basis import FACE_SLIDERS_FILE, load_face_basis
-    from core.assets import RESOURCES
+    from core.paths import RESOURCES
 
     fb = load_face_basis()
     basis = {**held_out_error(head, fb, 4 * n_identities), "n_sliders": len(fb.sliders),

@@ -238,7 +238,7 @@ def _sliders(phenotypes: tuple[str, ...], local_names: tuple[str, ...]) -> tuple
 @lru_cache(maxsize=1)
 def load_face_basis() -> FaceBasis:
     """The shipped slider basis (cached)."""
-    from core.assets import RESOURCES
+    from core.paths import RESOURCES
 
     return FaceBasis.load(RESOURCES / FACE_SLIDERS_FILE)
 

@@ -53,7 +53,7 @@ class ExpressionBasis:
 
 @lru_cache(maxsize=1)
 def load_expression_basis() -> ExpressionBasis:
-    from core.assets import RESOURCES
+    from core.paths import RESOURCES
 
     path = RESOURCES / EXPRESSION_BASIS_FILE
     if not path.is_file():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli.common import ROOT
 from core.cli.motion import (
     _build_and_export,
     _export_args,
@@ -19,6 +18,7 @@ from core.cli.motion import (
 )
 from core.errors import ExportError, InvalidInputError
 from core.io.atomic import check_destination, prepare_output_dir
+from core.paths import ROOT
 
 __all__ = ["register"]
 

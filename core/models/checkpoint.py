@@ -117,7 +117,7 @@ def load_checkpoint(
     -------
     state_dict : dict of str to Tensor
     config : dict
-        The config fields (JSON values; rebuild with e.g. ``DecoderConfig.from_dict``).
+        The config fields (JSON values; rebuild with ``core.config.config_from_dict``).
     extra : dict
 
     Raises
