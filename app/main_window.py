@@ -100,6 +100,9 @@ class MainWindow(QMainWindow):
         }
         self._build_status_bar()
         self._build_menus()
+        from app.apps_ui import install_apps
+
+        install_apps(self)  # Face and Timeline docks, Face menu, File ▸ Transfer motion from…
 
         s.failed.connect(self.show_error)
         s.status.connect(lambda m: self.statusBar().showMessage(m, 6000))

@@ -492,6 +492,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             "fps": self.fps,
             "face": {"name": snap.face.name, "path": snap.face.path,
                      "n_vertices": int(snap.face.vertices.shape[0])},
+            **({"face_sliders": dict(snap.face.sliders)} if snap.face.sliders else {}),
             "edits": snap.manifest_edits(self.landmarks.names),
             "pinned_landmarks": [self.landmarks.names[i] for i in sorted(self.pins)],
             "models": dict(self.model_hashes),

@@ -42,19 +42,22 @@ def _frozen(a: np.ndarray, dtype=np.float32) -> np.ndarray:
 @dataclass(frozen=True)
 class FaceState:
     """The neutral face: ``vertices`` (V, 3) float32, a display name, the file it came from
-    (None for the shipped face) and ``key``, a content hash used by caches."""
+    (None for the shipped face), ``key``, a content hash used by caches, and ``sliders``, the
+    face creator's ``(name, value)`` pairs that differ from their defaults (empty otherwise)."""
 
     vertices: np.ndarray
     name: str
     path: str | None
     key: str
+    sliders: tuple = ()
 
 
 @dataclass(frozen=True)
 class Source:
     """Where the base motion came from (shown in panels, written to manifests).
 
-    kind : "neutral", "generate", "interpolate", "mix_apex" or "compare";
+    kind : "neutral", "generate", "interpolate", "mix_apex", "compare", "transfer" (label: the
+    source's name) or "sequence" (label: the timeline's spec);
     label/seed/n_frames: the generated motion (or motion A); a/b: (label, seed) of the
     interpolation ends; tau: the interpolation parameter; side: the side a one-sided label
     (mouth_side, contempt) was generated on.
@@ -79,6 +82,8 @@ class Source:
             arrow, tau = ("->", "tau") if ascii_only else ("→", "τ")
             return (f"{self.a[0]} #{self.a[1]} {arrow} {self.b[0]} #{self.b[1]}, "
                     f"{tau} = {self.tau:.2f} ({what})")
+        if self.kind in ("transfer", "sequence"):
+            return f"{'timeline' if self.kind == 'sequence' else 'transfer'}: {self.label}"
         return "neutral face"
 
     def manifest(self) -> dict:

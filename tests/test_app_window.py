@@ -39,7 +39,7 @@ def test_launch_shows_face_docks_and_status(studio, qtbot):
     assert w.windowTitle().startswith("Sparse2Dense Studio")
     assert w.device_label.text() == "Device: CPU"
     assert {d.windowTitle() for d in w.docks.values()} == {
-        "Generate", "Sculpt", "Interpolate", "Playback"}
+        "Generate", "Sculpt", "Interpolate", "Playback", "Face", "Timeline"}
     img = w.viewport.plotter.screenshot(return_img=True)
     h, wd = img.shape[:2]
     centre = img[h // 3: 2 * h // 3, wd // 3: 2 * wd // 3].reshape(-1, 3).astype(int)

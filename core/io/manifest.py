@@ -45,7 +45,8 @@ SCHEMA_VERSION = 1
 UP_AXES = ("z", "y")
 UNITS = ("m", "cm", "mm")
 PRODUCERS = ("cli", "studio")
-MOTION_KINDS = ("neutral", "generate", "interpolate", "mix_apex", "compare", "speech")
+MOTION_KINDS = ("neutral", "generate", "interpolate", "mix_apex", "compare", "speech", "transfer",
+                "sequence")
 
 #: How to read each format back in topology order (vertex ``i`` of the file = vertex ``i`` here).
 READ_BACK = {

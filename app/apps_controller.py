@@ -1,0 +1,216 @@
+"""The studio's applications (face creator, neutralization, transfer, timelines) as intents.
+
+:class:`AppsController` is a collaborator of :class:`app.session.StudioSession` (like the
+export controller): it holds no widgets, turns each intent into a new undoable
+:class:`app.state.Snapshot` through the session, and runs the model work on the session's
+worker. The face creator's slider values live in the snapshot's :class:`app.state.FaceState`
+(so undo restores them and the export manifest records them).
+
+Face sliders preview live (each move replaces the face on screen, no undo step) and become one
+undo step when the slider is released (:meth:`commit_face`), like the interpolation slider.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.backend import array_key
+from app.errors import guarded
+from app.state import FaceState, Snapshot, Source, neutral_motion
+
+__all__ = ["AppsController"]
+
+
+class AppsController(QObject):
+    """Intents of the Face dock, Face menu, File ▸ Transfer and the timeline strip.
+
+    Signals: ``clips_changed`` (the timeline's clip list changed).
+    """
+
+    clips_changed = Signal()
+
+    def __init__(self, session, parent: QObject | None = None) -> None:
+        super().__init__(parent or session)
+        from core.apps.timeline import Clip
+
+        self.session = session
+        self._basis = None
+        self._before: Snapshot | None = None
+        self.clips: list = [Clip("happy", 0, 1.5), Clip("surprised", 1, 2.0),
+                            Clip("neutral", 0, 1.0)]
+
+    # ------------------------------------------------------------------------- face creator
+    @property
+    def basis(self):
+        """The face creator's slider basis (:func:`core.apps.face_basis.load_face_basis`)."""
+        if self._basis is None:
+            from core.apps.face_basis import load_face_basis
+
+            self._basis = load_face_basis()
+        return self._basis
+
+    def face_values(self) -> dict[str, float]:
+        """Slider values of the face on screen (defaults for a face not made by sliders)."""
+        vals = self.basis.defaults()
+        vals.update(dict(self.session.face.sliders or ()))
+        return vals
+
+    def preview_face(self, values: dict) -> None:
+        """Show the face of slider ``values`` now (an undo step only on :meth:`commit_face`)."""
+        vals = self.basis.check_values(values)
+        v = self.basis.vertices(vals)
+        changed = tuple(sorted((k, float(x)) for k, x in vals.items()
+                               if x != self.basis.slider(k).default))
+        face = FaceState(v, "created face", None, array_key(v), changed)
+        if self._before is None:
+            self._before = self.session.snapshot
+        self.session._set_snapshot(Snapshot.of(face, _neutral(face, self.session), Source()))
+
+    def commit_face(self, text: str = "Face sliders") -> None:
+        """Turn the previewed face into one undo step."""
+        from app.session import SnapshotCommand
+
+        before, self._before = self._before, None
+        if before is not None and before is not self.session.snapshot:
+            self.session.undo_stack.push(SnapshotCommand(self.session, before,
+                                                         self.session.snapshot, text))
+
+    def set_face(self, values: dict, text: str) -> None:
+        """Preview and commit in one step (Random, Reset, typed values)."""
+        self.preview_face(values)
+        self.commit_face(text)
+
+    def random_face(self, seed: int | None = None) -> int:
+        """A random face (seeded); returns the seed used."""
+        import random
+
+        seed = random.randint(0, 99999) if seed is None else int(seed)
+        self.set_face(self.basis.random(seed), f"Random face #{seed}")
+        return seed
+
+    def reset_sliders(self) -> None:
+        """Every slider back to its default (anny's default identity)."""
+        self.set_face({}, "Reset face sliders")
+
+    def export_neutral(self, path: str) -> Path:
+        """Write the current neutral face as OBJ/PLY (with the template's UVs for OBJ)."""
+        from core.io.mesh_io import save_mesh
+
+        path = Path(path)
+        t = self.session.template
+        uv, fuv = (t.uv, t.face_uv) if path.suffix.lower() == ".obj" else (None, None)
+        save_mesh(path, self.session.face.vertices, t.faces, uv, fuv)
+        self.session.status.emit(f"Wrote the neutral face to {path}")
+        return path
+
+    # ------------------------------------------------------------------------ neutralize
+    def neutralize(self, method: str = "joint") -> None:
+        """Replace the face by the neutral of the face on screen (the current frame)."""
+        s = self.session
+        shown = np.array(s.current_vertices())
+        name = s.face.name
+
+        def job(be):
+            from core.apps.neutralize import neutralize
+
+            return neutralize(shown, method, be.pipeline if method == "paper" else None)
+
+        def done(v):
+            face = FaceState(v, f"{name} (neutralized)", None, array_key(v))
+            s._push(Snapshot.of(face, _neutral(face, s), Source()), "Neutralize")
+            s.status.emit("Neutralized the face (joint identity + expression fit)")
+
+        s.status.emit("Neutralizing…")
+        s.runner.submit("face", job, guarded(done),
+                        lambda m: s.failed.emit(f"Could not neutralize the face. {m}"))
+
+    # -------------------------------------------------------------------------- transfer
+    def transfer(self, path: str, mode: str = "srvf", source_fps: float = 30.0) -> None:
+        """Replay the motion in ``path`` (mesh/.pts folder, .npy, .csv) on the current face."""
+        s = self.session
+        face, fps = s.face, s.fps
+
+        def job(be):
+            from core.apps.sources import read_source, resample
+            from core.apps.transfer import transfer_motion
+
+            src = read_source(path, source_fps)
+            lm = resample(src.landmarks, src.fps, fps)
+            return transfer_motion(be.generator, lm, face.vertices, mode, fps), src
+
+        def done(result):
+            motion, src = result
+            if face is not s.face:
+                return
+            name = Path(src.path).name
+            s._push(Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
+                    f"Transfer {name}")
+            s.status.emit(f"Transferred {name}: {src.n_frames} frames at {src.fps:g} fps -> "
+                          f"{motion.n_frames} at {fps:g} fps ({mode})")
+
+        s.status.emit(f"Transferring {Path(path).name}…")
+        s.runner.submit("generate", job, guarded(done),
+                        lambda m: s.failed.emit(f"Could not transfer the motion. {m}"))
+
+    # -------------------------------------------------------------------------- timeline
+    def set_clips(self, clips: list) -> None:
+        """Replace the timeline's clips (validated)."""
+        from core.apps.timeline import check_clips
+
+        check_clips(list(clips))
+        self.clips = list(clips)
+        self.clips_changed.emit()
+
+    def add_clip(self, clip) -> None:
+        self.set_clips(self.clips + [clip])
+
+    def remove_clip(self, index: int) -> None:
+        if 0 <= index < len(self.clips) and len(self.clips) > 1:
+            self.set_clips(self.clips[:index] + self.clips[index + 1:])
+
+    def move_clip(self, index: int, step: int) -> None:
+        j = index + step
+        if 0 <= index < len(self.clips) and 0 <= j < len(self.clips):
+            clips = list(self.clips)
+            clips[index], clips[j] = clips[j], clips[index]
+            self.set_clips(clips)
+
+    def set_duration(self, index: int, seconds: float) -> None:
+        from dataclasses import replace
+
+        if 0 <= index < len(self.clips):
+            clips = list(self.clips)
+            clips[index] = replace(clips[index], duration=float(seconds))
+            self.set_clips(clips)
+
+    def build_timeline(self) -> None:
+        """Play the clips as one motion on the current face (an undo step; then playable,
+        scrubbable, sculptable and exportable like any motion)."""
+        from core.apps.timeline import format_spec
+
+        s = self.session
+        face, clips, fps = s.face, list(self.clips), s.fps
+        spec = format_spec(clips)
+
+        def job(be):
+            from core.apps.timeline import build_timeline
+
+            return build_timeline(be.generator, clips, face.vertices, fps)
+
+        def done(motion):
+            if face is not s.face:
+                return
+            s._push(Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
+                    "Timeline")
+            s.status.emit(f"Timeline: {motion.n_frames} frames ({spec})")
+
+        s.status.emit("Building the timeline…")
+        s.runner.submit("generate", job, guarded(done),
+                        lambda m: s.failed.emit(f"Could not build the timeline. {m}"))
+
+
+def _neutral(face: FaceState, session):
+    return neutral_motion(face.vertices, session.landmarks.indices)

@@ -1,0 +1,228 @@
+"""Studio applications: the Face dock, Face ▸ Neutralize, File ▸ Transfer motion from…, the
+timeline strip; the controller without widgets, then the window with real mouse/key events."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from core.assets import load_face
+from core.io.mesh_io import load_mesh
+
+
+def idle(qtbot, s, timeout=20000):
+    qtbot.waitUntil(lambda: s.idle, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def real_models():
+    from core.generate import MotionGenerator
+
+    gen = MotionGenerator.load(device="cpu")
+    return gen.pipeline, gen
+
+
+@pytest.fixture
+def apps(session):
+    from app.apps_controller import AppsController
+
+    return AppsController(session)
+
+
+def test_face_sliders_preview_commit_undo_and_manifest(apps, qtbot):
+    s = apps.session
+    before = s.face.vertices.copy()
+    apps.preview_face({"age": 0.9})
+    apps.preview_face({"age": 0.9, "nose-width": 0.5})
+    assert s.undo_stack.count() == 0  # previews are not undo steps
+    apps.commit_face()
+    assert s.undo_stack.count() == 1
+    np.testing.assert_allclose(s.face.vertices,
+                               apps.basis.vertices({"age": 0.9, "nose-width": 0.5}))
+    assert apps.face_values()["nose-scale-horiz"] == 0.5
+    assert s.manifest()["face_sliders"] == {"age": 0.9, "nose-scale-horiz": 0.5}
+    s.undo_stack.undo()
+    np.testing.assert_array_equal(s.face.vertices, before)
+    assert "face_sliders" not in s.manifest()
+    s.undo_stack.redo()
+    assert apps.face_values()["age"] == 0.9
+
+
+def test_random_reset_and_export_neutral(apps, tmp_path):
+    s = apps.session
+    seed = apps.random_face(7)
+    assert seed == 7 and dict(s.face.sliders)
+    np.testing.assert_allclose(s.face.vertices, apps.basis.vertices(apps.basis.random(7)))
+    apps.reset_sliders()
+    np.testing.assert_allclose(s.face.vertices, load_face().vertices, atol=5e-5)
+    assert s.undo_stack.count() == 2
+    apps.random_face(8)
+    path = apps.export_neutral(str(tmp_path / "n.obj"))
+    got = load_mesh(path)
+    np.testing.assert_allclose(got.vertices, s.face.vertices, atol=1e-6)
+    assert got.uv is not None
+
+
+def test_neutralize_undoes_an_expression(apps, qtbot):
+    from core.generate import MotionGenerator
+
+    s = apps.session
+    apex = MotionGenerator.load(device="cpu").generate("happy", 0).vertices[-1]
+    s.current_vertices = lambda: apex  # the face on screen is an expression
+    apps.neutralize()
+    qtbot.waitUntil(lambda: "neutralized" in s.face.name, timeout=20000)
+    mask = load_face().face_mask
+    err = np.linalg.norm(s.face.vertices - load_face().vertices, axis=1)[mask].mean()
+    assert err < 2e-4 and s.undo_stack.count() == 1
+
+
+def test_clip_list_edits(apps):
+    from core.apps.timeline import Clip
+    from core.errors import InvalidInputError
+
+    apps.set_clips([Clip("happy", 0, 1.0), Clip("sad", 2, 1.0)])
+    apps.add_clip(Clip("neutral", 0, 0.5))
+    apps.move_clip(2, -1)
+    apps.set_duration(0, 2.0)
+    apps.remove_clip(2)
+    assert [(c.label, c.duration) for c in apps.clips] == [("happy", 2.0), ("neutral", 0.5)]
+    with pytest.raises(InvalidInputError):
+        apps.set_clips([])
+
+
+@pytest.fixture
+def real_session(qtbot, real_models):
+    from app.session import StudioSession
+
+    s = StudioSession(*real_models)
+    with qtbot.waitSignal(s.models_ready, timeout=30000):
+        s.start()
+    yield s
+    s.shutdown()
+
+
+def test_timeline_and_transfer_become_undoable_motions(real_session, qtbot, tmp_path):
+    from app.apps_controller import AppsController
+    from core.apps.timeline import Clip
+
+    s = real_session
+    apps = AppsController(s)
+    apps.set_clips([Clip("happy", 3, 0.5), Clip("neutral", 0, 0.5)])
+    apps.build_timeline()
+    qtbot.waitUntil(lambda: s.source.kind == "sequence", timeout=30000)
+    assert s.n_motion_frames == 31 and s.source.label == "happy:3@0.5s,neutral@0.5s"
+    assert s.manifest()["motion"] == {"kind": "sequence", "label": s.source.label,
+                                      "n_frames": 31}
+    np.save(tmp_path / "perf.npy", s.snapshot.base.landmarks)
+    apps.transfer(str(tmp_path / "perf.npy"))
+    qtbot.waitUntil(lambda: s.source.kind == "transfer", timeout=30000)
+    assert s.n_motion_frames == 31 and s.source.describe() == "transfer: perf.npy"
+    s.undo_stack.undo()
+    assert s.source.kind == "sequence"
+    apps.transfer(str(tmp_path / "missing.npy"))
+    with qtbot.waitSignal(s.failed, timeout=30000) as sig:
+        pass
+    assert "Could not transfer" in sig.args[0]
+
+
+# ------------------------------------------------------------------------------- the window
+
+
+@pytest.mark.gl
+def test_face_dock_with_real_events(studio, qtbot):
+    w, s = studio, studio.session
+    panel = w.face_panel
+    assert "Face" in {d.windowTitle() for d in w.docks.values()}
+    age = panel.sliders["age"]
+    panel.toolbox.setCurrentIndex(0)
+    age.setFocus()
+    qtbot.waitUntil(age.hasFocus, timeout=5000)
+    for _ in range(3):
+        qtbot.keyClick(age, Qt.Key.Key_PageUp)  # 3 pages of 10 steps: age 0.5 -> 0.8
+    assert s.manifest()["face_sliders"] == {"age": pytest.approx(0.8)}
+    assert s.undo_stack.count() == 3
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert age.value() == 70  # the slider follows undo
+    qtbot.mouseClick(panel.random_button, Qt.MouseButton.LeftButton)
+    assert s.face.sliders and panel.values()["age"] == pytest.approx(
+        dict(s.face.sliders)["age"], abs=0.01)
+    qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
+    assert not s.face.sliders and age.value() == 50
+    qtbot.keyClicks(panel.filter, "nose width")
+    assert panel.sliders["nose-width1"].isVisible() and not age.isVisible()
+
+
+@pytest.mark.gl
+def test_face_menu_transfer_and_export_neutral(studio, qtbot, tmp_path):
+    w, s = studio, studio.session
+    names = {a.objectName() for m in w.menuBar().actions() if m.menu()
+             for a in m.menu().actions()}
+    assert {"neutralize", "random_face", "transfer_file", "transfer_folder"} <= names
+    w.ask_export_neutral_path = lambda: str(tmp_path / "neutral.obj")
+    qtbot.mouseClick(w.face_panel.export_button, Qt.MouseButton.LeftButton)
+    np.testing.assert_allclose(load_mesh(tmp_path / "neutral.obj").vertices, s.face.vertices,
+                               atol=1e-6)
+    asked = []
+    w.ask_transfer_path = lambda folder: asked.append(folder) or ""
+    next(a for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()
+         if a.objectName() == "transfer_folder").trigger()
+    assert asked == [True]
+
+
+@pytest.mark.gl
+def test_timeline_strip_with_real_events(studio, qtbot):
+    w = studio
+    strip, apps = w.timeline_strip, w.apps
+    n = len(apps.clips)
+    qtbot.mouseClick(strip.clip_buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(strip.add_button, Qt.MouseButton.LeftButton)
+    assert len(apps.clips) == n + 1 and strip.selected == n
+    qtbot.mouseClick(strip.left_button, Qt.MouseButton.LeftButton)
+    assert strip.selected == n - 1 and apps.clips[n - 1].seed == apps.clips[0].seed + 1
+    strip.duration_spin.setFocus()
+    strip.duration_spin.selectAll()
+    qtbot.keyClicks(strip.duration_spin, "2.5")
+    qtbot.keyClick(strip.duration_spin, Qt.Key.Key_Return)
+    assert apps.clips[n - 1].duration == 2.5
+    assert strip.total.text() == f"{sum(c.duration for c in apps.clips):g} s"
+    qtbot.mouseClick(strip.remove_button, Qt.MouseButton.LeftButton)
+    assert len(apps.clips) == n
+
+
+@pytest.mark.gl
+def test_built_timeline_is_scrubbable_and_exportable(qtbot, real_models, tmp_path):
+    import pyvista as pv
+
+    from app.main_window import MainWindow
+    from app.session import StudioSession
+    from core.apps.timeline import Clip
+
+    pv.OFF_SCREEN = False
+    pv.global_theme.multi_samples = 0
+    s = StudioSession(*real_models)
+    w = MainWindow(s, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                   multi_samples=0, start=False)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(s.models_ready, timeout=30000):
+        s.start()
+    with qtbot.waitExposed(w):
+        w.show()
+    try:
+        w.apps.set_clips([Clip("happy", 3, 0.5), Clip("surprised", 1, 0.5)])
+        qtbot.mouseClick(w.timeline_strip.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: s.source.kind == "sequence", timeout=30000)
+        idle(qtbot, s)
+        bar = w.playback_bar
+        assert bar.slider.maximum() == 30
+        bar.slider.setFocus()
+        qtbot.keyClick(bar.slider, Qt.Key.Key_End)
+        assert s.frame == 30
+        assert s.export("npz", str(tmp_path / "tl"))
+        qtbot.waitUntil(lambda: (tmp_path / "tl" / "manifest.json").exists(), timeout=30000)
+        man = json.loads((tmp_path / "tl" / "manifest.json").read_text())
+        assert man["n_frames"] == 31 and man["motion"]["kind"] == "sequence"
+    finally:
+        w.close()
