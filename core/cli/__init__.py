@@ -12,6 +12,8 @@ One module per command family, each with a ``register(sub)`` that adds its sub-c
 - :mod:`core.cli.speech`: ``speak``, ``build-speech-rig``
 - :mod:`core.cli.apps`: ``sequence``, ``transfer``, ``face``, ``neutralize``,
   ``build-face-basis``, ``evaluate-apps``
+- :mod:`core.cli.fit`: ``fit`` (any face mesh -> FIT.npz; also ``--neutral``/``--mesh`` of
+  another topology for ``generate``, ``interpolate`` and ``decode``)
 
 The commands parse arguments and call plain functions of ``core`` with typed arguments; the
 CLI is the top layer of ``core`` (``tests/test_import_layers.py``).
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         bench,
         decoder,
         evaluate,
+        fit,
         motion,
         motion_train,
         sculpt,
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="main.py", description="Sparse2Dense Studio (headless)")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, speech, apps):
+    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, speech, apps, fit):
         family.register(sub)
     return p
 

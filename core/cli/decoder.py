@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.cli.common import add_data_args, load_data
+from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
 from core.paths import ROOT
 
@@ -18,8 +19,13 @@ __all__ = ["register", "cmd_decode", "cmd_train_decoder"]
 def register(sub) -> None:
     """Add ``decode`` and ``train-decoder``."""
     p = sub.add_parser("decode", help="landmarks → dense faces (npz in, npz out)")
-    p.add_argument("--input", required=True, help="npz with neutral (B,V,3) and landmarks (B,68,3)")
+    p.add_argument("--input", required=True,
+                   help="npz with neutral (B,V,3) and landmarks (B,68,3); with --mesh: "
+                        "landmarks (B,68,3) only, in the mesh's coordinates")
     p.add_argument("--output", required=True, help="npz receiving vertices (B,V,3)")
+    p.add_argument("--mesh", default=None,
+                   help="a face mesh of any topology to decode on (fitted unless --fit)")
+    add_face_args(p)
     p.add_argument("--weights", default=None)
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_decode)
@@ -53,16 +59,25 @@ def cmd_decode(args) -> int:
         raise InvalidInputError(f"input file {path} not found")
     try:
         with np.load(path, allow_pickle=False) as d:
-            missing = {"neutral", "landmarks"} - set(d.files)
+            needed = {"landmarks"} if args.mesh else {"neutral", "landmarks"}
+            missing = needed - set(d.files)
             if missing:
                 raise InvalidInputError(
                     f"{path}: expected arrays 'neutral' (B,V,3) and 'landmarks' (B,68,3), "
                     f"missing {sorted(missing)} (found {sorted(d.files)})")
-            neutral, lms = d["neutral"], d["landmarks"]
+            neutral = None if args.mesh else d["neutral"]
+            lms = d["landmarks"]
     except (ValueError, OSError) as exc:
         raise InvalidInputError(f"{path} is not a readable .npz file: {exc}") from exc
+    if (args.fit or args.landmarks) and not args.mesh:
+        raise InvalidInputError("--fit/--landmarks need --mesh FACE (the mesh they belong to)")
     pipe = S2DPipeline.load(args.weights or DEFAULT_DECODER, device=args.device)
-    verts = pipe.decode(neutral, lms)
+    if args.mesh:
+        from core.cli.fit import decode_on_mesh
+
+        verts = decode_on_mesh(args, pipe, lms)
+    else:
+        verts = pipe.decode(neutral, lms)
     atomic_savez(args.output, {"vertices": verts})
     print(f"wrote {len(verts)} faces of {verts.shape[1]} vertices to {args.output}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
 from core.io.atomic import prepare_output_dir
 from core.paths import MODELS
@@ -40,7 +41,10 @@ def register(sub) -> None:
 
 def _export_args(p) -> None:
     p.add_argument("--out", required=True, help="output folder (its parent must exist)")
-    p.add_argument("--neutral", default=None, help="neutral face mesh (.obj/.ply, same topology)")
+    p.add_argument("--neutral", default=None,
+                   help="neutral face mesh (.obj .ply .glb .gltf .stl); another topology is "
+                        "fitted and the frames are written in its topology")
+    add_face_args(p)
     p.add_argument("--format", choices=("obj", "ply", "npz"), default="obj")
     p.add_argument("--overwrite", action="store_true", help="replace existing sequence folders")
     p.add_argument("--weights", default=str(MODELS / "motion3dgan.safetensors"))
@@ -52,27 +56,20 @@ def _export_args(p) -> None:
 # generate / interpolate
 
 
-def _load_neutral(path: str | None):
-    """(vertices (V, 3) float32, uv, face_uv, source) of ``--neutral`` or the shipped face."""
-    from core.assets import load_face
-    from core.io.mesh_io import check_topology, load_mesh
+def _load_neutral(args):
+    """The ``--neutral`` face (any topology; see :func:`core.cli.fit.neutral_face`)."""
+    from core.cli.fit import neutral_face
 
-    face = load_face()
-    if path is None:
-        return face.vertices, face.uv, face.face_uv, "default face"
-    mesh = load_mesh(path)
-    check_topology(mesh, face.faces, face.n_vertices, template_name="this app (default face)")
-    uv, fuv = (mesh.uv, mesh.face_uv) if mesh.uv is not None else (face.uv, face.face_uv)
-    return np.asarray(mesh.vertices, np.float32), uv, fuv, str(Path(path).resolve())
+    return neutral_face(args.neutral, args.fit, args.landmarks)
 
 
 def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]], fmt: str,
-                uv, face_uv, overwrite: bool) -> None:
-    """Export (name, Motion, manifest) items; on failure remove what this call wrote."""
-    from core.assets import load_face
+                face, overwrite: bool) -> None:
+    """Export (name, Motion, manifest) items in ``face``'s topology (a NeutralFace); on failure
+    remove what this call wrote."""
     from core.io.export import export_sequence
 
-    faces = load_face().faces
+    faces, uv, face_uv = face.faces, face.uv, face.face_uv
     if fmt == "ply" and uv is not None:
         from core.io.export_obj import per_vertex_uv
 
@@ -86,7 +83,8 @@ def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]],
     try:
         for name, motion, manifest in items:
             export_sequence(out / name, motion.vertices, faces, fmt, uv=uv, face_uv=face_uv,
-                            manifest=manifest, overwrite=overwrite)
+                            manifest=manifest, overwrite=overwrite,
+                            units=face.units if face.units in ("m", "cm", "mm") else "m")
             done.append(out / name)
             print(f"wrote {out / name} ({motion.n_frames} frames, {fmt})")
     except BaseException:
@@ -97,14 +95,14 @@ def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]],
         raise
 
 
-def _manifest(gen, motion, source: str, extra: dict) -> dict:
+def _manifest(gen, motion, face, extra: dict) -> dict:
     from core.files import file_sha256
 
     return {
         **extra,
         "fps": motion.fps,
-        "units": "m",
-        "neutral": source,
+        "neutral": face.source,
+        **({"face_frame": face.frame} if face.frame else {}),
         "length": motion.meta.get("length"),
         "models": {"motion3dgan": gen.meta.get("motion3dgan_sha256"),
                    "s2d_decoder": file_sha256(gen.decoder_weights)},
@@ -130,22 +128,28 @@ def cmd_generate(args) -> int:
         raise InvalidInputError(f"--seeds: expected distinct seeds, found {seeds}")
     if args.frames < 2:
         raise InvalidInputError(f"--frames: expected an integer >= 2, found {args.frames}")
-    neutral, uv, fuv, source = _load_neutral(args.neutral)
+    face = _load_neutral(args)
     names = [f"{args.label}_seed{s}" for s in seeds]
     out, created = prepare_output_dir(args.out, names, args.overwrite)
 
     def items():
         for name, s in zip(names, seeds, strict=True):
-            m = gen.generate(args.label, s, n_frames=args.frames, neutral=neutral, side=args.side)
+            m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices,
+                             side=args.side)
             info = {"label": args.label, "seed": s}
             if "side" in m.meta:
                 info["side"] = m.meta["side"]
-            yield name, m, _manifest(gen, m, source, info)
+            yield name, _carried(face, m), _manifest(gen, m, face, info)
 
-    return _build_and_export(out, created, items, args, uv, fuv)
+    return _build_and_export(out, created, items, args, face)
 
 
-def _build_and_export(out, created: bool, items, args, uv, fuv) -> int:
+def _carried(face, motion):
+    """The motion on the user's mesh (a face of another topology) or unchanged."""
+    return motion if face.carry is None else face.carry(motion)
+
+
+def _build_and_export(out, created: bool, items, args, face) -> int:
     """Build all ``(name, motion, manifest)`` of ``items()`` first, then export them; a failure
     while building removes the output folder when this call created it."""
     try:
@@ -154,7 +158,7 @@ def _build_and_export(out, created: bool, items, args, uv, fuv) -> int:
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
-    _export_all(out, created, built, args.format, uv, fuv, args.overwrite)
+    _export_all(out, created, built, args.format, face, args.overwrite)
     return 0
 
 
@@ -179,18 +183,18 @@ def cmd_interpolate(args) -> int:
     gen = _load_generator(args)
     gen.label_index(la)
     gen.label_index(lb)
-    neutral, uv, fuv, source = _load_neutral(args.neutral)
+    face = _load_neutral(args)
     taus = np.linspace(0.0, 1.0, args.steps)
     names = [f"tau_{t:.3f}" for t in taus]
     out, created = prepare_output_dir(args.out, names, args.overwrite)
 
     def items():
-        a = gen.generate(la, sa, neutral=neutral)
-        b = gen.generate(lb, sb, neutral=neutral)
+        a = gen.generate(la, sa, neutral=face.vertices)
+        b = gen.generate(lb, sb, neutral=face.vertices)
         for name, t in zip(names, taus, strict=True):
             m = gen.interpolate(a, b, float(t))
-            yield name, m, _manifest(gen, m, source, {
+            yield name, _carried(face, m), _manifest(gen, m, face, {
                 "from": {"label": la, "seed": sa}, "to": {"label": lb, "seed": sb},
                 "tau": float(t)})
 
-    return _build_and_export(out, created, items, args, uv, fuv)
+    return _build_and_export(out, created, items, args, face)

@@ -47,6 +47,8 @@ __all__ = ["FaceFit", "fit_face", "load_fit", "save_fit", "faces_sha256", "FIT_V
 FIT_VERSION = 1
 #: Meshes with more vertices are decimated (vertex clustering) for detection and fitting.
 FIT_MAX_VERTICES = 60_000
+#: Fewer vertices than this cannot be a face mesh.
+_MIN_VERTICES = 100
 #: User landmark weights: jaw points (0-16) are defined differently by different tools.
 _JAW_WEIGHT = 0.3
 
@@ -159,6 +161,10 @@ def fit_face(
     f = np.asarray(mesh.faces, np.int64)
     if not np.isfinite(v).all():
         raise InvalidInputError("the mesh has NaN or inf coordinates; repair it first")
+    if len(v) < _MIN_VERTICES:
+        raise InvalidInputError(
+            f"this mesh has {len(v)} vertices; a face mesh needs at least {_MIN_VERTICES} "
+            "(a scan, a game head or a face mask) — choose another mesh")
     if np.ptp(v, axis=0).max() <= 0:
         raise InvalidInputError("the mesh has no extent (all vertices coincide)")
     sha = faces_sha256(f)
