@@ -108,14 +108,17 @@ def test_neutralize_round_trip(tmp_path, capsys):
 
 @pytest.mark.anny
 def test_evaluation_on_anny(tmp_path):
-    from core.apps.evaluate import evaluate_apps, write_report
+    from core.apps.evaluate import evaluate_apps
+    from core.apps.report import write_report
 
-    res = evaluate_apps(n_identities=2, n_random=1, log=lambda *a: None)
+    res = evaluate_apps(n_identities=2, n_random=1, log=lambda *a: None, max_items=3)
     t, n = res["transfer"], res["neutralize"]
     for split in ("inside", "outside"):
         assert all(np.isfinite(v) for v in t[split].values())
         assert t[split]["raw displacement"] < t[split]["RBF (TPS) absolute"]
         assert n[split]["joint"] < 0.5 * n[split]["none"]
     text = write_report(res, tmp_path / "applications.md").read_text()
-    assert "| joint |" in text and "Face creator basis" in text
+    assert "| joint |" in text and "Face creator basis" in text and "scaled performer" in text
+    # raw displacement copies the performer's amplitude: a smaller performer makes it worse
+    assert t["scaled"]["raw displacement"] > t["inside"]["raw displacement"]
     assert load_landmarks().indices.shape == (68,)

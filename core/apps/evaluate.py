@@ -15,13 +15,16 @@ mixtures of the held-out actions with face-rig bone poses (:mod:`core.data.recip
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EVAL_SEED", "evaluate_apps", "write_report"]
+__all__ = ["EVAL_SEED", "SCALED_PERFORMER", "TRANSFER_METHODS", "NEUTRAL_METHODS",
+           "evaluate_apps"]
 
 EVAL_SEED = 4242
+#: The "scaled performer" transfer case: the source performance (face and motion) shrunk by
+#: this factor about its centre, i.e. a smaller performer whose expressions scale with the face.
+SCALED_PERFORMER = 0.8
 TRANSFER_METHODS = ("raw displacement", "S2D absolute", "S2D SRVF (paper)", "RBF (TPS) absolute")
 NEUTRAL_METHODS = ("none", "basis", "paper", "joint")
 
@@ -51,10 +54,12 @@ def _expression_sets(fa: list[str], rng: np.random.Generator, n_random: int):
     return {"inside": inside, "outside": outside}
 
 
-def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print) -> dict:
-    """Run both evaluations; returns the tables as nested dicts (mm) plus counts."""
+def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print,
+                  max_items: int | None = None) -> dict:
+    """Run both evaluations; returns the tables as nested dicts (mm) plus counts.
+
+    ``max_items`` keeps only the first expressions of each split (quick checks)."""
     from core.apps.neutralize import neutralize
-    from core.apps.transfer import raw_transfer, rbf_transfer, transfer_landmarks
     from core.assets import load_face, load_landmarks
     from core.data.anny_source import AnnyHead
     from core.generate import MotionGenerator
@@ -69,31 +74,25 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print) -> dict:
     ids = head.sample_identities(rng, n_identities)
     neutral = head.vertices(ids, np.arange(n_identities)).astype(np.float64)
     sets = _expression_sets(head.facial_action_labels, rng, n_random)
+    sets = {k: v[:max_items] for k, v in sets.items()}
 
     def err(a, b):  # mean face-region per-vertex distance, mm
         return float(np.linalg.norm(np.asarray(a, np.float64) - b, axis=-1)[..., mask].mean()
                      * 1000)
 
-    transfer = {k: {m: [] for m in TRANSFER_METHODS} for k in sets}
+    transfer = {k: {m: [] for m in TRANSFER_METHODS} for k in (*sets, "scaled")}
     neutral_err = {k: {m: [] for m in NEUTRAL_METHODS} for k in sets}
     for split, items in sets.items():
         for n_item, (name, params) in enumerate(items):
             a, b = n_item % n_identities, (n_item + 1) % n_identities
             src = head.vertices(ids, np.full(30, a), params).astype(np.float64)
             truth = head.vertices(ids, np.full(30, b), params).astype(np.float64)
-            src_lm = src[:, idx]
             nb = neutral[b].astype(np.float32)
-            preds = {
-                "raw displacement": raw_transfer(src, nb),
-                "S2D absolute": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "absolute",
-                                                                  False, False)),
-                "S2D SRVF (paper)": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "srvf",
-                                                                      False, False)),
-                "RBF (TPS) absolute": rbf_transfer(src_lm, nb, idx, "absolute",
-                                                   stabilize_head=False, align=False),
-            }
-            for m, p in preds.items():
-                transfer[split][m].append(err(p, truth))
+            centre = src[0].mean(0)
+            for key, sc in ((split, 1.0), ("scaled", SCALED_PERFORMER)):
+                preds = _transfers(gen, centre + sc * (src - centre), nb, idx)
+                for m, p in preds.items():
+                    transfer[key][m].append(err(p, truth))
             apex = truth[-1]
             for m in NEUTRAL_METHODS:
                 neutral_err[split][m].append(err(neutralize(apex, m, pipe), neutral[b]))
@@ -119,59 +118,17 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print) -> dict:
     return mean
 
 
-def _table(rows: dict, methods, best_low: bool = True) -> list[str]:
-    lines = ["| method | inside the recipes | outside the recipes |", "|---|---|---|"]
-    for m in methods:
-        cells = []
-        for split in ("inside", "outside"):
-            v = rows[split][m]
-            best = min(rows[split].values()) if best_low else None
-            cells.append(f"**{v:.3f}**" if v == best else f"{v:.3f}")
-        lines.append(f"| {m} | {cells[0]} | {cells[1]} |")
-    return lines
+def _transfers(gen, src: np.ndarray, nb: np.ndarray, idx: np.ndarray) -> dict:
+    """Each transfer method's frames (T, V, 3) of source frames src (T, V, 3) onto nb (V, 3)."""
+    from core.apps.transfer import raw_transfer, rbf_transfer, transfer_landmarks
 
-
-def write_report(res: dict, path: Path) -> Path:
-    """``docs/applications.md`` from :func:`evaluate_apps`'s result (and the basis summary)."""
-    from core.io.atomic import atomic_write_bytes
-
-    t, n, basis = res["transfer"], res["neutralize"], res.get("basis")
-    lines = [
-        "# Applications: timelines, performance transfer, face creator, neutralization",
-        "",
-        "Numbers from `python main.py evaluate-apps` (needs anny; about "
-        f"{res['seconds']:.0f} s on 2 shared cores), on {res['identities']} anny identities "
-        f"drawn with seed {EVAL_SEED} (never used to build the bases), "
-        f"{res['counts']['inside']} expressions inside the recipes and "
-        f"{res['counts']['outside']} outside (expression-split test labels and random mixtures of "
-        "held-out actions with bone poses). Errors: mean per-vertex distance in the face region, "
-        f"mm. Decoder: `models/s2d_decoder.safetensors` (sha256 {res['decoder_sha256']}…).",
-        "",
-        "## Performance transfer",
-        "",
-        "Identity A performs a 30-frame motion; identity B must perform it; the truth is anny's B "
-        "with the same expression parameters.",
-        "",
-        *_table(t, TRANSFER_METHODS),
-        "",
-        "## Neutralization",
-        "",
-        "The apex of each expression on a held-out identity, against its true neutral face. "
-        "`none` returns the input; `basis` fits the identity basis alone; `paper` moves the "
-        "landmarks to the aligned mean neutral landmarks through S2D-Dec; `joint` fits the "
-        "identity and expression bases together and subtracts the fitted expression.",
-        "",
-        *_table(n, NEUTRAL_METHODS),
-        "",
-    ]
-    if basis:
-        lines += ["## Face creator basis", "",
-                  f"`resources/face_sliders.npz`: {basis['face_sliders_bytes'] / 1e6:.2f} MB, "
-                  f"{basis['n_sliders']} sliders ({basis['phenotype_components']} phenotype "
-                  f"components over {basis['phenotype_grid_points']} grid faces, local changes "
-                  "linear on each side). Held-out reconstruction against anny on "
-                  f"{basis['held_out_identities']} random identities: mean "
-                  f"{basis['held_out_mean_mm']:.4f} mm, max {basis['held_out_max_mm']:.3f} mm "
-                  "(`python main.py build-face-basis`).", ""]
-    atomic_write_bytes(path, "\n".join(lines).encode())
-    return Path(path)
+    src_lm = src[:, idx]
+    return {
+        "raw displacement": raw_transfer(src, nb),
+        "S2D absolute": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "absolute",
+                                                          False, False)),
+        "S2D SRVF (paper)": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "srvf",
+                                                              False, False)),
+        "RBF (TPS) absolute": rbf_transfer(src_lm, nb, idx, "absolute", stabilize_head=False,
+                                           align=False),
+    }

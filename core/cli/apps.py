@@ -190,7 +190,8 @@ def cmd_build_face_basis(args) -> int:
 
 
 def cmd_evaluate_apps(args) -> int:
-    from core.apps.evaluate import evaluate_apps, write_report
+    from core.apps.evaluate import evaluate_apps
+    from core.apps.report import write_report
 
     docs = Path(args.docs)
     if not docs.is_dir():
