@@ -95,6 +95,16 @@ def _best(rows: dict, split: str) -> str:
     return min(rows[split], key=rows[split].get)
 
 
+def _modes_sentence(t: dict, srvf: str, absolute: str) -> str:
+    a, q = t["inside"][absolute], t["inside"][srvf]
+    if a < q:
+        return (f"Among the landmark-driven methods absolute mode is better on anny ({a:.3f} vs "
+                f"{q:.3f} mm inside): anny applies the same expression offsets to every identity "
+                "whatever its size, so the paper's rescaling to the target's scale only adds "
+                "error. ")
+    return f"Among the landmark-driven methods SRVF mode is better ({q:.3f} vs {a:.3f} mm). "
+
+
 def write_report(res: dict, path: Path) -> Path:
     """Write ``docs/applications.md`` from :func:`core.apps.evaluate.evaluate_apps`'s result."""
     from core.io.atomic import atomic_write_bytes
@@ -126,12 +136,8 @@ def write_report(res: dict, path: Path) -> Path:
                 ("inside the recipes", "outside the recipes", "scaled performer")),
         "",
         f"Best inside: {_best(t, 'inside')}; outside: {_best(t, 'outside')}; scaled performer: "
-        f"{_best(t, 'scaled')}. Among the landmark-driven methods "
-        f"{'absolute' if t['inside'][absolute] < t['inside'][srvf] else 'SRVF'} mode is better "
-        f"on anny ({t['inside'][absolute]:.3f} vs {t['inside'][srvf]:.3f} mm inside): anny "
-        "applies the same expression offsets to every identity whatever its size, so the "
-        "paper's rescaling to the target's face scale only adds error; with a performer whose "
-        "expressions scale with the face the SRVF mode is "
+        f"{_best(t, 'scaled')}. " + _modes_sentence(t, srvf, absolute) +
+        "With a performer whose expressions scale with the face the SRVF mode is "
         f"{'better' if t['scaled'][srvf] < t['scaled'][absolute] else 'not better'} "
         f"({t['scaled'][srvf]:.3f} vs {t['scaled'][absolute]:.3f} mm). Use `--mode absolute` "
         "for performers of about the target's size in metres, `srvf` (default) for landmarks "
