@@ -9,7 +9,7 @@ One module per command family, each with a ``register(sub)`` that adds its sub-c
 - :mod:`core.cli.evaluate`: ``evaluate``, ``evaluate-motion``
 - :mod:`core.cli.bench`: ``bench decoder|generate``
 - :mod:`core.cli.sculpt`: ``build-prior``
-- :mod:`core.cli.speech`: ``speak``, ``build-speech-rig``
+- :mod:`core.cli.speech`: ``speak``, ``train-speech``, ``evaluate-speech``, ``build-speech-rig``
 - :mod:`core.cli.apps`: ``sequence``, ``transfer``, ``face``, ``neutralize``,
   ``build-face-basis``, ``evaluate-apps``
 - :mod:`core.cli.fit`: ``fit`` (any face mesh -> FIT.npz; also ``--neutral``/``--mesh`` of

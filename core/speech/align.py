@@ -24,9 +24,17 @@ from core.speech.audio import read_audio
 from core.speech.tts import flite_available
 from core.speech.visemes import Phone
 
-__all__ = ["pocketsphinx_available", "recognise_phones", "align_phones", "phones_for_audio"]
+__all__ = [
+    "pocketsphinx_available",
+    "recognise_phones",
+    "align_phones",
+    "phones_for_audio",
+    "trim_edges",
+]
 
 RATE = 16000
+#: flite phones that the pocketsphinx (CMU) phone set spells differently.
+_SPHINX = {"ax": "ah", "axr": "er"}
 
 
 def pocketsphinx_available() -> bool:
@@ -73,7 +81,7 @@ def _flite_phones(word: str) -> str | None:
     out = subprocess.run(
         ["flite", "-t", word, "-ps", "-o", "/dev/null"], capture_output=True, text=True, timeout=30
     ).stdout
-    ph = [p.upper() for p in out.split() if p != "pau"]
+    ph = [_SPHINX.get(p, p).upper() for p in out.split() if p != "pau"]
     return " ".join(ph) or None
 
 
@@ -82,11 +90,18 @@ def align_phones(x: np.ndarray, transcript: str) -> list[Phone]:
 
     Raises :class:`S2DError` when the transcript cannot be aligned.
     """
-    ps = _need()
     words = re.findall(r"[a-z0-9']+", transcript.lower())
     if not words:
         raise S2DError("the transcript has no words; give the spoken text or leave it out")
-    dec = ps.Decoder(samprate=RATE, bestpath=False, loglevel="FATAL")
+    try:
+        return _align(x, words, {})
+    except S2DError:  # fast speech can fall outside the default beams: retry wider
+        return _align(x, words, {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80})
+
+
+def _align(x: np.ndarray, words: list[str], beams: dict) -> list[Phone]:
+    ps = _need()
+    dec = ps.Decoder(samprate=RATE, bestpath=False, loglevel="FATAL", **beams)
     for w in set(words):
         if dec.lookup_word(w) is None:
             pron = _flite_phones(w)
@@ -112,7 +127,7 @@ def align_phones(x: np.ndarray, transcript: str) -> list[Phone]:
     return phones
 
 
-def _trim_edges(phones: list[Phone], x: np.ndarray) -> list[Phone]:
+def trim_edges(phones: list[Phone], x: np.ndarray) -> list[Phone]:
     """Move the first speech phone's start and the last one's end onto the voiced part: the
     aligner absorbs leading/trailing silence into them. Energy is measured per 10 ms frame;
     frames 35 dB below the loudest count as silent."""
@@ -145,7 +160,7 @@ def phones_for_audio(
         return [], "silence"
     if transcript:
         try:
-            return _trim_edges(align_phones(x, transcript), x), "aligned"
+            return trim_edges(align_phones(x, transcript), x), "aligned"
         except S2DError as exc:
             warnings.warn(f"{exc}; falling back to phone recognition", stacklevel=2)
-    return _trim_edges(recognise_phones(x), x), "recognised"
+    return trim_edges(recognise_phones(x), x), "recognised"

@@ -25,6 +25,7 @@ __all__ = [
     "read_audio",
     "stream_blocks",
     "stream_logmel",
+    "logmel",
     "mel_filterbank",
     "MEL_RATE",
     "N_MELS",
@@ -202,6 +203,26 @@ def _frames_logmel(x: np.ndarray, win: int, hop: int, fb: np.ndarray, n_fft: int
     return np.log(spec.astype(np.float32) @ fb.T + LOG_FLOOR).astype(np.float32)
 
 
+def _analysis(rate: int) -> tuple[int, int, int, np.ndarray]:
+    """(hop, window, n_fft, filterbank) of the log-mel analysis at ``rate``."""
+    hop = rate // MEL_RATE
+    win = int(round(0.025 * rate))
+    n_fft = 1 << int(np.ceil(np.log2(win)))
+    return hop, win, n_fft, mel_filterbank(rate, n_fft)
+
+
+def logmel(x: np.ndarray, rate: int) -> np.ndarray:
+    """Log-mel of an in-memory mono signal x (S,) → (ceil(S / rate * MEL_RATE), M) float32,
+    identical to :func:`stream_logmel` of the same samples."""
+    hop, win, n_fft, fb = _analysis(rate)
+    half = win // 2
+    padded = np.concatenate(
+        [np.zeros(half, np.float32), np.asarray(x, np.float32), np.zeros(half, np.float32)]
+    )
+    mel = _frames_logmel(padded, win, hop, fb, n_fft)
+    return mel[: max(int(np.ceil(len(x) / rate * MEL_RATE)), 1)]
+
+
 def stream_logmel(path: str | Path, max_seconds: float | None = None):
     """Log-mel features of a file, computed block by block.
 
@@ -215,10 +236,7 @@ def stream_logmel(path: str | Path, max_seconds: float | None = None):
             f"audio {info.path} lasts {info.duration / 60:.1f} min, more than the limit of "
             f"{max_seconds / 60:.1f} min; cut it into parts or raise --max-seconds"
         )
-    hop = info.rate // MEL_RATE
-    win = int(round(0.025 * info.rate))
-    n_fft = 1 << int(np.ceil(np.log2(win)))
-    fb = mel_filterbank(info.rate, n_fft)
+    hop, win, n_fft, fb = _analysis(info.rate)
     half = win // 2
     parts = []
     carry = np.zeros(half, np.float32)  # centre frame 0 at t = 0
