@@ -101,7 +101,8 @@ def test_binding_round_trip_is_exact_for_the_template_itself():
     frames = fit.template_vertices[None] + disp
     out = fit.carry(frames, user)
     expect = user[None] + 100.0 * disp @ rot.T
-    np.testing.assert_allclose(out, expect, atol=1e-9)
+    assert out.dtype == np.float32  # frames are float32 (Motion); exact to float32 rounding
+    np.testing.assert_allclose(out, expect, rtol=0, atol=4 * np.finfo(np.float32).eps * 30)
 
 
 def test_registration_recovers_the_correspondence(remeshed, fitted):
@@ -121,7 +122,7 @@ def test_registration_recovers_the_correspondence(remeshed, fitted):
     disp = np.zeros((2, FACE.n_vertices, 3))
     disp[1] = rng.normal(size=(FACE.n_vertices, 3)) * 1e-4 + np.array([0, 0, 0.002])
     out = fitted.carry(fitted.template_vertices[None] + disp, remeshed.vertices)
-    np.testing.assert_allclose(out[0], remeshed.vertices, atol=1e-9)
+    np.testing.assert_allclose(out[0], remeshed.vertices, atol=1e-5)
     truth = remeshed.to_template.inverse_vectors(remeshed.on_template(disp[1]))
     moved_err = np.linalg.norm(out[1] - remeshed.vertices - truth, axis=1) * 10.0
     assert np.median(moved_err) < 0.15  # mm, for a 2 mm motion

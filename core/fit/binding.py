@@ -38,6 +38,8 @@ NEAR = 0.01
 FADE = 0.01
 #: Separate pieces whose median distance to the template exceeds this (m) move rigidly.
 PIECE_GAP = 0.004
+#: Triangles around this many nearest template vertices are tested per user vertex.
+_CANDIDATE_VERTICES = 3
 #: Barycentric coordinates this close to 1 are snapped to the vertex (exact round trip).
 _SNAP = 1e-6
 
@@ -124,7 +126,7 @@ def bind(
     u = np.asarray(user_vertices, float)
     tv = np.asarray(template_vertices, float)
     tf = np.asarray(template_faces, np.int64)
-    _, tid, bary, dist = closest_on_mesh(u, tv, tf, k=8)
+    _, tid, bary, dist = closest_on_mesh(u, tv, tf, k=_CANDIDATE_VERTICES)
     snap = bary.max(axis=1) > 1.0 - _SNAP
     onehot = np.zeros_like(bary)
     onehot[np.arange(len(bary)), bary.argmax(axis=1)] = 1.0

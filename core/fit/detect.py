@@ -36,6 +36,9 @@ __all__ = [
 #: Relative residual (RMS / spread) of the lifted points against the template's above which a
 #: detection is not accepted as a face (faces measure 0.03-0.08; random hits > 0.2).
 MAX_FACE_RESIDUAL = 0.15
+#: At least this fraction of the detected points must land on the surface (eye holes of a mask
+#: without eyeballs lose the iris and eyelid points, ~13 %).
+_MIN_HIT_FRACTION = 0.75
 #: Stop trying further views once a detection is this good.
 _GOOD_RESIDUAL = 0.12
 
@@ -234,7 +237,7 @@ def detect_face(
 def _check(rend, v, f, pts, tpl, tried) -> Detection | None:
     xyz, face, pix = _lift_detection(rend, v, f, pts)
     ok = face >= 0
-    if ok.sum() < 0.9 * len(xyz):
+    if ok.sum() < _MIN_HIT_FRACTION * len(xyz):
         return None
     sim, rel = robust_umeyama(xyz[ok], tpl[ok])
     if rel > MAX_FACE_RESIDUAL:

@@ -45,8 +45,9 @@ from core.io.mesh_io import MeshData
 __all__ = ["FaceFit", "fit_face", "load_fit", "save_fit", "faces_sha256", "FIT_VERSION"]
 
 FIT_VERSION = 1
-#: Meshes with more vertices are decimated (vertex clustering) for detection and fitting.
-FIT_MAX_VERTICES = 60_000
+#: Meshes with more vertices are decimated (vertex clustering) for detection and fitting; below
+#: it the full mesh is used (the ICP subsamples its surface samples itself).
+FIT_MAX_VERTICES = 300_000
 #: Fewer vertices than this cannot be a face mesh.
 _MIN_VERTICES = 100
 #: User landmark weights: jaw points (0-16) are defined differently by different tools.
@@ -82,19 +83,21 @@ class FaceFit:
             )
 
     def carry(self, frames: np.ndarray, face_vertices: np.ndarray) -> np.ndarray:
-        """Template frames (T, V_t, 3) in the template frame -> face frames (T, V, 3).
+        """Template frames (T, V_t, 3) in the template frame -> face frames (T, V, 3) float32.
 
         The face moves by its binding's share of the template's displacement from
         ``template_vertices``, rotated and scaled back into the face's coordinates.
         """
-        f = np.asarray(frames, float)
+        f = np.asarray(frames)
         if self._w is None:
-            self._w = self.binding.matrix(len(self.template_vertices))
-        disp = f - self.template_vertices[None]  # (T, V_t, 3)
+            self._w = self.binding.matrix(len(self.template_vertices)).astype(np.float32)
+        s = self.to_template
+        # rotate/scale the template's displacements first (V_t < V): (T, V_t, 3) face axes
+        disp = ((f - self.template_vertices[None]) @ (s.rotation / s.scale)).astype(np.float32)
         t, v_t = disp.shape[:2]
-        moved = np.asarray(self._w @ disp.transpose(1, 0, 2).reshape(v_t, t * 3))
-        moved = moved.reshape(-1, t, 3).transpose(1, 0, 2)  # (T, V, 3) template frame
-        return np.asarray(face_vertices, float)[None] + self.to_template.inverse_vectors(moved)
+        moved = self._w @ disp.transpose(1, 0, 2).reshape(v_t, t * 3)  # (V, T*3)
+        out = np.asarray(moved).reshape(-1, t, 3).transpose(1, 0, 2)  # (T, V, 3)
+        return out + np.asarray(face_vertices, np.float32)[None]
 
     def template_landmarks(self, landmarks: np.ndarray, template_lm: np.ndarray) -> np.ndarray:
         """Target landmarks (B, 68, 3) on the face -> targets for the fitted template.

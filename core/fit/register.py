@@ -43,7 +43,7 @@ _MIN_NORMAL_COS = 0.5
 #: Expected residual (metres) of the identity fit; sets the ridge prior (noise^2 / std^2).
 _IDENTITY_NOISE = 0.002
 #: At most this many user surface samples are used for correspondences.
-_MAX_SAMPLES = 150_000
+_MAX_SAMPLES = 80_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,12 @@ class Registration:
 
 
 class _Target:
-    """User surface samples (vertices + face centroids) in the template frame, with normals."""
+    """User surface samples (vertices + face centroids) with normals, searched in the user's own
+    coordinates (one KD-tree for all similarity updates); matches come back in the template
+    frame of the current similarity."""
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, sim: Similarity, flip: bool):
-        v = sim.apply(vertices)
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        v = np.asarray(vertices, float)
         n = vertex_normals(v, faces)
         tri = v[faces]
         fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -83,28 +85,35 @@ class _Target:
         if len(pts) > _MAX_SAMPLES:
             keep = np.random.default_rng(0).choice(len(pts), _MAX_SAMPLES, replace=False)
             pts, nrm, border = pts[keep], nrm[keep], border[keep]
-        self.points = pts
-        self.normals = -nrm if flip else nrm
-        self.border = border
+        self.points, self.normals, self.border = pts, nrm, border
         self.tree = cKDTree(pts)
+        self.sim: Similarity | None = None
+        self.flip = False
 
     def match(self, x: np.ndarray, nx: np.ndarray, max_dist: float):
-        """Targets (N, 3) and weights (N,) for template points x with normals nx."""
-        d, j = self.tree.query(x, k=1)
-        p, n = self.points[j], self.normals[j]
+        """Targets (N, 3), weights (N,) and distances (N,) for template-frame points x with
+        normals nx, under the current similarity ``self.sim``."""
+        sim = self.sim
+        d, j = self.tree.query(sim.inverse(x), k=1)
+        d = d * sim.scale  # template-frame distance
+        p = sim.apply(self.points[j])
+        n = self.normals[j] @ sim.rotation.T
+        if self.flip:
+            n = -n
         plane = x + ((p - x) * n).sum(axis=1, keepdims=True) * n
         target = 0.5 * (p + plane)
         ok = (d < max_dist) & ((nx * n).sum(axis=1) > _MIN_NORMAL_COS) & ~self.border[j]
         return target, ok.astype(float), d
 
 
-def _winding_flipped(vertices, faces, sim: Similarity, template: np.ndarray, t_faces) -> bool:
+def _winding_flipped(target: _Target, template: np.ndarray, t_faces) -> bool:
     """True when the user's faces are wound inward relative to the template (e.g. mirrored)."""
-    probe = _Target(vertices, faces, sim, flip=False)
     nt = vertex_normals(template, t_faces)
-    d, j = probe.tree.query(template, k=1)
+    sim = target.sim
+    d, j = target.tree.query(sim.inverse(template), k=1)
     close = d < np.median(d)
-    return float(((nt * probe.normals[j])[close]).sum(axis=1).mean()) < 0
+    n = target.normals[j] @ sim.rotation.T
+    return float((nt * n)[close].sum(axis=1).mean()) < 0
 
 
 def _laplacian(t_vertices: np.ndarray, t_faces: np.ndarray, skin: np.ndarray) -> sp.csr_matrix:
@@ -163,8 +172,9 @@ def register(
 
     say("aligning the landmarks", 0.55)
     sim, _ = robust_umeyama(lm_u, a @ mean, w_lm)
-    flip = _winding_flipped(v_u, f_u, sim, mean, t_faces)
-    target = _Target(v_u, f_u, sim, flip)
+    target = _Target(v_u, f_u)
+    target.sim = sim
+    target.flip = _winding_flipped(target, mean, t_faces)
     alpha = np.zeros(k)
     x = mean.copy()
     a_bmat = np.stack([a @ basis[i] for i in range(k)], axis=-1)  # (K, 3, k)
@@ -193,7 +203,7 @@ def register(
             upd = umeyama(c2[sel], x[sel])
             sim = Similarity(upd.scale * sim.scale, upd.rotation @ sim.rotation,
                              upd.scale * upd.rotation @ sim.translation + upd.translation)
-            target = _Target(v_u, f_u, sim, flip)
+            target.sim = sim
 
     lap = _laplacian(mean, t_faces, skin)
     ltl = (lap.T @ lap).tocsc()
