@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.cli.motion import (
     _build_and_export,
+    _carried,
     _export_args,
     _load_generator,
     _load_neutral,
@@ -95,15 +96,15 @@ def cmd_sequence(args) -> int:
     for c in clips:
         if not c.is_neutral:
             gen.label_index(c.label)
-    neutral, uv, fuv, source = _load_neutral(args.neutral)
+    face = _load_neutral(args)
     out, created = prepare_output_dir(args.out, ["sequence"], args.overwrite)
 
     def items():
-        m = build_timeline(gen, clips, neutral, fps)
+        m = build_timeline(gen, clips, face.vertices, fps)
         info = {"timeline": m.meta["timeline"]}
-        yield "sequence", m, _manifest(gen, m, source, info)
+        yield "sequence", _carried(face, m), _manifest(gen, m, face, info)
 
-    return _build_and_export(out, created, items, args, uv, fuv)
+    return _build_and_export(out, created, items, args, face)
 
 
 def cmd_transfer(args) -> int:
@@ -113,20 +114,21 @@ def cmd_transfer(args) -> int:
     fps = _check_fps(args.fps, "--fps")
     src = read_source(args.source, _check_fps(args.source_fps, "--source-fps"))
     gen = _load_generator(args)
-    neutral, uv, fuv, face_source = _load_neutral(args.neutral)
+    face = _load_neutral(args)
     out, created = prepare_output_dir(args.out, ["transfer"], args.overwrite)
     lm = resample(src.landmarks, src.fps, fps)
     print(f"source: {src.kind}, {src.n_frames} frames at {src.fps:g} fps; resampled to "
           f"{len(lm)} frames at {fps:g} fps")
 
     def items():
-        m = transfer_motion(gen, lm, neutral, args.mode, fps, args.stabilize, not args.no_align)
+        m = transfer_motion(gen, lm, face.vertices, args.mode, fps, args.stabilize,
+                            not args.no_align)
         info = {"transfer": {**m.meta["transfer"], "source": str(Path(src.path).resolve()),
                              "source_kind": src.kind, "source_frames": src.n_frames,
                              "source_fps": src.fps}}
-        yield "transfer", m, _manifest(gen, m, face_source, info)
+        yield "transfer", _carried(face, m), _manifest(gen, m, face, info)
 
-    return _build_and_export(out, created, items, args, uv, fuv)
+    return _build_and_export(out, created, items, args, face)
 
 
 def _check_mesh_destination(path: str) -> Path:
@@ -167,9 +169,15 @@ def cmd_face(args) -> int:
 
 def cmd_neutralize(args) -> int:
     from core.apps.neutralize import neutralize
+    from core.cli.fit import neutral_face
 
     out = _check_mesh_destination(args.out)
-    vertices, _, _, _ = _load_neutral(args.mesh)
+    face = neutral_face(args.mesh)
+    if face.carry is not None:
+        raise InvalidInputError(
+            f"{args.mesh}: neutralize needs a face of the app's topology (e.g. one it exported); "
+            "this mesh has another topology")
+    vertices = face.vertices
     pipe = None
     if args.method == "paper":
         from core.pipeline import S2DPipeline
