@@ -103,6 +103,9 @@ class MainWindow(QMainWindow):
         from app.apps_ui import install_apps
 
         install_apps(self)  # Face and Timeline docks, Face menu, File ▸ Transfer motion from…
+        from app.speech_ui import install_speech
+
+        install_speech(self)  # File ▸ Animate from audio…
 
         s.failed.connect(self.show_error)
         s.status.connect(lambda m: self.statusBar().showMessage(m, 6000))

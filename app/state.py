@@ -84,6 +84,8 @@ class Source:
                     f"{tau} = {self.tau:.2f} ({what})")
         if self.kind in ("transfer", "sequence"):
             return f"{'timeline' if self.kind == 'sequence' else 'transfer'}: {self.label}"
+        if self.kind == "speech":
+            return f"speech · {self.label} · seed {self.seed}"
         return "neutral face"
 
     def manifest(self) -> dict:
