@@ -41,10 +41,17 @@ def install_apps(window) -> AppsController:
                             lambda: _transfer(window, folder=False), name="transfer_file")
     t_dir = window._action(file_menu, "Transfer motion from &folder…",
                            lambda: _transfer(window, folder=True), name="transfer_folder")
+    window.transfer_absolute = window._action(
+        file_menu, "Transfer keeps &absolute displacements", lambda _on: None, checkable=True,
+        name="transfer_absolute")
+    window.transfer_absolute.setToolTip(
+        "On: the performer's displacements in metres (same-sized faces); off: scaled to this "
+        "face (the paper's SRVF transfer; any units)")
     export = next(a for a in file_menu.actions() if a.objectName() == "export")
-    for act in (t_file, t_dir):  # before Export…, not after Quit
+    acts = [t_file, t_dir, window.transfer_absolute]
+    for act in acts:  # before Export…, not after Quit
         file_menu.removeAction(act)
-    file_menu.insertActions(export, [t_file, t_dir])
+    file_menu.insertActions(export, acts)
 
     help_menu = next(a for a in mb.actions() if a.text() == "&Help")
     face_menu = mb.addMenu("F&ace")
@@ -87,7 +94,7 @@ def _ask_export_neutral_path(window) -> str:
 def _transfer(window, folder: bool) -> None:
     path = window.ask_transfer_path(folder)
     if path:
-        window.apps.transfer(path)
+        window.apps.transfer(path, "absolute" if window.transfer_absolute.isChecked() else "srvf")
 
 
 def _export_neutral(window) -> None:

@@ -165,11 +165,15 @@ def test_face_menu_transfer_and_export_neutral(studio, qtbot, tmp_path):
     qtbot.mouseClick(w.face_panel.export_button, Qt.MouseButton.LeftButton)
     np.testing.assert_allclose(load_mesh(tmp_path / "neutral.obj").vertices, s.face.vertices,
                                atol=1e-6)
-    asked = []
-    w.ask_transfer_path = lambda folder: asked.append(folder) or ""
+    asked, modes = [], []
+    w.apps.transfer = lambda path, mode: modes.append((path, mode))
+    w.ask_transfer_path = lambda folder: asked.append(folder) or "perf.npy"
+    next(a for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()
+         if a.objectName() == "transfer_absolute").trigger()
+    assert w.transfer_absolute.isChecked()
     next(a for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()
          if a.objectName() == "transfer_folder").trigger()
-    assert asked == [True]
+    assert asked == [True] and modes == [("perf.npy", "absolute")]
 
 
 @pytest.mark.gl
