@@ -118,6 +118,14 @@ class ExportController(QObject):
         face = s.template
         frames = snap.vertices
         fps = s.fps
+        faces, uv, face_uv, units = face.faces, face.uv, face.face_uv, "m"
+        user = snap.face.user
+        if user is not None:  # a face of another topology: its own mesh, order and UVs
+            frames = user.fit.carry(frames, user.mesh.vertices)
+            faces, uv, face_uv = user.mesh.faces, user.mesh.uv, user.mesh.face_uv
+            units = user.units if user.units in ("m", "cm", "mm") else "m"
+            manifest["face_frame"] = ("frames are in the face's own coordinates and vertex "
+                                      f"order: {user.fit.meta['text']}")
 
         def work(progress):
             from core.io import export as ex
@@ -125,12 +133,12 @@ class ExportController(QObject):
             if folder:
                 uv_ok = fmt != "ply"  # PLY has one UV per vertex; the face's UVs have seams
                 return ex.export_sequence(
-                    path, frames, face.faces, fmt, uv=face.uv if uv_ok else None,
-                    face_uv=face.face_uv if uv_ok else None, manifest=manifest,
-                    progress=progress, overwrite=overwrite)
+                    path, frames, faces, fmt, uv=uv if uv_ok else None,
+                    face_uv=face_uv if uv_ok else None, manifest=manifest,
+                    progress=progress, overwrite=overwrite, units=units)
             if fmt == "glb":
                 progress(0, 1)
-                ex.export_glb(path, frames, face.faces, fps=fps)
+                ex.export_glb(path, frames, faces, fps=fps)
                 progress(1, 1)
             else:
                 ex.export_video(path, frames_rgb, fps=fps, progress=progress)

@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         from app.speech_ui import install_speech
 
         install_speech(self)  # File ▸ Animate from audio…
+        from app.any_face_ui import install_any_face
+
+        install_any_face(self)  # File ▸ Open face mesh (any topology)…
 
         s.failed.connect(self.show_error)
         s.status.connect(lambda m: self.statusBar().showMessage(m, 6000))

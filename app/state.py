@@ -43,13 +43,16 @@ def _frozen(a: np.ndarray, dtype=np.float32) -> np.ndarray:
 class FaceState:
     """The neutral face: ``vertices`` (V, 3) float32, a display name, the file it came from
     (None for the shipped face), ``key``, a content hash used by caches, and ``sliders``, the
-    face creator's ``(name, value)`` pairs that differ from their defaults (empty otherwise)."""
+    face creator's ``(name, value)`` pairs that differ from their defaults (empty otherwise).
+    ``user`` is set for a face of another topology (:class:`core.fit.any_face.AnyFace`):
+    ``vertices`` are then its fitted template, and exports use the user's mesh."""
 
     vertices: np.ndarray
     name: str
     path: str | None
     key: str
     sliders: tuple = ()
+    user: object = None
 
 
 @dataclass(frozen=True)

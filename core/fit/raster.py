@@ -166,6 +166,7 @@ def render(
     view: View,
     normals: np.ndarray | None = None,
     albedo: tuple[float, float, float] = (0.80, 0.66, 0.58),
+    colors: np.ndarray | None = None,
 ) -> Render:
     """Shade a mesh seen by ``view``: two-sided Lambert lighting from the camera, smooth normals.
 
@@ -176,6 +177,8 @@ def render(
     normals : (V, 3) float or None
         Vertex normals (computed when None).
     albedo : RGB in [0, 1] of the surface.
+    colors : (V, 3) float in [0, 1] or None
+        Per-vertex colours (e.g. a heat map), interpolated over the triangles; replace albedo.
     """
     v = np.asarray(vertices, float)
     f = np.asarray(faces, np.int64)
@@ -190,7 +193,11 @@ def render(
     pn /= np.maximum(np.linalg.norm(pn, axis=1, keepdims=True), 1e-12)
     shade = 0.25 + 0.75 * np.abs(pn @ light)
     image = np.full((view.size, view.size, 3), 0.12)
-    image[hit] = shade[:, None] * np.asarray(albedo)[None]
+    if colors is None:
+        image[hit] = shade[:, None] * np.asarray(albedo)[None]
+    else:
+        col = (bary[hit, :, None] * np.asarray(colors, float)[f[tri[hit]]]).sum(axis=1)
+        image[hit] = shade[:, None] * col
     return Render((image * 255).round().astype(np.uint8), tri, bary, zbuf, view)
 
 
