@@ -4,7 +4,7 @@
 loads the real ones lazily on the worker (``S2DPipeline.load``, ``MotionGenerator.load``) unless
 objects were injected (tests inject small fakes with the same methods), and keeps two caches:
 generated motions by (label, seed, frames, face) and decoded *base* frames (the decoder's output
-for the unedited landmarks, used to apply edits as a residual, see :mod:`app.state`).
+for the unedited landmarks, used to apply drag previews as a residual, see :mod:`core.edit`).
 
 Pipeline protocol: ``face``, ``landmarks``, ``device``, ``meta``, ``decode(neutral (V, 3),
 landmarks (B, 68, 3)) -> (B, V, 3)``. Generator protocol: ``generate(label, seed, n_frames,
@@ -19,6 +19,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from core.edit.residual import STUDIO_TRACED_BATCHES, apply_residual, decode_edited_motion
 from core.errors import MissingWeightsError
 from core.motion import Motion
 
@@ -88,9 +89,9 @@ class Backend:
     def pipeline(self):
         if self._pipeline is None:
             self._interactive_threads()
-            from core.pipeline import S2DPipeline
+            from core.edit.replay import studio_pipeline
 
-            self._pipeline = _gil_free(S2DPipeline.load(device=self._device))
+            self._pipeline = studio_pipeline(device=self._device)
         return self._pipeline
 
     @property
@@ -100,22 +101,17 @@ class Backend:
                 raise MissingWeightsError(self._generator_error)
             self._interactive_threads()
             try:
-                from core.generate import DEFAULT_GAN, MotionGenerator
-                from core.models.loaders import load_gan
+                from core.edit.replay import studio_generator
             except ImportError as exc:
                 self._generator_error = (
                     f"the motion generator is not installed ({exc}); update the studio "
                     "(core/generate.py) to generate expressions; sculpting still works")
                 raise MissingWeightsError(self._generator_error) from exc
-            pipe = self.pipeline
-            try:
-                gan, meta = load_gan(DEFAULT_GAN, pipe.device)
+            try:  # shares the studio's decoder instead of loading a second copy
+                self._generator = studio_generator(self.pipeline)
             except MissingWeightsError as exc:
                 self._generator_error = str(exc)
                 raise
-            # share the studio's decoder instead of loading a second copy
-            self._generator = MotionGenerator(gan, pipe, {"motion3dgan_sha256": meta["sha256"]},
-                                              device=pipe.device)
         return self._generator
 
     def load(self) -> dict:
@@ -147,6 +143,11 @@ class Backend:
         # CPU time of this thread, least of three: the decoder's own cost, not the CPU
         # contention of the start-up (the window's first paints)
         self.inline_decode_ms = float(min(times[1:]))
+
+    @property
+    def torch_device(self) -> str:
+        """The decoder's torch device (``"auto"`` before it is loaded), for manifests."""
+        return str(self._pipeline.device) if self._pipeline is not None else self._device
 
     def model_hashes(self) -> dict:
         """sha256 of the model files (for manifests)."""
@@ -193,14 +194,21 @@ class Backend:
                 known[t] = v
         dec = self.decode(neutral, np.asarray(landmarks, np.float32).reshape(-1, 68, 3))
         base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
-        return base.vertices[frames] + dec - base_dec
+        return apply_residual(base.vertices[frames], dec, base_dec)
+
+    def decode_motion(self, neutral: np.ndarray, base: Motion, offsets: np.ndarray
+                      ) -> np.ndarray:
+        """Committed faces (T, V, 3) of ``base`` with landmark ``offsets`` (T, 68, 3): the
+        canonical decode (:func:`core.edit.residual.decode_edited_motion`) that ``python
+        main.py replay`` reproduces; no cache, so the result does not depend on the history."""
+        return decode_edited_motion(self.decode, neutral, base.vertices, base.landmarks, offsets)
 
 
 def _gil_free(pipeline):
     """Traced decodes for an S2D pipeline (see ``S2DPipeline.use_traced``): the GUI thread
     holds the Python GIL while VTK renders, which stalls an eager decode on the worker."""
     if pipeline is not None and hasattr(pipeline, "use_traced"):
-        pipeline.use_traced((1, WARM_FRAMES))
+        pipeline.use_traced(STUDIO_TRACED_BATCHES)
     return pipeline
 
 

@@ -115,6 +115,8 @@ class ExportController(QObject):
             return False
         manifest = s.manifest()
         manifest["export_format"] = fmt
+        uv_ok = fmt != "ply"  # PLY has one UV per vertex; the face's UVs have seams
+        manifest["replay"]["uv"] = uv_ok
         face = s.template
         frames = snap.vertices
         fps = s.fps
@@ -131,7 +133,6 @@ class ExportController(QObject):
             from core.io import export as ex
 
             if folder:
-                uv_ok = fmt != "ply"  # PLY has one UV per vertex; the face's UVs have seams
                 return ex.export_sequence(
                     path, frames, faces, fmt, uv=uv if uv_ok else None,
                     face_uv=face_uv if uv_ok else None, manifest=manifest,

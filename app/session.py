@@ -23,10 +23,11 @@ from app.backend import Backend, array_key
 from app.errors import guarded
 from app.session_playback import PlaybackMixin
 from app.session_sculpt import MODES, SculptMixin, _Drag
-from app.state import FaceState, Snapshot, Source, neutral_motion
+from app.state import FaceState, Snapshot, Source
 from app.worker import JobRunner
 from core.assets import load_face, load_landmarks
 from core.data.recipes import LABELS, ONE_SIDED_LABELS
+from core.edit.model import neutral_motion
 from core.sculpt import LandmarkPrior, load_landmark_prior
 
 __all__ = ["StudioSession", "SnapshotCommand", "MODES", "INTERP_MODES"]
@@ -246,18 +247,13 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     def _decode_snapshot(self, snap: Snapshot) -> None:
         if self.decoder_error is not None:
             return  # no decoder: the landmarks show the edit, the face stays
-        frames = snap.edited_frames()
-        lm = snap.landmarks[frames]
-        neutral, base, token = snap.face.vertices, snap.base, snap.token
+        neutral, base, offsets = snap.face.vertices, snap.base, snap.offsets
 
         def job(be):
-            return be.decode_edited(token, neutral, base, frames, lm)
+            return be.decode_motion(neutral, base, offsets)
 
         def done(verts):
-            full = np.array(base.vertices)
-            full[frames] = verts
-            full.setflags(write=False)
-            snap.vertices = full
+            snap.vertices = verts
             if snap is self._snap:
                 self._provisional = None
                 self.preview_changed.emit()
@@ -484,6 +480,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     def manifest(self) -> dict:
         """Provenance for exports: motion source, edits, pins, face, model hashes."""
         from app import __version__
+        from core.edit.replay import replay_section
 
         snap = self._snap
         return {
@@ -496,6 +493,11 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             "edits": snap.manifest_edits(self.landmarks.names),
             "pinned_landmarks": [self.landmarks.names[i] for i in sorted(self.pins)],
             "models": dict(self.model_hashes),
+            "replay": replay_section(
+                snap.face.vertices, snap.face.path, snap.source.manifest(), snap.edits,
+                {"s2d_decoder": self.model_hashes.get("decoder"),
+                 "motion3dgan": self.model_hashes.get("generator")},
+                self.backend.torch_device, uv=True),
         }
 
     def export(self, fmt: str, path: str, overwrite: bool = False,

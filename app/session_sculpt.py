@@ -20,7 +20,6 @@ the decode goes to the worker's ``drag`` lane as before).
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -29,7 +28,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand
 
 from app.errors import guarded, user_message
-from app.state import EDIT_EPS, Snapshot
+from app.state import Snapshot
+from core.edit.model import EDIT_EPS, DragEdit, symmetric_landmarks
 from core.sculpt import DragPlan
 
 __all__ = ["SculptMixin", "MODES"]
@@ -153,7 +153,7 @@ class SculptMixin:
         k = self.selected if k is None else int(k)
         if k is None:
             return
-        ks = sorted({k, int(self.landmarks.mirror[k])} if self.symmetric else {k})
+        ks = symmetric_landmarks(k, self.landmarks.mirror, self.symmetric)
         if not np.abs(self._snap.offsets[:, ks]).max() > EDIT_EPS:
             return
         names = ", ".join(self.landmarks.names[i] for i in ks)
@@ -247,16 +247,13 @@ class SculptMixin:
         d = self._drag
         if d is None:
             return
-        moved = np.flatnonzero(np.abs(d.delta).max(axis=1) > EDIT_EPS)
-        if moved.size == 0:
+        edit = DragEdit(d.frame, d.delta.astype(np.float32), self.sigma, d.landmark, self.mode,
+                        self.symmetric)
+        if edit.moved().size == 0:
             self._drag = None
             self.edits_changed.emit()
             return
-        record = {"frame": d.frame, "landmark": self.landmarks.names[d.landmark],
-                  "mode": self.mode, "symmetric": self.symmetric,
-                  "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
-                  "delta": {int(i): d.delta[i] for i in moved}}
-        after = self._snap.with_edit(d.frame, d.delta.astype(np.float32), self.sigma, record)
+        after = self._snap.with_edit(edit)
         preview = d.preview
         d.committed = after
         self._drag = None

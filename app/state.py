@@ -1,10 +1,12 @@
-"""Immutable pieces of the studio's state and the edit arithmetic (numpy only, no Qt).
+"""Immutable pieces of the studio's state (numpy only, no Qt).
 
 A :class:`Snapshot` is everything an undo step restores: the neutral face, the *base* motion
 (generated, interpolated, picked from the compare grid, or the 1-frame neutral face), the landmark
-edits layered on top of it as per-frame offsets, and the decoded result. Sculpting never
-changes the base motion: the displayed landmarks are ``base.landmarks + offsets`` and the
-displayed faces are decoded from them (:meth:`app.backend.Backend.decode_edited`).
+edits layered on top of it as per-frame offsets, and the decoded result. The edit model (offsets,
+temporal falloff, the edit list, the residual decode) is the core's :mod:`core.edit`: the
+displayed landmarks are ``base.landmarks + offsets`` and the committed faces are
+:func:`core.edit.residual.decode_edited_motion` of them, which ``python main.py replay``
+reproduces from an export's manifest.
 
 Shapes: T frames, K = 68 landmarks, V vertices.
 """
@@ -16,14 +18,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.edit.model import DragEdit, ResetEdit, edited_frames, frozen
 from core.motion import Motion
-from core.sculpt import temporal_weights
 
-__all__ = ["FaceState", "Source", "Snapshot", "neutral_motion", "new_token", "EDIT_EPS"]
-
-#: Landmark offsets below this (metres, 1 micrometre) count as "not edited"; such frames show the
-#: base face unchanged instead of being decoded.
-EDIT_EPS = 1e-6
+__all__ = ["FaceState", "Source", "Snapshot", "new_token"]
 
 _tokens = itertools.count(1)
 
@@ -31,12 +29,6 @@ _tokens = itertools.count(1)
 def new_token() -> int:
     """A fresh id for a base motion (keys the worker's decoded-frame cache)."""
     return next(_tokens)
-
-
-def _frozen(a: np.ndarray, dtype=np.float32) -> np.ndarray:
-    a = np.array(a, dtype=dtype, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
@@ -104,19 +96,13 @@ class Source:
         return out
 
 
-def neutral_motion(vertices: np.ndarray, landmark_idx: np.ndarray) -> Motion:
-    """The 1-frame "motion" of a neutral face (what sculpting edits before any generation)."""
-    v = np.asarray(vertices, np.float32)[None]
-    return Motion(landmarks=v[:, landmark_idx], vertices=v, fps=30.0)
-
-
 @dataclass(eq=False)
 class Snapshot:
     """One undoable state (see module docstring).
 
     face : FaceState; base : Motion (T frames); token : id of ``base`` for caches;
-    source : Source; offsets : (T, K, 3) float32 read-only landmark edits;
-    edits : tuple of dict, the edit log for manifests; vertices : (T, V, 3) float32 of the
+    source : Source; offsets : (T, K, 3) float32 read-only landmark offsets, the result of
+    ``edits``, the ordered DragEdit/ResetEdit list (:mod:`core.edit.model`); vertices : (T, V, 3) float32 of the
     edited motion, or None while it is being decoded (filled in by the session).
     """
 
@@ -131,7 +117,7 @@ class Snapshot:
     @classmethod
     def of(cls, face: FaceState, base: Motion, source: Source) -> Snapshot:
         """An unedited snapshot of a base motion (its vertices are the base's)."""
-        offsets = _frozen(np.zeros_like(base.landmarks))
+        offsets = frozen(np.zeros_like(base.landmarks))
         return cls(face, base, new_token(), source, offsets, (), base.vertices)
 
     @property
@@ -145,39 +131,25 @@ class Snapshot:
 
     def edited_frames(self) -> np.ndarray:
         """Frames (n,) whose offsets are not all ~0."""
-        return np.flatnonzero(np.abs(self.offsets).max(axis=(1, 2)) > EDIT_EPS)
+        return edited_frames(self.offsets)
 
-    def with_offsets(self, offsets: np.ndarray, record: dict | None = None) -> Snapshot:
+    def with_offsets(self, offsets: np.ndarray, edit=None) -> Snapshot:
         """A new snapshot with other offsets (vertices pending unless nothing is edited)."""
-        snap = replace(self, offsets=_frozen(offsets),
-                       edits=self.edits + ((record,) if record else ()), vertices=None)
+        snap = replace(self, offsets=frozen(offsets),
+                       edits=self.edits + ((edit,) if edit is not None else ()), vertices=None)
         if snap.edited_frames().size == 0:
             snap.vertices = self.base.vertices
         return snap
 
-    def with_edit(self, t0: int, delta: np.ndarray, sigma: float, record: dict) -> Snapshot:
-        """Add landmark deltas (K, 3) made on frame ``t0``, spread over the motion with
-        :func:`core.sculpt.temporal_weights` (window ``sigma`` frames)."""
-        w = temporal_weights(self.base.landmarks, t0, sigma)  # (T,)
-        return self.with_offsets(self.offsets + w[:, None, None] * delta[None], record)
+    def with_edit(self, edit: DragEdit | ResetEdit) -> Snapshot:
+        """The snapshot with one more edit applied to its offsets."""
+        return self.with_offsets(edit.apply(self.offsets, self.base.landmarks), edit)
 
     def with_landmarks_reset(self, landmarks: list[int] | None) -> Snapshot:
         """Offsets of the given landmarks (all if None) set to zero on every frame."""
-        off = np.array(self.offsets)
-        if landmarks is None:
-            off[:] = 0.0
-        else:
-            off[:, landmarks] = 0.0
-        what = "all" if landmarks is None else [int(i) for i in landmarks]
-        return self.with_offsets(off, {"reset": what})
+        return self.with_edit(ResetEdit(None if landmarks is None
+                                        else tuple(int(i) for i in landmarks)))
 
     def manifest_edits(self, names: tuple[str, ...]) -> list[dict]:
         """The edit log with landmark names, JSON-ready."""
-        out = []
-        for e in self.edits:
-            e = dict(e)
-            if "delta" in e:
-                e["delta_mm"] = {names[i]: [round(float(x) * 1000, 4) for x in d]
-                                 for i, d in e.pop("delta").items()}
-            out.append(e)
-        return out
+        return [e.describe(names) for e in self.edits]

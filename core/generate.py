@@ -35,6 +35,7 @@ import torch
 
 from core.arrays import check_array
 from core.assets import load_face, load_landmarks
+from core.edit.residual import apply_residual
 from core.errors import InvalidInputError
 from core.geometry.sphere import geodesic
 from core.geometry.srvf import curve_to_srvf, srvf_to_curve
@@ -214,16 +215,14 @@ class MotionGenerator:
     def decode(self, neutral: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """Dense frames (T, V, 3) for landmarks (T, K, 3) on a neutral (V, 3), one batched call.
 
-        The decoded frame-0 residual is removed so that frame 0 equals ``neutral`` exactly when
-        ``landmarks[0]`` are the neutral's landmarks.
+        The residual convention of :mod:`core.edit.residual` with the neutral as reference:
+        ``V_t = V_0 + (D(X_t) - D(X_0))`` (V_0 = ``neutral``, X_0 = ``landmarks[0]``), so frame 0
+        equals ``neutral`` exactly.
         """
         pipe = self.pipeline
         nv = pipe.check_neutral(neutral)[0]  # (V, 3)
         verts = pipe.decode(nv, landmarks, batch=max(1, len(landmarks)))  # (T, V, 3)
-        out = verts + (nv - verts[0])[None]
-        if np.array_equal(landmarks[0], pipe.face_landmarks(nv)):
-            out[0] = nv
-        return out
+        return apply_residual(nv[None], verts, verts[:1])
 
     def _neutral(self, neutral) -> np.ndarray:
         if neutral is None:

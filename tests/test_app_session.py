@@ -165,7 +165,7 @@ def test_coherent_symmetric_drag_with_pins(qtbot, session):
     np.testing.assert_allclose(d[CHIN], 0.0, atol=1e-7)
     assert (np.linalg.norm(d, axis=1) > 5e-4).sum() > 4  # neighbours follow the prior
     rec = s.snapshot.edits[-1]
-    assert rec["mode"] == "coherent" and rec["symmetric"] is True
+    assert rec.mode == "coherent" and rec.symmetric is True
 
 
 @pytest.mark.parametrize("inline", [True, False], ids=["gui-thread", "worker"])

@@ -9,6 +9,7 @@ One module per command family, each with a ``register(sub)`` that adds its sub-c
 - :mod:`core.cli.evaluate`: ``evaluate``, ``evaluate-motion``
 - :mod:`core.cli.bench`: ``bench decoder|generate``
 - :mod:`core.cli.sculpt`: ``build-prior``
+- :mod:`core.cli.replay`: ``replay`` (a studio export from its manifest)
 - :mod:`core.cli.speech`: ``speak``, ``train-speech``, ``evaluate-speech``, ``build-speech-rig``
 - :mod:`core.cli.apps`: ``sequence``, ``transfer``, ``face``, ``neutralize``,
   ``build-face-basis``, ``evaluate-apps``
@@ -40,13 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         fit,
         motion,
         motion_train,
+        replay,
         sculpt,
         speech,
     )
 
     p = argparse.ArgumentParser(prog="main.py", description="Sparse2Dense Studio (headless)")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, speech, apps, fit):
+    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, replay,
+                   speech, apps, fit):
         family.register(sub)
     return p
 

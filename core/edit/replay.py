@@ -1,0 +1,175 @@
+"""Re-create a studio export from its manifest, bit for bit (``python main.py replay``).
+
+The studio writes a ``replay`` section into every export manifest (:func:`replay_section`):
+the neutral face (shipped, or the file and a hash of its vertices), where the base motion came
+from, the exact edit list (:mod:`core.edit.model`), the model hashes, device and decoder
+batches. :func:`replay` loads the models the way the studio does (:func:`studio_pipeline`,
+:func:`studio_generator`), regenerates the base motion, replays the edits, decodes with
+:func:`core.edit.residual.decode_edited_motion` and exports with the manifest's options. On the
+same machine (same device, torch build, one thread) the frames are byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.edit.model import apply_edits, edit_from_json, neutral_motion
+from core.edit.residual import STUDIO_TRACED_BATCHES, decode_edited_motion
+from core.errors import InvalidInputError, MissingWeightsError
+
+__all__ = ["REPLAY_VERSION", "replay_section", "vertices_sha256", "studio_pipeline",
+           "studio_generator", "base_motion", "replay"]
+
+#: Version of the ``replay`` section; bumped for incompatible changes.
+REPLAY_VERSION = 1
+_FOLDER_FORMATS = ("obj", "ply", "npz")
+
+
+def vertices_sha256(vertices: np.ndarray) -> str:
+    """SHA-256 of a face's vertices as little-endian float32 bytes."""
+    return hashlib.sha256(np.ascontiguousarray(vertices, "<f4").tobytes()).hexdigest()
+
+
+def replay_section(face_vertices: np.ndarray, face_path: str | None, source: dict, edits,
+                   models: dict, device: str, uv: bool) -> dict:
+    """The manifest section :func:`replay` reads.
+
+    source : ``Source.manifest()`` of the base motion; edits : DragEdit/ResetEdit in order;
+    models : ``{"s2d_decoder": sha256 or None, "motion3dgan": sha256 or None}``; uv : the
+    export wrote texture coordinates.
+    """
+    return {"version": REPLAY_VERSION,
+            "face": {"path": face_path, "vertices_sha256": vertices_sha256(face_vertices)},
+            "source": dict(source), "edits": [e.to_json() for e in edits],
+            "models": dict(models), "device": str(device),
+            "decoder_batches": list(STUDIO_TRACED_BATCHES), "torch_threads": 1, "uv": bool(uv)}
+
+
+def studio_pipeline(weights=None, device: str = "auto"):
+    """S2D-Dec loaded and traced as the studio uses it (one torch thread)."""
+    import torch
+
+    from core.pipeline import DEFAULT_DECODER, S2DPipeline
+
+    torch.set_num_threads(1)
+    pipe = S2DPipeline.load(weights or DEFAULT_DECODER, device=device)
+    pipe.use_traced(STUDIO_TRACED_BATCHES)
+    return pipe
+
+
+def studio_generator(pipe, weights=None):
+    """Motion3DGAN sharing the studio's decoder ``pipe``."""
+    from core.generate import DEFAULT_GAN, MotionGenerator
+    from core.models.loaders import load_gan
+
+    gan, meta = load_gan(weights or DEFAULT_GAN, pipe.device)
+    return MotionGenerator(gan, pipe, {"motion3dgan_sha256": meta["sha256"]}, device=pipe.device)
+
+
+def base_motion(source: dict, neutral: np.ndarray, generator, landmark_idx: np.ndarray):
+    """The studio's base motion for ``Source.manifest()`` ``source`` on ``neutral`` (V, 3)."""
+    kind = source.get("kind")
+    if kind == "neutral":
+        return neutral_motion(neutral, landmark_idx)
+    if generator is None:
+        raise MissingWeightsError(f"a {kind!r} motion needs the motion generator")
+    n = int(source.get("n_frames", 30))
+    if kind in ("generate", "compare"):
+        return generator.generate(source["label"], int(source["seed"]), n_frames=n,
+                                  neutral=neutral, side=source.get("side"))
+    if kind in ("interpolate", "mix_apex"):
+        a, b = (generator.generate(e["label"], int(e["seed"]), n_frames=n, neutral=neutral,
+                                   side=None) for e in (source["a"], source["b"]))
+        fn = generator.interpolate if kind == "interpolate" else generator.mix_apex
+        return fn(a, b, float(source["tau"]))
+    raise InvalidInputError(f"cannot replay a motion of kind {kind!r}")
+
+
+def _read(manifest_path: Path) -> dict:
+    try:
+        data = json.loads(Path(manifest_path).read_text())
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"manifest {manifest_path} not found") from exc
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{manifest_path} is not a readable JSON manifest: {exc}") from exc
+    rep = data.get("replay") if isinstance(data, dict) else None
+    if not isinstance(rep, dict):
+        raise InvalidInputError(
+            f"{manifest_path} has no 'replay' section; only studio exports can be replayed")
+    if rep.get("version") != REPLAY_VERSION:
+        raise InvalidInputError(f"{manifest_path}: replay version {rep.get('version')!r} is not "
+                                f"supported (expected {REPLAY_VERSION})")
+    if data.get("format") not in _FOLDER_FORMATS:
+        raise InvalidInputError(f"{manifest_path}: replay re-creates {'/'.join(_FOLDER_FORMATS)} "
+                                f"sequences, found format {data.get('format')!r}")
+    return data
+
+
+def _face(rep: dict, template) -> np.ndarray:
+    path = rep["face"]["path"]
+    if path is None:
+        v = template.vertices
+    else:
+        from core.io.mesh_io import check_topology, load_mesh
+
+        mesh = load_mesh(path)
+        check_topology(mesh, template.faces, template.n_vertices,
+                       template_name="the studio's face topology")
+        v = np.asarray(mesh.vertices, np.float32)
+    if vertices_sha256(v) != rep["face"]["vertices_sha256"]:
+        raise InvalidInputError(f"the neutral face {path or '(shipped default)'} differs from "
+                                "the one the export was made on")
+    return v
+
+
+def _check_models(rep: dict, pipe, generator) -> None:
+    got = {"s2d_decoder": pipe.meta.get("sha256"),
+           "motion3dgan": generator.meta.get("motion3dgan_sha256") if generator else None}
+    for role, want in rep.get("models", {}).items():
+        if want and got.get(role) and got[role] != want:
+            raise InvalidInputError(
+                f"the {role} weights differ from the export's ({got[role][:12]} vs "
+                f"{want[:12]}); pass the weights it was made with")
+
+
+def replay(manifest_path, out_dir, weights=None, decoder_weights=None, device=None,
+           overwrite: bool = False) -> Path:
+    """Re-create the export of ``manifest_path`` in ``out_dir``; returns ``out_dir``.
+
+    weights, decoder_weights : Motion3DGAN / S2D-Dec files (default: the shipped ones; their
+    hashes must match the manifest's when both are known); device : default the export's.
+    """
+    from core.assets import load_face, load_landmarks
+    from core.io.atomic import check_destination
+    from core.io.export import export_sequence
+
+    data = _read(Path(manifest_path))
+    rep = data["replay"]
+    edits = [edit_from_json(e) for e in rep["edits"]]  # malformed edits fail before any work
+    check_destination(out_dir, overwrite=overwrite, folder=True)
+    template, lms = load_face(), load_landmarks()
+    neutral = _face(rep, template)
+    pipe = studio_pipeline(decoder_weights, device or rep.get("device", "auto"))
+    generator = None if rep["source"].get("kind") == "neutral" else studio_generator(pipe,
+                                                                                     weights)
+    _check_models(rep, pipe, generator)
+    base = base_motion(rep["source"], neutral, generator, lms.indices)
+    offsets = apply_edits(base.landmarks, edits)
+
+    def decode(nv, lm):
+        return np.asarray(pipe.decode(nv, lm), dtype=np.float32)
+
+    frames = decode_edited_motion(decode, neutral, base.vertices, base.landmarks, offsets)
+    keep = {k: v for k, v in data.items() if k not in (
+        "format", "n_frames", "n_vertices", "n_faces", "units", "up", "has_uv", "has_normals",
+        "files", "frames", "read_back")}
+    uv = rep.get("uv", True)
+    return export_sequence(
+        out_dir, frames, template.faces, data["format"], uv=template.uv if uv else None,
+        face_uv=template.face_uv if uv else None, manifest=keep, overwrite=overwrite,
+        up=data.get("up", "z"), units=data.get("units", "m"),
+        normals=bool(data.get("has_normals", True)) if data["format"] == "obj" else True)

@@ -1,0 +1,64 @@
+"""The one residual convention for decoding edited or generated landmarks.
+
+    V = V_ref + (D(X) - D(X_ref))
+
+D is the decoder, X the requested landmarks (n, K, 3), and (V_ref, X_ref) a reference whose
+dense face is known: the neutral face and its landmarks for generation (``core.generate``), the
+base motion's frame and landmarks for a sculpted frame (the studio). Landmarks equal to the
+reference reproduce it exactly (``D(X) - D(X_ref) = 0``), and the decoder's own error on the
+reference never shows up as a jump.
+
+:func:`decode_edited_motion` is the canonical decode of a sculpted motion: the studio's
+committed (exported) faces and ``python main.py replay`` both come from it, with the same
+batches, so they agree bit for bit on one machine.
+
+Shapes: T frames, n decoded frames, K landmarks, V vertices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from core.edit.model import edited_frames, frozen
+
+__all__ = ["STUDIO_TRACED_BATCHES", "apply_residual", "decode_edited_motion"]
+
+#: Batch sizes the studio traces its decoder for (a drag: 1; a generated motion: 30); a replay
+#: must use the same (``S2DPipeline.use_traced``) to reproduce its decodes bit for bit.
+STUDIO_TRACED_BATCHES = (1, 30)
+
+Decode = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def apply_residual(reference_vertices: np.ndarray, decoded: np.ndarray,
+                   decoded_reference: np.ndarray) -> np.ndarray:
+    """``V_ref + (D(X) - D(X_ref))``; arrays broadcast as (n, V, 3) or (V, 3)."""
+    return reference_vertices + (decoded - decoded_reference)
+
+
+def decode_edited_motion(decode: Decode, neutral: np.ndarray, base_vertices: np.ndarray,
+                         base_landmarks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Faces (T, V, 3) float32, read-only, of a base motion with landmark ``offsets``.
+
+    Unedited frames (offsets below ``EDIT_EPS``) keep the base faces; the edited ones are
+    decoded in two batched calls (their base landmarks, then the edited ones) and combined
+    with :func:`apply_residual`.
+
+    Parameters
+    ----------
+    decode : callable (neutral (V, 3), landmarks (n, K, 3)) -> (n, V, 3)
+    neutral : (V, 3) float; base_vertices : (T, V, 3); base_landmarks, offsets : (T, K, 3)
+    """
+    frames = edited_frames(offsets)
+    if frames.size == 0:
+        return frozen(base_vertices)
+    x_ref = np.asarray(base_landmarks)[frames]
+    x = (np.asarray(base_landmarks) + offsets)[frames]
+    d_ref = np.asarray(decode(neutral, x_ref), np.float32)
+    d_x = np.asarray(decode(neutral, x), np.float32)
+    out = np.array(base_vertices, dtype=np.float32)
+    out[frames] = apply_residual(out[frames], d_x, d_ref)
+    out.setflags(write=False)
+    return out
