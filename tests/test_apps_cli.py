@@ -122,3 +122,29 @@ def test_evaluation_on_anny(tmp_path):
     # raw displacement copies the performer's amplitude: a smaller performer makes it worse
     assert t["scaled"]["raw displacement"] > t["inside"]["raw displacement"]
     assert load_landmarks().indices.shape == (68,)
+
+
+def test_neutralize_a_face_of_another_topology(tmp_path, capsys):
+    """A vertex-permuted copy (another topology to the app) is fitted from its landmarks; the
+    result keeps the copy's vertex order and is closer to the neutral than the input."""
+    from core.generate import MotionGenerator
+    from core.io.landmarks_io import write_landmarks
+    from core.io.mesh_io import save_mesh
+
+    face, idx = load_face(), load_landmarks().indices
+    apex = MotionGenerator.load(device="cpu").generate("happy", 0).vertices[-1]
+    perm = np.random.default_rng(0).permutation(face.n_vertices)
+    inv = np.argsort(perm)
+    save_mesh(tmp_path / "p.obj", apex[perm], inv[face.faces])
+    write_landmarks(tmp_path / "p.pts", apex[idx])
+    rc, out, err = _run(capsys, "neutralize", "--mesh", tmp_path / "p.obj", "--landmarks",
+                        tmp_path / "p.pts", "--out", tmp_path / "n.obj")
+    assert rc == 0, err
+    assert "topology" in out
+    got = load_mesh(tmp_path / "n.obj").vertices[inv]
+    mask = face.face_mask
+
+    def mm(v):
+        return np.linalg.norm(v - face.vertices, axis=1)[mask].mean() * 1000
+
+    assert mm(got) < 0.85 * mm(apex)

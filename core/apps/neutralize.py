@@ -117,11 +117,25 @@ def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nda
     return s, r, mu_d - s * r @ mu_s
 
 
-def neutralize(face: np.ndarray, method: str = "joint", pipeline=None) -> np.ndarray:
+def neutralize(face: np.ndarray, method: str = "joint", pipeline=None,
+               align: bool = False) -> np.ndarray:
     """The neutral face (V, 3) float32 of an expressive ``face`` (V, 3) of our topology.
 
     ``pipeline`` (:class:`core.pipeline.S2DPipeline`) is needed by ``method="paper"`` only.
+    ``align``: first bring the face onto the basis' default face by a similarity (Umeyama on
+    :data:`ALIGN_LANDMARKS`), neutralize there and map the result back; for faces in another
+    pose or scale than anny's (e.g. fitted from another topology). Off by default: it would
+    also remove a real difference of size between identities.
     """
+    if align and method != "none":
+        from core.apps.face_basis import load_face_basis
+        from core.assets import load_landmarks
+
+        e = np.asarray(face, np.float64)
+        k = load_landmarks().indices[list(ALIGN_LANDMARKS)]
+        s, r, t = umeyama(e[k], load_face_basis().default.astype(np.float64)[k])
+        out = neutralize((s * e @ r.T + t).astype(np.float32), method, pipeline)
+        return (((out.astype(np.float64) - t) @ r) / s).astype(np.float32)
     if method not in METHODS:
         raise InvalidInputError(f"method: expected one of {', '.join(METHODS)}, found {method!r}")
     e = np.asarray(face, np.float64)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from core.cli.fit import add_face_args
 from core.cli.motion import (
     _build_and_export,
     _carried,
@@ -59,7 +62,10 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_face)
 
     p = sub.add_parser("neutralize", help="the neutral face of an expressive face")
-    p.add_argument("--mesh", required=True, help="expressive face (.obj/.ply, our topology)")
+    p.add_argument("--mesh", required=True,
+                   help="expressive face (.obj .ply .glb .gltf .stl); another topology is "
+                        "fitted (like generate --neutral) and the result keeps its topology")
+    add_face_args(p)
     p.add_argument("--out", required=True, help="output mesh (.obj or .ply)")
     p.add_argument("--method", choices=("joint", "basis", "paper"), default="joint")
     p.add_argument("--decoder-weights", default=str(ROOT / "models" / "s2d_decoder.safetensors"))
@@ -172,18 +178,27 @@ def cmd_neutralize(args) -> int:
     from core.cli.fit import neutral_face
 
     out = _check_mesh_destination(args.out)
-    face = neutral_face(args.mesh)
-    if face.carry is not None:
-        raise InvalidInputError(
-            f"{args.mesh}: neutralize needs a face of the app's topology (e.g. one it exported); "
-            "this mesh has another topology")
-    vertices = face.vertices
+    face = neutral_face(args.mesh, args.fit, args.landmarks)
     pipe = None
     if args.method == "paper":
         from core.pipeline import S2DPipeline
 
         pipe = S2DPipeline.load(args.decoder_weights, device=args.device)
-    _save_face(out, neutralize(vertices, args.method, pipe))
+    # another topology is fitted in its own pose and scale: align it onto the basis first
+    result = neutralize(face.vertices, args.method, pipe, align=face.carry is not None)
+    if face.carry is None:
+        _save_face(out, result)
+        return 0
+    # another topology: carry the template's change onto the user's mesh
+    from core.assets import load_landmarks
+    from core.io.mesh_io import save_mesh
+    from core.motion import Motion
+
+    frames = np.stack([face.vertices, result])  # (2, V_template, 3)
+    carried = face.carry(Motion(load_landmarks().gather(frames), frames))
+    fuv = face.face_uv if out.suffix.lower() == ".obj" else None
+    save_mesh(out, carried.vertices[1], face.faces, face.uv if fuv is not None else None, fuv)
+    print(f"wrote {out} (in {args.mesh}'s topology)")
     return 0
 
 
