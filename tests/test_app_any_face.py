@@ -64,3 +64,27 @@ def test_cancel_keeps_the_current_face(studio, qtbot, face_file):
     qtbot.waitUntil(lambda: not dlg.running(), timeout=60000)
     qtbot.wait(50)
     assert dlg.face is None and s.face is before
+
+
+def test_detected_points_can_be_dragged_before_fitting(studio, qtbot, face_file):
+    pytest.importorskip("mediapipe")
+    from PySide6.QtCore import QPoint
+
+    from app.any_face_ui import open_any_face
+    from core.fit.detect import ibug_pixels
+
+    d, r = face_file
+    s = studio.session
+    dlg = open_any_face(studio, str(d / "scan.obj"))
+    qtbot.waitUntil(lambda: dlg.fit_button.isEnabled(), timeout=60000)
+    before = dlg.detection.points.copy()
+    x, y = ibug_pixels(dlg.detection)[57]
+    qtbot.mousePress(dlg.image, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+    qtbot.mouseRelease(dlg.image, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y) + 6))
+    moved = np.linalg.norm(dlg.detection.points - before, axis=1)
+    assert moved[17] > 0 and (moved > 0).sum() == 1  # iBUG 57 is MediaPipe point 17 alone
+    qtbot.mouseClick(dlg.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.use_button.isEnabled(), timeout=60000)
+    qtbot.mouseClick(dlg.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.face.user is not None, timeout=10000)
+    assert s.face.user.mesh.n_vertices == len(r.vertices)

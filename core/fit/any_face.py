@@ -77,6 +77,8 @@ def open_face(
     landmarks: str | os.PathLike[str] | None = None,
     fit: str | os.PathLike[str] | None = None,
     mesh_index: int | None = None,
+    mesh: MeshData | None = None,
+    detection=None,
     progress: Callable[[str, float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> AnyFace:
@@ -88,12 +90,15 @@ def open_face(
     landmarks : optional file of 68 points or vertex indices (else detected automatically)
     fit : optional ``FIT.npz`` made by ``main.py fit`` for this mesh
     mesh_index : glTF only: which mesh of the file
+    mesh : the mesh already read from ``path`` (skips reading it again)
+    detection : a corrected detection (:func:`core.fit.face_fit.detect_for_fit`)
     """
-    mesh = load_any_mesh(path, mesh_index=mesh_index)
+    mesh = mesh if mesh is not None else load_any_mesh(path, mesh_index=mesh_index)
     if fit is not None:
         result = load_fit(fit)
         result.check_mesh(mesh)
     else:
         pts = read_face_landmarks(landmarks, mesh.vertices) if landmarks is not None else None
-        result = fit_face(mesh, pts, progress=progress, cancelled=cancelled)
+        result = fit_face(mesh, pts, detection=detection, progress=progress,
+                          cancelled=cancelled)
     return AnyFace(mesh, result, str(Path(path).resolve()))

@@ -31,6 +31,8 @@ __all__ = [
     "detect_face",
     "template_mediapipe_points",
     "MAX_FACE_RESIDUAL",
+    "ibug_pixels",
+    "move_ibug_point",
 ]
 
 #: Relative residual (RMS / spread) of the lifted points against the template's above which a
@@ -258,3 +260,32 @@ def _refine(fm, v, f, normals, det: Detection, tpl) -> Detection | None:
     if pts is None:
         return None
     return _check(rend, v, f, pts, tpl, det.views_tried + 1)
+
+
+def ibug_pixels(det: Detection) -> np.ndarray:
+    """The 68 iBUG points of a detection in its render's image, (68, 2) pixels."""
+    from core.fit.mp68 import ibug68_from_mediapipe
+
+    return ibug68_from_mediapipe(det.pixels)
+
+
+def move_ibug_point(det: Detection, vertices: np.ndarray, faces: np.ndarray, k: int,
+                    pixel: np.ndarray) -> Detection:
+    """Move iBUG point ``k`` to an image position (user correction before fitting).
+
+    The position is lifted onto the surface along the view ray; the MediaPipe points that make
+    up point ``k`` (see :mod:`core.fit.mp68`) move by the same 3-D offset. A pixel off the mesh
+    leaves the detection unchanged. ``vertices``/``faces`` are the mesh the render shows.
+    """
+    from dataclasses import replace
+
+    from core.fit.mp68 import MP_TO_IBUG
+
+    ids = list(MP_TO_IBUG[k])
+    xyz, hit = lift(det.render, vertices, faces, np.asarray(pixel, float)[None])
+    if hit[0] < 0:
+        return det
+    points, pixels = det.points.copy(), det.pixels.copy()
+    points[ids] += xyz[0] - points[ids].mean(axis=0)
+    pixels[ids] += np.asarray(pixel, float) - pixels[ids].mean(axis=0)
+    return replace(det, points=points, pixels=pixels)

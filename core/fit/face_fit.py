@@ -42,7 +42,8 @@ from core.fit.align import Similarity, describe_frame, umeyama
 from core.fit.binding import Binding, bind, identity_binding
 from core.io.mesh_io import MeshData
 
-__all__ = ["FaceFit", "fit_face", "load_fit", "save_fit", "faces_sha256", "FIT_VERSION"]
+__all__ = ["FaceFit", "fit_face", "detect_for_fit", "load_fit", "save_fit", "faces_sha256",
+           "FIT_VERSION"]
 
 FIT_VERSION = 1
 #: Meshes with more vertices are decimated (vertex clustering) for detection and fitting; below
@@ -135,10 +136,27 @@ def _cluster_decimate(v: np.ndarray, f: np.ndarray, target: int):
     return cv, cf
 
 
+def _fit_mesh(mesh: MeshData) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh detection and fitting work on (decimated above FIT_MAX_VERTICES)."""
+    v, f = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
+    return (v, f) if len(v) <= FIT_MAX_VERTICES else _cluster_decimate(v, f, FIT_MAX_VERTICES)
+
+
+def detect_for_fit(mesh: MeshData, *, progress=None, cancelled=None):
+    """Detect the face (:func:`core.fit.detect.detect_face`) on the mesh :func:`fit_face` uses;
+    returns ``(detection, vertices, faces)`` so points can be corrected
+    (:func:`core.fit.detect.move_ibug_point`) and passed back as ``fit_face(detection=...)``."""
+    from core.fit.detect import detect_face
+
+    fv, ff = _fit_mesh(mesh)
+    return detect_face(fv, ff, progress=progress, cancelled=cancelled), fv, ff
+
+
 def fit_face(
     mesh: MeshData,
     landmarks: np.ndarray | None = None,
     *,
+    detection=None,
     progress: Callable[[str, float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> FaceFit:
@@ -149,6 +167,8 @@ def fit_face(
     mesh : MeshData (see :func:`core.fit.load.load_any_mesh`)
     landmarks : (68, 3) float or None
         iBUG-68 points on the mesh; None detects the face automatically (needs mediapipe).
+    detection : core.fit.detect.Detection or None
+        A (corrected) detection from :func:`detect_for_fit` to use instead of detecting.
     progress : callable(message, fraction) or None; cancelled : callable() -> bool or None
 
     Raises
@@ -173,7 +193,7 @@ def fit_face(
     sha = faces_sha256(f)
     if len(v) == face.n_vertices and sha == faces_sha256(face.faces):
         return _own_topology(v, f, sha, face, lm)
-    fv, ff = (v, f) if len(v) <= FIT_MAX_VERTICES else _cluster_decimate(v, f, FIT_MAX_VERTICES)
+    fv, ff = _fit_mesh(mesh)
     if landmarks is not None:
         user_pts = np.asarray(landmarks, float)
         if user_pts.shape != (68, 3) or not np.isfinite(user_pts).all():
@@ -187,7 +207,7 @@ def fit_face(
     else:
         from core.fit.detect import _template_embedding, detect_face
 
-        det = detect_face(fv, ff, progress=say, cancelled=cancelled)
+        det = detection or detect_face(fv, ff, progress=say, cancelled=cancelled)
         tri, bary = _template_embedding()
         p = len(tri)
         a = sp.csr_matrix((bary.ravel(), (np.repeat(np.arange(p), 3), face.faces[tri].ravel())),
