@@ -14,8 +14,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from app.backend import array_key
-from app.state import FaceState, Snapshot, Source, neutral_motion
+from app.state import FaceState, Snapshot, Source
 from app.widgets.any_face_dialog import AnyFaceDialog
+from core.edit.model import neutral_motion
 
 __all__ = ["install_any_face", "use_any_face", "MESH_FILES"]
 

@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.backend import array_key
 from app.errors import guarded
-from app.state import FaceState, Snapshot, Source, neutral_motion
+from app.state import FaceState, Snapshot, Source
+from core.edit.model import neutral_motion
 
 __all__ = ["AppsController"]
 
