@@ -58,17 +58,42 @@ def load_any_mesh(path: str | os.PathLike[str], *, mesh_index: int | None = None
             f"{p}: {size / 2**20:.0f} MB is too large (at most {2 * MAX_MESH_BYTES // 2**20} MB);"
             " decimate the scan to under 2 million vertices first"
         )
+    n_quick = _quick_vertex_count(p, suffix)
+    if n_quick is not None and n_quick > MAX_VERTICES:
+        _too_many(p, n_quick)
     if suffix in (".obj", ".ply"):
         mesh = load_mesh(p, max_bytes=MAX_MESH_BYTES * 2)
     else:
         mesh = _load_trimesh(p, suffix, mesh_index)
     if mesh.n_vertices > MAX_VERTICES:
-        raise MeshFormatError(
-            f"{p} has {mesh.n_vertices:,} vertices; at most {MAX_VERTICES:,} are supported — "
-            "decimate the scan first (e.g. Blender's Decimate modifier or MeshLab quadric "
-            "edge collapse)"
-        )
+        _too_many(p, mesh.n_vertices)
     return mesh
+
+
+def _too_many(p: Path, n: int) -> None:
+    raise MeshFormatError(
+        f"{p} has {n:,} vertices; at most {MAX_VERTICES:,} are supported — decimate the scan "
+        "first (e.g. Blender's Decimate modifier or MeshLab quadric edge collapse)"
+    )
+
+
+def _quick_vertex_count(p: Path, suffix: str) -> int | None:
+    """Vertex count read cheaply before parsing (OBJ: 'v ' lines; PLY: its header), or None."""
+    try:
+        if suffix == ".obj":
+            data = p.read_bytes()
+            return data.count(b"\nv ") + data.startswith(b"v ")
+        if suffix == ".ply":
+            with open(p, "rb") as fh:
+                for _ in range(64):
+                    line = fh.readline()
+                    if line.startswith(b"element vertex"):
+                        return int(line.split()[2])
+                    if line.strip() == b"end_header":
+                        break
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _load_trimesh(p: Path, suffix: str, mesh_index: int | None) -> MeshData:
