@@ -199,10 +199,12 @@ class FaceBasis:
         comp = self.phen_components.reshape(len(coef), -1)
         return self.phen_mean.astype(np.float64) + (coef @ comp).reshape(-1, 3)
 
-    def random(self, seed: int, spread: float = 1.0) -> dict[str, float]:
+    def random(self, seed: int, spread: float = 0.6) -> dict[str, float]:
         """Random slider values of ``seed``: phenotypes uniform (age >= 0.05), about a third of
-        the local sliders active with N(0, 0.45 * spread) values clipped to [-1, 1] (anny's own
-        identity sampling, :meth:`core.data.anny_source.AnnyHead.sample_identities`)."""
+        the local sliders active with N(0, 0.45 * spread) values clipped to [-1, 1].
+        ``spread=1`` is anny's own identity sampling (the training data's,
+        :meth:`core.data.anny_source.AnnyHead.sample_identities`); the default 0.6 gives fewer
+        caricatures."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InvalidInputError(f"seed: expected a non-negative integer, found {seed!r}")
         rng = np.random.default_rng(int(seed))

