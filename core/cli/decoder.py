@@ -6,8 +6,6 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from core.cli.common import add_data_args, load_data
 from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
@@ -52,25 +50,14 @@ def register(sub) -> None:
 
 def cmd_decode(args) -> int:
     from core.io.atomic import atomic_savez
+    from core.io.safe_input import read_npz
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
-    path = Path(args.input)
-    if not path.is_file():
-        raise InvalidInputError(f"input file {path} not found")
-    try:
-        with np.load(path, allow_pickle=False) as d:
-            needed = {"landmarks"} if args.mesh else {"neutral", "landmarks"}
-            missing = needed - set(d.files)
-            if missing:
-                raise InvalidInputError(
-                    f"{path}: expected arrays 'neutral' (B,V,3) and 'landmarks' (B,68,3), "
-                    f"missing {sorted(missing)} (found {sorted(d.files)})")
-            neutral = None if args.mesh else d["neutral"]
-            lms = d["landmarks"]
-    except (ValueError, OSError) as exc:
-        raise InvalidInputError(f"{path} is not a readable .npz file: {exc}") from exc
     if (args.fit or args.landmarks) and not args.mesh:
         raise InvalidInputError("--fit/--landmarks need --mesh FACE (the mesh they belong to)")
+    names = ("landmarks",) if args.mesh else ("neutral", "landmarks")
+    arrays = read_npz(args.input, names, expected="'neutral' (B,V,3) and 'landmarks' (B,68,3)")
+    neutral, lms = arrays.get("neutral"), arrays["landmarks"]
     pipe = S2DPipeline.load(args.weights or DEFAULT_DECODER, device=args.device)
     if args.mesh:
         from core.cli.fit import decode_on_mesh

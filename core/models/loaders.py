@@ -52,6 +52,7 @@ def load_model(path: Path | str, kind: str, build: Callable[[dict, dict], nn.Mod
     model.eval().to(device)
     extra = dict(extra)
     extra["sha256"] = file_sha256(path)
+    extra["path"] = str(path)
     return model, extra
 
 
