@@ -29,6 +29,8 @@ from core.arrays import as_faces, as_uv, as_vertices
 from core.errors import InvalidInputError, MeshFormatError, TopologyMismatchError
 from core.io.atomic import atomic_write_bytes
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
+from core.io.obj_reader import read_obj
+from core.io.safe_input import open_regular
 
 __all__ = [
     "MAX_MESH_BYTES",
@@ -148,7 +150,11 @@ def mesh_warnings(vertices: np.ndarray, faces: np.ndarray) -> list[str]:
 
 # ---------------------------------------------------------------------------------- reading
 def load_mesh(
-    path: str | os.PathLike[str], *, max_bytes: int = MAX_MESH_BYTES, inspect: bool = True
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = MAX_MESH_BYTES,
+    inspect: bool = True,
+    max_vertices: int | None = None,
 ) -> MeshData:
     """Read an OBJ or PLY triangle mesh without changing its vertex order.
 
@@ -157,7 +163,11 @@ def load_mesh(
     path : str or PathLike
         ``.obj`` or ``.ply`` file.
     max_bytes : int
-        Larger files are refused before reading.
+        Larger files are refused before reading (size from ``fstat`` of the open file; only
+        regular files are opened, so a FIFO or device never blocks).
+    max_vertices : int or None
+        Refuse a mesh with more vertices as soon as the PLY header or the OBJ line that
+        exceeds it is read (bounded time and memory for a huge file offered as a face).
     inspect : bool
         Add :func:`mesh_warnings` to ``notes`` (about 8 ms for a 5k-vertex face; dataset
         loaders turn it off).
@@ -181,25 +191,20 @@ def load_mesh(
             "convert the mesh to OBJ or PLY"
         )
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
+        fh = open_regular(path, max_bytes, "mesh file")  # never blocks on a FIFO or device
+    except InvalidInputError as exc:
+        raise MeshFormatError(str(exc)) from exc
+    with fh:
+        try:
+            if suffix == ".obj":
+                vertices, faces, uv, face_uv, notes = read_obj(path, fh, max_vertices)
+            else:
+                vertices, faces, uv, face_uv, notes = _parse_ply(
+                    path, fh.read(max_bytes + 1), max_vertices)
+        except OSError as exc:
             raise MeshFormatError(
-                f"{path}: expected a mesh file of at most {max_bytes // 2**20} MB, found "
-                f"{size / 2**20:.0f} MB; decimate or split the mesh first"
-            )
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise MeshFormatError(f"{path} is a folder, not a mesh file; choose a file") from exc
-    except FileNotFoundError as exc:
-        raise MeshFormatError(f"{path} does not exist; check the path") from exc
-    except OSError as exc:
-        raise MeshFormatError(
-            f"{path} cannot be read ({exc.strerror or exc}); check its permissions"
-        ) from exc
-    if suffix == ".obj":
-        vertices, faces, uv, face_uv, notes = _parse_obj(path, data)
-    else:
-        vertices, faces, uv, face_uv, notes = _parse_ply(path, data)
+                f"{path} cannot be read ({exc.strerror or exc}); check the file and its disk"
+            ) from exc
     _validate_file_mesh(path, vertices, faces)
     if uv is not None and face_uv is not None:
         if (
@@ -220,121 +225,19 @@ def _fan(polygon: list[int]) -> list[tuple[int, int, int]]:
     return [(polygon[0], polygon[i], polygon[i + 1]) for i in range(1, len(polygon) - 1)]
 
 
-def _parse_obj(path: Path, data: bytes):
-    if b"\x00" in data[:4096]:
-        raise MeshFormatError(
-            f"{path}: expected a text Wavefront OBJ, found binary data; the file is damaged or "
-            "not an OBJ — choose an OBJ or PLY mesh"
-        )
-    text = data.decode("latin-1")  # any byte decodes; only ASCII matters in v/vt/f lines
-    positions: list[list[str]] = []
-    texcoords: list[list[str]] = []
-    tris: list[tuple[int, int, int]] = []
-    tri_uv: list[tuple[int, int, int]] = []
-    n_uv_faces = n_polygons = 0
-    lines = text.replace("\\\r\n", " ").replace("\\\n", " ").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts:
-            continue
-        tag = parts[0]
-        if tag == "v":
-            if len(parts) < 4:
-                raise MeshFormatError(
-                    f"{path}, line {lineno}: expected a vertex 'v x y z', found "
-                    f"{len(parts) - 1} coordinate(s) ('{line.strip()[:60]}'); re-export the "
-                    "mesh with 3-D vertex positions"
-                )
-            positions.append(parts[1:4])
-        elif tag == "vt":
-            texcoords.append((parts[1:3] + ["0"])[:2])
-        elif tag == "f":
-            verts, uvs = _parse_face(path, lineno, parts[1:], len(positions), len(texcoords))
-            if len(verts) > 3:
-                n_polygons += 1
-            tris.extend(_fan(verts))
-            if uvs is not None:
-                n_uv_faces += 1
-                tri_uv.extend(_fan(uvs))
-    if not positions:
-        raise MeshFormatError(
-            f"{path}: expected Wavefront OBJ vertex lines ('v x y z'), found none; the file is "
-            "empty or not an OBJ mesh — choose another file"
-        )
-    try:
-        vertices = np.array(positions, dtype=np.float64)
-    except ValueError as exc:
-        bad = next(p for p in positions if not _all_float(p))
-        raise MeshFormatError(
-            f"{path}: expected numeric vertex coordinates, found 'v {' '.join(bad)}'; the file "
-            "is damaged — re-export it"
-        ) from exc
-    faces = np.array(tris, dtype=np.int64).reshape(-1, 3)
-    notes = []
-    if n_polygons:
-        notes.append(f"{n_polygons} polygon(s) with more than 3 corners were split into triangles")
-    uv = face_uv = None
-    if tri_uv and len(tri_uv) == len(tris):
-        try:
-            uv = np.array(texcoords, dtype=np.float64)
-            face_uv = np.array(tri_uv, dtype=np.int64).reshape(-1, 3)
-        except ValueError:
-            notes.append("texture coordinates are not numeric and have been ignored")
-    elif n_uv_faces:
-        notes.append("only some faces have texture coordinates; UVs have been ignored")
-    return vertices, faces, uv, face_uv, notes
-
-
-def _all_float(values: list[str]) -> bool:
-    try:
-        [float(x) for x in values]
-    except ValueError:
-        return False
-    return True
-
-
-def _parse_face(path: Path, lineno: int, tokens: list[str], n_v: int, n_vt: int):
-    """One ``f`` line -> 0-based vertex indices and (if every corner has one) UV indices."""
-    if len(tokens) < 3:
-        raise MeshFormatError(
-            f"{path}, line {lineno}: expected a face with at least 3 corners, found "
-            f"{len(tokens)}; the file is damaged — re-export it"
-        )
-    verts, uvs = [], []
-    for token in tokens:
-        fields = token.split("/")
-        try:
-            vi = int(fields[0])
-            ti = int(fields[1]) if len(fields) > 1 and fields[1] else None
-        except ValueError as exc:
-            raise MeshFormatError(
-                f"{path}, line {lineno}: expected face corners like '3', '3/7' or '3/7/2', found "
-                f"'{token}'; the file is damaged — re-export it"
-            ) from exc
-        verts.append(_resolve(path, lineno, vi, n_v, "vertex"))
-        if ti is not None:
-            uvs.append(_resolve(path, lineno, ti, n_vt, "texture coordinate"))
-    return verts, (uvs if len(uvs) == len(verts) else None)
-
-
-def _resolve(path: Path, lineno: int, index: int, count: int, what: str) -> int:
-    """OBJ index (1-based, or negative = relative to the items read so far) -> 0-based."""
-    if index > 0:
-        return index - 1
-    if index < 0:
-        return count + index  # out-of-range results are caught by the range checks
-    raise MeshFormatError(
-        f"{path}, line {lineno}: expected {what} indices starting at 1 (OBJ is 1-based), found "
-        "0; the file was written by a broken exporter — re-export it"
-    )
-
-
-def _parse_ply(path: Path, data: bytes):
+def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
     if not (data[:3] == b"ply" and data[3:4] in (b"\n", b"\r")):
         raise MeshFormatError(
             f"{path}: expected a PLY file starting with the line 'ply', found "
             f"{data[:16]!r}; the file is damaged or not a PLY mesh — choose another file"
         )
+    if max_vertices is not None:
+        declared = _ply_vertex_count(data)
+        if declared is not None and declared > max_vertices:
+            raise MeshFormatError(
+                f"{path}: expected at most {max_vertices} vertices, found {declared} in the PLY "
+                "header; use a mesh of the model's topology or decimate it"
+            )
     import trimesh  # lazy: trimesh is only needed for PLY input
 
     try:
@@ -361,6 +264,19 @@ def _parse_ply(path: Path, data: bytes):
         uv = np.asarray(visual_uv, dtype=np.float64)
         face_uv = faces.copy()
     return vertices, faces, uv, face_uv, notes
+
+
+def _ply_vertex_count(data: bytes) -> int | None:
+    """``N`` of the header line ``element vertex N`` (None when absent or unreadable)."""
+    end = data.find(b"end_header", 0, 65536)
+    for line in data[: end if end > 0 else 65536].splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == b"element" and parts[1] == b"vertex":
+            try:
+                return int(parts[2])
+            except ValueError:
+                return None
+    return None
 
 
 def _ply_faces_in_file_order(mesh) -> tuple[np.ndarray, int]:
