@@ -443,18 +443,23 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         src = self._snap.source
         regen = (src.label, src.seed, src.n_frames) if src.kind == "generate" else None
         side = src.side if regen else None  # the same side on the new face
+        landmark_indices = self.landmarks.indices
         self.status.emit(f"Opening {path}…")
 
         def job(be):
+            from core.io.face_check import check_face
             from core.io.mesh_io import check_topology, load_mesh
 
-            mesh = load_mesh(path)
+            mesh = load_mesh(path, max_vertices=template.n_vertices)
             check_topology(mesh, template.faces, template.n_vertices,
                            template_name="the studio's face topology (e.g. a face it exported)")
-            v = np.asarray(mesh.vertices, np.float32)
+            # collapsed, reordered or mirrored faces are refused; a rotated one is turned upright
+            chk = check_face(mesh.vertices, template.vertices, template.faces,
+                             landmark_indices, _file_name(path))
+            v = chk.vertices
             face = FaceState(v, _file_name(path), str(path), array_key(v))
             motion = be.motion(*regen, face.key, v, side) if regen else None
-            return face, motion, mesh.notes
+            return face, motion, (*mesh.notes, *chk.notes)
 
         def done(result):
             face, motion, notes = result
