@@ -51,6 +51,9 @@ __all__ = ["DEFAULT_GAN", "MotionGenerator", "default_generator", "generate", "i
 
 DEFAULT_GAN = MODELS / "motion3dgan.safetensors"
 FPS = 30.0
+#: Frames decoded per batched call: long motions are decoded in chunks of this size, so the
+#: decoder's working memory does not grow with the frame count (results are the same).
+DECODE_CHUNK = 60
 
 
 def check_seed(seed) -> int:
@@ -221,7 +224,8 @@ class MotionGenerator:
         """
         pipe = self.pipeline
         nv = pipe.check_neutral(neutral)[0]  # (V, 3)
-        verts = pipe.decode(nv, landmarks, batch=max(1, len(landmarks)))  # (T, V, 3)
+        chunk = min(max(1, len(landmarks)), DECODE_CHUNK)
+        verts = pipe.decode(nv, landmarks, batch=chunk)  # (T, V, 3)
         return apply_residual(nv[None], verts, verts[:1])
 
     def _neutral(self, neutral) -> np.ndarray:

@@ -237,10 +237,11 @@ def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
                   "--out", str(out), "--format", "npz", "--weights", str(gan_w),
                   "--decoder-weights", str(dec_w), "--device", "cpu"])
     assert rc == 0
-    assert sorted(p.name for p in out.iterdir()) == ["tau_0.000", "tau_0.500", "tau_1.000"]
-    man = json.loads((out / "tau_0.500" / "manifest.json").read_text())
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "batch"))) == [
+        "step_000_tau_0.000", "step_001_tau_0.500", "step_002_tau_1.000"]
+    man = json.loads((out / "step_001_tau_0.500" / "manifest.json").read_text())
     assert man["tau"] == 0.5 and man["from"] == {"label": "happy", "seed": 0}
-    with np.load(out / "tau_0.500" / "sequence.npz") as d:
+    with np.load(out / "step_001_tau_0.500" / "sequence.npz") as d:
         assert d["frames"].shape == (30, load_face().n_vertices, 3)
     assert run_cli(["interpolate", "--from", "happy", "--to", "sad:1", "--out",
                     str(tmp_path / "x"), "--weights", str(gan_w)]) == 2

@@ -13,15 +13,15 @@ import numpy as np
 
 from core.cli.fit import add_face_args
 from core.cli.motion import (
-    _build_and_export,
-    _carried,
     _export_args,
+    _export_stream,
     _load_generator,
     _load_neutral,
     _manifest,
+    _request,
 )
 from core.errors import ExportError, InvalidInputError
-from core.io.atomic import check_destination, prepare_output_dir
+from core.io.atomic import check_destination
 from core.paths import ROOT
 
 __all__ = ["register"]
@@ -103,14 +103,13 @@ def cmd_sequence(args) -> int:
         if not c.is_neutral:
             gen.label_index(c.label)
     face = _load_neutral(args)
-    out, created = prepare_output_dir(args.out, ["sequence"], args.overwrite)
+    request = _request(args, gen, face, command="sequence", spec=args.spec, fps=fps)
 
-    def items():
+    def make(name):
         m = build_timeline(gen, clips, face.vertices, fps)
-        info = {"timeline": m.meta["timeline"]}
-        yield "sequence", _carried(face, m), _manifest(gen, m, face, info)
+        return m, _manifest(gen, m, face, {"timeline": m.meta["timeline"]})
 
-    return _build_and_export(out, created, items, args, face)
+    return _export_stream(args, face, ["sequence"], request, make)
 
 
 def cmd_transfer(args) -> int:
@@ -121,20 +120,22 @@ def cmd_transfer(args) -> int:
     src = read_source(args.source, _check_fps(args.source_fps, "--source-fps"))
     gen = _load_generator(args)
     face = _load_neutral(args)
-    out, created = prepare_output_dir(args.out, ["transfer"], args.overwrite)
+    request = _request(args, gen, face, command="transfer", mode=args.mode, fps=fps,
+                       source=str(Path(src.path).resolve()), stabilize=args.stabilize,
+                       align=not args.no_align)
     lm = resample(src.landmarks, src.fps, fps)
     print(f"source: {src.kind}, {src.n_frames} frames at {src.fps:g} fps; resampled to "
           f"{len(lm)} frames at {fps:g} fps")
 
-    def items():
+    def make(name):
         m = transfer_motion(gen, lm, face.vertices, args.mode, fps, args.stabilize,
                             not args.no_align)
         info = {"transfer": {**m.meta["transfer"], "source": str(Path(src.path).resolve()),
                              "source_kind": src.kind, "source_frames": src.n_frames,
                              "source_fps": src.fps}}
-        yield "transfer", _carried(face, m), _manifest(gen, m, face, info)
+        return m, _manifest(gen, m, face, info)
 
-    return _build_and_export(out, created, items, args, face)
+    return _export_stream(args, face, ["transfer"], request, make)
 
 
 def _check_mesh_destination(path: str) -> Path:

@@ -101,9 +101,7 @@ def neutral_face(path: str | None, fit: str | None = None,
     same = mesh.n_vertices == face.n_vertices and faces_sha256(mesh.faces) == faces_sha256(
         face.faces)
     if same and fit is None and landmarks is None:
-        uv, fuv = (mesh.uv, mesh.face_uv) if mesh.uv is not None else (face.uv, face.face_uv)
-        return NeutralFace(np.asarray(mesh.vertices, np.float32), face.faces, uv, fuv,
-                           str(Path(path).resolve()), "m")
+        return _own_topology(path, mesh, face)
     print(f"{path}: {mesh.n_vertices} vertices in another topology; fitting our template to it",
           file=sys.stderr)
     anyf = open_face(path, landmarks=landmarks, fit=fit, progress=_progress)
@@ -112,6 +110,28 @@ def neutral_face(path: str | None, fit: str | None = None,
              f"applied): {anyf.fit.meta['text']}")
     return NeutralFace(anyf.neutral, anyf.mesh.faces, anyf.mesh.uv, anyf.mesh.face_uv,
                        anyf.source, anyf.units, anyf.carry_motion, frame)
+
+
+def _own_topology(path: str, mesh, face) -> NeutralFace:
+    """A face of our topology, checked against the template (:mod:`core.io.face_check`):
+    collapsed, reordered and mirrored faces are refused, a rotated one is animated upright and
+    its frames turned back into the file's pose (``carry``); notes are printed."""
+    import dataclasses
+
+    from core.assets import load_landmarks
+    from core.io.face_check import check_face
+
+    chk = check_face(mesh.vertices, face.vertices, face.faces, load_landmarks().indices,
+                     Path(path).name)
+    for note in (*mesh.notes, *chk.notes):
+        print(f"note: {note}")
+    carry = None
+    if chk.rotation is not None:
+        def carry(motion):
+            return dataclasses.replace(motion, vertices=chk.to_file(motion.vertices))
+    uv, fuv = (mesh.uv, mesh.face_uv) if mesh.uv is not None else (face.uv, face.face_uv)
+    return NeutralFace(chk.vertices, face.faces, uv, fuv, str(Path(path).resolve()), chk.units,
+                       carry)
 
 
 def decode_on_mesh(args, pipe, lms: np.ndarray) -> np.ndarray:

@@ -1,23 +1,21 @@
 """Motion3DGAN commands: ``generate`` and ``interpolate`` (dense 4D sequences to a folder).
 
 Every command validates its inputs (labels, seeds, meshes, output folder) before it writes
-anything; sequences are exported atomically (:func:`core.io.export.export_sequence`) and a failure
-part-way through a multi-sequence export removes the sequences this call already wrote.
+anything. Sequences are generated, written and released one at a time (memory does not grow with
+``--seeds``/``--steps``), each atomically (:func:`core.io.export.export_sequence`); the folder
+records which are complete, so after a crash or ``kill -9`` the same command with ``--resume``
+writes only the missing ones, and stale temporaries are removed (:class:`core.io.batch.ExportBatch`).
 """
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import numpy as np
 
 from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
-from core.io.atomic import prepare_output_dir
 from core.paths import MODELS
 
-__all__ = ["register", "cmd_generate", "cmd_interpolate"]
+__all__ = ["register", "cmd_generate", "cmd_interpolate", "step_names", "MAX_FRAMES", "MAX_STEPS"]
 
 
 def register(sub) -> None:
@@ -27,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="noise seeds (>= 0)")
     _export_args(p)
     p.add_argument("--frames", type=int, default=30, help="frames per sequence (30 = native)")
+    p.add_argument("--max-frames", type=int, default=MAX_FRAMES,
+                   help=f"refuse --frames above this (default {MAX_FRAMES}; raise it explicitly)")
     p.add_argument("--side", choices=("left", "right"), default=None,
                    help="side of a one-sided label (mouth_side, contempt); default: from the seed")
     p.set_defaults(func=cmd_generate)
@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--from", dest="src", required=True, metavar="LABEL:SEED")
     p.add_argument("--to", dest="dst", required=True, metavar="LABEL:SEED")
     p.add_argument("--steps", type=int, default=5, help="number of tau values in [0, 1]")
+    p.add_argument("--max-steps", type=int, default=MAX_STEPS,
+                   help=f"refuse --steps above this (default {MAX_STEPS}; raise it explicitly)")
     _export_args(p)
     p.set_defaults(func=cmd_interpolate)
 
@@ -47,9 +49,27 @@ def _export_args(p) -> None:
     add_face_args(p)
     p.add_argument("--format", choices=("obj", "ply", "npz"), default="obj")
     p.add_argument("--overwrite", action="store_true", help="replace existing sequence folders")
+    p.add_argument("--resume", action="store_true",
+                   help="skip sequences an interrupted run with the same options completed")
     p.add_argument("--weights", default=str(MODELS / "motion3dgan.safetensors"))
     p.add_argument("--decoder-weights", default=str(MODELS / "s2d_decoder.safetensors"))
     p.add_argument("--device", default="auto")
+
+
+#: Default caps of ``--frames`` and ``--steps`` (each sequence is generated, written and released
+#: before the next, so memory does not grow with them; the caps bound time and disk use).
+MAX_FRAMES = 1000
+MAX_STEPS = 1000
+
+
+def _check_count(value: int, flag: str, low: int, cap: int, cap_flag: str) -> int:
+    if value < low:
+        raise InvalidInputError(f"{flag}: expected an integer >= {low}, found {value}")
+    if value > cap:
+        raise InvalidInputError(
+            f"{flag}: {value} is above the limit of {cap}; pass {cap_flag} {value} to allow it "
+            "(it takes time and disk space in proportion)")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,42 +77,12 @@ def _export_args(p) -> None:
 
 
 def _load_neutral(args):
-    """The ``--neutral`` face (any topology; see :func:`core.cli.fit.neutral_face`)."""
+    """The ``--neutral`` face (any topology; see :func:`core.cli.fit.neutral_face`): a face of our
+    topology is checked for plausibility (collapsed, reordered, mirrored faces refused; a rotated
+    one animated upright and turned back), another topology is fitted."""
     from core.cli.fit import neutral_face
 
     return neutral_face(args.neutral, args.fit, args.landmarks)
-
-
-def _export_all(out: Path, created: bool, items: list[tuple[str, object, dict]], fmt: str,
-                face, overwrite: bool) -> None:
-    """Export (name, Motion, manifest) items in ``face``'s topology (a NeutralFace); on failure
-    remove what this call wrote."""
-    from core.io.export import export_sequence
-
-    faces, uv, face_uv = face.faces, face.uv, face.face_uv
-    if fmt == "ply" and uv is not None:
-        from core.io.export_obj import per_vertex_uv
-
-        try:
-            per_vertex_uv(uv, face_uv, faces, len(items[0][1].vertices[0]))
-        except InvalidInputError:
-            print("note: PLY keeps one UV per vertex and this face's UVs have seams; the PLY "
-                  "frames are written without UVs (use --format obj to keep them)")
-            uv = face_uv = None
-    done: list[Path] = []
-    try:
-        for name, motion, manifest in items:
-            export_sequence(out / name, motion.vertices, faces, fmt, uv=uv, face_uv=face_uv,
-                            manifest=manifest, overwrite=overwrite,
-                            units=face.units if face.units in ("m", "cm", "mm") else "m")
-            done.append(out / name)
-            print(f"wrote {out / name} ({motion.n_frames} frames, {fmt})")
-    except BaseException:
-        for d in done:
-            shutil.rmtree(d, ignore_errors=True)
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
 
 
 def _manifest(gen, motion, face, extra: dict) -> dict:
@@ -109,6 +99,14 @@ def _manifest(gen, motion, face, extra: dict) -> dict:
     }
 
 
+def _request(args, gen, face, **fields) -> dict:
+    """What defines the sequences of a call (besides their names), for ``--resume``."""
+    from core.files import file_sha256
+
+    return {**fields, "format": args.format, "neutral": face.source,
+            "models": [gen.meta.get("motion3dgan_sha256"), file_sha256(gen.decoder_weights)]}
+
+
 def _load_generator(args):
     from core.generate import MotionGenerator
 
@@ -117,49 +115,76 @@ def _load_generator(args):
     return gen
 
 
+def _export_stream(args, face, names: list[str], request: dict, make) -> int:
+    """Generate, write and release one sequence at a time: ``make(name) -> (Motion, manifest)``
+    on ``face.vertices``; frames are written in ``face``'s topology and pose (``face.carry``).
+
+    Sequences already complete for the same request are skipped with ``--resume``; temporaries
+    of an interrupted run are removed first (:class:`core.io.batch.ExportBatch`).
+    """
+    from core.io.batch import ExportBatch
+    from core.io.export import export_sequence
+    from core.io.manifest import UNITS
+
+    faces, uv, fuv = face.faces, face.uv, face.face_uv
+    units = face.units if face.units in UNITS else "m"
+    with ExportBatch(args.out, request, names, overwrite=args.overwrite, resume=args.resume,
+                     log=lambda line: print(line, flush=True)) as batch:
+        total = len(batch.todo)
+        for k, name in enumerate(batch.todo, 1):
+            motion, manifest = make(name)
+            frames = motion.vertices if face.carry is None else face.carry(motion).vertices
+            if args.format == "ply" and uv is not None:
+                uv, fuv = _ply_uv(uv, fuv, faces, frames.shape[1])
+            export_sequence(batch.out / name, frames, faces, args.format, uv=uv, face_uv=fuv,
+                            manifest=manifest, overwrite=args.overwrite or args.resume,
+                            units=units)
+            batch.complete(name)
+            print(f"[{k}/{total}] wrote {batch.out / name} ({len(frames)} frames, "
+                  f"{args.format})", flush=True)
+            del motion, frames, manifest
+    return 0
+
+
+def _ply_uv(uv, fuv, faces, n_vertices: int):
+    """PLY keeps one UV per vertex: (uv, face_uv) when that holds, else (None, None) (said)."""
+    from core.io.export_obj import per_vertex_uv
+
+    try:
+        per_vertex_uv(uv, fuv, faces, n_vertices)
+    except InvalidInputError:
+        print("note: PLY keeps one UV per vertex and this face's UVs have seams; the PLY "
+              "frames are written without UVs (use --format obj to keep them)")
+        return None, None
+    return uv, fuv
+
+
 def cmd_generate(args) -> int:
     from core.generate import check_seed
 
+    _check_count(args.frames, "--frames", 2, args.max_frames, "--max-frames")
     gen = _load_generator(args)
     gen.label_index(args.label)
     gen.side_of(args.label, 0, args.side)  # a side for a label that has none: clear error
     seeds = [check_seed(s) for s in args.seeds]
     if len(set(seeds)) != len(seeds):
         raise InvalidInputError(f"--seeds: expected distinct seeds, found {seeds}")
-    if args.frames < 2:
-        raise InvalidInputError(f"--frames: expected an integer >= 2, found {args.frames}")
     face = _load_neutral(args)
     names = [f"{args.label}_seed{s}" for s in seeds]
-    out, created = prepare_output_dir(args.out, names, args.overwrite)
+    seed_of = dict(zip(names, seeds, strict=True))
+    request = _request(args, gen, face, command="generate", label=args.label,
+                       frames=args.frames, side=args.side)
 
-    def items():
-        for name, s in zip(names, seeds, strict=True):
-            m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices,
-                             side=args.side)
-            info = {"label": args.label, "seed": s}
-            if "side" in m.meta:
-                info["side"] = m.meta["side"]
-            yield name, _carried(face, m), _manifest(gen, m, face, info)
+    def make(name):
+        s = seed_of[name]
+        m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices,
+                         side=args.side)
+        info = {"label": args.label, "seed": s}
+        if "side" in m.meta:
+            info["side"] = m.meta["side"]
+        return m, _manifest(gen, m, face, info)
 
-    return _build_and_export(out, created, items, args, face)
-
-
-def _carried(face, motion):
-    """The motion on the user's mesh (a face of another topology) or unchanged."""
-    return motion if face.carry is None else face.carry(motion)
-
-
-def _build_and_export(out, created: bool, items, args, face) -> int:
-    """Build all ``(name, motion, manifest)`` of ``items()`` first, then export them; a failure
-    while building removes the output folder when this call created it."""
-    try:
-        built = list(items())
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    _export_all(out, created, built, args.format, face, args.overwrite)
-    return 0
+    return _export_stream(args, face, names, request, make)
 
 
 def _parse_spec(text: str, flag: str) -> tuple[str, int]:
@@ -176,25 +201,34 @@ def _parse_spec(text: str, flag: str) -> tuple[str, int]:
     return label, check_seed(value)
 
 
+def step_names(taus: np.ndarray) -> list[str]:
+    """Folder names of interpolation steps: ``step_<index>_tau_<tau>``, unique by their index
+    (zero-padded to the width of the last index, at least 3 digits)."""
+    width = max(3, len(str(len(taus) - 1)))
+    return [f"step_{i:0{width}d}_tau_{t:.3f}" for i, t in enumerate(taus)]
+
+
 def cmd_interpolate(args) -> int:
     (la, sa), (lb, sb) = _parse_spec(args.src, "--from"), _parse_spec(args.dst, "--to")
-    if args.steps < 2:
-        raise InvalidInputError(f"--steps: expected an integer >= 2, found {args.steps}")
+    _check_count(args.steps, "--steps", 2, args.max_steps, "--max-steps")
     gen = _load_generator(args)
     gen.label_index(la)
     gen.label_index(lb)
     face = _load_neutral(args)
     taus = np.linspace(0.0, 1.0, args.steps)
-    names = [f"tau_{t:.3f}" for t in taus]
-    out, created = prepare_output_dir(args.out, names, args.overwrite)
+    names = step_names(taus)
+    tau_of = dict(zip(names, taus.tolist(), strict=True))
+    request = _request(args, gen, face, command="interpolate", src=[la, sa], dst=[lb, sb],
+                       steps=args.steps)
+    ends: list = []
 
-    def items():
-        a = gen.generate(la, sa, neutral=face.vertices)
-        b = gen.generate(lb, sb, neutral=face.vertices)
-        for name, t in zip(names, taus, strict=True):
-            m = gen.interpolate(a, b, float(t))
-            yield name, _carried(face, m), _manifest(gen, m, face, {
-                "from": {"label": la, "seed": sa}, "to": {"label": lb, "seed": sb},
-                "tau": float(t)})
+    def make(name):
+        if not ends:  # the two end motions, once, only when a step is still to be written
+            ends.extend((gen.generate(la, sa, neutral=face.vertices),
+                         gen.generate(lb, sb, neutral=face.vertices)))
+        t = tau_of[name]
+        m = gen.interpolate(ends[0], ends[1], t)
+        return m, _manifest(gen, m, face, {
+            "from": {"label": la, "seed": sa}, "to": {"label": lb, "seed": sb}, "tau": t})
 
-    return _build_and_export(out, created, items, args, face)
+    return _export_stream(args, face, names, request, make)

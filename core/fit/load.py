@@ -62,7 +62,7 @@ def load_any_mesh(path: str | os.PathLike[str], *, mesh_index: int | None = None
     if n_quick is not None and n_quick > MAX_VERTICES:
         _too_many(p, n_quick)
     if suffix in (".obj", ".ply"):
-        mesh = load_mesh(p, max_bytes=MAX_MESH_BYTES * 2)
+        mesh = load_mesh(p, max_bytes=MAX_MESH_BYTES * 2, max_vertices=MAX_VERTICES)
     else:
         mesh = _load_trimesh(p, suffix, mesh_index)
     if mesh.n_vertices > MAX_VERTICES:
