@@ -60,7 +60,7 @@ def test_generate_and_interpolate_write_the_faces_topology(face_files, tmp_path)
     assert run_cli(["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "2",
                     "--neutral", str(d / "face.obj"), "--fit", str(d / "FIT.npz"),
                     "--out", str(out)]) == 0
-    obj = load_mesh(out / "tau_1.000" / "frame_0030.obj")
+    obj = load_mesh(out / "step_001_tau_1.000" / "frame_0030.obj")
     assert obj.n_vertices == len(r.vertices)
     np.testing.assert_array_equal(obj.faces, mesh.faces)
 

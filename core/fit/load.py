@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import MeshFormatError
+from core.errors import InvalidInputError, MeshFormatError
 from core.io.mesh_io import MAX_MESH_BYTES, MeshData, load_mesh, mesh_warnings
+from core.io.safe_input import open_regular
 
 __all__ = ["load_any_mesh", "MAX_VERTICES", "SUPPORTED"]
 
@@ -50,8 +51,10 @@ def load_any_mesh(path: str | os.PathLike[str], *, mesh_index: int | None = None
             f"{p}: expected a face mesh ({', '.join(SUPPORTED)}), found a "
             f"'{suffix or 'no'}' extension; convert the mesh to one of these formats"
         )
-    if not p.is_file():
-        raise MeshFormatError(f"{p} does not exist or is not a file; check the path")
+    try:  # a regular file only: a FIFO or device would block the readers below
+        open_regular(p, MAX_MESH_BYTES * 2, "mesh file").close()
+    except InvalidInputError as exc:
+        raise MeshFormatError(str(exc)) from exc
     size = p.stat().st_size
     if size > MAX_MESH_BYTES * 2:
         raise MeshFormatError(

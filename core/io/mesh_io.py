@@ -236,7 +236,7 @@ def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
         if declared is not None and declared > max_vertices:
             raise MeshFormatError(
                 f"{path}: expected at most {max_vertices} vertices, found {declared} in the PLY "
-                "header; use a mesh of the model's topology or decimate it"
+                "header; use a mesh of the model's topology or decimate the scan first"
             )
     import trimesh  # lazy: trimesh is only needed for PLY input
 

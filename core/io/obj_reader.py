@@ -89,7 +89,7 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
                 raise MeshFormatError(
                     f"{path}: expected at most {max_vertices} vertices, found more (stopped "
                     f"reading at line {lineno}); use a mesh of the model's topology or "
-                    "decimate it"
+                    "decimate the scan first"
                 )
         elif tag == b"vt":
             uv = (parts[1:3] + [b"0", b"0"])[:2]
