@@ -1,4 +1,6 @@
-"""Automatic landmarks with MediaPipe (the optional extra ``anyface``; skipped without it)."""
+"""Automatic landmarks with MediaPipe (the optional extra ``anyface``; skipped without it).
+
+A cube is refused in tests/test_cli_fit.py (the CLI's one-line message)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from core.fit.remesh import remesh_template
 
 pytest.importorskip("mediapipe")
 
-from core.fit.detect import NoFaceFoundError, detect_face  # noqa: E402
+from core.fit.detect import detect_face  # noqa: E402
 from core.fit.mp68 import ibug68_from_mediapipe  # noqa: E402
 
 FACE = load_face()
@@ -32,10 +34,3 @@ def test_upside_down_remeshed_face_is_found_and_its_frame_named():
     err = np.linalg.norm(lm - truth, axis=1)
     assert np.median(err[17:]) < 8.0  # mm: inner points (the jaw is defined differently)
 
-
-def test_a_cube_is_not_a_face():
-    import trimesh
-
-    cube = trimesh.creation.box((0.2, 0.2, 0.2)).subdivide().subdivide()
-    with pytest.raises(NoFaceFoundError, match="no face found"):
-        detect_face(np.asarray(cube.vertices), np.asarray(cube.faces))
