@@ -77,20 +77,26 @@ class _Scorer:
         return mouth_opening(verts, self.lm[62], self.lm[66]) * 1000
 
     def emotion_of(self, verts) -> int | None:
+        """The classifier's emotion (index into EMOTIONS) of a clip (T, V, 3): 30 frames
+        sampled evenly, only the 7 emotion labels compete."""
         if self.clf is None:
             return None
+        import torch
+
+        from core.models.classifier import normalize_sequences
+
         idx = np.linspace(0, len(verts) - 1, 30).round().astype(int)
-        pred, _ = self.clf.predict(verts[idx][None][:, :, self.lm])
-        logits_label = self.clf_labels[int(pred[0])]
-        for k, e in enumerate(EMOTIONS):
-            if logits_label.startswith(e):
-                return k
-        return -1
+        x = normalize_sequences(verts[idx][None][:, :, self.lm])
+        with torch.no_grad():
+            logits = self.clf(x)[0].numpy()
+        cols = [self.clf_labels.index(e) for e in EMOTIONS]
+        return int(np.argmax(logits[cols]))
 
 
 def _classifier():
     try:
-        from core.models.classifier import CLASSIFIER_KIND, load_sequence_model
+        from core.models.classifier import CLASSIFIER_KIND
+        from core.models.loaders import load_sequence_model
 
         root = Path(__file__).resolve().parents[2]
         model, _ = load_sequence_model(
