@@ -33,6 +33,9 @@ def install_apps(window) -> AppsController:
     window.docks["face"] = window._dock("Face", window.face_panel, area.RightDockWidgetArea)
     window.docks["timeline"] = window._dock("Timeline", window.timeline_strip,
                                             area.BottomDockWidgetArea)
+    if "sculpt" in window.docks:  # a tab beside Sculpt: both keep the full height
+        window.tabifyDockWidget(window.docks["sculpt"], window.docks["face"])
+        window.docks["sculpt"].raise_()
     window.face_panel.export_button.clicked.connect(lambda: _export_neutral(window))
 
     mb = window.menuBar()

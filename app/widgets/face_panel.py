@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSlider,
     QToolBox,
     QVBoxLayout,
@@ -78,16 +77,12 @@ class FacePanel(QWidget):
             groups[sl.group].addRow(label, w)
             self.sliders[sl.name] = w
             self._rows[sl.name] = (label, w)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.toolbox)
-
         buttons = QHBoxLayout()
         buttons.addWidget(self.random_button)
         buttons.addWidget(self.reset_button)
         lay = QVBoxLayout(self)
         lay.addWidget(self.filter)
-        lay.addWidget(scroll, 1)
+        lay.addWidget(self.toolbox, 1)  # QToolBox scrolls each section itself
         lay.addLayout(buttons)
         lay.addWidget(self.export_button)
         lay.addWidget(self.info)
