@@ -4,7 +4,8 @@ The session keeps animating our template topology: the current face becomes the 
 template (so generate, sculpt, interpolate, compare and the face tools all work unchanged) and
 :attr:`app.state.FaceState.user` carries the user's mesh and its fit, so exports are written in
 the user's topology, vertex order, coordinates and UVs (:mod:`app.exporting`). Opening is one
-undo step, like any face load. The viewport shows the fitted template.
+undo step, like any face load. The viewport shows the user's own mesh, moved through the fit's
+binding (:mod:`app.widgets.user_mesh`).
 """
 
 from __future__ import annotations

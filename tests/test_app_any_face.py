@@ -39,6 +39,11 @@ def test_open_any_face_fit_use_export_and_undo(studio, qtbot, face_file, tmp_pat
     qtbot.mouseClick(dlg.use_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: s.face.user is not None, timeout=10000)
     assert s.face.vertices.shape == (load_face().n_vertices, 3)  # the fitted template animates
+    vp = w.viewport  # shows the user's own mesh, in the template frame, moving with the template
+    assert vp.face.skin_mesh.n_points == len(r.vertices)
+    expect = s.face.user.fit.to_template.apply(r.vertices)
+    np.testing.assert_allclose(vp.face.skin_mesh.points, expect, atol=1e-5)
+    w.grab().save(str(tmp_path / "window.png"))
 
     out = tmp_path / "seq"
     assert s.export("obj", str(out))
@@ -51,6 +56,7 @@ def test_open_any_face_fit_use_export_and_undo(studio, qtbot, face_file, tmp_pat
 
     s.undo_stack.undo()
     assert s.face.user is None
+    assert vp.face.skin_mesh.n_points == load_face().n_vertices  # our topology again
 
 
 def test_cancel_keeps_the_current_face(studio, qtbot, face_file):

@@ -78,6 +78,7 @@ class Viewport(QWidget):
         for sig in (s.motion_changed, s.edits_changed, s.frame_changed):
             sig.connect(self.refresh)
         s.preview_changed.connect(lambda: self.refresh(paint=True))
+        s.face_changed.connect(self._sync_face)
         s.face_changed.connect(self.reset_camera)
         s.options_changed.connect(self._apply_options)
         self._apply_options()
@@ -89,6 +90,7 @@ class Viewport(QWidget):
         opaque_background(p)  # lets StudioInteractor hand frames over without an alpha pass
         add_three_point_lights(p)
         face = s.template
+        self._user = None  # app.widgets.user_mesh.UserMeshMap of a face of another topology
         self.face = add_face(p, s.current_vertices(), face.faces, face.skin)
         normals = pv.PolyData(face.vertices, pv_faces(face.faces)).compute_normals(
             cell_normals=False, auto_orient_normals=False, split_vertices=False)
@@ -117,6 +119,31 @@ class Viewport(QWidget):
                                   render=False)
         self.reset_camera()
 
+    def _shown(self, vertices: np.ndarray) -> np.ndarray:
+        """Template-topology vertices -> what the face actors show (the user's own mesh for a
+        face of another topology)."""
+        return vertices if self._user is None else self._user(vertices)
+
+    @guarded
+    def _sync_face(self) -> None:
+        """Rebuild the face actors when the face's topology changes (user mesh <-> ours)."""
+        from app.widgets.user_mesh import UserMeshMap
+
+        user = self.session.face.user
+        if (self._user.user if self._user is not None else None) is user:
+            return
+        p, s = self.plotter, self.session
+        self.face.release()
+        for actor in (self.face.skin_actor, self.face.eye_actor, self.face.wire_actor):
+            if actor is not None:
+                p.remove_actor(actor, render=False)
+        self._user = UserMeshMap(user) if user is not None else None
+        faces = self._user.faces if self._user is not None else s.template.faces
+        skin = self._user.skin if self._user is not None else s.template.skin
+        self.face = add_face(p, self._shown(s.current_vertices()), faces, skin)
+        self.heat_bar.SetLookupTable(self.face.skin_actor.mapper.GetLookupTable())
+        self._apply_options()
+
     def reset_camera(self) -> None:
         frame_camera(self.plotter, self.session.face.vertices[self.session.landmarks.indices])
         self.refresh()
@@ -132,8 +159,8 @@ class Viewport(QWidget):
         s = self.session
         if paint is None and s.decode_pending:
             return  # the pending drag decode's result refreshes everything, then paints
-        self.face.neutral = s.face.vertices
-        self.face.set_points(s.current_vertices())
+        self.face.neutral = self._shown(s.face.vertices)
+        self.face.set_points(self._shown(s.current_vertices()))
         lm = s.current_landmarks() + self._lift
         self.lm_mesh.points[:] = lm
         self.lm_mesh.point_data["rgb"][:] = self._landmark_colours()
@@ -178,7 +205,7 @@ class Viewport(QWidget):
     def _apply_options(self) -> None:
         v = self.session.view
         self.face.set_wireframe(v["wireframe"])
-        self.face.set_heatmap(v["heatmap"], self.session.current_vertices())
+        self.face.set_heatmap(v["heatmap"], self._shown(self.session.current_vertices()))
         self.heat_bar.SetVisibility(v["heatmap"])
         self.lm_actor.SetVisibility(v["landmarks"])
         self.refresh()
@@ -278,7 +305,7 @@ class Viewport(QWidget):
     def render_frame(self, t: int) -> np.ndarray:
         """(H, W, 3) uint8 image of frame ``t`` of the displayed motion (video export)."""
         verts = self.session.frames_vertices()[t]
-        self.face.set_points(verts)
+        self.face.set_points(self._shown(verts))
         hidden = [a for a in (self.lm_actor, self.sel_point, self.sel_line, self.caption)
                   if a.GetVisibility()]
         for a in hidden:
