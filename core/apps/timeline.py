@@ -207,7 +207,7 @@ def build_timeline(gen, clips: list[Clip], neutral=None, fps: float = 30.0,
             gen.label_index(c.label)
             side = gen.side_of(c.label, c.seed, c.side)
             q, length = gen.sample_srvf([c.label], [c.seed], [side])
-            lm, _ = gen._replay(q[0], length[0], lm0.astype(np.float32))
+            lm = gen.landmark_motion(q[0], length[0], lm0.astype(np.float32))
             motions[c.key()] = Motion(lm, np.zeros((len(lm), 1, 3)), c.label, c.seed, fps,
                                       q[0].astype(np.float32), {"length": float(length[0])})
     bounds = clip_frames(clips, fps)

@@ -106,8 +106,8 @@ def transfer_motion(gen, source: np.ndarray, target_neutral: np.ndarray, mode: s
     verts = gen.decode(nv, lm)
     info = {**gen.meta, **(meta or {}), "units": "m",
             "transfer": {"mode": mode, "stabilized": stabilize_head, "aligned": align}}
-    if gen._pipeline is not None and gen._pipeline.meta.get("sha256"):
-        info.setdefault("decoder_sha256", gen._pipeline.meta["sha256"])
+    if gen.pipeline.meta.get("sha256"):  # loaded above by check_neutral
+        info.setdefault("decoder_sha256", gen.pipeline.meta["sha256"])
     return Motion(lm, verts, None, None, float(fps), None, info)
 
 
