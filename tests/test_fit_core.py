@@ -31,11 +31,20 @@ def remeshed():
     return remesh_template(FACE.vertices, FACE.faces, FACE.skin, seed=3)
 
 
+def _damaged_faces(faces: np.ndarray) -> np.ndarray:
+    """The faces plus zero-area, duplicate and non-manifold (a third face on an edge) ones."""
+    f = np.asarray(faces)
+    a, b, c = f[0]
+    extra = np.array([[a, a, b], [b, c, c], f[1], f[2][::-1], [a, b, f[5][2]]])
+    return np.concatenate([f, extra])
+
+
 @pytest.fixture(scope="module")
 def fitted(remeshed):
-    """A fit of the re-meshed face from its true 68 landmarks (no detector needed)."""
+    """A fit of the re-meshed face from its true 68 landmarks (no detector needed), with some
+    zero-area, duplicate and non-manifold faces added (they must not disturb the fit)."""
     true_lm = remeshed.to_template.inverse(FACE.vertices[LM.indices].astype(float))
-    return fit_face(MeshData(remeshed.vertices, remeshed.faces), true_lm)
+    return fit_face(MeshData(remeshed.vertices, _damaged_faces(remeshed.faces)), true_lm)
 
 
 def test_render_and_lift_are_exact_on_a_plane():
@@ -135,7 +144,7 @@ def test_fit_file_round_trip_and_mesh_check(tmp_path, remeshed, fitted):
     np.testing.assert_array_equal(back.landmarks, fitted.landmarks)
     np.testing.assert_array_equal(back.binding.tri, fitted.binding.tri)
     assert back.landmarks.shape == (68, 3) and back.meta == fitted.meta
-    back.check_mesh(MeshData(remeshed.vertices, remeshed.faces))
+    back.check_mesh(MeshData(remeshed.vertices, _damaged_faces(remeshed.faces)))
     with pytest.raises(InvalidInputError, match="belongs to a mesh of"):
         back.check_mesh(MeshData(FACE.vertices, FACE.faces))
     (tmp_path / "bad.npz").write_bytes(b"nope")
