@@ -71,6 +71,11 @@ class FakePipeline:
     def face_landmarks(self, vertices):
         return np.asarray(vertices)[..., self.landmarks.indices, :]
 
+    def check_neutral(self, neutral):
+        """(V, 3) or (B, V, 3) -> (B, V, 3) float32, like S2DPipeline.check_neutral."""
+        n = np.asarray(neutral, np.float32)
+        return n[None] if n.ndim == 2 else n
+
     def decode(self, neutral, landmarks):
         import time
 

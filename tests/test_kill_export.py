@@ -73,7 +73,8 @@ def _hidden(folder: Path) -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.startswith(".") and n != ".batch.lock")
 
 
-def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_weights):  # noqa: F811
+def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_weights,  # noqa: F811
+                                                                     capsys):
     ref = tmp_path / "ref"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1): identical float results
@@ -81,6 +82,7 @@ def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path,
         assert run_cli(_args(ref, tiny_weights)[2:]) == 0
     finally:
         torch.set_num_threads(threads)
+    capsys.readouterr()
     out = tmp_path / "out"
 
     _kill_while_writing(out, tiny_weights, 0)  # killed inside the first sequence
@@ -89,12 +91,16 @@ def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path,
     record = json.loads((out / "batch.json").read_text())["sequences"]
     assert [record[f"happy_seed{s}"]["complete"] for s in SEEDS] == [True, True, False, False]
 
-    final = subprocess.run(_args(out, tiny_weights, "--resume"), cwd=ROOT, env=_env(),
-                           capture_output=True, text=True, timeout=180)
-    assert final.returncode == 0, final.stderr
-    assert "removed 1 stale temporary" in final.stdout  # said, not silent
-    assert "resuming: 2 of 4 sequence(s) already complete" in final.stdout
-    assert final.stdout.count("] wrote ") == 2  # only the missing ones were redone
+    torch.set_num_threads(1)
+    try:
+        rc = run_cli(_args(out, tiny_weights, "--resume")[2:])
+    finally:
+        torch.set_num_threads(threads)
+    said = capsys.readouterr().out
+    assert rc == 0
+    assert "removed 1 stale temporary" in said  # said, not silent
+    assert "resuming: 2 of 4 sequence(s) already complete" in said
+    assert said.count("] wrote ") == 2  # only the missing ones were redone
     assert _hidden(out) == []
     assert _tree(out) == _tree(ref)  # byte-identical to the uninterrupted run
     record = json.loads((out / "batch.json").read_text())["sequences"]
