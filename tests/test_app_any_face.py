@@ -54,6 +54,13 @@ def test_open_any_face_fit_use_export_and_undo(studio, qtbot, face_file, tmp_pat
     np.testing.assert_array_equal(m.faces, r.faces)  # the user's topology and vertex order
     np.testing.assert_allclose(m.vertices, r.vertices, atol=1e-4)  # neutral = the user's mesh
 
+    w.tabs.setCurrentWidget(w.compare_grid)  # the compare grid shows the user's mesh too
+    s.compare("happy", [0, 1])
+    grid = w.compare_grid
+    qtbot.waitUntil(lambda: grid.plotter is not None and len(grid.faces) == 2, timeout=15000)
+    assert all(f.skin_mesh.n_points == len(r.vertices) for f in grid.faces)
+    w.tabs.setCurrentIndex(0)
+
     s.undo_stack.undo()
     assert s.face.user is None
     assert vp.face.skin_mesh.n_points == load_face().n_vertices  # our topology again

@@ -32,6 +32,7 @@ from app.widgets.scene import (
     frame_camera,
     make_native,
 )
+from app.widgets.user_mesh import UserMeshMap
 
 __all__ = ["CompareGrid", "grid_shape"]
 
@@ -78,6 +79,7 @@ class CompareGrid(QWidget):
         self.multi_samples = multi_samples
         self.plotter: StudioInteractor | None = None
         self.faces: list = []
+        self._shown = lambda v: v  # template vertices -> what a cell shows (user's mesh)
         self.selected = 0
         self._filter = _ClickFilter(self)
 
@@ -171,11 +173,15 @@ class CompareGrid(QWidget):
         self.stack.addWidget(p)
         self.stack.setCurrentWidget(p)
         template = self.session.template
+        user = self.session.face.user  # a face of another topology: show the user's own mesh
+        self._shown = UserMeshMap(user) if user is not None else (lambda v: v)
+        faces, skin = ((self._shown.faces, self._shown.skin) if user is not None
+                       else (template.faces, template.skin))
         self.faces = []
         for i, (caption, motion) in enumerate(zip(self.captions(), cs.motions, strict=True)):
             p.subplot(*divmod(i, shape[1]))
             add_three_point_lights(p)
-            self.faces.append(add_face(p, motion.vertices[0], template.faces, template.skin,
+            self.faces.append(add_face(p, self._shown(motion.vertices[0]), faces, skin,
                                        wireframe=False))
             p.add_text(caption, position="upper_left", font_size=11, color="white",
                        render=False)
@@ -197,7 +203,7 @@ class CompareGrid(QWidget):
             return
         t = self.session.frame
         for face, motion in zip(self.faces, cs.motions, strict=True):
-            face.set_points(motion.vertices[min(t, motion.n_frames - 1)])
+            face.set_points(self._shown(motion.vertices[min(t, motion.n_frames - 1)]))
         self.plotter.update()
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
