@@ -70,7 +70,7 @@ def use_any_face(session, face) -> None:
     v = face.neutral
     name = Path(face.source).name
     state = FaceState(v, name, face.source, array_key(v), user=face)
-    session._push(Snapshot.of(state, neutral_motion(v, session.landmarks.indices), Source()),
+    session.push_snapshot(Snapshot.of(state, neutral_motion(v, session.landmarks.indices), Source()),
                   f"Open {name}")
     session.status.emit(f"Opened {name} ({face.mesh.n_vertices} vertices, its own topology); "
                         f"{face.fit.summary()}")

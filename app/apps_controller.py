@@ -68,7 +68,7 @@ class AppsController(QObject):
         face = FaceState(v, "created face", None, array_key(v), changed)
         if self._before is None:
             self._before = self.session.snapshot
-        self.session._set_snapshot(Snapshot.of(face, _neutral(face, self.session), Source()))
+        self.session.set_snapshot(Snapshot.of(face, _neutral(face, self.session), Source()))
 
     def commit_face(self, text: str = "Face sliders") -> None:
         """Turn the previewed face into one undo step."""
@@ -121,7 +121,7 @@ class AppsController(QObject):
 
         def done(v):
             face = FaceState(v, f"{name} (neutralized)", None, array_key(v))
-            s._push(Snapshot.of(face, _neutral(face, s), Source()), "Neutralize")
+            s.push_snapshot(Snapshot.of(face, _neutral(face, s), Source()), "Neutralize")
             s.status.emit("Neutralized the face (joint identity + expression fit)")
 
         s.status.emit("Neutralizing…")
@@ -147,7 +147,7 @@ class AppsController(QObject):
             if face is not s.face:
                 return
             name = Path(src.path).name
-            s._push(Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
+            s.push_snapshot(Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
                     f"Transfer {name}")
             s.status.emit(f"Transferred {name}: {src.n_frames} frames at {src.fps:g} fps -> "
                           f"{motion.n_frames} at {fps:g} fps ({mode})")
@@ -204,7 +204,7 @@ class AppsController(QObject):
         def done(motion):
             if face is not s.face:
                 return
-            s._push(Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
+            s.push_snapshot(Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
                     "Timeline")
             s.status.emit(f"Timeline: {motion.n_frames} frames ({spec})")
 

@@ -73,12 +73,13 @@ class Backend:
         self.base_frames = LruCache(BASE_CACHE_FRAMES)
         self._threads_set = False
         #: CPU time (ms) of a single-face decode, measured after loading (None before):
-        #: the session decodes drags on the GUI thread when this is small (app.session_sculpt).
+        #: the session decodes drags on the GUI thread when this is small (app.sculpting).
         self.inline_decode_ms: float | None = None
 
     # --------------------------------------------------------------------------- models
     def _interactive_threads(self) -> None:
-        """One torch thread: llvmpipe needs the other core (ecosystem notes section 5)."""
+        """One torch thread: on 2 cores libgomp's worker threads spin after each parallel region
+        and steal the core the software renderer (llvmpipe) draws on, so the GUI stutters."""
         if not self._threads_set:
             import torch
 
@@ -133,7 +134,7 @@ class Backend:
         pipe = self._pipeline
         nv = np.asarray(pipe.face.vertices, np.float32)
         lm = nv[np.asarray(pipe.landmarks.indices)][None]  # (1, 68, 3)
-        if getattr(pipe, "_traces", None):
+        if WARM_FRAMES in getattr(pipe, "traced_sizes", ()):
             pipe.decode(nv, np.repeat(lm, WARM_FRAMES, axis=0), batch=WARM_FRAMES)
         times = []
         for _ in range(4):  # the first call traces (or warms caches): not counted

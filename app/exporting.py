@@ -98,7 +98,8 @@ class ExportController(QObject):
             s.failed.emit(f"unknown export format {fmt!r}; pick one of {sorted(FORMATS)}")
             return False
         snap = s.snapshot
-        if snap.vertices is None:
+        frames = s.vertices_of(snap)
+        if frames is None:
             s.failed.emit("The edited motion is still being computed; export again in a moment.")
             return False
         folder = FORMATS[fmt][1]
@@ -118,7 +119,6 @@ class ExportController(QObject):
         uv_ok = fmt != "ply"  # PLY has one UV per vertex; the face's UVs have seams
         manifest["replay"]["uv"] = uv_ok
         face = s.template
-        frames = snap.vertices
         fps = s.fps
         faces, uv, face_uv, units = face.faces, face.uv, face.face_uv, "m"
         user = snap.face.user

@@ -6,13 +6,17 @@ methods; they never call each other. The session owns an undo stack of :class:`S
 model work to the worker thread (:class:`app.worker.JobRunner`): results come back as numpy
 arrays through queued signals.
 
-The sculpting intents (drags, pins, resets) live in :mod:`app.session_sculpt`, the playback
-ones in :mod:`app.session_playback`; both are mixins of this one class.
+Collaborators with their own state and explicit interfaces do the parts: sculpting
+(:class:`app.sculpting.Sculptor`: options, pins, drags; it sees the session through
+:class:`app.sculpting.SculptHost`), playback (:class:`app.playback.Playback`: frame, clock,
+timer) and exports (:class:`app.exporting.ExportController`). The session forwards the widgets'
+intents to them and keeps the snapshot, the undo stack and the motion choices.
 """
 
 from __future__ import annotations
 
 import random
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +25,8 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.backend import Backend, array_key
 from app.errors import guarded
-from app.session_playback import PlaybackMixin
-from app.session_sculpt import MODES, SculptMixin, _Drag
+from app.playback import Playback
+from app.sculpting import MODES, Sculptor
 from app.state import FaceState, Snapshot, Source
 from app.worker import JobRunner
 from core.assets import load_face, load_landmarks
@@ -64,7 +68,7 @@ class CompareSet:
     n_frames: int = 30
 
 
-class StudioSession(SculptMixin, PlaybackMixin, QObject):
+class StudioSession(QObject):
     """State + intents of the studio (see module docstring).
 
     Parameters
@@ -103,32 +107,27 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         self.runner.finished.connect(lambda lane, s, _cpu: self.timing.emit(lane, 1000.0 * s))
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(60)
+        prior_error = ""
         try:
-            self.prior = prior if prior is not None else load_landmark_prior()
+            prior = prior if prior is not None else load_landmark_prior()
         except Exception as exc:  # noqa: BLE001 - coherent mode just becomes unavailable
-            self.prior = None
-            self._prior_error = str(exc)
+            prior, prior_error = None, str(exc)
         face = FaceState(shipped.vertices, "default face", None, array_key(shipped.vertices))
         self._snap = Snapshot.of(face, neutral_motion(face.vertices, self.landmarks.indices),
                                  Source())
         self._provisional: np.ndarray | None = None
-        self._frame = 0
-        self._drag: _Drag | None = None
-        self._drag_version = 0
-        self.preview_version = 0  # version of the drag preview on display (benchmarks)
-        self.pins: set[int] = set()
-        self.selected: int | None = None
-        self.mode = "direct"
-        self.symmetric = False
-        self.sigma = DEFAULT_SIGMA
+        #: decoded faces (T, V, 3) of edited snapshots (frozen values: kept beside them)
+        self._decoded: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.sculpt = Sculptor(self, prior, prior_error, DEFAULT_SIGMA)
+        self.playback = Playback(lambda: self.timeline_frames, lambda: self.sculpt.dragging,
+                                 self)
+        self.playback.frame_changed.connect(self.frame_changed)
+        self.playback.playing_changed.connect(self.playing_changed)
+        self.playback.options_changed.connect(self.options_changed)
         self.view = {"wireframe": False, "heatmap": False, "landmarks": True}
         self.label, self.seed, self.n_frames = "high_smile", 1, 30
         self.side: str | None = None  # of one-sided labels; None: drawn from the seed
         self.one_sided = tuple(ONE_SIDED_LABELS)
-        self.fps, self.loop, self.playing = 30.0, True, False
-        self._play_origin = (0, 0.0)  # (frame, time.perf_counter()) playback started from
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._tick)
         self.interp_a: tuple = ("high_smile", 1)
         self.interp_b: tuple = ("surprised", 2)
         self.tau, self.interp_mode = 0.5, "geodesic"
@@ -160,24 +159,36 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     def n_motion_frames(self) -> int:
         return self._snap.n_frames
 
+    def vertices_of(self, snap: Snapshot) -> np.ndarray | None:
+        """(T, V, 3) committed faces of ``snap``, or None while they are being decoded."""
+        return snap.vertices if snap.vertices is not None else self._decoded.get(snap)
+
+    @property
+    def committed_vertices(self) -> np.ndarray | None:
+        """(T, V, 3) committed faces of the current snapshot (what an export writes), or None."""
+        return self.vertices_of(self._snap)
+
     def frames_vertices(self) -> np.ndarray:
         """(T, V, 3) displayed faces (edited motion, or a provisional copy while decoding)."""
-        if self._snap.vertices is not None:
-            return self._snap.vertices
+        done = self.vertices_of(self._snap)
+        if done is not None:
+            return done
         if self._provisional is None or len(self._provisional) != self._snap.n_frames:
             self._provisional = np.array(self._snap.base.vertices)
         return self._provisional
 
     def current_vertices(self) -> np.ndarray:
         """(V, 3) the face on display (the drag preview while dragging)."""
-        if self._drag is not None and self._drag.preview is not None:
-            return self._drag.preview
+        d = self.sculpt.drag
+        if d is not None and d.preview is not None:
+            return d.preview
         return self.frames_vertices()[self.motion_frame]
 
     def current_landmarks(self) -> np.ndarray:
         """(K, 3) requested landmark positions on the current frame."""
-        if self._drag is not None:
-            return self._drag.start + self._drag.delta
+        d = self.sculpt.drag
+        if d is not None:
+            return d.start + d.delta
         t = self.motion_frame
         return self._snap.base.landmarks[t] + self._snap.offsets[t]
 
@@ -207,7 +218,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
 
     def shutdown(self) -> None:
         """Stop playback, exports and the worker thread (call from closeEvent)."""
-        self._timer.stop()
+        self.playback.stop()
         self._interp_commit.stop()
         if self.exports is not None:
             self.exports.cancel()
@@ -219,15 +230,16 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     # ============================================================================ snapshots
     def _set_snapshot(self, snap: Snapshot) -> None:
         """Make ``snap`` current (undo/redo and new states all come through here)."""
-        self._drag = None
+        self.sculpt.drag = None
         old = self._snap
         self._snap = snap
-        if snap.vertices is None:
-            prev = old.vertices if old.vertices is not None else self._provisional
+        if self.vertices_of(snap) is None:
+            prev = self.vertices_of(old)
+            prev = prev if prev is not None else self._provisional
             same = prev is not None and prev.shape == snap.base.vertices.shape
             self._provisional = np.array(prev if same else snap.base.vertices)
             self._decode_snapshot(snap)
-        self._frame = min(self._frame, self.timeline_frames - 1)
+        self.playback.clamp_to_timeline()
         src = snap.source
         if src.kind == "generate":
             self.label, self.seed, self.n_frames = src.label, src.seed, src.n_frames
@@ -238,11 +250,24 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         if old.face is not snap.face:
             self.face_changed.emit()
         self.motion_changed.emit()
-        self.frame_changed.emit(self._frame)
+        self.frame_changed.emit(self.frame)
         self.edits_changed.emit()
 
-    def _push(self, after: Snapshot, text: str) -> None:
+    def push_snapshot(self, after: Snapshot, text: str) -> None:
+        """Make ``after`` current as an undo step named ``text``."""
         self.undo_stack.push(SnapshotCommand(self, self._snap, after, text))
+
+    def set_snapshot(self, snap: Snapshot) -> None:
+        """Make ``snap`` current without an undo step (live previews; undo/redo)."""
+        self._set_snapshot(snap)
+
+    def set_provisional_frame(self, t: int, vertices: np.ndarray) -> bool:
+        """Show ``vertices`` (V, 3) on frame ``t`` until the committed decode lands; False when
+        nothing is being decoded."""
+        if self._provisional is None:
+            return False
+        self._provisional[t] = vertices
+        return True
 
     def _decode_snapshot(self, snap: Snapshot) -> None:
         if self.decoder_error is not None:
@@ -253,7 +278,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             return be.decode_motion(neutral, base, offsets)
 
         def done(verts):
-            snap.vertices = verts
+            self._decoded[snap] = verts
             if snap is self._snap:
                 self._provisional = None
                 self.preview_changed.emit()
@@ -288,7 +313,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
                 return  # the face changed meanwhile; that load regenerates
             got = (motion.meta or {}).get("side")
             snap = Snapshot.of(face, motion, Source("generate", label, seed, n_frames, side=got))
-            self._push(snap, f"Generate {label} #{seed}")
+            self.push_snapshot(snap, f"Generate {label} #{seed}")
             self.status.emit(f"Generated {label} (seed {seed}, {motion.n_frames} frames)")
 
         def failed(message):
@@ -418,9 +443,9 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
     def set_compare_active(self, on: bool) -> None:
         """The compare grid is shown (its seeds then set the playback timeline) or hidden."""
         self.compare_active = bool(on)
-        self._frame = min(self._frame, self.timeline_frames - 1)
+        self.playback.clamp_to_timeline()
         self.timeline_changed.emit()
-        self.frame_changed.emit(self._frame)
+        self.frame_changed.emit(self.frame)
 
     def compare_use(self, index: int, role: str) -> None:
         """Use seed ``index`` of the grid: ``"edit"`` (make it current), ``"A"`` or ``"B"``."""
@@ -432,7 +457,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
             m = cs.motions[index]
             snap = Snapshot.of(self._snap.face, m, Source(
                 "generate", cs.label, seed, cs.n_frames, side=(m.meta or {}).get("side")))
-            self._push(snap, f"Use {cs.label} #{seed}")
+            self.push_snapshot(snap, f"Use {cs.label} #{seed}")
         else:
             self.set_interp_end(role, cs.label, seed)
 
@@ -468,7 +493,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
                 source = Source()
             else:
                 source = Source("generate", *regen, side=side)
-            self._push(Snapshot.of(face, motion, source), f"Open {face.name}")
+            self.push_snapshot(Snapshot.of(face, motion, source), f"Open {face.name}")
             self.status.emit(f"Opened {face.name}" + (f" ({'; '.join(notes)})" if notes else ""))
 
         self.runner.submit("face", job, guarded(done),
@@ -478,7 +503,7 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         """Back to the shipped default face (neutral, no motion)."""
         f = self.template
         face = FaceState(f.vertices, "default face", None, array_key(f.vertices))
-        self._push(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
+        self.push_snapshot(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
                                Source()), "Default face")
 
     # ================================================================================ export
@@ -513,6 +538,105 @@ class StudioSession(SculptMixin, PlaybackMixin, QObject):
         if self.exports is None:
             self.exports = ExportController(self)
         return self.exports.start(fmt, path, overwrite, frames_rgb)
+
+
+    # ======================================================================== playback
+    @property
+    def frame(self) -> int:
+        """The playback position (may pass the motion's end while the grid is longer)."""
+        return self.playback.frame
+
+    @property
+    def motion_frame(self) -> int:
+        """The frame of the current motion on display and being edited."""
+        return min(self.playback.frame, self._snap.n_frames - 1)
+
+    @property
+    def timeline_frames(self) -> int:
+        """Length of the playback timeline: the motion's, or the compare grid's when shown."""
+        n = self._snap.n_frames
+        if self.compare_active and self.compare_set is not None:
+            n = max(n, *(m.n_frames for m in self.compare_set.motions))
+        return n
+
+    fps = property(lambda self: self.playback.clock.fps)
+    loop = property(lambda self: self.playback.clock.loop)
+    playing = property(lambda self: self.playback.playing)
+
+    def set_frame(self, t: int) -> None:
+        t = self.playback.clock.clamp(t, self.timeline_frames)
+        if t != self.playback.frame:
+            self.sculpt.cancel_silently()
+            self.playback.set_frame(t)
+
+    def step(self, d: int) -> None:
+        self.set_frame(self.playback.step_target(d))
+
+    def play(self) -> None:
+        self.playback.play()
+
+    def pause(self) -> None:
+        self.playback.pause()
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def set_fps(self, fps: float) -> None:
+        self.playback.set_fps(fps)
+
+    def set_loop(self, on: bool) -> None:
+        self.playback.set_loop(on)
+
+    # ======================================================================== sculpting
+    prior = property(lambda self: self.sculpt.prior)
+    mode = property(lambda self: self.sculpt.mode)
+    symmetric = property(lambda self: self.sculpt.symmetric)
+    sigma = property(lambda self: self.sculpt.sigma)
+    pins = property(lambda self: frozenset(self.sculpt.pins))
+    selected = property(lambda self: self.sculpt.selected)
+    dragging = property(lambda self: self.sculpt.dragging)
+    decode_pending = property(lambda self: self.sculpt.decode_pending)
+    idle = property(lambda self: self.sculpt.idle)
+    preview_version = property(lambda self: self.sculpt.preview_version)
+
+    def readout(self, k: int | None = None) -> dict | None:
+        return self.sculpt.readout(k)
+
+    def set_mode(self, mode: str) -> None:
+        self.sculpt.set_mode(mode)
+
+    def set_symmetric(self, on: bool) -> None:
+        self.sculpt.set_symmetric(on)
+
+    def set_sigma(self, sigma: float) -> None:
+        self.sculpt.set_sigma(sigma)
+
+    def select(self, k: int | None) -> None:
+        self.sculpt.select(k)
+
+    def pin(self, k: int | None = None, on: bool | None = None) -> None:
+        self.sculpt.pin(k, on)
+
+    def unpin_all(self) -> None:
+        self.sculpt.unpin_all()
+
+    def reset_landmark(self, k: int | None = None) -> None:
+        self.sculpt.reset_landmark(k)
+
+    def reset_all(self) -> None:
+        self.sculpt.reset_all()
+
+    def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
+        return self.sculpt.begin_drag(k, view_rows)
+
+    def drag_to(self, position: np.ndarray) -> None:
+        self.sculpt.drag_to(position)
+
+    def end_drag(self) -> None:
+        self.sculpt.end_drag()
+
+    def cancel_drag(self) -> None:
+        self.sculpt.cancel_drag()
 
 
 def _file_name(path) -> str:

@@ -85,7 +85,7 @@ class SpeechController(QObject):
                 return
             name = Path(path).name
             src = Source("speech", emotion, seed, motion.n_frames)
-            s._push(Snapshot.of(face, motion, src), f"Animate from {name}")
+            s.push_snapshot(Snapshot.of(face, motion, src), f"Animate from {name}")
             s.status.emit(
                 f"Animated {name}: {anim.duration:.1f} s, {motion.n_frames} frames, "
                 f"{emotion}, seed {seed} ({method})"

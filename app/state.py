@@ -96,14 +96,16 @@ class Source:
         return out
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """One undoable state (see module docstring).
 
     face : FaceState; base : Motion (T frames); token : id of ``base`` for caches;
     source : Source; offsets : (T, K, 3) float32 read-only landmark offsets, the result of
-    ``edits``, the ordered DragEdit/ResetEdit list (:mod:`core.edit.model`); vertices : (T, V, 3) float32 of the
-    edited motion, or None while it is being decoded (filled in by the session).
+    ``edits``, the ordered DragEdit/ResetEdit list (:mod:`core.edit.model`);
+    vertices : (T, V, 3) float32 faces when they are known without decoding (no edits), else
+    None: the decoded faces of an edited snapshot are kept by the session
+    (:meth:`app.session.StudioSession.vertices_of`). Frozen: a snapshot never changes.
     """
 
     face: FaceState
@@ -135,11 +137,11 @@ class Snapshot:
 
     def with_offsets(self, offsets: np.ndarray, edit=None) -> Snapshot:
         """A new snapshot with other offsets (vertices pending unless nothing is edited)."""
-        snap = replace(self, offsets=frozen(offsets),
-                       edits=self.edits + ((edit,) if edit is not None else ()), vertices=None)
-        if snap.edited_frames().size == 0:
-            snap.vertices = self.base.vertices
-        return snap
+        offsets = frozen(offsets)
+        unedited = edited_frames(offsets).size == 0
+        return replace(self, offsets=offsets,
+                       edits=self.edits + ((edit,) if edit is not None else ()),
+                       vertices=self.base.vertices if unedited else None)
 
     def with_edit(self, edit: DragEdit | ResetEdit) -> Snapshot:
         """The snapshot with one more edit applied to its offsets."""

@@ -141,6 +141,17 @@ class S2DPipeline:
             raise InvalidInputError(f"sizes: expected batch sizes >= 1, found {sizes}")
         self._traces = dict.fromkeys(sizes) if sizes else None
 
+    @property
+    def traced_sizes(self) -> tuple[int, ...]:
+        """Batch sizes decoded through TorchScript traces (empty: eager; :meth:`use_traced`)."""
+        return tuple(self._traces) if self._traces else ()
+
+    def trace_status(self) -> dict[int, str]:
+        """State of each traced size: ``"pending"`` (traced on first use), ``"traced"`` or
+        ``"eager"`` (tracing failed or disagreed with the eager module)."""
+        return {b: "pending" if fn is None else "eager" if fn is self._dense else "traced"
+                for b, fn in (self._traces or {}).items()}
+
     def _forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Dense faces (B, V, 3) of neutrals (B, V, 3) and targets (B, K, 3); traced when
         enabled (see :meth:`use_traced`)."""

@@ -39,13 +39,13 @@ def test_traced_decodes_equal_eager_ones_for_every_batch_size(pipe):
     lm = _targets(pipe, 6)
     pipe.use_traced(())
     eager = {b: pipe.decode(pipe.face.vertices, lm[:b]) for b in (1, 3, 4, 6)}
-    assert pipe._traces is None
+    assert pipe.traced_sizes == () and pipe.trace_status() == {}
     pipe.use_traced((1, 4))
-    assert set(pipe._traces) == {1, 4} and all(v is None for v in pipe._traces.values())
+    assert pipe.traced_sizes == (1, 4) and pipe.trace_status() == {1: "pending", 4: "pending"}
     for b in (1, 3, 4, 6):  # 3 is padded to the B=4 trace, 6 runs eagerly
         np.testing.assert_allclose(pipe.decode(pipe.face.vertices, lm[:b]), eager[b],
                                    rtol=1e-5, atol=1e-7)
-    assert all(isinstance(v, torch.jit.ScriptModule) for v in pipe._traces.values())
+    assert pipe.trace_status() == {1: "traced", 4: "traced"}
     pipe.use_traced(())
 
 
@@ -69,4 +69,4 @@ def test_bad_sizes_and_untraceable_decoders_fall_back_to_eager(pipe, caplog):
         caplog.clear()
         with caplog.at_level("WARNING"):
             odd.decode(pipe.face.vertices, _targets(pipe, 1))
-        assert odd._traces[1] is odd._dense and message in caplog.text
+        assert odd.trace_status() == {1: "eager"} and message in caplog.text

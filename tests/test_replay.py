@@ -79,7 +79,7 @@ def studio_export(qtbot, weights, tmp_path):
                 s.drag_to(start + np.asarray(delta) * i / 3)
             qtbot.waitUntil(lambda: s.idle, timeout=30000)
             s.end_drag()
-            qtbot.waitUntil(lambda: s.idle and s.snapshot.vertices is not None, timeout=30000)
+            qtbot.waitUntil(lambda: s.idle and s.committed_vertices is not None, timeout=30000)
 
         drag(48, [0.0, -0.001, 0.003], frame=20)
         s.set_mode("coherent")
@@ -90,7 +90,7 @@ def studio_export(qtbot, weights, tmp_path):
         s.set_sigma(math.inf)
         s.set_mode("direct")
         drag(19, [0.0, 0.0, 0.002], frame=25)
-        qtbot.waitUntil(lambda: s.idle and s.snapshot.vertices is not None, timeout=30000)
+        qtbot.waitUntil(lambda: s.idle and s.committed_vertices is not None, timeout=30000)
         assert len(s.snapshot.edits) == 4 and s.snapshot.edited_frames().size > 20
         s.exports = ExportController(s)
         out = tmp_path / "studio"
