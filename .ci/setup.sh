@@ -10,7 +10,7 @@ if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   # Qt's xcb platform plugin needs icccm/keysyms (its error message blames xcb-cursor0);
-  # the rest are usually present but cheap to ensure (see docs/ecosystem notes).
+  # the rest are usually present on Debian 12 images but cheap to ensure.
   $SUDO apt-get install -y -qq --no-install-recommends \
     xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-randr0 \
     libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxkbcommon-x11-0 \

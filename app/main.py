@@ -38,7 +38,8 @@ def gl_renderer() -> str:
 def configure_pyvista(msaa: int | None = None) -> int:
     """Theme settings for the studio; returns the MSAA samples chosen.
 
-    MSAA costs ~2.7x frame time on llvmpipe (ecosystem notes 1.3), so it is off on software GL.
+    MSAA costs ~2.7x frame time on llvmpipe (measured at 640x520 under Xvfb on 2 cores:
+    111-116 fps without MSAA, 42 fps with 8 samples, 34 with 4), so it is off on software GL.
     """
     import pyvista as pv
 

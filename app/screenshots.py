@@ -24,25 +24,42 @@ from pathlib import Path
 __all__ = ["main", "ReplayGenerator"]
 
 
-def ReplayGenerator(pipeline):  # noqa: N802 - a class factory (core.generate imports torch)
-    """A MotionGenerator whose ``generate`` replays synthesised training sequences."""
+def ReplayGenerator(pipeline, data=None):  # noqa: N802 - a class factory (core.generate imports torch)
+    """A MotionGenerator whose ``generate`` replays synthesised training sequences.
+
+    data : an object with ``seq_label`` (N,) and ``seq_landmarks`` (N, T, 68, 3) (default: the
+    default synthesised data set, made on first use).
+    """
     import dataclasses
 
     import numpy as np
 
     from core.assets import load_landmarks
-    from core.data.recipes import LABELS
+    from core.data.recipes import LABELS, ONE_SIDED_LABELS
     from core.data.synth import SynthConfig, load_or_generate
+    from core.errors import InvalidInputError
     from core.generate import MotionGenerator
+    from core.models.motion_gan import SIDES
+    from core.train.gan_train import motion_side
 
-    data = load_or_generate(SynthConfig(), load_landmarks().indices, progress=False)
+    if data is None:
+        data = load_or_generate(SynthConfig(), load_landmarks().indices, progress=False)
 
     class _Replay(MotionGenerator):
-        def generate(self, label, seed, n_frames=30, neutral=None):
+        def generate(self, label, seed, n_frames=30, neutral=None, side=None):
+            """The ``seed``-th training sequence of ``label`` (of ``side`` for one-sided
+            labels: the studio passes the side it asks for, as to the real generator)."""
             seqs = np.flatnonzero(data.seq_label == LABELS.index(label))
+            if side is not None:
+                if label not in ONE_SIDED_LABELS:
+                    raise InvalidInputError(f"side: {label!r} is not a one-sided label")
+                sides = motion_side(data.seq_landmarks[seqs])
+                seqs = seqs[sides == SIDES.index(side)]
             m = self.transfer(data.seq_landmarks[seqs[int(seed) % len(seqs)]], neutral)
-            return dataclasses.replace(m, label=label, seed=int(seed),
-                                       meta={**m.meta, "replayed_training_sequence": True})
+            meta = {**m.meta, "replayed_training_sequence": True}
+            if label in ONE_SIDED_LABELS:
+                meta["side"] = SIDES[int(motion_side(m.landmarks[None])[0])]
+            return dataclasses.replace(m, label=label, seed=int(seed), meta=meta)
 
     return _Replay(None, pipeline)
 

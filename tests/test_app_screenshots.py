@@ -31,12 +31,15 @@ def _compare(name: str, img: np.ndarray) -> None:
 
     img = np.ascontiguousarray(img[..., :3])
     ref_path = DATA / f"app_{name}.png"
-    if os.environ.get("S2D_UPDATE_SCREENSHOTS") or not ref_path.is_file():
+    if os.environ.get("S2D_UPDATE_SCREENSHOTS"):
         DATA.mkdir(exist_ok=True)
         Image.fromarray(img).save(ref_path)
-        if not os.environ.get("S2D_UPDATE_SCREENSHOTS"):
-            pytest.skip(f"reference {ref_path.name} was missing and has been written")
         return
+    if not ref_path.is_file():  # a missing reference is a failure, never a silent pass
+        DATA.mkdir(exist_ok=True)
+        Image.fromarray(img).save(ref_path.with_name(f"app_{name}_actual.png"))
+        pytest.fail(f"reference {ref_path} is missing; the actual image was saved beside it. "
+                    "Create the references with S2D_UPDATE_SCREENSHOTS=1 (module docstring)")
     ref = np.asarray(Image.open(ref_path).convert("RGB"))
     assert ref.shape == img.shape, f"size {img.shape} differs from reference {ref.shape}"
     diff = np.abs(ref.astype(int) - img.astype(int)).max(-1)
@@ -90,3 +93,13 @@ def test_compare_grid(studio, qtbot):
     s.set_frame(29)
     grid.plotter.render()
     _compare("compare", grid.plotter.screenshot(return_img=True))
+
+
+def test_a_missing_reference_fails_and_writes_no_reference(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules[__name__], "DATA", tmp_path)
+    monkeypatch.delenv("S2D_UPDATE_SCREENSHOTS", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="is missing"):
+        _compare("nothing", np.zeros((4, 4, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app_nothing_actual.png"]

@@ -12,8 +12,9 @@ Reading never merges, drops or reorders vertices: vertex ``i`` of the file is ro
   ``(p0, p1, p2), (p0, p2, p3), ...``.
 
 Every file is then validated (finite coordinates, 3-D vertices, face indices in range, at least
-3 vertices and 1 face); the silent failure modes of trimesh/VTK listed in
-``ecosystem_notes.md`` section 4 all end in a ``MeshFormatError`` that names the file.
+3 vertices and 1 face); the silent failure modes of trimesh/VTK (faces indexing
+missing vertices handed to VTK, NaN coordinates, a PLY whose faces were dropped, ``f 0`` lines,
+non-3-D vertices) all end in a ``MeshFormatError`` that names the file.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ class MeshData:
 
 # --------------------------------------------------------------------------------- validation
 def _validate_file_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
-    """The checks of ecosystem_notes section 4 rules 3-4, as MeshFormatError naming the file."""
+    """(V, 3) vertices, (F, 3) integer faces, >= 3 vertices and >= 1 face, finite coordinates,
+    face indices in [0, V) (never hand out-of-range faces to VTK): MeshFormatError naming the
+    file otherwise."""
     if vertices.ndim != 2 or vertices.shape[1] != 3:
         raise MeshFormatError(
             f"{path}: expected 3-D vertices (x y z), found coordinates of shape "
