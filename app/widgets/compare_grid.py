@@ -31,6 +31,7 @@ from app.widgets.scene import (
     add_three_point_lights,
     frame_camera,
     make_native,
+    use_caption_font,
 )
 from app.widgets.user_mesh import UserMeshMap
 
@@ -177,14 +178,17 @@ class CompareGrid(QWidget):
         self._shown = UserMeshMap(user) if user is not None else (lambda v: v)
         faces, skin = ((self._shown.faces, self._shown.skin) if user is not None
                        else (template.faces, template.skin))
+        lm_idx = self.session.landmarks.indices
         self.faces = []
         for i, (caption, motion) in enumerate(zip(self.captions(), cs.motions, strict=True)):
             p.subplot(*divmod(i, shape[1]))
             add_three_point_lights(p)
             self.faces.append(add_face(p, self._shown(motion.vertices[0]), faces, skin,
-                                       wireframe=False))
-            p.add_text(caption, position="upper_left", font_size=11, color="white",
-                       render=False)
+                                       wireframe=False,
+                                       landmarks=None if user is not None else lm_idx))
+            text = p.add_text(caption, position="upper_left", font_size=11, color="white",
+                              render=False)
+            use_caption_font(text.GetTextProperty())
             frame_camera(p, motion.landmarks[0], distance=0.42)
         for i in range(len(cs.motions), shape[0] * shape[1]):
             p.subplot(*divmod(i, shape[1]))

@@ -1,7 +1,8 @@
 """How a face is drawn: meshes, colours, lights and camera (shared by the viewport and the grid).
 
-The face is split into two actors that share one ``vtkPoints``: the skin (shaded skin colour, or
-the displacement heat map) and the eyeballs (dark and glossy). Playback and drags only overwrite the shared points in place.
+The skin is one actor drawn with per-vertex albedo (skin, redder lips, a dark mouth interior) or
+the displacement heat map; teeth and eyes are separate small actors placed rigidly per frame
+(:mod:`app.widgets.face_parts`). Playback and drags only overwrite the skin's points in place.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from app.widgets.face_parts import FaceParts
 from core.mesh.normals import VertexNormals
 from core.mesh.topology import boundary_vertices
 
 __all__ = ["SKIN", "BACKGROUND", "HEAT_MAX_MM", "FaceActors", "add_face", "frame_camera",
            "software_gl", "pv_faces", "make_native", "add_three_point_lights", "THREE_POINT",
-           "SkinCulling"]
+           "SkinCulling", "caption_font_file", "use_caption_font"]
 
 SKIN = (0.87, 0.70, 0.60)
 #: Solid background: a gradient costs a full-screen shaded quad per frame (~10% of a frame on
@@ -24,6 +26,32 @@ BACKGROUND = "#2c3139"
 HEAT_MAX_MM = 20.0
 #: The eyeballs are low-poly, uneven meshes; one dark, glossy colour reads best as eyes.
 EYES = (0.22, 0.17, 0.14)
+
+
+def caption_font_file() -> str | None:
+    """A TrueType font with τ and → for captions in the 3-D views (VTK's built-in fonts lack
+    them): DejaVu Sans, shipped with matplotlib (found without importing it) or the system's."""
+    import importlib.util
+    from pathlib import Path
+
+    candidates = []
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(list(spec.submodule_search_locations)[0])
+        candidates.append(root / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf")
+    candidates.append(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+    return next((str(c) for c in candidates if c.is_file()), None)
+
+
+def use_caption_font(text_property) -> bool:
+    """Set a VTK text property to :func:`caption_font_file`; False when none is found (then
+    captions must stay ASCII)."""
+    path = caption_font_file()
+    if path is None:
+        return False
+    text_property.SetFontFamily(4)  # VTK_FONT_FILE
+    text_property.SetFontFile(path)
+    return True
 
 
 def software_gl(renderer: str) -> bool:
@@ -106,19 +134,27 @@ class SkinCulling:
 class FaceActors:
     """The pyvista meshes and actors of one face (see module docstring)."""
 
-    def __init__(self, skin_mesh, eye_mesh, skin_actor, eye_actor, wire_actor, neutral,
-                 normals: VertexNormals, culling: SkinCulling | None = None):
-        self.skin_mesh, self.eye_mesh = skin_mesh, eye_mesh
-        self.skin_actor, self.eye_actor, self.wire_actor = skin_actor, eye_actor, wire_actor
+    def __init__(self, skin_mesh, skin_actor, wire_actor, neutral, normals: VertexNormals,
+                 culling: SkinCulling | None = None, parts: FaceParts | None = None):
+        self.skin_mesh = skin_mesh
+        self.skin_actor, self.wire_actor = skin_actor, wire_actor
         self.neutral = np.asarray(neutral, np.float32)
         self.heatmap = False
         self._normals = normals
         self.culling = culling
+        self.parts = parts
+        self.eye_actor = None  # the low-poly eyeballs, drawn only without ``parts``
 
     def set_points(self, vertices: np.ndarray) -> None:
-        """Overwrite the shared points (V, 3) and normals; the heat values when shown."""
+        """Overwrite the shared points (V, 3) and normals; the heat values when shown; place
+        the teeth and eyes."""
         self.skin_mesh.points[:] = vertices
         self.skin_mesh.point_data["Normals"][:] = self._normals(vertices)
+        if self.parts is not None:
+            if self.parts.neutral is not self.neutral and self.parts.set_neutral(self.neutral):
+                self.skin_mesh.point_data["albedo"][:] = self.parts.albedo
+                self.skin_mesh.point_data.Modified()
+            self.parts.update(vertices)
         if self.heatmap:
             disp = np.linalg.norm(vertices - self.neutral, axis=1) * 1000.0
             self.skin_mesh.point_data["disp_mm"][:] = disp
@@ -126,8 +162,17 @@ class FaceActors:
 
     def set_heatmap(self, on: bool, vertices: np.ndarray) -> None:
         self.heatmap = bool(on)
-        self.skin_actor.mapper.SetScalarVisibility(self.heatmap)
+        _colour_by(self.skin_actor.mapper, "disp_mm" if self.heatmap else "albedo")
         self.set_points(vertices)
+
+    def remove(self, plotter) -> None:
+        """Take every actor of this face out of ``plotter`` (before another face replaces it)."""
+        self.release()
+        actors = [self.skin_actor, self.eye_actor, self.wire_actor]
+        actors += self.parts.actors if self.parts is not None else []
+        for actor in actors:
+            if actor is not None:
+                plotter.remove_actor(actor, render=False)
 
     def release(self) -> None:
         """Drop the render observer (before the plotter closes)."""
@@ -141,8 +186,12 @@ class FaceActors:
 
 
 def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
-             wireframe: bool = True) -> FaceActors:
-    """Add a face (V, 3) with faces (F, 3) and the skin mask (V,) to the active renderer."""
+             wireframe: bool = True, landmarks: np.ndarray | None = None) -> FaceActors:
+    """Add a face (V, 3) with faces (F, 3) and the skin mask (V,) to the active renderer.
+
+    With ``landmarks`` (68,) vertex indices the face gets its mouth interior, teeth and eyes
+    (:class:`app.widgets.face_parts.FaceParts`); without, plain skin and dark eyeballs.
+    """
     v = np.asarray(vertices, np.float32)
     faces = np.asarray(faces)
     skin_faces = skin[faces].all(1)
@@ -151,18 +200,24 @@ def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
     skin_mesh.point_data["disp_mm"] = np.zeros(len(v), np.float32)
     skin_mesh.point_data["Normals"] = normals(v)
     skin_mesh.point_data.active_normals_name = "Normals"
-    eye_mesh = pv.PolyData(v.copy(), pv_faces(faces[~skin_faces]))
-    eye_mesh.SetPoints(skin_mesh.GetPoints())  # one point array for both actors
-    eye_mesh.GetPointData().SetNormals(skin_mesh.GetPointData().GetNormals())  # and normals
+    parts = None
+    if landmarks is not None:
+        parts = FaceParts(plotter, faces, skin, landmarks, v)
+        skin_mesh.point_data["albedo"] = parts.albedo.copy()
+    else:
+        skin_mesh.point_data["albedo"] = np.tile(
+            np.round(np.asarray(SKIN) * 255).astype(np.uint8), (len(v), 1))
     skin_actor = plotter.add_mesh(
         skin_mesh, scalars="disp_mm", cmap="YlOrRd", clim=(0.0, HEAT_MAX_MM),
         show_scalar_bar=False, specular=0.25, specular_power=18, diffuse=0.9, ambient=0.06,
         render=False, reset_camera=False, name=None)
-    skin_actor.prop.color = SKIN
     skin_actor.prop.interpolation = "phong"  # smooth, from our normals
-    skin_actor.mapper.SetScalarVisibility(False)
+    _colour_by(skin_actor.mapper, "albedo")
     eye_actor = None
-    if eye_mesh.n_cells:
+    if parts is None and (~skin_faces).any():  # eyeballs of a face without landmarks
+        eye_mesh = pv.PolyData(v.copy(), pv_faces(faces[~skin_faces]))
+        eye_mesh.SetPoints(skin_mesh.GetPoints())  # one point array for both actors
+        eye_mesh.GetPointData().SetNormals(skin_mesh.GetPointData().GetNormals())
         eye_actor = plotter.add_mesh(eye_mesh, color=EYES, specular=0.7, specular_power=50,
                                      render=False, reset_camera=False)
         eye_actor.prop.interpolation = "phong"
@@ -173,7 +228,22 @@ def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
         wire.SetVisibility(False)
     culling = SkinCulling(plotter.renderer, skin_actor, skin_mesh,
                           boundary_vertices(faces[skin_faces]))
-    return FaceActors(skin_mesh, eye_mesh, skin_actor, eye_actor, wire, v, normals, culling)
+    face = FaceActors(skin_mesh, skin_actor, wire, v, normals, culling, parts)
+    face.eye_actor = eye_actor
+    if parts is not None:
+        parts.update(v)
+    return face
+
+
+def _colour_by(mapper, array: str) -> None:
+    """Colour the skin by its ``albedo`` (RGB, direct) or ``disp_mm`` (through the heat LUT)."""
+    mapper.SetScalarVisibility(True)
+    mapper.SetScalarModeToUsePointFieldData()
+    mapper.SelectColorArray(array)
+    if array == "albedo":
+        mapper.SetColorModeToDirectScalars()
+    else:
+        mapper.SetColorModeToMapScalars()
 
 
 #: Three-point lighting in camera coordinates (x right, y up, z towards the viewer): a warm key

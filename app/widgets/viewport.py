@@ -26,6 +26,7 @@ from app.widgets.scene import (
     frame_camera,
     make_native,
     pv_faces,
+    use_caption_font,
 )
 
 __all__ = ["Viewport"]
@@ -91,7 +92,8 @@ class Viewport(QWidget):
         add_three_point_lights(p)
         face = s.template
         self._user = None  # app.widgets.user_mesh.UserMeshMap of a face of another topology
-        self.face = add_face(p, s.current_vertices(), face.faces, face.skin)
+        self.face = add_face(p, s.current_vertices(), face.faces, face.skin,
+                             landmarks=s.landmarks.indices)
         normals = pv.PolyData(face.vertices, pv_faces(face.faces)).compute_normals(
             cell_normals=False, auto_orient_normals=False, split_vertices=False)
         self._lift = LANDMARK_LIFT * np.asarray(
@@ -117,6 +119,7 @@ class Viewport(QWidget):
         self.heat_bar.SetVisibility(False)
         self.caption = p.add_text("", position="upper_left", font_size=10, color="#d0d4da",
                                   render=False)
+        self._caption_ascii = not use_caption_font(self.caption.GetTextProperty())
         self.reset_camera()
 
     def _shown(self, vertices: np.ndarray) -> np.ndarray:
@@ -133,14 +136,13 @@ class Viewport(QWidget):
         if (self._user.user if self._user is not None else None) is user:
             return
         p, s = self.plotter, self.session
-        self.face.release()
-        for actor in (self.face.skin_actor, self.face.eye_actor, self.face.wire_actor):
-            if actor is not None:
-                p.remove_actor(actor, render=False)
+        self.face.remove(p)
         self._user = UserMeshMap(user) if user is not None else None
         faces = self._user.faces if self._user is not None else s.template.faces
         skin = self._user.skin if self._user is not None else s.template.skin
-        self.face = add_face(p, self._shown(s.current_vertices()), faces, skin)
+        # teeth, eyes and the mouth are placed from landmarks of our own topology
+        self.face = add_face(p, self._shown(s.current_vertices()), faces, skin,
+                             landmarks=None if user is not None else s.landmarks.indices)
         self.heat_bar.SetLookupTable(self.face.skin_actor.mapper.GetLookupTable())
         self._apply_options()
 
@@ -177,7 +179,10 @@ class Viewport(QWidget):
         # on every frame would cost render time
         face = f"{s.face.name} · " if s.face.path else ""
         n = s.n_motion_frames
-        text = face + s.source.describe(ascii_only=True) + (f" · {n} frames" if n > 1 else "")
+        # two short lines in the corner, not one long line over the head: "A → B" / "τ = …"
+        what, _, detail = s.source.describe(ascii_only=self._caption_ascii).partition(", ")
+        frames = f" · {n} frames" if n > 1 else ""
+        text = face + what + (f"\n{detail}{frames}" if detail else frames)
         if text != self._caption_text:
             self._caption_text = text
             self.caption.SetText(2, text)

@@ -1,0 +1,117 @@
+"""app.widgets.face_parts: mouth interior, lips, teeth placement and motion, eyes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.widgets.face_parts import (
+    FaceParts,
+    eye_sphere,
+    mouth_interior,
+    rigid_fit,
+    skin_albedo,
+    teeth_meshes,
+)
+from core.assets import load_face, load_landmarks
+
+
+class _Plotter:
+    """Stands in for a pyvista plotter: records meshes, returns actor-like objects."""
+
+    def __init__(self):
+        self.meshes = []
+
+    def add_mesh(self, mesh, **kwargs):
+        import types
+
+        self.meshes.append(mesh)
+        return types.SimpleNamespace(prop=types.SimpleNamespace(), user_matrix=np.eye(4))
+
+    def remove_actor(self, actor, render=False):
+        pass
+
+
+@pytest.fixture(scope="module")
+def face():
+    return load_face(), load_landmarks().indices
+
+
+def _apply(m, p):
+    return np.asarray(p, np.float64) @ m[:3, :3].T + m[:3, 3]
+
+
+def test_rigid_fit_recovers_a_rotation_and_translation():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(8, 3))
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))  # proper rotation
+    b = a @ q.T + [0.1, -0.2, 0.3]
+    m = rigid_fit(a, b)
+    np.testing.assert_allclose(_apply(m, a), b, atol=1e-10)
+    np.testing.assert_allclose(np.linalg.det(m[:3, :3]), 1.0, atol=1e-12)
+
+
+def test_mouth_interior_is_behind_the_lips_only(face):
+    f, lm = face
+    depth = mouth_interior(f.vertices, f.faces, lm)
+    inner = depth > 0.003
+    assert 100 < inner.sum() < 600  # the mouth bag, not the face
+    assert not inner[lm].any()  # every landmark is on the visible surface
+    v = f.vertices
+    assert np.all(v[inner, 1] > v[lm[60:68], 1].min())  # all behind the lip contact line
+    nose, chin = lm[30], lm[8]
+    assert depth[nose] == 0 and depth[chin] == 0
+
+
+def test_albedo_has_redder_lips_and_a_dark_mouth(face):
+    f, lm = face
+    rgb = skin_albedo(f.vertices, f.faces, lm).astype(float)
+    assert rgb.shape == (len(f.vertices), 3)
+    lips, cheek = rgb[lm[[61, 62, 63, 66]]], rgb[lm[[2, 14]]]  # inner lips: inside the outline
+    redness = lambda c: c[:, 0] - c[:, 1]  # noqa: E731
+    assert redness(lips).min() > redness(cheek).max() + 20
+    inner = mouth_interior(f.vertices, f.faces, lm) > 0.006
+    assert rgb[inner].max() < 100 and rgb[lm[[2, 14]]].min() > 140
+
+
+def test_teeth_sit_behind_the_lips_and_inside_the_mouth(face):
+    f, lm = face
+    upper, lower = teeth_meshes(f.vertices, lm)
+    v = f.vertices
+    lip_y = v[lm[[61, 62, 63, 65, 66, 67]], 1].max()  # the inner lips between the corners
+    for teeth in (upper, lower):
+        p = np.asarray(teeth.points)
+        assert p[:, 1].min() > lip_y  # behind the inner lips (the face looks towards -y)
+        assert np.abs(p[:, 0]).max() < 1.6 * abs(v[lm[54], 0] - v[lm[48], 0])
+    # upper crowns above their biting edge, lower below it, overlapping by about 2 mm
+    assert np.asarray(upper.points)[:, 2].min() < np.asarray(lower.points)[:, 2].max()
+
+
+def test_parts_follow_the_skull_and_the_jaw(face):
+    f, lm = face
+    plotter = _Plotter()
+    parts = FaceParts(plotter, f.faces, f.skin, lm, f.vertices)
+    v = f.vertices.astype(np.float64).copy()
+    parts.update(v)  # neutral: identity everywhere
+    for actor in parts.actors:
+        np.testing.assert_allclose(actor.user_matrix, np.eye(4), atol=1e-6)
+    # open the mouth: the inner lower lip 12 mm down, the skull moved 5 mm to the side
+    moved = v + [0.005, 0.0, 0.0]
+    moved[lm[[65, 66, 67]], 2] -= 0.012
+    parts.update(moved)
+    np.testing.assert_allclose(parts.upper.user_matrix[:3, 3], [0.005, 0, 0], atol=1e-6)
+    lip0 = v[lm[[65, 66, 67]]].mean(0)
+    np.testing.assert_allclose(_apply(parts.lower.user_matrix, lip0), moved[lm[[65, 66, 67]]]
+                               .mean(0), atol=1e-6)
+    rot = parts.lower.user_matrix[:3, :3]
+    assert np.degrees(np.arccos((np.trace(rot) - 1) / 2)) > 3  # the jaw turned
+    for actor in parts.eyes:  # eyes ride with their eyeballs
+        np.testing.assert_allclose(actor.user_matrix[:3, 3], [0.005, 0, 0], atol=1e-6)
+
+
+def test_eye_has_a_dark_pupil_facing_forward_and_white_sclera():
+    ball = eye_sphere(np.zeros(3), 0.016)
+    p, rgb = np.asarray(ball.points), np.asarray(ball.point_data["rgb"], float)
+    front, side = np.argmin(p[:, 1]), np.argmax(p[:, 0])
+    assert rgb[front].max() < 30 and rgb[side].min() > 200
