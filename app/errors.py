@@ -20,8 +20,8 @@ from pathlib import Path
 
 from core.errors import S2DError
 
-__all__ = ["LOG", "log_path", "user_message", "report", "set_reporter", "guarded",
-           "install_excepthook", "setup_logging"]
+__all__ = ["LOG", "log_path", "user_message", "plain_text", "report", "set_reporter",
+           "guarded", "install_excepthook", "setup_logging"]
 
 LOG = logging.getLogger("s2d.studio")
 
@@ -59,8 +59,29 @@ def user_message(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, MemoryError):
         return (prefix + "the computer ran out of memory. Close other programs or use fewer "
                 "frames / seeds, then try again.")
-    return (prefix + f"internal error ({type(exc).__name__}: {exc}). The studio keeps running; "
-            f"details are in {log_path()}. Please report the steps that led to it.")
+    return (prefix + f"internal error: {type(exc).__name__}: {plain_text(exc)}. The studio "
+            f"keeps running; details are in {log_path()}. Please report the steps that led "
+            "to it.")
+
+
+def plain_text(exc: BaseException) -> str:
+    """An exception's message for people: no ``[Errno 2]``, no ``b'...'`` byte reprs or
+    ``\\x89`` escapes, no doubled brackets, no trailing full stop."""
+    import re
+
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    elif isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = f"no entry {exc.args[0]!s}"
+    else:
+        text = str(exc) or type(exc).__name__
+    text = re.sub(r"\bb(['\"])(.*?)\1", r"\2", text)  # b'...' -> ...
+    text = re.sub(r"(\\x[0-9a-fA-F]{2})+", "…", text)  # undecodable bytes
+    text = re.sub(r"\\[rnt]", " ", text)  # escaped control characters
+    text = re.sub(r"\[Errno \d+\]\s*", "", text)
+    for pair in ("()", "[]"):
+        text = text.replace(pair[0] * 2, pair[0]).replace(pair[1] * 2, pair[1])
+    return " ".join(text.split()).rstrip(".")
 
 
 def set_reporter(fn: Callable[[str], None] | None) -> None:

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-__all__ = ["run_app", "gl_renderer", "configure_pyvista"]
+__all__ = ["run_app", "gl_renderer", "configure_pyvista", "display_problem"]
 
 GL_RENDERER = 0x1F01
 
@@ -62,9 +62,38 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+NO_DISPLAY = (
+    "error: the studio needs a display, and none was found (DISPLAY and WAYLAND_DISPLAY are "
+    "not set).\n"
+    "  On a machine without a screen, run it on a virtual one:  xvfb-run -a .venv/bin/python "
+    "main.py\n"
+    "  Or use the headless commands:  .venv/bin/python main.py --help"
+)
+
+
+def display_problem(env: dict | None = None, platform: str | None = None) -> str | None:
+    """The message for starting without a display, or None when Qt can open a window.
+
+    On Linux Qt needs an X11 or Wayland display unless ``QT_QPA_PLATFORM`` picks another
+    platform (offscreen, vnc, …); without one it fails with a misleading message about the
+    xcb-cursor library.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Create the QApplication and the main window, run the event loop; exit code."""
     args = _parse(list(argv or []))
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     os.environ.setdefault("QT_API", "pyside6")
     from PySide6.QtWidgets import QApplication
 

@@ -85,6 +85,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(
             lambda i: s.set_compare_active(self.tabs.widget(i) is self.compare_grid))
+        # "Edit this seed" makes the seed current: show it in the Editor
+        self.compare_grid.edit_button.clicked.connect(
+            lambda: self.tabs.setCurrentWidget(self.viewport))
 
         self.generate_panel = GeneratePanel(s, self)
         self.sculpt_panel = SculptPanel(s, self)
@@ -303,13 +306,16 @@ class MainWindow(QMainWindow):
         box.show()
         self.statusBar().showMessage(message.split(";")[0], 8000)
 
-    def show_shortcuts(self) -> None:
-        text = "\n".join(f"{k:<28} {v}" for k, v in SHORTCUTS)
+    def show_shortcuts(self) -> QMessageBox:
+        width = max(len(k) for k, _ in SHORTCUTS) + 2  # one column for every row
+        text = "\n".join(f"{k:<{width}}{v}" for k, v in SHORTCUTS)
         box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", text,
                           QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("shortcuts_box")
         box.setStyleSheet("QLabel { font-family: monospace; }")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
+        return box
 
     def show_about(self) -> None:
         from app import __version__

@@ -312,8 +312,11 @@ class StudioSession(QObject):
             if face is not self._snap.face:
                 return  # the face changed meanwhile; that load regenerates
             got = (motion.meta or {}).get("side")
+            first = self._snap.base.n_frames == 1  # from a still face: show the expression
             snap = Snapshot.of(face, motion, Source("generate", label, seed, n_frames, side=got))
             self.push_snapshot(snap, f"Generate {label} #{seed}")
+            if first and motion.n_frames > 1:
+                self.set_frame(apex_frame(motion.landmarks))
             self.status.emit(f"Generated {label} (seed {seed}, {motion.n_frames} frames)")
 
         def failed(message):
@@ -500,11 +503,25 @@ class StudioSession(QObject):
                            lambda m: self.failed.emit(f"Could not open the face. {m}"))
 
     def reset_face(self) -> None:
-        """Back to the shipped default face (neutral, no motion)."""
+        """Back to the shipped default face; a generated motion is kept (regenerated on it), as
+        :meth:`open_face` does."""
         f = self.template
         face = FaceState(f.vertices, "default face", None, array_key(f.vertices))
-        self.push_snapshot(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
-                               Source()), "Default face")
+        src = self._snap.source
+        if src.kind != "generate":
+            self.push_snapshot(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
+                                   Source()), "Default face")
+            return
+        regen, side = (src.label, src.seed, src.n_frames), src.side
+
+        def done(motion):
+            self.push_snapshot(Snapshot.of(face, motion, Source("generate", *regen, side=side)),
+                       "Default face")
+            self.status.emit("Default face")
+
+        self.runner.submit("face", lambda be: be.motion(*regen, face.key, face.vertices, side),
+                           guarded(done),
+                           lambda m: self.failed.emit(f"Could not switch to the default face. {m}"))
 
     # ================================================================================ export
     def manifest(self) -> dict:
@@ -637,6 +654,12 @@ class StudioSession(QObject):
 
     def cancel_drag(self) -> None:
         self.sculpt.cancel_drag()
+
+
+def apex_frame(landmarks: np.ndarray) -> int:
+    """The frame (0-based) of landmarks (T, K, 3) farthest from frame 0 (mean over K)."""
+    lm = np.asarray(landmarks, np.float64)
+    return int(np.argmax(np.linalg.norm(lm - lm[:1], axis=-1).mean(-1)))
 
 
 def _file_name(path) -> str:

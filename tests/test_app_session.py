@@ -546,7 +546,7 @@ def test_excepthook_reports_and_logs(monkeypatch, tmp_path):
     finally:
         errors.set_reporter(None)
         errors.LOG.removeHandler(handler)
-    assert "internal error (ValueError: boom in a slot)" in shown[0]
+    assert "internal error: ValueError: boom in a slot" in shown[0]
     assert "Traceback" in records[0].getMessage()
     assert msg == "Export failed: cannot write to /x: the disk is full; choose another folder"
 

@@ -128,7 +128,8 @@ def test_landmarks_on_the_far_side_are_hidden_but_dragged_ones_stay_pickable(stu
     pipe.decode = lambda neutral, lm: np.repeat(np.asarray(neutral, np.float32)[None], len(lm), 0)
     lms = s.current_landmarks()
     corner, nose = (vp.world_to_widget(lms[k]) for k in (MOUTH_CORNER, 30))
-    drag_landmark(qtbot, w, MOUTH_CORNER, (nose - corner).toPoint())
+    # 6 px beside the nose tip: exactly on it, the nose (in front) is the one picked
+    drag_landmark(qtbot, w, MOUTH_CORNER, (nose - corner).toPoint() + QPoint(6, 0))
     moved = s.current_landmarks()[MOUTH_CORNER]
     eye = np.array(vp.plotter.camera.position)
     assert np.linalg.norm(moved - eye) > np.linalg.norm(lms[30] - eye) + 0.015  # under the skin

@@ -210,6 +210,14 @@ class ExportDialog(QDialog):
             self.format.setEnabled(True)
             self.message.setText(message)
 
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        """Open fresh: an empty progress bar and the format's note, not the last result."""
+        if not self.exports.running and self._capture is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self._format_changed()
+        super().showEvent(ev)
+
     def reject(self) -> None:  # Escape
         if self.exports.running or self._capture is not None:
             self.cancel()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +28,11 @@ __all__ = ["SculptPanel"]
 _HINT = ("Drag a landmark in the view. Ctrl+click pins it; right click for more. "
          "Direct: only that landmark moves. Coherent: the unpinned landmarks follow a prior "
          "learned from the training data.")
+
+_READOUT_HEAD = "            x       y       z  (mm)"
+#: The readout without a selection: the same four lines, so selecting does not resize the dock.
+_EMPTY_READOUT = (f"{_READOUT_HEAD}\nrequested       –       –       –\n"
+                  "achieved        –       –       –\nerror           –")
 
 
 class SculptPanel(QWidget):
@@ -52,6 +58,8 @@ class SculptPanel(QWidget):
 
         self.name = QLabel("no landmark selected", self)
         self.name.setStyleSheet("font-weight: 600;")
+        # a long landmark name must not widen the dock (and shift the viewport)
+        self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.pin_button = QPushButton("Pin", self)
         self.pin_button.setToolTip("Pin / unpin the selected landmark (P)")
         self.reset_button = QPushButton("Reset landmark", self)
@@ -132,16 +140,16 @@ class SculptPanel(QWidget):
         for b in (self.pin_button, self.reset_button):
             b.setEnabled(has)
         self.pins_label.setText(f"{len(s.pins)} pinned" if s.pins else "no pins")
-        if not has:
+        if not has or s.compare_active:  # the readout belongs to the Editor's face
             self.name.setText("no landmark selected")
-            self.readout.setText("")
+            self.readout.setText(_EMPTY_READOUT)
             return
         self.name.setText(f"#{r['landmark']} {r['name']}"
                           + (" (pinned)" if r["landmark"] in s.pins else ""))
         self.pin_button.setText("Unpin" if r["landmark"] in s.pins else "Pin")
         req, ach = r["requested"] * 1000.0, r["achieved"] * 1000.0
         self.readout.setText(
-            "            x       y       z  (mm)\n"
+            f"{_READOUT_HEAD}\n"
             f"requested {req[0]:7.2f} {req[1]:7.2f} {req[2]:7.2f}\n"
             f"achieved  {ach[0]:7.2f} {ach[1]:7.2f} {ach[2]:7.2f}\n"
             f"error     {r['error_mm']:7.2f} mm")
