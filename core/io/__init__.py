@@ -13,21 +13,37 @@ Errors are the domain exceptions of :mod:`core.errors` (``MeshFormatError``, ``D
 
 from __future__ import annotations
 
-from core.io.atomic import ExportCancelled
-from core.io.datasets import (
-    GenericDataset,
-    LandmarkSpec,
-    Sequence,
-    SequenceRef,
-    iter_coma,
-    iter_generic,
-    load_coma,
-    load_generic,
-    load_sequence,
-    scan_coma,
-)
-from core.io.export import export_glb, export_sequence, export_video, write_manifest
-from core.io.mesh_io import MeshData, check_topology, load_mesh, save_mesh
+import importlib
+
+_WHERE = {
+    "ExportCancelled": "core.io.atomic",
+    "GenericDataset": "core.io.datasets",
+    "LandmarkSpec": "core.io.datasets",
+    "Sequence": "core.io.datasets",
+    "SequenceRef": "core.io.datasets",
+    "iter_coma": "core.io.datasets",
+    "iter_generic": "core.io.datasets",
+    "load_coma": "core.io.datasets",
+    "load_generic": "core.io.datasets",
+    "load_sequence": "core.io.datasets",
+    "scan_coma": "core.io.datasets",
+    "export_glb": "core.io.export_gltf",
+    "export_sequence": "core.io.export",
+    "export_video": "core.io.export_video",
+    "write_manifest": "core.io.export",
+    "MeshData": "core.io.mesh_io",
+    "check_topology": "core.io.mesh_io",
+    "load_mesh": "core.io.mesh_io",
+    "save_mesh": "core.io.mesh_io",
+}
+
+
+def __getattr__(name: str):
+    """Import a public name on first use (PEP 562): ``core.io.mesh_io`` alone stays light."""
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'core.io' has no attribute {name!r}")
+
 
 __all__ = [
     "ExportCancelled",

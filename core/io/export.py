@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,10 +25,12 @@ from core.io.atomic import (
     atomic_file,
     report_progress,
 )
-from core.io.export_gltf import export_glb
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
-from core.io.export_video import export_video
 from core.io.manifest import READ_BACK, UNITS, to_up
+
+if TYPE_CHECKING:  # imported on first use, see __getattr__
+    from core.io.export_gltf import export_glb
+    from core.io.export_video import export_video
 
 __all__ = [
     "FORMATS",
@@ -42,6 +45,19 @@ __all__ = [
 FORMATS = ("obj", "ply", "npz")
 
 MANIFEST_NAME = "manifest.json"
+
+#: Re-exported single-file writers, imported on first use (pygltflib and the video encoders
+#: cost start-up time for every command that only writes OBJ).
+_LAZY = {"export_glb": "core.io.export_gltf", "export_video": "core.io.export_video"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'core.io.export' has no attribute {name!r}")
+
 NPZ_NAME = "sequence.npz"
 
 

@@ -20,13 +20,6 @@ import numpy as np
 
 from core.errors import InvalidInputError, MeshFormatError, MissingWeightsError
 from core.io.atomic import atomic_savez
-from core.mesh.sampling import qslim_decimate, target_size, upsampling_weights
-from core.mesh.spirals import (
-    coarse_reference_vertices,
-    compute_spirals,
-    default_reference_vertices,
-)
-from core.mesh.topology import check_mesh, connected_components
 
 __all__ = ["MeshHierarchy", "build_hierarchy", "HIERARCHY_FORMAT_VERSION"]
 
@@ -219,6 +212,15 @@ def build_hierarchy(
     -------
     MeshHierarchy
     """
+    # building needs scipy and trimesh; loading a saved hierarchy does not (start-up time)
+    from core.mesh.sampling import qslim_decimate, target_size, upsampling_weights
+    from core.mesh.spirals import (
+        coarse_reference_vertices,
+        compute_spirals,
+        default_reference_vertices,
+    )
+    from core.mesh.topology import check_mesh, connected_components
+
     v, f = check_mesh(vertices, faces)
     n_levels = len(factors) + 1
     lengths = _per_level(spiral_length, n_levels, "spiral_length")
