@@ -115,17 +115,19 @@ class ExportController(QObject):
             s.failed.emit("video export needs the rendered frames of the viewport")
             return False
         manifest = s.manifest()
-        manifest["export_format"] = fmt
         uv_ok = fmt != "ply"  # PLY has one UV per vertex; the face's UVs have seams
         manifest["replay"]["uv"] = uv_ok
         face = s.template
         fps = s.fps
-        faces, uv, face_uv, units = face.faces, face.uv, face.face_uv, "m"
+        faces, uv, face_uv = face.faces, face.uv, face.face_uv
+        units = manifest["face"]["units"]
         user = snap.face.user
         if user is not None:  # a face of another topology: its own mesh, order and UVs
             frames = user.fit.carry(frames, user.mesh.vertices)
             faces, uv, face_uv = user.mesh.faces, user.mesh.uv, user.mesh.face_uv
-            units = user.units if user.units in ("m", "cm", "mm") else "m"
+            units = user.units if user.units in ("m", "cm", "mm") else units
+            manifest["face"]["units"] = units
+            manifest["face"]["n_vertices"] = int(frames.shape[1])
             manifest["face_frame"] = ("frames are in the face's own coordinates and vertex "
                                       f"order: {user.fit.meta['text']}")
 
@@ -143,7 +145,12 @@ class ExportController(QObject):
                 progress(1, 1)
             else:
                 ex.export_video(path, frames_rgb, fps=fps, progress=progress)
-            ex.write_manifest(sidecar_manifest(path), {**manifest, "file": path.name})
+            from core.io.manifest import file_part
+
+            up = "y" if fmt == "glb" else "z"  # glTF is y-up; the studio writes its own frame
+            ex.write_manifest(sidecar_manifest(path), {**manifest, **file_part(
+                fmt, len(frames), frames.shape[1], len(faces), [path.name], units=units,
+                up=up, has_normals=fmt == "glb")})
             return path
 
         self._cancel.clear()

@@ -526,26 +526,38 @@ class StudioSession(QObject):
     # ================================================================================ export
     def manifest(self) -> dict:
         """Provenance for exports: motion source, edits, pins, face, model hashes."""
-        from app import __version__
         from core.edit.replay import replay_section
+        from core.io.manifest import build_manifest
 
         snap = self._snap
-        return {
-            "app": f"Sparse2Dense Studio {__version__}",
-            "motion": snap.source.manifest(),
-            "fps": self.fps,
-            "face": {"name": snap.face.name, "path": snap.face.path,
-                     "n_vertices": int(snap.face.vertices.shape[0])},
-            **({"face_sliders": dict(snap.face.sliders)} if snap.face.sliders else {}),
-            "edits": snap.manifest_edits(self.landmarks.names),
-            "pinned_landmarks": [self.landmarks.names[i] for i in sorted(self.pins)],
-            "models": dict(self.model_hashes),
-            "replay": replay_section(
-                snap.face.vertices, snap.face.path, snap.source.manifest(), snap.edits,
-                {"s2d_decoder": self.model_hashes.get("decoder"),
-                 "motion3dgan": self.model_hashes.get("generator")},
-                self.backend.torch_device, uv=True),
-        }
+        source = snap.source.manifest()
+        motion = {k: v for k, v in source.items() if k not in ("a", "b")}
+        for old, new in (("a", "from"), ("b", "to")):  # the manifest's names (docs/manifest.md)
+            if old in source:
+                motion[new] = source[old]
+        motion["n_frames"] = int(snap.base.n_frames)
+        length = (snap.base.meta or {}).get("length")
+        if snap.source.kind in ("generate", "interpolate") and length is not None:
+            motion["length"] = float(length)
+        edits = snap.manifest_edits(self.landmarks.names)
+        for e in edits:
+            if isinstance(e.get("frame"), int):
+                e["frame"] += 1  # 1-based, as in the file names
+        models = {role: {"file": f"{role}.safetensors", "sha256": self.model_hashes[key]}
+                  for role, key in (("s2d_decoder", "decoder"), ("motion3dgan", "generator"))
+                  if self.model_hashes.get(key)}
+        out = build_manifest(
+            producer="studio", motion=motion, fps=self.fps, face_name=snap.face.name,
+            face_path=snap.face.path, face_vertices=snap.face.vertices, models=models,
+            edits=edits, pinned_landmarks=[self.landmarks.names[i] for i in sorted(self.pins)])
+        if snap.face.sliders:
+            out["face_sliders"] = dict(snap.face.sliders)
+        out["replay"] = replay_section(
+            snap.face.vertices, snap.face.path, source, snap.edits,
+            {"s2d_decoder": self.model_hashes.get("decoder"),
+             "motion3dgan": self.model_hashes.get("generator")},
+            self.backend.torch_device, uv=True)
+        return out
 
     def export(self, fmt: str, path: str, overwrite: bool = False,
                frames_rgb: np.ndarray | None = None) -> bool:

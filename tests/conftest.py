@@ -43,6 +43,10 @@ def pytest_collection_modifyitems(config, items):
 # ------------------------------------------------------------------------------------------------
 
 
+#: Model hashes of the fakes (full 64-hex digests, as the manifest schema requires).
+FAKE_DECODER_SHA, FAKE_GENERATOR_SHA = "d" * 64, "e" * 64
+
+
 class FakePipeline:
     """Stands in for core.pipeline.S2DPipeline: each vertex follows nearby landmarks with a
     Gaussian falloff (sigma metres), so an edit is local like the trained decoder's."""
@@ -51,7 +55,7 @@ class FakePipeline:
         from core.assets import load_face, load_landmarks
 
         self.face, self.landmarks = load_face(), load_landmarks()
-        self.device, self.meta = "cpu", {"sha256": "fake-decoder"}
+        self.device, self.meta = "cpu", {"sha256": FAKE_DECODER_SHA}
         self.sigma, self.delay = sigma, delay
         self._weights: dict = {}
         self.calls = 0
@@ -99,7 +103,7 @@ class FakeGenerator:
     and brows, eased in over the frames; interpolate/mix_apex blend landmarks linearly."""
 
     def __init__(self, pipeline: FakePipeline):
-        self.pipeline, self.meta, self.calls = pipeline, {"sha256": "fake-generator"}, 0
+        self.pipeline, self.meta, self.calls = pipeline, {"sha256": FAKE_GENERATOR_SHA}, 0
 
     def _apex(self, label, seed):
         from core.data.recipes import LABELS

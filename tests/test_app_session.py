@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from core.io.manifest import validate_manifest
 from core.io.mesh_io import load_mesh, save_mesh
 
 RIGHT_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
@@ -362,7 +363,11 @@ def test_export_obj_sequence_and_manifest(qtbot, session, tmp_path):
     man = json.loads((out / "manifest.json").read_text())
     assert man["motion"]["label"] == "happy" and man["motion"]["seed"] == 4
     assert man["edits"][0]["landmark"] == "mouth_right_corner"
-    assert man["models"] == {"decoder": "fake-decoder", "generator": "fake-generator"}
+    assert man["models"] == {
+        "s2d_decoder": {"file": "s2d_decoder.safetensors", "sha256": "d" * 64},
+        "motion3dgan": {"file": "motion3dgan.safetensors", "sha256": "e" * 64}}
+    validate_manifest(man)  # the schema the CLI writes too (docs/manifest.md)
+    assert man["producer"] == "studio" and man["edits"][0]["frame"] >= 1  # 1-based frames
     # an existing folder is refused, nothing is touched
     with qtbot.waitSignal(s.failed, timeout=10000) as sig:
         s.export("obj", str(out))
@@ -515,8 +520,10 @@ def test_export_other_formats(qtbot, session, tmp_path, fmt):
         path = out.with_suffix("." + fmt)
         assert sig.args[0] == str(path) and path.stat().st_size > 0
         man = json.loads(sidecar_manifest(path).read_text())
-        assert man["file"] == path.name
-    assert man["motion"] == {"kind": "generate", "label": "sad", "seed": 2, "n_frames": 10}
+        assert man["files"] == [path.name]
+    validate_manifest(man)
+    assert {k: man["motion"][k] for k in ("kind", "label", "seed", "n_frames")} == {
+        "kind": "generate", "label": "sad", "seed": 2, "n_frames": 10}
 
 
 def test_excepthook_reports_and_logs(monkeypatch, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from core.apps.face_basis import load_face_basis
 from core.assets import load_face, load_landmarks
 from core.cli import run_cli
+from core.io.manifest import validate_manifest
 from core.io.mesh_io import load_mesh
 
 
@@ -23,7 +24,8 @@ def test_sequence_writes_one_long_animation(tmp_path, capsys):
     assert rc == 0, err
     man = json.loads((tmp_path / "o" / "sequence" / "manifest.json").read_text())
     assert man["n_frames"] == 21 and man["fps"] == 20
-    assert man["timeline"]["spec"] == "happy:3@0.5s,neutral@0.5s"
+    assert man["motion"]["timeline"]["spec"] == "happy:3@0.5s,neutral@0.5s"
+    validate_manifest(man)
     first = load_mesh(tmp_path / "o" / "sequence" / "frame_0001.obj").vertices
     np.testing.assert_allclose(first, load_face().vertices, atol=1e-6)
 
@@ -50,7 +52,8 @@ def test_transfer_from_landmarks_resamples_and_round_trips(tmp_path, capsys):
     assert rc == 0, err
     assert "30 frames at 60 fps; resampled to 15 frames at 30 fps" in out
     man = json.loads((tmp_path / "t" / "transfer" / "manifest.json").read_text())
-    assert man["n_frames"] == 15 and man["transfer"]["mode"] == "absolute"
+    assert man["n_frames"] == 15 and man["motion"]["transfer"]["mode"] == "absolute"
+    validate_manifest(man)
     last = load_mesh(tmp_path / "t" / "transfer" / "frame_0015.obj").vertices
     np.testing.assert_allclose(last, m.vertices[-1], atol=2e-5)
 

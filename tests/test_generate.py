@@ -13,6 +13,7 @@ from core.data.recipes import LABELS, ONE_SIDED_LABELS
 from core.errors import InvalidInputError, TopologyMismatchError
 from core.generate import MotionGenerator, check_seed, resample_curve
 from core.geometry.sphere import karcher_mean, log_map
+from core.io.manifest import validate_manifest
 from core.io.mesh_io import load_mesh, save_mesh
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.checkpoint import save_checkpoint
@@ -186,8 +187,10 @@ def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_fi
         frames = sorted(folder.glob("frame_*.obj"))
         assert len(frames) == 30 and frames[0].name == "frame_0001.obj"
         manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["label"] == "happy" and manifest["seed"] == seed
-        assert manifest["units"] == "m" and manifest["fps"] == 30.0
+        validate_manifest(manifest)  # the one schema (docs/manifest.md)
+        assert manifest["motion"]["label"] == "happy" and manifest["motion"]["seed"] == seed
+        assert manifest["units"] == "m" and manifest["fps"] == 30.0 and manifest["up"] == "z"
+        assert manifest["producer"] == "cli" and manifest["face"]["path"] is None
         assert set(manifest["models"]) == {"motion3dgan", "s2d_decoder"}
         first, last = load_mesh(frames[0]), load_mesh(frames[-1])
         assert first.vertices.shape == (face.n_vertices, 3)
@@ -223,7 +226,8 @@ def test_cli_generate_side_of_a_one_sided_label(tmp_path, weight_files, capsys):
     out = tmp_path / "side"
     assert run_cli(["generate", "--label", "contempt", "--side", "right", "--out", str(out),
                     *common]) == 0
-    assert json.loads((out / "contempt_seed0" / "manifest.json").read_text())["side"] == "right"
+    man = json.loads((out / "contempt_seed0" / "manifest.json").read_text())
+    assert man["motion"]["side"] == "right"
     bad = tmp_path / "bad"
     assert run_cli(["generate", "--label", "happy", "--side", "left", "--out", str(bad),
                     *common]) == 2
@@ -240,7 +244,8 @@ def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "batch"))) == [
         "step_000_tau_0.000", "step_001_tau_0.500", "step_002_tau_1.000"]
     man = json.loads((out / "step_001_tau_0.500" / "manifest.json").read_text())
-    assert man["tau"] == 0.5 and man["from"] == {"label": "happy", "seed": 0}
+    assert man["motion"]["tau"] == 0.5 and man["motion"]["from"] == {"label": "happy", "seed": 0}
+    validate_manifest(man)
     with np.load(out / "step_001_tau_0.500" / "sequence.npz") as d:
         assert d["frames"].shape == (30, load_face().n_vertices, 3)
     assert run_cli(["interpolate", "--from", "happy", "--to", "sad:1", "--out",
@@ -257,3 +262,29 @@ def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_fil
     frames = sorted((out / "sad_seed2").glob("frame_*.ply"))
     assert len(frames) == 12
     np.testing.assert_allclose(load_mesh(frames[0]).vertices, load_face().vertices, atol=1e-6)
+
+
+def test_cli_single_file_formats_and_the_up_axis(tmp_path, weight_files):
+    gan_w, dec_w = weight_files
+    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu",
+              "--frames", "3", "--label", "happy", "--seeds", "0"]
+    face = load_face()
+    for fmt in ("glb", "gif"):
+        out = tmp_path / fmt
+        assert run_cli(["generate", "--format", fmt, "--out", str(out), *common]) == 0
+        folder = out / "happy_seed0"
+        assert sorted(p.name for p in folder.iterdir()) == [f"happy_seed0.{fmt}", "manifest.json"]
+        man = validate_manifest(json.loads((folder / "manifest.json").read_text()))
+        assert man["files"] == [f"happy_seed0.{fmt}"] and man["n_frames"] == 3
+        assert man["up"] == ("y" if fmt == "glb" else "z")
+    import imageio.v3 as iio
+
+    gif = iio.imread(tmp_path / "gif" / "happy_seed0" / "happy_seed0.gif", index=None)
+    assert gif.shape[0] == 3 and gif[0].std() > 10  # three shaded frames, not blank
+    out = tmp_path / "y"
+    assert run_cli(["generate", "--up", "y", "--out", str(out), *common]) == 0
+    first = load_mesh(out / "happy_seed0" / "frame_0001.obj")
+    v = face.vertices
+    np.testing.assert_allclose(first.vertices, np.stack([v[:, 0], v[:, 2], -v[:, 1]], 1),
+                               atol=2e-6)
+    assert json.loads((out / "happy_seed0" / "manifest.json").read_text())["up"] == "y"

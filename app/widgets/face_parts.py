@@ -25,12 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from core.mesh.albedo import THROAT_RGB, mouth_interior, skin_albedo
+
 __all__ = ["FaceParts", "mouth_interior", "rigid_fit", "skin_albedo", "teeth_meshes"]
 
-SKIN_RGB = np.array([222, 179, 153], np.float32)
-LIP_RGB = np.array([196, 118, 112], np.float32)
-MOUTH_RGB = np.array([92, 30, 34], np.float32)  # just behind the lips
-THROAT_RGB = np.array([22, 8, 10], np.float32)  # deep inside
+
 TOOTH_RGB = np.array([242, 234, 214], np.uint8)
 SCLERA_RGB = np.array([236, 232, 226], np.float32)
 IRIS_RGB = np.array([92, 62, 38], np.float32)
@@ -38,9 +37,6 @@ IRIS_INNER_RGB = np.array([140, 102, 60], np.float32)
 LIMBUS_RGB = np.array([40, 28, 20], np.float32)
 PUPIL_RGB = np.array([8, 6, 6], np.float32)
 
-#: Depths (metres) behind the neutral face's visible surface over which the mouth interior goes
-#: from lip colour to its darkest.
-INTERIOR_DEPTH = (0.003, 0.014)
 #: Iris, limbus and pupil as half-angles (radians) from the gaze axis of a 16 mm eyeball.
 PUPIL_ANGLE, IRIS_ANGLE, LIMBUS_WIDTH = 0.17, 0.47, 0.06
 #: Landmarks that move with the skull (temples, nose bridge and tip, inner eye corners) and with
@@ -74,85 +70,6 @@ def _fit_sphere(points: np.ndarray) -> tuple[np.ndarray, float]:
     sol = np.linalg.lstsq(a, (p**2).sum(1), rcond=None)[0]
     centre = sol[:3]
     return centre, float(np.sqrt(sol[3] + centre @ centre))
-
-
-def mouth_interior(neutral: np.ndarray, faces: np.ndarray, lm_idx: np.ndarray,
-                   res: float = 5e-4) -> np.ndarray:
-    """Depth (V,) float32 in metres of each vertex behind the neutral face's frontal surface,
-    for vertices in the box around the mouth (0 elsewhere and on the visible surface).
-
-    The face looks towards -y (z up). The box spans the mouth corners' width (+30 %) and the
-    height from the chin to the nose base; a tiny z-buffer of the faces inside it, seen from the
-    front, gives the visible depth at each vertex. With the mouth closed the interior is hidden
-    behind the lips, so what the buffer hides there is the mouth.
-    """
-    v = np.asarray(neutral, np.float64)
-    lm = v[lm_idx]
-    cx = lm[48:68, 0].mean()
-    half = 0.65 * abs(lm[54, 0] - lm[48, 0])
-    z_lo, z_hi = lm[8, 2] + 0.5 * (lm[57, 2] - lm[8, 2]), lm[33, 2]
-    y_lip = lm[60:68, 1].mean()
-    box = (np.abs(v[:, 0] - cx) < half) & (v[:, 2] > z_lo) & (v[:, 2] < z_hi)
-    box &= v[:, 1] < y_lip + 0.115  # the throat, not the back of the head
-    f = np.asarray(faces)[box[np.asarray(faces)].all(1)]
-    depth = np.zeros(len(v), np.float32)
-    if len(f) == 0:
-        return depth
-    x0, z1 = cx - half, z_hi
-    w, h = int(2 * half / res) + 2, int((z_hi - z_lo) / res) + 2
-    zbuf = np.full(h * w, np.inf)
-    px, pz = (v[:, 0] - x0) / res, (z1 - v[:, 2]) / res
-    # sample each triangle at a barycentric lattice (dense enough at 0.5 mm for this mesh)
-    bary = _lattice(8)  # (S, 3)
-    xs, zs, ys = px[f] @ bary.T, pz[f] @ bary.T, v[f, 1] @ bary.T  # (F', S) each
-    col = np.clip(np.round(xs).astype(int), 0, w - 1)
-    row = np.clip(np.round(zs).astype(int), 0, h - 1)
-    np.minimum.at(zbuf, (row * w + col).ravel(), ys.ravel())
-    i = np.flatnonzero(box)
-    col = np.clip(np.round(px[i]).astype(int), 0, w - 1)
-    row = np.clip(np.round(pz[i]).astype(int), 0, h - 1)
-    seen = zbuf[row * w + col]
-    depth[i] = np.where(np.isfinite(seen), np.maximum(v[i, 1] - seen, 0.0), 0.0)
-    return depth
-
-
-def _lattice(n: int) -> np.ndarray:
-    """Barycentric coordinates (S, 3) of a regular lattice of n subdivisions per edge."""
-    pts = [(i / n, j / n, (n - i - j) / n) for i in range(n + 1) for j in range(n + 1 - i)]
-    return np.asarray(pts, np.float64)
-
-
-def skin_albedo(neutral: np.ndarray, faces: np.ndarray, lm_idx: np.ndarray) -> np.ndarray:
-    """Vertex colours (V, 3) uint8: skin, redder lips, dark mouth interior (module docstring)."""
-    v = np.asarray(neutral, np.float64)
-    lm = v[lm_idx]
-    rgb = np.repeat(SKIN_RGB[None], len(v), axis=0)
-    # lips: inside the outer lip outline seen from the front, with a soft 1.5 mm edge
-    outline = lm[48:60][:, [0, 2]]
-    dist = _signed_distance_2d(v[:, [0, 2]], outline)  # < 0 inside
-    lip = np.clip(0.5 - dist / 0.003, 0.0, 1.0) * (v[:, 1] < lm[48:68, 1].max() + 0.004)
-    rgb += lip[:, None] * (LIP_RGB - SKIN_RGB)
-    depth = mouth_interior(v, faces, lm_idx)
-    t = np.clip((depth - INTERIOR_DEPTH[0]) / (INTERIOR_DEPTH[1] - INTERIOR_DEPTH[0]), 0, 1)
-    inner = depth > INTERIOR_DEPTH[0]
-    shade = MOUTH_RGB[None] + np.sqrt(t)[:, None] * (THROAT_RGB - MOUTH_RGB)[None]
-    rgb[inner] = shade[inner]
-    return np.clip(rgb, 0, 255).astype(np.uint8)
-
-
-def _signed_distance_2d(p: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    """Distance (N,) of points (N, 2) to a closed polygon (M, 2), negative inside."""
-    a, b = poly, np.roll(poly, -1, axis=0)  # (M, 2) edges a -> b
-    ab = b - a
-    t = np.clip(np.einsum("nmk,mk->nm", p[:, None] - a[None], ab) / (ab**2).sum(1), 0, 1)
-    closest = a[None] + t[..., None] * ab[None]  # (N, M, 2)
-    d = np.linalg.norm(p[:, None] - closest, axis=2).min(1)
-    # even-odd rule for inside
-    y, x = p[:, 1:2], p[:, 0:1]
-    cross = ((a[None, :, 1] > y) != (b[None, :, 1] > y)) & (
-        x < a[None, :, 0] + (y - a[None, :, 1]) * ab[None, :, 0] / (ab[None, :, 1] + 1e-30))
-    inside = cross.sum(1) % 2 == 1
-    return np.where(inside, -d, d)
 
 
 # --------------------------------------------------------------------------------------- teeth

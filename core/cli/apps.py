@@ -17,7 +17,6 @@ from core.cli.motion import (
     _export_stream,
     _load_generator,
     _load_neutral,
-    _manifest,
     _request,
 )
 from core.errors import ExportError, InvalidInputError
@@ -107,9 +106,9 @@ def cmd_sequence(args) -> int:
 
     def make(name):
         m = build_timeline(gen, clips, face.vertices, fps)
-        return m, _manifest(gen, m, face, {"timeline": m.meta["timeline"]})
+        return m, {"kind": "sequence", "timeline": m.meta["timeline"]}
 
-    return _export_stream(args, face, ["sequence"], request, make)
+    return _export_stream(args, gen, face, ["sequence"], request, make)
 
 
 def cmd_transfer(args) -> int:
@@ -130,12 +129,13 @@ def cmd_transfer(args) -> int:
     def make(name):
         m = transfer_motion(gen, lm, face.vertices, args.mode, fps, args.stabilize,
                             not args.no_align)
-        info = {"transfer": {**m.meta["transfer"], "source": str(Path(src.path).resolve()),
+        info = {"kind": "transfer",
+                "transfer": {**m.meta["transfer"], "source": str(Path(src.path).resolve()),
                              "source_kind": src.kind, "source_frames": src.n_frames,
                              "source_fps": src.fps}}
-        return m, _manifest(gen, m, face, info)
+        return m, info
 
-    return _export_stream(args, face, ["transfer"], request, make)
+    return _export_stream(args, gen, face, ["transfer"], request, make)
 
 
 def _check_mesh_destination(path: str) -> Path:

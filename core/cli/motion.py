@@ -9,6 +9,8 @@ writes only the missing ones, and stale temporaries are removed (:class:`core.io
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from core.cli.fit import add_face_args
@@ -47,7 +49,14 @@ def _export_args(p) -> None:
                    help="neutral face mesh (.obj .ply .glb .gltf .stl); another topology is "
                         "fitted and the frames are written in its topology")
     add_face_args(p)
-    p.add_argument("--format", choices=("obj", "ply", "npz"), default="obj")
+    p.add_argument("--format", choices=("obj", "ply", "npz") + SINGLE_FILE, default="obj",
+                   help="obj/ply/npz: a folder of frames per sequence; glb (morph-target "
+                        "animation) or mp4/gif (a shaded front view): one file per sequence, "
+                        "in its folder beside manifest.json (docs/manifest.md)")
+    p.add_argument("--up", choices=("z", "y"), default="z",
+                   help="up axis of the written frames: z (default; the app's frame, round-trips "
+                        "as --neutral) or y (Maya, Unity, Unreal, Blender's importer defaults; "
+                        "see docs/manifest.md). GLB is always y-up")
     p.add_argument("--overwrite", action="store_true", help="replace existing sequence folders")
     p.add_argument("--resume", action="store_true",
                    help="skip sequences an interrupted run with the same options completed")
@@ -85,25 +94,77 @@ def _load_neutral(args):
     return neutral_face(args.neutral, args.fit, args.landmarks)
 
 
-def _manifest(gen, motion, face, extra: dict) -> dict:
-    from core.files import file_sha256
+#: Formats written as one file per sequence (``<name>/<name>.<fmt>`` beside its manifest).
+SINGLE_FILE = ("glb", "mp4", "gif")
 
-    return {
-        **extra,
-        "fps": motion.fps,
-        "neutral": face.source,
-        **({"face_frame": face.frame} if face.frame else {}),
-        "length": motion.meta.get("length"),
-        "models": {"motion3dgan": gen.meta.get("motion3dgan_sha256"),
-                   "s2d_decoder": file_sha256(gen.decoder_weights)},
-    }
+
+def _manifest(args, gen, motion, frames: np.ndarray, face, info: dict) -> dict:
+    """The schema-v1 provenance (:func:`core.io.manifest.build_manifest`) of one sequence whose
+    written frames are ``frames`` (T, V', 3) (in ``face``'s topology)."""
+    from core.io.manifest import UNITS, build_manifest, guess_units, model_entry
+
+    default = face.source == "default face"
+    out = build_manifest(
+        producer="cli",
+        motion={**info, "n_frames": int(len(frames)), "length": motion.meta.get("length")},
+        fps=motion.fps,
+        face_name=face.source if default else Path(face.source).name,
+        face_path=None if default else face.source,
+        face_vertices=frames[0],  # frame 1 is the neutral, in the written topology
+        models={"motion3dgan": model_entry(args.weights),
+                "s2d_decoder": model_entry(gen.decoder_weights)},
+        units=face.units if face.units in UNITS else guess_units(frames[0]),
+    )
+    if face.frame:
+        out["face_frame"] = face.frame
+    return out
+
+
+def _export_single(folder: Path, fmt: str, frames: np.ndarray, faces: np.ndarray, fps: float,
+                   manifest: dict, overwrite: bool, up: str) -> None:
+    """``folder/<name>.<fmt>`` (GLB, or an MP4/GIF rendered by :mod:`core.io.render`) and
+    ``folder/manifest.json``, atomically (the folder appears complete or not at all)."""
+    from core.io.atomic import atomic_dir
+    from core.io.export import MANIFEST_NAME, write_manifest
+    from core.io.manifest import file_part
+
+    name = f"{folder.name}.{fmt}"
+    with atomic_dir(folder, overwrite=overwrite) as tmp:
+        if fmt == "glb":
+            from core.io.export_gltf import export_glb
+
+            export_glb(tmp / name, frames, faces, fps=fps)
+        else:
+            from core.io.export_video import export_video
+            from core.io.render import render_frames
+
+            export_video(tmp / name, render_frames(frames, faces, colors=_albedo(frames[0], faces)),
+                         fps=fps)
+        write_manifest(tmp / MANIFEST_NAME, {**manifest, **file_part(
+            fmt, len(frames), frames.shape[1], len(faces), [name],
+            units=manifest["face"]["units"], up=up, has_normals=fmt == "glb")})
+
+
+def _albedo(neutral: np.ndarray, faces: np.ndarray):
+    """Video colours: skin, lips, a dark mouth and eyes on the app's topology (else None)."""
+    from core.assets import load_face, load_landmarks
+
+    template = load_face()
+    if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
+        return None
+    from core.mesh.albedo import skin_albedo
+
+    rgb = skin_albedo(neutral, faces, load_landmarks().indices)
+    rgb[~template.skin] = (40, 30, 24)  # eyeballs
+    return rgb
 
 
 def _request(args, gen, face, **fields) -> dict:
     """What defines the sequences of a call (besides their names), for ``--resume``."""
     from core.files import file_sha256
 
-    return {**fields, "format": args.format, "neutral": face.source,
+    return {**fields, "format": args.format, "up": getattr(args, "up", "z"),
+            "neutral": face.source,
             "models": [gen.meta.get("motion3dgan_sha256"), file_sha256(gen.decoder_weights)]}
 
 
@@ -115,8 +176,8 @@ def _load_generator(args):
     return gen
 
 
-def _export_stream(args, face, names: list[str], request: dict, make) -> int:
-    """Generate, write and release one sequence at a time: ``make(name) -> (Motion, manifest)``
+def _export_stream(args, gen, face, names: list[str], request: dict, make) -> int:
+    """Generate, write and release one sequence at a time: ``make(name) -> (Motion, info)``
     on ``face.vertices``; frames are written in ``face``'s topology and pose (``face.carry``).
 
     Sequences already complete for the same request are skipped with ``--resume``; temporaries
@@ -124,21 +185,27 @@ def _export_stream(args, face, names: list[str], request: dict, make) -> int:
     """
     from core.io.batch import ExportBatch
     from core.io.export import export_sequence
-    from core.io.manifest import UNITS
-
     faces, uv, fuv = face.faces, face.uv, face.face_uv
-    units = face.units if face.units in UNITS else "m"
     with ExportBatch(args.out, request, names, overwrite=args.overwrite, resume=args.resume,
                      log=lambda line: print(line, flush=True)) as batch:
         total = len(batch.todo)
         for k, name in enumerate(batch.todo, 1):
-            motion, manifest = make(name)
+            motion, info = make(name)
             frames = motion.vertices if face.carry is None else face.carry(motion).vertices
+            manifest = _manifest(args, gen, motion, frames, face, info)
+            if args.format in SINGLE_FILE:
+                _export_single(batch.out / name, args.format, frames, faces, motion.fps,
+                               manifest, args.overwrite or args.resume,
+                               "y" if args.format == "glb" else getattr(args, "up", "z"))
+                batch.complete(name)
+                print(f"[{k}/{total}] wrote {batch.out / name}/{name}.{args.format} "
+                      f"({len(frames)} frames)", flush=True)
+                continue
             if args.format == "ply" and uv is not None:
                 uv, fuv = _ply_uv(uv, fuv, faces, frames.shape[1])
             export_sequence(batch.out / name, frames, faces, args.format, uv=uv, face_uv=fuv,
                             manifest=manifest, overwrite=args.overwrite or args.resume,
-                            units=units)
+                            units=manifest["face"]["units"], up=getattr(args, "up", "z"))
             batch.complete(name)
             print(f"[{k}/{total}] wrote {batch.out / name} ({len(frames)} frames, "
                   f"{args.format})", flush=True)
@@ -179,12 +246,12 @@ def cmd_generate(args) -> int:
         s = seed_of[name]
         m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices,
                          side=args.side)
-        info = {"label": args.label, "seed": s}
+        info = {"kind": "generate", "label": args.label, "seed": s}
         if "side" in m.meta:
             info["side"] = m.meta["side"]
-        return m, _manifest(gen, m, face, info)
+        return m, info
 
-    return _export_stream(args, face, names, request, make)
+    return _export_stream(args, gen, face, names, request, make)
 
 
 def _parse_spec(text: str, flag: str) -> tuple[str, int]:
@@ -228,7 +295,7 @@ def cmd_interpolate(args) -> int:
                          gen.generate(lb, sb, neutral=face.vertices)))
         t = tau_of[name]
         m = gen.interpolate(ends[0], ends[1], t)
-        return m, _manifest(gen, m, face, {
-            "from": {"label": la, "seed": sa}, "to": {"label": lb, "seed": sb}, "tau": t})
+        return m, {"kind": "interpolate", "from": {"label": la, "seed": sa},
+                   "to": {"label": lb, "seed": sb}, "tau": t}
 
-    return _export_stream(args, face, names, request, make)
+    return _export_stream(args, gen, face, names, request, make)

@@ -26,7 +26,7 @@ from core.io.atomic import (
     report_progress,
 )
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
-from core.io.manifest import READ_BACK, UNITS, to_up
+from core.io.manifest import UNITS, file_part, to_up
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from core.io.export_gltf import export_glb
@@ -163,17 +163,8 @@ def export_sequence(
     names = [NPZ_NAME] if fmt == "npz" else _frame_names(name_pattern, n_frames, f".{fmt}")
     meta = {
         **dict(manifest or {}),
-        "format": fmt,
-        "n_frames": int(n_frames),
-        "n_vertices": int(n_vertices),
-        "n_faces": int(len(faces)),
-        "units": units,
-        "up": up,
-        "has_uv": uv is not None,
-        "has_normals": bool(normals and fmt == "obj"),
-        "files": names,
-        "frames": list(range(1, n_frames + 1)),
-        "read_back": READ_BACK[fmt],
+        **file_part(fmt, n_frames, n_vertices, len(faces), names, units=units, up=up,
+                    has_uv=uv is not None, has_normals=normals and fmt == "obj"),
     }
     manifest_bytes = _json_bytes(meta)  # fail on a bad manifest before touching the disk
 

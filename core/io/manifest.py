@@ -34,6 +34,7 @@ __all__ = [
     "READ_BACK",
     "UP_AXES",
     "build_manifest",
+    "file_part",
     "guess_units",
     "model_entry",
     "to_up",
@@ -121,6 +122,25 @@ def model_entry(path: str | os.PathLike[str]) -> dict:
     return {"file": Path(path).name, "sha256": file_sha256(path, length=64)}
 
 
+def file_part(fmt: str, n_frames: int, n_vertices: int, n_faces: int, files: list[str], *,
+              units: str = "m", up: str = "z", has_uv: bool = False,
+              has_normals: bool = False) -> dict:
+    """The file part of a manifest: what was written and how to read it back."""
+    return {
+        "format": fmt,
+        "n_frames": int(n_frames),
+        "n_vertices": int(n_vertices),
+        "n_faces": int(n_faces),
+        "units": units,
+        "up": up,
+        "has_uv": bool(has_uv),
+        "has_normals": bool(has_normals),
+        "files": list(files),
+        "frames": list(range(1, int(n_frames) + 1)),
+        "read_back": READ_BACK[fmt],
+    }
+
+
 def build_manifest(
     *,
     producer: str,
@@ -131,7 +151,6 @@ def build_manifest(
     face_vertices: np.ndarray,
     models: Mapping[str, Mapping[str, str]],
     units: str | None = None,
-    up: str = "z",
     edits: Iterable[Mapping[str, object]] = (),
     pinned_landmarks: Iterable[str] = (),
 ) -> dict:
@@ -151,8 +170,7 @@ def build_manifest(
     models : mapping
         Model role (``motion3dgan``, ``s2d_decoder``) -> :func:`model_entry`.
     units : str or None
-        Override of the guessed unit.
-    up : {"z", "y"}
+        Override of the guessed unit (``face.units``; the file part repeats it as ``units``).
     edits, pinned_landmarks : iterables
         Studio sculpting log (frames 1-based) and pinned landmark names.
     """
@@ -170,8 +188,6 @@ def build_manifest(
             "n_vertices": int(np.asarray(face_vertices).shape[0]),
             "units": unit,
         },
-        "units": unit,
-        "up": up,
         "models": {k: dict(v) for k, v in models.items()},
         "edits": [dict(e) for e in edits],
         "pinned_landmarks": list(pinned_landmarks),

@@ -1,0 +1,142 @@
+"""A small numpy renderer for videos from the command line (no OpenGL, no display, no VTK).
+
+The studio renders its videos from the viewport; ``generate``/``interpolate --format mp4|gif``
+have no window, so they shade the face here: an orthographic front view (the app's frame: the
+face looks towards -y, z up), a z-buffer filled with every pixel centre inside each triangle's
+bounding box (triangles grouped by box size, so it is a few array operations per frame), normals
+interpolated from the vertex normals, a key and a fill light and a little specular.
+
+Shapes: T frames, V vertices, F faces, H x W pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InvalidInputError
+from core.mesh.normals import VertexNormals
+
+__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "render_frames"]
+
+BACKGROUND_RGB = (44, 49, 57)  # the studio's background
+SKIN_RGB = (222, 179, 153)
+#: Lights as (direction towards the light in view coordinates x right, y up, z to the viewer;
+#: intensity): a key light above left and a fill from the right.
+_LIGHTS = (((-0.5, 0.55, 1.0), 0.8), ((0.8, -0.1, 1.0), 0.35))
+_AMBIENT, _SPECULAR, _SHININESS = 0.12, 0.18, 18.0
+
+
+def render_frames(
+    frames: np.ndarray,
+    faces: np.ndarray,
+    size: tuple[int, int] = (480, 480),
+    colors: np.ndarray | None = None,
+    margin: float = 0.08,
+) -> np.ndarray:
+    """Shaded front views of an animation.
+
+    Parameters
+    ----------
+    frames : (T, V, 3) float
+        Vertex positions in the app's frame (z up, the face looking towards -y).
+    faces : (F, 3) int
+        Triangles.
+    size : (W, H)
+        Image size in pixels.
+    colors : (V, 3) uint8 or None
+        Per-vertex albedo (default: one skin colour).
+    margin : float
+        Empty border, as a fraction of the framed extent.
+
+    Returns
+    -------
+    (T, H, W, 3) uint8
+        The frames, framed once on the first frame so the face does not jump.
+    """
+    frames = np.asarray(frames, np.float64)
+    faces = np.asarray(faces, np.int64)
+    if frames.ndim != 3 or frames.shape[2] != 3 or len(frames) == 0:
+        raise InvalidInputError(f"frames must be (T, V, 3) with T >= 1, got {frames.shape}")
+    width, height = int(size[0]), int(size[1])
+    if width < 16 or height < 16:
+        raise InvalidInputError(f"size must be at least 16 x 16 pixels, got {size}")
+    albedo = (
+        np.broadcast_to(np.asarray(SKIN_RGB, np.float64), (frames.shape[1], 3))
+        if colors is None
+        else np.asarray(colors, np.float64)
+    )
+    lo, hi = frames[0].min(0), frames[0].max(0)
+    centre = (lo + hi) / 2
+    scale = (1 - 2 * margin) * min(
+        width / (hi[0] - lo[0] + 1e-12), height / (hi[2] - lo[2] + 1e-12)
+    )  # px per unit
+    lights = [(np.asarray(d, np.float64) / np.linalg.norm(d), k) for d, k in _LIGHTS]
+    normals = VertexNormals(faces, frames.shape[1], dtype=np.float64)
+    out = np.empty((len(frames), height, width, 3), np.uint8)
+    for t, v in enumerate(frames):
+        out[t] = _render_one(v, normals(v), faces, albedo, centre, scale, width, height, lights)
+    return out
+
+
+def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights) -> np.ndarray:
+    # view coordinates: x right, y up, z towards the viewer (the viewer is at -y)
+    px = (v[:, 0] - centre[0]) * scale + width / 2
+    py = height / 2 - (v[:, 2] - centre[2]) * scale
+    depth = v[:, 1]  # smaller = nearer the viewer
+    view_n = np.stack([normals[:, 0], normals[:, 2], -normals[:, 1]], axis=1)  # (V, 3)
+    x0 = np.floor(px[faces].min(1)).astype(np.int64)  # (F,) bounding boxes in pixels
+    y0 = np.floor(py[faces].min(1)).astype(np.int64)
+    extent = np.maximum(np.ceil(px[faces].max(1)) - x0, np.ceil(py[faces].max(1)) - y0) + 1
+    level = 2 ** np.ceil(np.log2(np.clip(extent, 1, 256))).astype(np.int64)  # a few box sizes
+    pix_parts, depth_parts, face_parts, w_parts = [], [], [], []
+    for s in np.unique(level):
+        sel = np.flatnonzero(level == s)
+        dy, dx = np.divmod(np.arange(s * s), s)  # (s*s,) offsets in the box
+        cx = x0[sel, None] + dx[None]  # (F', s*s) candidate pixels
+        cy = y0[sel, None] + dy[None]
+        a, b, c = (faces[sel, k] for k in range(3))
+        ax, ay, bx, by, qx, qy = px[a], py[a], px[b], py[b], px[c], py[c]
+        det = (by - qy) * (ax - qx) + (qx - bx) * (ay - qy)  # (F',)
+        # degenerate on screen, or facing away (seen from inside the head): skipped
+        det = np.where(det > -1e-12, np.nan, det)
+        l0 = (
+            (by - qy)[:, None] * (cx - qx[:, None]) + (qx - bx)[:, None] * (cy - qy[:, None])
+        ) / det[:, None]
+        l1 = (
+            (qy - ay)[:, None] * (cx - qx[:, None]) + (ax - qx)[:, None] * (cy - qy[:, None])
+        ) / det[:, None]
+        l2 = 1.0 - l0 - l1
+        ok = (l0 >= -1e-9) & (l1 >= -1e-9) & (l2 >= -1e-9)
+        ok &= (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+        fi, si = np.nonzero(ok)
+        w = np.stack([l0[fi, si], l1[fi, si], l2[fi, si]], axis=1)  # (N', 3)
+        pix_parts.append(cy[fi, si] * width + cx[fi, si])
+        depth_parts.append(np.einsum("nk,nk->n", w, depth[faces[sel[fi]]]))
+        face_parts.append(sel[fi])
+        w_parts.append(w)
+    pix, sdepth = np.concatenate(pix_parts), np.concatenate(depth_parts)
+    order = np.lexsort((sdepth, pix))  # by pixel, nearest first
+    pix = pix[order]
+    first = np.ones(len(pix), bool)
+    first[1:] = pix[1:] != pix[:-1]
+    keep = order[first]
+    pix = pix[first]
+    w = np.concatenate(w_parts)[keep]  # (N, 3)
+    corners = faces[np.concatenate(face_parts)[keep]]  # (N, 3)
+    n = np.einsum("nk,nkd->nd", w, view_n[corners])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n[n[:, 2] < 0] *= -1  # back faces (inside the mouth) shade like front faces
+    base = np.einsum("nk,nkd->nd", w, albedo[corners]) / 255.0
+    shade = np.full(len(n), _AMBIENT)
+    spec = np.zeros(len(n))
+    for d, k in lights:
+        lam = np.clip(n @ d, 0.0, None)
+        shade += k * lam
+        half = d + np.array([0.0, 0.0, 1.0])
+        half /= np.linalg.norm(half)
+        spec += k * _SPECULAR * np.clip(n @ half, 0.0, None) ** _SHININESS
+    rgb = np.clip(base * shade[:, None] + spec[:, None], 0.0, 1.0)
+    image = np.empty((height * width, 3), np.uint8)
+    image[:] = BACKGROUND_RGB
+    image[pix] = np.round(rgb * 255).astype(np.uint8)
+    return image.reshape(height, width, 3)
