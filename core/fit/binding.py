@@ -16,21 +16,29 @@ Parts the template does not cover:
   the template **rigidly**: all its vertices move by the mean motion of the template points they
   are bound to (a translation).
 
+**Seams.** Where the user's mesh joins two template regions that are not neighbours on the
+template (the sealed lips of a scan: its mouth-interior strip touches both our upper and lower
+lip), neighbouring user vertices would follow different lips and the strip would tear into
+spikes when the mouth opens. Vertices on such edges (bound triangles more than 2 rings apart on
+the template) and their 1-ring get the average binding of their neighbours
+(:data:`SEAM_SMOOTHING` rounds), so the strip stretches smoothly instead. Stored as extra
+sparse rows (``seam_*``).
+
 The whole carry-over is one sparse (V_u, V_t) matrix ``W``: user displacements = W @ template
 displacements. Distances are in the template frame (metres).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from core.fit.closest import closest_on_mesh
-from core.mesh.topology import connected_components
+from core.mesh.topology import connected_components, edges_from_faces, vertex_adjacency
 
-__all__ = ["Binding", "bind", "NEAR", "FADE", "PIECE_GAP"]
+__all__ = ["Binding", "bind", "NEAR", "FADE", "PIECE_GAP", "SEAM_SMOOTHING"]
 
 #: User surface within this distance (m) of the fitted template moves fully.
 NEAR = 0.01
@@ -38,6 +46,8 @@ NEAR = 0.01
 FADE = 0.01
 #: Separate pieces whose median distance to the template exceeds this (m) move rigidly.
 PIECE_GAP = 0.004
+#: Averaging rounds of the bindings of seam vertices over their user-mesh neighbours.
+SEAM_SMOOTHING = 4
 #: Triangles around this many nearest template vertices are tested per user vertex.
 _CANDIDATE_VERTICES = 3
 #: Barycentric coordinates this close to 1 are snapped to the vertex (exact round trip).
@@ -55,6 +65,8 @@ class Binding:
     distance : (V_u,) float64, distance to the fitted template (m)
     gain : (V_u,) float64 in [0, 1], the falloff (1 = full motion)
     piece : (V_u,) int64, rigid-piece id (-1 = deforms with the surface)
+    seam_row, seam_col, seam_w : (N,) int64, int64, float64
+        Replacement rows of W for seam vertices (COO triplets; empty when there is no seam)
     """
 
     tri: np.ndarray
@@ -62,14 +74,21 @@ class Binding:
     distance: np.ndarray
     gain: np.ndarray
     piece: np.ndarray
+    seam_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    seam_col: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    seam_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def matrix(self, n_template: int) -> sp.csr_matrix:
         """The sparse carry-over matrix W (V_u, V_t)."""
         n = len(self.tri)
         rows = np.repeat(np.arange(n), 3)
-        w = sp.csr_matrix(
-            (self.bary.ravel(), (rows, self.tri.ravel())), shape=(n, n_template)
-        )
+        cols, vals = self.tri.ravel(), self.bary.ravel()
+        if len(self.seam_row):
+            keep = ~np.isin(rows, self.seam_row)
+            rows = np.concatenate([rows[keep], self.seam_row])
+            cols = np.concatenate([cols[keep], self.seam_col])
+            vals = np.concatenate([vals[keep], self.seam_w])
+        w = sp.csr_matrix((vals, (rows, cols)), shape=(n, n_template))
         if (self.piece >= 0).any():
             w = w.tolil()
             for p in np.unique(self.piece[self.piece >= 0]):
@@ -91,14 +110,17 @@ class Binding:
     def arrays(self) -> dict[str, np.ndarray]:
         """The fields as arrays for an npz file (``bind_*`` keys)."""
         return {"bind_tri": self.tri, "bind_bary": self.bary, "bind_distance": self.distance,
-                "bind_gain": self.gain, "bind_piece": self.piece}
+                "bind_gain": self.gain, "bind_piece": self.piece, "bind_seam_row": self.seam_row,
+                "bind_seam_col": self.seam_col, "bind_seam_w": self.seam_w}
 
     @classmethod
     def from_arrays(cls, d) -> Binding:
         """Inverse of :meth:`arrays`."""
         return cls(np.asarray(d["bind_tri"], np.int64), np.asarray(d["bind_bary"], float),
                    np.asarray(d["bind_distance"], float), np.asarray(d["bind_gain"], float),
-                   np.asarray(d["bind_piece"], np.int64))
+                   np.asarray(d["bind_piece"], np.int64),
+                   np.asarray(d["bind_seam_row"], np.int64),
+                   np.asarray(d["bind_seam_col"], np.int64), np.asarray(d["bind_seam_w"], float))
 
 
 def identity_binding(n_vertices: int) -> Binding:
@@ -143,4 +165,31 @@ def bind(
         if len(idx) and np.median(dist[idx]) > PIECE_GAP:
             piece[idx] = p
             gain[idx] = float(np.median(gain[idx]))
-    return Binding(tf[tid], bary, dist, gain, piece)
+    tri = tf[tid]
+    seam = _seam_rows(np.asarray(user_faces, np.int64), len(u), tf, len(tv), tri, bary)
+    return Binding(tri, bary, dist, gain, piece, *seam)
+
+
+def _seam_rows(faces, n_user, t_faces, n_template, tri, bary):
+    """COO rows (row, col, w) replacing the bindings of seam vertices (see module docstring)."""
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    ring = vertex_adjacency(t_faces, n_template) + sp.eye(n_template)
+    ring2 = (ring @ ring).tocsr()  # template vertices within 2 edges
+    main = tri[np.arange(len(tri)), bary.argmax(axis=1)]  # (V_u,) dominant template vertex
+    e = edges_from_faces(faces)  # (E, 2) user edges
+    near = np.asarray(ring2[main[e[:, 0]], main[e[:, 1]]]).ravel() > 0
+    if near.all():
+        return empty
+    adj = vertex_adjacency(faces, n_user) + sp.eye(n_user)
+    seam = np.zeros(n_user)
+    seam[np.unique(e[~near])] = 1.0
+    seam = np.minimum(adj @ seam, 1.0)  # and their 1-ring
+    avg = sp.diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
+    rows = np.repeat(np.arange(n_user), 3)
+    w = sp.csr_matrix((bary.ravel(), (rows, tri.ravel())), shape=(n_user, n_template))
+    on, off = sp.diags(seam), sp.diags(1.0 - seam)
+    for _ in range(SEAM_SMOOTHING):
+        w = (on @ (avg @ w) + off @ w).tocsr()
+    idx = np.flatnonzero(seam > 0)
+    sub_w = w[idx].tocoo()
+    return idx[sub_w.row].astype(np.int64), sub_w.col.astype(np.int64), sub_w.data.astype(float)

@@ -16,6 +16,7 @@ key                         shape            meaning
 ``bind_tri``/``bind_bary``  (V, 3)           binding of every face vertex (core.fit.binding)
 ``bind_distance``/``_gain`` (V,)             distance to the template (m) and motion gain
 ``bind_piece``              (V,) int64       rigid-piece id, -1 = follows the surface
+``bind_seam_row/_col/_w``   (N,)             replacement rows of W at seams (COO)
 ``error_template_mm``       (V_t,) float64   template -> face distance (NaN = not matched)
 ``error_face_mm``           (V,) float64     face -> template distance (NaN = outside the face)
 ``n_vertices``, ``faces_sha256``             which mesh the fit belongs to
