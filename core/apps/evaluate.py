@@ -113,9 +113,16 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print,
             "neutralize": {k: {m: float(np.mean(v)) for m, v in d.items()}
                            for k, d in neutral_err.items()},
             "counts": {k: len(v) for k, v in sets.items()}, "identities": n_identities,
+            "srvf_wins": {k: _srvf_wins(sets[k], transfer[k]) for k in sets},
             "decoder_sha256": pipe.meta.get("sha256", "")[:16],
             "seconds": round(time.time() - t0, 1)}
     return mean
+
+
+def _srvf_wins(items: list, errors: dict) -> list[str]:
+    """Names of the expressions on which the SRVF mode beats the absolute mode."""
+    pairs = zip(errors["S2D SRVF (paper)"], errors["S2D absolute"], strict=True)
+    return [name for (name, _), (q, a) in zip(items, pairs, strict=True) if q < a]
 
 
 def _transfers(gen, src: np.ndarray, nb: np.ndarray, idx: np.ndarray) -> dict:

@@ -99,6 +99,16 @@ def _best(rows: dict, split: str) -> str:
     return min(rows[split], key=rows[split].get)
 
 
+def _wins(res: dict) -> str:
+    wins = res["srvf_wins"]["inside"] + res["srvf_wins"]["outside"]
+    if not wins:
+        return "none of the expressions"
+    jaw = {"mouth_open", "mouth_extreme", "mouth_middle", "surprised"} & set(wins)
+    why = (" (anny opens the jaw by a rotation, whose displacement grows with the face)"
+           if jaw else "")
+    return ", ".join(wins) + why
+
+
 def _modes_sentence(t: dict, srvf: str, absolute: str) -> str:
     a, q = t["inside"][absolute], t["inside"][srvf]
     if a < q:
@@ -141,6 +151,7 @@ def write_report(res: dict, path: Path) -> Path:
         "",
         f"Best inside: {_best(t, 'inside')}; outside: {_best(t, 'outside')}; scaled performer: "
         f"{_best(t, 'scaled')}. " + _modes_sentence(t, srvf, absolute) +
+        f"The SRVF mode wins on {_wins(res)}. "
         "With a performer whose expressions scale with the face the SRVF mode is "
         f"{'better' if t['scaled'][srvf] < t['scaled'][absolute] else 'not better'} "
         f"({t['scaled'][srvf]:.3f} vs {t['scaled'][absolute]:.3f} mm). Use `--mode absolute` "
