@@ -21,6 +21,7 @@ import numpy as np
 
 from core.edit.residual import STUDIO_TRACED_BATCHES, apply_residual, decode_edited_motion
 from core.errors import MissingWeightsError
+from core.glossary import N_LANDMARKS
 from core.motion import Motion
 
 __all__ = ["Backend", "LruCache"]
@@ -193,7 +194,7 @@ class Backend:
             for t, v in zip(missing, self.decode(neutral, base.landmarks[missing]), strict=True):
                 self.base_frames.put((token, t), v)
                 known[t] = v
-        dec = self.decode(neutral, np.asarray(landmarks, np.float32).reshape(-1, 68, 3))
+        dec = self.decode(neutral, np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3))
         base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
         return apply_residual(base.vertices[frames], dec, base_dec)
 

@@ -39,6 +39,7 @@ from core.edit.residual import apply_residual
 from core.errors import InvalidInputError
 from core.geometry.sphere import geodesic
 from core.geometry.srvf import curve_to_srvf, srvf_to_curve
+from core.glossary import N_LANDMARKS
 from core.models.motion_gan import SIDES
 from core.models.normalization import landmark_scale
 from core.motion import Motion
@@ -360,7 +361,7 @@ class MotionGenerator:
         The source (any units) is divided by its frame-0 scale, encoded as SRVF + length and
         replayed on ``target_neutral`` (V, 3) (default: the shipped face) at the target's scale.
         """
-        src = check_array("source_landmarks", source_landmarks, (None, 68, 3))
+        src = check_array("source_landmarks", source_landmarks, (None, N_LANDMARKS, 3))
         q, length = self.encode(src)  # raises on a static sequence
         nv = self._neutral(target_neutral)
         lm, rel = self._replay(q, length, load_landmarks().gather(nv))

@@ -22,6 +22,7 @@ import torch
 from core.arrays import MAX_COORDINATE, check_array
 from core.assets import Face, Landmarks, load_face, load_landmarks
 from core.errors import InvalidInputError, TopologyMismatchError
+from core.glossary import N_LANDMARKS
 from core.models.loaders import load_decoder
 from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import S2DDecoder
@@ -199,7 +200,7 @@ class S2DPipeline:
         ``neutral`` is (V, 3) (shared) or (B, V, 3) (one per target).
         """
         nv = self.check_neutral(neutral)
-        lm = check_array("landmarks", landmarks, (None, 68, 3), limit=MAX_COORDINATE)
+        lm = check_array("landmarks", landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
         if nv.shape[0] not in (1, lm.shape[0]):
             raise InvalidInputError(
                 f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "

@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("core.data", "core.mesh", "core.io", "core.geometry", "core.assets",
               "core.motion")),
     ("foundation", ("core.errors", "core.tolerances", "core.paths", "core.arrays",
-                    "core.runtime", "core.files", "core.version", "core.config")),
+                    "core.runtime", "core.files", "core.version", "core.config",
+                    "core.glossary")),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 FORBIDDEN_ROOTS = ("app", "PySide6", "shiboken6", "pyvista", "pyvistaqt", "vtk", "vtkmodules")

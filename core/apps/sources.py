@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.glossary import N_LANDMARKS
 from core.io.landmarks_io import read_landmarks
 
 __all__ = ["Source", "read_source", "resample", "natural_key", "MESH_SUFFIXES"]
@@ -59,7 +60,7 @@ def natural_key(name: str) -> list:
 
 def _check_sequence(lm: np.ndarray, path: Path) -> np.ndarray:
     lm = np.asarray(lm, dtype=np.float64)
-    if lm.ndim != 3 or lm.shape[1:] != (68, 3):
+    if lm.ndim != 3 or lm.shape[1:] != (N_LANDMARKS, 3):
         raise InvalidInputError(
             f"{path}: expected a landmark sequence of shape (T, 68, 3), found {lm.shape}")
     if len(lm) < 2:
@@ -103,7 +104,7 @@ def read_source(path: str | Path, fps: float = 30.0) -> Source:
 
 def _pts3(path: Path) -> np.ndarray:
     pts = read_landmarks(path)
-    if pts.shape != (68, 3):
+    if pts.shape != (N_LANDMARKS, 3):
         raise InvalidInputError(
             f"{path}: expected 68 3D points, found {pts.shape[0]} points of dimension "
             f"{pts.shape[1]}; 2D landmarks cannot drive a 3D face")

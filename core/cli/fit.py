@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.glossary import N_LANDMARKS
 
 __all__ = ["register", "cmd_fit", "add_face_args", "neutral_face", "NeutralFace",
            "decode_on_mesh"]
@@ -141,7 +142,7 @@ def decode_on_mesh(args, pipe, lms: np.ndarray) -> np.ndarray:
     if args.fit is not None and args.landmarks is not None:
         raise InvalidInputError("give either --landmarks or --fit, not both")
     lms = np.asarray(lms)
-    if lms.ndim != 3 or lms.shape[1:] != (68, 3) or not np.isfinite(lms).all():
+    if lms.ndim != 3 or lms.shape[1:] != (N_LANDMARKS, 3) or not np.isfinite(lms).all():
         raise InvalidInputError(
             f"{args.input}: expected finite 'landmarks' (B, 68, 3) in the face's coordinates, "
             f"found shape {lms.shape}")

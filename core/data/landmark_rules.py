@@ -20,6 +20,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from core.data.raster import FrontalRaster, rasterize_front
+from core.glossary import INNER_LIPS, MOUTH, N_LANDMARKS
 from core.mesh.topology import connected_components
 
 __all__ = ["IBUG68_NAMES", "IBUG68_MIRROR", "place_ibug68"]
@@ -48,7 +49,7 @@ IBUG68_NAMES: tuple[str, ...] = (
 
 
 def _mirror_table() -> tuple[int, ...]:
-    m = list(range(68))
+    m = list(range(N_LANDMARKS))
     pairs = [(i, 16 - i) for i in range(8)]
     pairs += [(17 + i, 26 - i) for i in range(5)]
     pairs += [(31, 35), (32, 34)]
@@ -148,7 +149,7 @@ def place_ibug68(
     snap = _Snapper(r, v, skin)
     hit = r.tri >= 0
     eye_mask = hit & ~tri_skin[np.maximum(r.tri, 0)]
-    idx = np.zeros(68, dtype=np.int64)
+    idx = np.zeros(N_LANDMARKS, dtype=np.int64)
 
     # --- eyes ---------------------------------------------------------------------------
     idx[36:42] = _eye(r, eye_mask, -1, snap)
@@ -170,7 +171,7 @@ def place_ibug68(
     up = _mask_extents(cav2, (0.25, 0.5, 0.75), top=True)
     lo = _mask_extents(cav2, (0.25, 0.5, 0.75), top=False)
     inner_pix = [ml, up[0], up[1], up[2], mr, lo[2], lo[1], lo[0]]
-    idx[60:68] = [snap_o.vertex(*p) for p in inner_pix]
+    idx[INNER_LIPS] = [snap_o.vertex(*p) for p in inner_pix]
 
     # outer lips on the neutral face: mouth slit row and corners from the inner points
     lip_row = int(np.round(np.mean([r.to_pixel(*v[[i], ::2].T)[0][0] for i in idx[[61, 62, 63, 65, 66, 67]]])))
@@ -230,7 +231,7 @@ def place_ibug68(
     # --- jaw outline: depth discontinuity / silhouette around the lower face --------------
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     fn /= np.linalg.norm(fn, axis=1, keepdims=True) + 1e-30
-    lip_rows, lip_cols = r.to_pixel(v[idx[48:68], 0], v[idx[48:68], 2])
+    lip_rows, lip_cols = r.to_pixel(v[idx[MOUTH], 0], v[idx[MOUTH], 2])
     lips = _LipZone.around(lip_rows, lip_cols, margin=int(round(LIP_MARGIN / res)))
     idx[0:17] = _jaw(r, snap, fn[:, 1], c_mid, eye_row, nose_tip_row, lips)
     return _symmetrize(v, idx, skin)

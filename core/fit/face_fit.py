@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from core.errors import InvalidInputError, S2DError
 from core.fit.align import Similarity, describe_frame, umeyama
 from core.fit.binding import Binding, bind, identity_binding
+from core.glossary import N_LANDMARKS
 from core.io.mesh_io import MeshData
 
 __all__ = ["FaceFit", "fit_face", "detect_for_fit", "load_fit", "save_fit", "faces_sha256",
@@ -197,12 +198,13 @@ def fit_face(
     fv, ff = _fit_mesh(mesh)
     if landmarks is not None:
         user_pts = np.asarray(landmarks, float)
-        if user_pts.shape != (68, 3) or not np.isfinite(user_pts).all():
+        if user_pts.shape != (N_LANDMARKS, 3) or not np.isfinite(user_pts).all():
             raise InvalidInputError(
                 f"expected 68 finite landmarks (68, 3), found shape {user_pts.shape}")
         n_t = face.n_vertices
-        a = sp.csr_matrix((np.ones(68), (np.arange(68), lm.indices)), shape=(68, n_t))
-        weights = np.where(np.arange(68) < 17, _JAW_WEIGHT, 1.0)
+        a = sp.csr_matrix((np.ones(N_LANDMARKS), (np.arange(N_LANDMARKS), lm.indices)),
+                          shape=(N_LANDMARKS, n_t))
+        weights = np.where(np.arange(N_LANDMARKS) < 17, _JAW_WEIGHT, 1.0)
         method = "user landmarks"
         detected = user_pts
     else:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.glossary import N_LANDMARKS
 from core.io.landmarks_io import read_landmarks
 
 __all__ = ["read_face_landmarks"]
@@ -49,7 +50,7 @@ def read_face_landmarks(path: str | os.PathLike[str], vertices: np.ndarray) -> n
             data = None  # points: validated by read_landmarks
     v = np.asarray(vertices, float)
     if data is not None and np.issubdtype(data.dtype, np.integer):
-        if data.shape != (68,):
+        if data.shape != (N_LANDMARKS,):
             raise InvalidInputError(
                 f"{p}: expected 68 vertex indices, found integers of shape {data.shape}")
         if data.min() < 0 or data.max() >= len(v):
@@ -65,12 +66,12 @@ def read_face_landmarks(path: str | os.PathLike[str], vertices: np.ndarray) -> n
     pts = np.asarray(pts)
     if pts.ndim == 3 and pts.shape[0] == 1:
         pts = pts[0]
-    if pts.shape == (68, 2):
+    if pts.shape == (N_LANDMARKS, 2):
         raise InvalidInputError(
             f"{p}: expected 68 3-D points or 68 vertex indices, found 2-D image points; give "
             "3-D points on the mesh (or let the face be detected automatically)"
         )
-    if pts.shape != (68, 3) or not np.issubdtype(pts.dtype, np.number):
+    if pts.shape != (N_LANDMARKS, 3) or not np.issubdtype(pts.dtype, np.number):
         raise InvalidInputError(
             f"{p}: expected 68 points (68, 3) or 68 vertex indices, found shape {pts.shape}")
     pts = pts.astype(float)

@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.glossary import INNER_LIPS, MOUTH, N_LANDMARKS
 from core.io.atomic import atomic_file
 
 __all__ = ["LANDMARK_SUFFIXES", "N_POINTS", "MENPO_IBUG68_LABELS", "read_landmarks",
            "write_landmarks", "csv_header"]
 
-N_POINTS = 68
+N_POINTS = N_LANDMARKS
 LANDMARK_SUFFIXES = (".pts", ".ljson", ".npy", ".csv")
 
 #: menpo's ``face_ibug_68`` groups (menpo names the brows and eyes from the image viewer's
@@ -50,7 +51,7 @@ MENPO_IBUG68_LABELS: tuple[tuple[str, range, bool], ...] = (
     ("nose", range(27, 36), False),
     ("left_eye", range(36, 42), True),
     ("right_eye", range(42, 48), True),
-    ("mouth", range(48, 68), False),
+    ("mouth", range(MOUTH.start, MOUTH.stop), False),
 )
 
 
@@ -65,7 +66,7 @@ def _connectivity() -> list[list[int]]:
     for _, idx, closed in MENPO_IBUG68_LABELS:
         ids = list(idx)
         if ids[0] == 48:  # outer and inner lips are two closed loops
-            loops = [list(range(48, 60)), list(range(60, 68))]
+            loops = [list(range(48, 60)), list(range(INNER_LIPS.start, INNER_LIPS.stop))]
         elif ids[0] == 27:  # bridge, then the nostril line
             loops = [list(range(27, 31)), list(range(31, 36))]
         else:

@@ -199,7 +199,7 @@ def build_hierarchy(
         Level ``l + 1`` keeps ``ceil(n_l / factors[l])`` vertices (more if a component would
         otherwise drop below ``min_component_vertices``).
     spiral_length : int or sequence of int
-        ``L`` for every level, or one value per level (``len(factors) + 1``).
+        ``S`` for every level, or one value per level (``len(factors) + 1``).
     dilation : int or sequence of int
         Spiral dilation, for every level or per level.
     reference_vertices : sequence of int, optional
@@ -323,7 +323,7 @@ def _validate(h: MeshHierarchy) -> None:
         if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0 or f.min() < 0 or f.max() >= nv:
             raise _fail(f"level {lvl}: expected faces (f, 3) indexing {nv} vertices")
         if s.ndim != 2 or s.shape[0] != nv or s.shape[1] < 1:
-            raise _fail(f"level {lvl}: expected spirals ({nv}, L), found {s.shape}")
+            raise _fail(f"level {lvl}: expected spirals ({nv}, S), found {s.shape}")
         if s.min() < 0 or s.max() >= nv or (s[:, 0] != np.arange(nv)).any():
             raise _fail(f"level {lvl}: spirals must start at their vertex and index {nv} vertices")
         if lab.shape != (nv,) or len(ref) != n_comp or ref.min() < 0 or ref.max() >= nv:

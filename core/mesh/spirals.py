@@ -89,13 +89,13 @@ def compute_spirals(
     reference : (n_components,) int
         One reference vertex per component (fixes where every ring starts).
     length : int
-        Entries per spiral ``L`` (>= 1).
+        Entries per spiral ``S`` (>= 1).
     dilation : int
-        Keep every ``dilation``-th entry of a spiral of ``L * dilation`` entries (>= 1).
+        Keep every ``dilation``-th entry of a spiral of ``S * dilation`` entries (>= 1).
 
     Returns
     -------
-    spirals : (V, L) int64
+    spirals : (V, S) int64
         ``spirals[v, 0] == v``; every entry is a vertex of ``v``'s component; deterministic.
     """
     if length < 1 or dilation < 1:

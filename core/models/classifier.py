@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from core.errors import InvalidInputError, S2DError
+from core.glossary import N_LANDMARKS
 from core.models.normalization import landmark_scale
 
 __all__ = [
@@ -50,7 +51,7 @@ class SequenceModelConfig:
 
     labels: tuple[str, ...]
     n_frames: int = 30
-    n_landmarks: int = 68
+    n_landmarks: int = N_LANDMARKS
     hidden: int = 512
     input_gain: float = 1.0
 

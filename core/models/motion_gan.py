@@ -46,6 +46,7 @@ from torch import nn
 
 from core.errors import InvalidInputError
 from core.geometry.sphere import exp_map, log_map, project_to_tangent
+from core.glossary import N_LANDMARKS
 
 __all__ = [
     "GAN_KIND", "SIDES", "MotionGANConfig", "SRVFGenerator", "SRVFCritic", "Motion3DGAN",
@@ -103,7 +104,7 @@ class MotionGANConfig:
 
     labels: tuple[str, ...]
     n_frames: int = 30
-    n_landmarks: int = 68
+    n_landmarks: int = N_LANDMARKS
     z_dim: int = 128
     n_components: int = 64
     g_hidden: tuple[int, ...] = (512, 1024)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from core.errors import InvalidInputError, TopologyMismatchError
+from core.glossary import N_LANDMARKS
 from core.mesh.hierarchy import MeshHierarchy
 from core.models.spiral_conv import ACTIVATIONS, SpiralConv, upsample_features
 
@@ -55,7 +56,7 @@ class DecoderConfig:
 
     level_sizes: tuple[int, ...]
     spiral_lengths: tuple[int, ...]
-    n_landmarks: int = 68
+    n_landmarks: int = N_LANDMARKS
     channels: tuple[int, ...] = (128, 64, 32, 32, 16)
     out_channels: int = 3
     activation: str = "elu"

@@ -1,18 +1,18 @@
 """Spiral convolution (SpiralNet++ / Neural3DMM) and barycentric up-sampling as torch ops.
 
 ``SpiralConv`` computes ``y[b, v] = act(W @ concat_l x[b, spirals[v, l]] + bias)`` with one
-``nn.Linear(L * C_in -> C_out)``; its parameters have exactly the layout of the reference
+``nn.Linear(S * C_in -> C_out)``; its parameters have exactly the layout of the reference
 implementation (input feature ``l * C_in + c``), so checkpoints are interchangeable.
 
 Two code paths give the same result up to float rounding (tests compare both with a loop):
 
 * the *dense* path (autograd, or any non-CPU device): one batched gather of all spiral
-  features, ``(B, V, L * C_in)``, then the linear layer;
+  features, ``(B, V, S * C_in)``, then the linear layer;
 * the *CPU inference* path (no autograd, CPU tensors): per sample, every spiral tap is projected
-  first, ``y = x_b @ W_l^T`` for all taps ``l`` in one ``(V, C_in) @ (C_in, L * C_out)`` product,
+  first, ``y = x_b @ W_l^T`` for all taps ``l`` in one ``(V, C_in) @ (C_in, S * C_out)`` product,
   then ``F.embedding_bag(mode="sum")`` gathers and sums the ``C_out``-wide tap results in one
-  fused kernel. It never materialises the ``(B, V, L * C_in)`` buffer (148 MiB for B=30, V=4300,
-  L=9, C_in=32), keeps the working set in cache and moves ``C_out`` instead of ``C_in`` channels.
+  fused kernel. It never materialises the ``(B, V, S * C_in)`` buffer (148 MiB for B=30, V=4300,
+  S=9, C_in=32), keeps the working set in cache and moves ``C_out`` instead of ``C_in`` channels.
 """
 
 from __future__ import annotations
@@ -50,17 +50,17 @@ def spiral_gather(x: torch.Tensor, spirals: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     x : (B, V, C) float
-    spirals : (V, L) int64
+    spirals : (V, S) int64
 
     Returns
     -------
-    (B, V, L * C) float
+    (B, V, S * C) float
         Entry ``[b, v, l * C + c] = x[b, spirals[v, l], c]``.
     """
     b, _, c = x.shape
     v, length = spirals.shape
-    g = x.index_select(1, spirals.reshape(-1))  # (B, V*L, C)
-    return g.reshape(b, v, length * c)  # (B, V, L*C)
+    g = x.index_select(1, spirals.reshape(-1))  # (B, V*S, C)
+    return g.reshape(b, v, length * c)  # (B, V, S*C)
 
 
 def upsample_features(x: torch.Tensor, up_idx: torch.Tensor, up_w: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,7 @@ class SpiralConv(nn.Module):
         ``C_in``.
     out_channels : int
         ``C_out``.
-    spirals : (V, L) int64 tensor
+    spirals : (V, S) int64 tensor
         Spiral indices; a non-persistent buffer (topology rebuilt from the mesh hierarchy, not a
         weight), so ``.to(device)`` moves it and ``state_dict()`` leaves it out.
     activation : str
@@ -118,7 +118,7 @@ class SpiralConv(nn.Module):
         super().__init__()
         spirals = torch.as_tensor(spirals, dtype=torch.int64)
         if spirals.ndim != 2 or spirals.shape[1] < 1:
-            raise InvalidInputError(f"expected spirals (V, L), found {tuple(spirals.shape)}")
+            raise InvalidInputError(f"expected spirals (V, S), found {tuple(spirals.shape)}")
         if activation not in ACTIVATIONS:
             raise InvalidInputError(
                 f"expected activation in {sorted(ACTIVATIONS)}, found {activation!r}"
@@ -128,8 +128,8 @@ class SpiralConv(nn.Module):
         self.activation = activation
         self.n_vertices, self.length = (int(s) for s in spirals.shape)
         self.register_buffer("spirals", spirals.contiguous(), persistent=False)
-        # taps[v, l] = spirals[v, l] * L + l: row of tap l of vertex spirals[v, l] in the
-        # (V * L, C_out) per-tap projection of the CPU inference path.
+        # taps[v, l] = spirals[v, l] * S + l: row of tap l of vertex spirals[v, l] in the
+        # (V * S, C_out) per-tap projection of the CPU inference path.
         taps = spirals * self.length + torch.arange(self.length)
         self.register_buffer("taps", taps.contiguous(), persistent=False)
         self.linear = nn.Linear(self.length * self.in_channels, self.out_channels)
@@ -154,19 +154,19 @@ class SpiralConv(nn.Module):
             )
         if _cpu_inference(x, self.linear.weight, self.linear.bias):
             return self._forward_cpu_inference(x)
-        g = spiral_gather(x, self.spirals)  # (B, V, L*C_in)
+        g = spiral_gather(x, self.spirals)  # (B, V, S*C_in)
         return ACTIVATIONS[self.activation][0](self.linear(g))  # (B, V, C_out)
 
     def _forward_cpu_inference(self, x: torch.Tensor) -> torch.Tensor:
         v, length = self.n_vertices, self.length
         c_in, c_out = self.in_channels, self.out_channels
         act_ = ACTIVATIONS[self.activation][1]
-        # weight (C_out, L*C_in) -> (C_in, L*C_out): column l*C_out + o holds W[o, l*C_in + c].
+        # weight (C_out, S*C_in) -> (C_in, S*C_out): column l*C_out + o holds W[o, l*C_in + c].
         w = self.linear.weight.reshape(c_out, length, c_in).permute(2, 1, 0).reshape(c_in, -1)
         bias = self.linear.bias
         out = x.new_empty((x.shape[0], v, c_out))  # (B, V, C_out)
         for i in range(x.shape[0]):
-            y = torch.mm(x[i], w).reshape(v * length, c_out)  # (V*L, C_out): row u*L + l
+            y = torch.mm(x[i], w).reshape(v * length, c_out)  # (V*S, C_out): row u*S + l
             oi = out[i]  # (V, C_out)
             oi.copy_(F.embedding_bag(self.taps, y, mode="sum"))  # sum_l y[taps[v, l]]
             act_(oi.add_(bias))

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.assets import load_face, load_landmarks, resource_path
 from core.errors import MissingWeightsError
+from core.glossary import MOUTH
 from core.paths import RESOURCES
 
 __all__ = ["SpeechRig", "load_speech_rig", "build_speech_rig", "RIG_FILE", "JAW_ANGLES"]
@@ -115,7 +116,7 @@ def _regions(neutral: np.ndarray, skin: np.ndarray, face_mask: np.ndarray):
     """Lip vertices (within 4 mm of the lip landmarks' outline) and upper-face vertices
     (face skin above the nose bridge's lower end, landmark 29)."""
     lm_idx = load_landmarks().indices
-    lips = neutral[lm_idx[48:68]]  # (20, 3)
+    lips = neutral[lm_idx[MOUTH]]  # (20, 3)
     d = np.linalg.norm(neutral[:, None, :] - lips[None], axis=-1).min(axis=1)
     lip = np.flatnonzero((d < 4e-3) & skin)
     upper = np.flatnonzero(face_mask & skin & (neutral[:, 2] > neutral[lm_idx[29], 2]))

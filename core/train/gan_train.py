@@ -41,6 +41,7 @@ import torch
 from core.errors import InvalidInputError, S2DError
 from core.geometry.sphere import karcher_mean, log_map
 from core.geometry.srvf import curve_to_srvf, is_static
+from core.glossary import MOUTH, N_LANDMARKS
 from core.models.motion_gan import GAN_KIND, SIDES, Motion3DGAN, MotionGANConfig
 from core.models.normalization import landmark_scale
 
@@ -108,7 +109,7 @@ def motion_split(data, part: str) -> MotionSet:
 
 
 #: iBUG-68 mouth landmarks (outer and inner lips), whose sideways motion tells the side.
-MOUTH_LANDMARKS = slice(48, 68)
+MOUTH_LANDMARKS = MOUTH
 
 
 def motion_side(landmarks: np.ndarray) -> np.ndarray:
@@ -124,7 +125,7 @@ def motion_side(landmarks: np.ndarray) -> np.ndarray:
     lm = np.asarray(landmarks, np.float64)
     if lm.ndim != 4 or lm.shape[-1] != 3:
         raise InvalidInputError(f"landmarks: expected (N, T, K, 3), found {lm.shape}")
-    sel = MOUTH_LANDMARKS if lm.shape[2] == 68 else slice(None)
+    sel = MOUTH_LANDMARKS if lm.shape[2] == N_LANDMARKS else slice(None)
     dx = (lm[:, -1, sel, 0] - lm[:, 0, sel, 0]).mean(1)  # (N,)
     return np.where(dx >= 0, SIDES.index("left"), SIDES.index("right")).astype(np.int64)
 
