@@ -499,8 +499,12 @@ class StudioSession(QObject):
             self.push_snapshot(Snapshot.of(face, motion, source), f"Open {face.name}")
             self.status.emit(f"Opened {face.name}" + (f" ({'; '.join(notes)})" if notes else ""))
 
-        self.runner.submit("face", job, guarded(done),
-                           lambda m: self.failed.emit(f"Could not open the face. {m}"))
+        def failed(m: str) -> None:
+            hint = (" To animate a face of another topology, use File ▸ Open face mesh (any "
+                    "topology)…." if "topology" in m else "")
+            self.failed.emit(f"Could not open the face. {m}{hint}")
+
+        self.runner.submit("face", job, guarded(done), failed)
 
     def reset_face(self) -> None:
         """Back to the shipped default face; a generated motion is kept (regenerated on it), as
