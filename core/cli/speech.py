@@ -39,7 +39,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (must not exist)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--no-video", action="store_true", help="skip the MP4")
-    p.add_argument("--max-seconds", type=float, default=600.0, help="longest audio accepted")
+    p.add_argument("--max-seconds", type=float, default=120.0,
+                   help="longest audio accepted (frames take 1.5 MB per second of audio)")
     p.add_argument("--weights", default=None, help="diffusion weights (.safetensors)")
     p.set_defaults(func=cmd_speak)
 
