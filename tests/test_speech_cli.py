@@ -94,3 +94,36 @@ def test_speak_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     with pytest.raises(SystemExit):
         run_cli(["speak", "--audio", str(junk), "--emotion", "bored", "--out", str(out)])
+
+
+@needs_flite
+def test_speak_diffusion_with_the_shipped_weights(tmp_path):
+    from core.speech.ldm import DEFAULT_WEIGHTS
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("models/speech_ldm.safetensors not present")
+    outs = []
+    for seed in (0, 1):
+        out = tmp_path / f"d{seed}"
+        rc = run_cli(
+            [
+                "speak",
+                "--tts",
+                "Bob made a map.",
+                "--emotion",
+                "fear",
+                "--method",
+                "diffusion",
+                "--seed",
+                str(seed),
+                "--no-video",
+                "--out",
+                str(out),
+            ]
+        )
+        assert rc == 0
+        man = validate_manifest(json.loads((out / "manifest.json").read_text()))
+        assert man["motion"]["method"] == "diffusion"
+        assert len(man["models"]["speech_ldm"]["sha256"]) == 64
+        outs.append(np.array(json.loads((out / "weights.json").read_text())["weights"]))
+    assert outs[0].shape == outs[1].shape and np.abs(outs[0] - outs[1]).max() > 1e-3

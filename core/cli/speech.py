@@ -48,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--sentences", type=int, default=2000, help="training sentences")
     p.add_argument("--test-sentences", type=int, default=200)
     p.add_argument("--vq-steps", type=int, default=1000)
-    p.add_argument("--ldm-steps", type=int, default=2600)
+    p.add_argument("--ldm-steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--batch-ldm", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)

@@ -35,8 +35,8 @@ __all__ = ["SpeechTrainConfig", "train_speech", "default_configs"]
 class SpeechTrainConfig:
     """Training schedule."""
 
-    vq_steps: int = 1500
-    ldm_steps: int = 5000
+    vq_steps: int = 1000
+    ldm_steps: int = 3000
     batch: int = 32
     batch_ldm: int = 16
     window: int = 64
