@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.glossary import INNER_LIPS, MOUTH
+
 __all__ = ["SKIN_RGB", "mouth_interior", "skin_albedo"]
 
 SKIN_RGB = np.array([222, 179, 153], np.float32)
@@ -36,10 +38,10 @@ def mouth_interior(
     """
     v = np.asarray(neutral, np.float64)
     lm = v[lm_idx]
-    cx = lm[48:68, 0].mean()
+    cx = lm[MOUTH, 0].mean()
     half = 0.65 * abs(lm[54, 0] - lm[48, 0])
     z_lo, z_hi = lm[8, 2] + 0.5 * (lm[57, 2] - lm[8, 2]), lm[33, 2]
-    y_lip = lm[60:68, 1].mean()
+    y_lip = lm[INNER_LIPS, 1].mean()
     box = (np.abs(v[:, 0] - cx) < half) & (v[:, 2] > z_lo) & (v[:, 2] < z_hi)
     box &= v[:, 1] < y_lip + 0.115  # the throat, not the back of the head
     f = np.asarray(faces)[box[np.asarray(faces)].all(1)]
@@ -78,7 +80,7 @@ def skin_albedo(neutral: np.ndarray, faces: np.ndarray, lm_idx: np.ndarray) -> n
     # lips: inside the outer lip outline seen from the front, with a soft 1.5 mm edge
     outline = lm[48:60][:, [0, 2]]
     dist = _signed_distance_2d(v[:, [0, 2]], outline)  # < 0 inside
-    lip = np.clip(0.5 - dist / 0.003, 0.0, 1.0) * (v[:, 1] < lm[48:68, 1].max() + 0.004)
+    lip = np.clip(0.5 - dist / 0.003, 0.0, 1.0) * (v[:, 1] < lm[MOUTH, 1].max() + 0.004)
     rgb += lip[:, None] * (LIP_RGB - SKIN_RGB)
     depth = mouth_interior(v, faces, lm_idx)
     t = np.clip((depth - INTERIOR_DEPTH[0]) / (INTERIOR_DEPTH[1] - INTERIOR_DEPTH[0]), 0, 1)
