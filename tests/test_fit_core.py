@@ -196,3 +196,29 @@ def test_load_any_mesh_formats_pieces_and_limits(tmp_path, remeshed, monkeypatch
         load_any_mesh(tmp_path / "nan.obj")
     with pytest.raises(MeshFormatError, match="expected a face mesh"):
         load_any_mesh(tmp_path / "head.fbx")
+
+
+def test_uncovered_parts_follow_rigidly_or_stay_still():
+    """A separate piece far from the template (teeth-like) moves as one; surface 3 cm away from
+    the template (hair, shoulders) stays still; the skin itself follows exactly."""
+    import trimesh
+
+    v, f = FACE.vertices.astype(float), FACE.faces
+    mouth = v[LM.indices[62]] + np.array([0.0, 0.012, 0.0])  # 12 mm behind the upper lip
+    teeth = trimesh.creation.icosphere(1, radius=0.004)
+    far = trimesh.creation.icosphere(1, radius=0.01)
+    far_v = np.asarray(far.vertices) + v[:, 2].max() + np.array([0.0, 0.0, 0.03])  # above
+    user_v = np.concatenate([v, np.asarray(teeth.vertices) + mouth, far_v])
+    user_f = np.concatenate([f, np.asarray(teeth.faces) + len(v),
+                             np.asarray(far.faces) + len(v) + len(teeth.vertices)])
+    b = bind(user_v, user_f, v, f)
+    n_t = len(teeth.vertices)
+    teeth_rows = slice(len(v), len(v) + n_t)
+    assert (b.piece[teeth_rows] >= 0).all() and (b.piece[: len(v)] == -1).all()
+    rng = np.random.default_rng(5)
+    disp = rng.normal(size=(1, len(v), 3)) * 1e-3
+    moved = b.transfer(disp)[0]
+    np.testing.assert_allclose(moved[: len(v)], disp[0], atol=1e-12)  # the skin: exact
+    teeth_moves = moved[teeth_rows]
+    np.testing.assert_allclose(teeth_moves, teeth_moves[:1].repeat(n_t, 0), atol=1e-12)
+    assert np.abs(moved[len(v) + n_t:]).max() < 1e-6  # 3 cm away: still
