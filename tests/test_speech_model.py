@@ -118,3 +118,18 @@ def test_bad_config_in_weights_is_refused_before_building(tiny, tmp_path):
         SpeechLDM.load(bad)
     with pytest.raises(S2DError):
         SpeechLDM.load(tmp_path / "missing.safetensors")
+
+
+def test_direct_regressor_reuses_stage_1_and_ignores_the_seed(tiny, tmp_path):
+    from core.speech.ldm import SpeechLDM
+
+    data, out, _ = tiny
+    cfg = SpeechTrainConfig(ldm_steps=10, batch_ldm=4, window=32, log_every=5, seed=2)
+    reg = tmp_path / "direct.safetensors"
+    train_speech(data, cfg, reg, small=True, log=lambda s: 0, direct=True, init_vq=out)
+    a, b = SpeechLDM.load(reg), SpeechLDM.load(out)
+    assert a.den.cfg.direct and not b.den.cfg.direct
+    torch.testing.assert_close(a.vq.book_local, b.vq.book_local)  # same stage 1
+    mel, params = data.item(1)
+    p0 = a.generate(mel, len(params), "angry", seed=0)
+    np.testing.assert_array_equal(p0, a.generate(mel, len(params), "angry", seed=9))

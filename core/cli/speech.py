@@ -39,8 +39,12 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (must not exist)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--no-video", action="store_true", help="skip the MP4")
-    p.add_argument("--max-seconds", type=float, default=120.0,
-                   help="longest audio accepted (frames take 1.5 MB per second of audio)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        help="longest audio accepted (frames take 1.5 MB per second of audio)",
+    )
     p.add_argument("--weights", default=None, help="diffusion weights (.safetensors)")
     p.set_defaults(func=cmd_speak)
 
@@ -57,11 +61,22 @@ def register(sub) -> None:
     p.add_argument("--out", default=str(ROOT / "models" / "speech_ldm.safetensors"))
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--direct",
+        action="store_true",
+        help="train the direct-regressor baseline instead of the diffusion model",
+    )
+    p.add_argument("--init-vq", default=None, help="take stage 1 from these weights")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate-speech", help="diffusion vs rule baselines → docs/speech.md")
     p.add_argument("--weights", default=None)
     p.add_argument("--items", type=int, default=40, help="held-out test sentences to score")
+    p.add_argument(
+        "--baseline",
+        default=str(ROOT / "models" / "speech_direct.safetensors"),
+        help="direct-regressor weights (row left out when missing)",
+    )
     p.add_argument("--sentences", type=int, default=2000, help="as given to train-speech")
     p.add_argument("--test-sentences", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
@@ -102,7 +117,15 @@ def cmd_train(args) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-    losses = train_speech(data, cfg, Path(args.out), run_dir, str(pick_device(args.device)))
+    losses = train_speech(
+        data,
+        cfg,
+        Path(args.out),
+        run_dir,
+        str(pick_device(args.device)),
+        direct=args.direct,
+        init_vq=Path(args.init_vq) if args.init_vq else None,
+    )
     print(f"saved {args.out} (final losses {losses})")
     return 0
 
@@ -116,6 +139,7 @@ def cmd_evaluate(args) -> int:
         Path(args.figures),
         args.items,
         _data_cfg(args),
+        baseline=Path(args.baseline) if args.baseline else None,
     )
     for row in res["table"]:
         print(f"{row['method']}: LVE {row['lve']:.2f} mm, closure {row['closure']:.2f}")
@@ -167,17 +191,35 @@ def cmd_speak(args) -> int:
             audio = str(Path(tmp) / "tts.wav")
             speak_flite(args.tts, Path(audio), voice=args.voice)
             transcript = transcript or args.tts
-        anim = animate_audio(audio, args.emotion, method=args.method, transcript=transcript,
-                             seed=args.seed, intensity=args.intensity, neutral=face.vertices,
-                             max_seconds=args.max_seconds, model=model)
+        anim = animate_audio(
+            audio,
+            args.emotion,
+            method=args.method,
+            transcript=transcript,
+            seed=args.seed,
+            intensity=args.intensity,
+            neutral=face.vertices,
+            max_seconds=args.max_seconds,
+            model=model,
+        )
         neutral = face.vertices
         if face.carry is not None:  # another topology: carry the motion onto the user's mesh
             anim = _carried(anim, face)
             neutral = anim.vertices[0]
-        write_speech(out, anim, audio, face.faces, uv=face.uv, face_uv=face.face_uv,
-                     face_name=face.source,
-                     face_path=None if args.neutral is None else face.source, neutral=neutral,
-                     video=not args.no_video, overwrite=args.overwrite, models=models)
+        write_speech(
+            out,
+            anim,
+            audio,
+            face.faces,
+            uv=face.uv,
+            face_uv=face.face_uv,
+            face_name=face.source,
+            face_path=None if args.neutral is None else face.source,
+            neutral=neutral,
+            video=not args.no_video,
+            overwrite=args.overwrite,
+            models=models,
+        )
     rt = anim.duration / max(anim.meta["seconds_to_animate"], 1e-9)
     print(
         f"{len(anim.params)} frames ({anim.duration:.2f} s of audio, {args.method}, "

@@ -46,6 +46,7 @@ __all__ = ["evaluate_speech", "METHOD_NAMES"]
 
 METHOD_NAMES = ("diffusion", "rules, aligned", "rules, recognised", "rules, flite phones")
 ALSA = Path("/usr/share/sounds/alsa")
+REGRESSOR = "direct regressor (FaceFormer-style)"
 ESPEAK_SENTENCES = (
     "Bring me the blue map before the boat leaves.",
     "My brother played the piano for a month.",
@@ -157,6 +158,12 @@ def _score(sc: _Scorer, params, ref_v, item, rows: dict, name: str, mel) -> np.n
     return v
 
 
+def _maybe_load(path):
+    from core.speech.ldm import SpeechLDM
+
+    return SpeechLDM.load(path) if path is not None and Path(path).is_file() else None
+
+
 def evaluate_speech(
     weights: Path | None,
     out_md: Path,
@@ -164,14 +171,20 @@ def evaluate_speech(
     n_items: int = 40,
     data_cfg: SpeechDataConfig | None = None,
     log=print,
+    baseline: Path | None = None,
 ) -> dict:
-    """Run the evaluation, write ``out_md`` and a figure; returns the table rows."""
+    """Run the evaluation, write ``out_md`` and a figure; returns the table rows.
+
+    ``baseline``: weights of the direct regressor (``train-speech --direct``); its row is left
+    out when the file is missing.
+    """
     data_cfg = data_cfg or SpeechDataConfig(n_train=2000, n_test=200)
     from core.speech.ldm import SpeechLDM
 
     sc = _Scorer()
     names = sc.rig.action_names
     model = SpeechLDM.load(weights)
+    direct = _maybe_load(baseline)
     sentences = load_sentences(data_cfg.n_train + data_cfg.n_test, seed=data_cfg.seed)
     rows: dict = {}
     div_all, div_lip = [], []
@@ -198,6 +211,12 @@ def evaluate_speech(
             rows.setdefault("diffusion", {"seconds": 0.0})
             dv = [_score(sc, samples[0], ref_v, item, rows, "diffusion", mel)]
             rows["diffusion"]["seconds"] += (time.perf_counter() - t0) / 3
+            if direct is not None:
+                t0 = time.perf_counter()
+                p = direct.generate(mel, T, emo, intensity=item["intensity"])
+                rows.setdefault(REGRESSOR, {"seconds": 0.0})
+                rows[REGRESSOR]["seconds"] += time.perf_counter() - t0
+                _score(sc, p, ref_v, item, rows, REGRESSOR, mel)
             dv += [sc.verts(p) for p in samples[1:]]
             div_all.append(diversity(np.stack(dv)))
             div_lip.append(diversity(np.stack(dv), sc.rig.lip_vertices))

@@ -40,6 +40,9 @@ class SpeechLDMConfig:
     dropout: float = 0.1
     fps: float = 30.0
     mel_rate: float = 100.0
+    #: True: a FaceFormer-style direct regressor (same network, no noise: one deterministic
+    #: prediction from audio and emotion) — the baseline the diffusion model is compared with.
+    direct: bool = False
 
     def validate(self) -> SpeechLDMConfig:
         for name in (

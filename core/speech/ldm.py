@@ -121,7 +121,12 @@ class SpeechLDM(torch.nn.Module):
             a = self.den.encode_audio(
                 gather_audio(mel_t, L, s, cfg.audio_context, cfg.fps, cfg.mel_rate)
             )
-            x0 = ddim_sample(self.den, noise[:, s : s + L], a, e, inten, steps, guidance)
+            if cfg.direct:  # the regressor: one prediction from zeros at the last step
+                z0 = torch.zeros_like(noise[:, s : s + L])
+                t_last = torch.full((1,), cfg.n_steps - 1, device=dev)
+                x0 = self.den(z0, t_last, a, e, inten)
+            else:
+                x0 = ddim_sample(self.den, noise[:, s : s + L], a, e, inten, steps, guidance)
             ramp = torch.ones(L, device=dev)
             if s > 0:
                 k = min(overlap, L)

@@ -48,8 +48,10 @@ class SpeechTrainConfig:
     seed: int = 0
 
 
-def default_configs(small: bool = False) -> tuple[SpeechVQConfig, SpeechLDMConfig]:
-    """Model configs; ``small`` for tests."""
+def default_configs(
+    small: bool = False, direct: bool = False
+) -> tuple[SpeechVQConfig, SpeechLDMConfig]:
+    """Model configs; ``small`` for tests; ``direct`` for the regressor baseline."""
     names = load_speech_rig().action_names
     g = global_mask(names)
     vq = SpeechVQConfig(
@@ -65,6 +67,7 @@ def default_configs(small: bool = False) -> tuple[SpeechVQConfig, SpeechLDMConfi
         d_model=32 if small else 128,
         n_layers=1 if small else 4,
         n_heads=2 if small else 4,
+        direct=direct,
     )
     return vq, ldm
 
@@ -148,15 +151,30 @@ def train_speech(
     device: str = "cpu",
     small: bool = False,
     log=print,
+    direct: bool = False,
+    init_vq: Path | None = None,
 ) -> dict:
-    """Train both stages and save ``out`` (safetensors); returns the final losses."""
+    """Train both stages and save ``out`` (safetensors); returns the final losses.
+
+    ``direct`` trains the regressor baseline instead of the diffusion model; ``init_vq`` takes
+    stage 1 (VQ-VAE and statistics) from existing weights and trains stage 2 only.
+    """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    vq_cfg, ldm_cfg = default_configs(small)
+    vq_cfg, ldm_cfg = default_configs(small, direct)
     model = SpeechLDM(vq_cfg, ldm_cfg)
     _stats(model, data)
     stage, start = "vq", 0
     state = None
+    if init_vq is not None:
+        src = SpeechLDM.load(init_vq).state_dict()
+        own = model.state_dict()
+        for k, v in src.items():
+            if not k.startswith("den.") and k in own:
+                own[k] = v.float()
+        model.load_state_dict(own)
+        stage = "ldm"
+        log(f"stage 1 from {init_vq}")
     if run_dir is not None and (Path(run_dir) / "state.pt").is_file():
         state = torch.load(Path(run_dir) / "state.pt", weights_only=False)
         model.load_state_dict(state["model"])
@@ -220,15 +238,20 @@ def train_speech(
         with torch.no_grad():
             z0 = (model.vq.encode(x, e) - model.z_mean) / model.z_std
         B = len(x)
-        t = torch.randint(0, ldm_cfg.n_steps, (B,), device=device)
-        a = ab[t][:, None, None]
-        xt = a.sqrt() * z0 + (1 - a).sqrt() * torch.randn_like(z0)
+        if ldm_cfg.direct:  # regressor baseline: no noise, always the last step
+            t = torch.full((B,), ldm_cfg.n_steps - 1, device=device)
+            xt = torch.zeros_like(z0)
+        else:
+            t = torch.randint(0, ldm_cfg.n_steps, (B,), device=device)
+            a = ab[t][:, None, None]
+            xt = a.sqrt() * z0 + (1 - a).sqrt() * torch.randn_like(z0)
         feats = model.den.encode_audio(
             gather_audio(mel, cfg.window, 0, ldm_cfg.audio_context, ldm_cfg.fps, ldm_cfg.mel_rate)
         )
-        drop_a = (torch.rand(B, device=device) < ldm_cfg.p_drop)[:, None, None]
+        p_drop = 0.0 if ldm_cfg.direct else ldm_cfg.p_drop
+        drop_a = (torch.rand(B, device=device) < p_drop)[:, None, None]
         feats = torch.where(drop_a, torch.zeros_like(feats), feats)
-        drop_e = torch.rand(B, device=device) < ldm_cfg.p_drop
+        drop_e = torch.rand(B, device=device) < p_drop
         e_in = torch.where(drop_e | drop_a[:, 0, 0], torch.full_like(e, ldm_cfg.n_emotions), e)
         x0 = model.den(xt, t, feats, e_in, inten)
         loss = F.mse_loss(x0, z0)
