@@ -40,14 +40,15 @@ def _env() -> dict:
 
 
 def _kill_while_writing(out: Path, weights, seed: int, *extra) -> None:
-    """Start the export and SIGKILL it once the temporary folder of ``seed`` exists."""
+    """Start the export and SIGKILL it once the temporary folder of ``seed`` (or, if that one
+    was too quick to be seen, of a later seed) exists."""
     proc = subprocess.Popen(_args(out, weights, *extra), cwd=ROOT, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    prefix = f".happy_seed{seed}.tmp-"
+    prefixes = tuple(f".happy_seed{s}.tmp-" for s in range(seed, len(SEEDS)))
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            if out.is_dir() and any(n.startswith(prefix) for n in os.listdir(out)):
+            if out.is_dir() and any(n.startswith(prefixes) for n in os.listdir(out)):
                 break
             if proc.poll() is not None:
                 pytest.fail(f"the export ended before seed {seed} was written: "
@@ -86,10 +87,12 @@ def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path,
     out = tmp_path / "out"
 
     _kill_while_writing(out, tiny_weights, 0)  # killed inside the first sequence
-    assert any(n.startswith(".happy_seed0.tmp-") for n in _hidden(out))  # what kill -9 leaves
+    assert any(n.startswith(".happy_seed") for n in _hidden(out))  # what kill -9 leaves
     _kill_while_writing(out, tiny_weights, 2, "--resume")  # killed inside the third
     record = json.loads((out / "batch.json").read_text())["sequences"]
-    assert [record[f"happy_seed{s}"]["complete"] for s in SEEDS] == [True, True, False, False]
+    done = [record[f"happy_seed{s}"]["complete"] for s in SEEDS]
+    n_done = sum(done)
+    assert 2 <= n_done < 4 and done == [True] * n_done + [False] * (4 - n_done)
 
     torch.set_num_threads(1)
     try:
@@ -99,8 +102,8 @@ def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path,
     said = capsys.readouterr().out
     assert rc == 0
     assert "removed 1 stale temporary" in said  # said, not silent
-    assert "resuming: 2 of 4 sequence(s) already complete" in said
-    assert said.count("] wrote ") == 2  # only the missing ones were redone
+    assert f"resuming: {n_done} of 4 sequence(s) already complete" in said
+    assert said.count("] wrote ") == 4 - n_done  # only the missing ones were redone
     assert _hidden(out) == []
     assert _tree(out) == _tree(ref)  # byte-identical to the uninterrupted run
     record = json.loads((out / "batch.json").read_text())["sequences"]
