@@ -238,10 +238,13 @@ class Motion3DGAN(nn.Module):
         p = torch.zeros(m, d)
         p[:, 0] = 1.0 / m**0.5
         basis = torch.zeros(k, m, d)
-        basis.view(k, -1)[:, 1:k + 1] = torch.eye(k)[:, : min(k, m * d - 1)]
+        if not basis.is_meta:  # (torch.eye on meta imports torch's Python refs)
+            basis.view(k, -1)[:, 1:k + 1] = torch.eye(k)[:, : min(k, m * d - 1)]
         self.register_buffer("p", p)
         self.register_buffer("tangent_mean", torch.zeros(m, d))
-        self.register_buffer("basis", project_to_tangent(p, basis))
+        # on the meta device (the loaders' shape check) only shapes matter; computing there
+        # goes through torch's Python refs and imports dynamo and sympy (~2 s of start-up)
+        self.register_buffer("basis", basis if basis.is_meta else project_to_tangent(p, basis))
         self.register_buffer("coeff_std", torch.ones(k))
         self.register_buffer("loglen_mean", torch.tensor(0.0))
         self.register_buffer("loglen_std", torch.tensor(1.0))

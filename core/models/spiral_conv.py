@@ -116,7 +116,11 @@ class SpiralConv(nn.Module):
         activation: str = "identity",
     ) -> None:
         super().__init__()
-        spirals = torch.as_tensor(spirals, dtype=torch.int64)
+        # topology stays where it is given (CPU for numpy), also while the loaders build the
+        # model on the meta device: integer arithmetic there goes through torch's Python refs
+        # and imports dynamo and sympy (~2-3 s of start-up)
+        where = spirals.device if isinstance(spirals, torch.Tensor) else torch.device("cpu")
+        spirals = torch.as_tensor(spirals, dtype=torch.int64, device=where)
         if spirals.ndim != 2 or spirals.shape[1] < 1:
             raise InvalidInputError(f"expected spirals (V, S), found {tuple(spirals.shape)}")
         if activation not in ACTIVATIONS:
@@ -130,7 +134,7 @@ class SpiralConv(nn.Module):
         self.register_buffer("spirals", spirals.contiguous(), persistent=False)
         # taps[v, l] = spirals[v, l] * S + l: row of tap l of vertex spirals[v, l] in the
         # (V * S, C_out) per-tap projection of the CPU inference path.
-        taps = spirals * self.length + torch.arange(self.length)
+        taps = spirals * self.length + torch.arange(self.length, device=spirals.device)
         self.register_buffer("taps", taps.contiguous(), persistent=False)
         self.linear = nn.Linear(self.length * self.in_channels, self.out_channels)
         nn.init.xavier_uniform_(self.linear.weight)
