@@ -236,7 +236,7 @@ class Bench:
             pos = start + QPoint(round(30 * np.sin(a)), round(-30 * (1 - np.cos(a))))
             t0 = time.perf_counter()
             QTest.mouseMove(vp.plotter, pos)
-            sent.append((s._drag_version, t0))
+            sent.append((s.sculpt.drag_version, t0))
             self.wait_until(lambda t0=t0: time.perf_counter() - t0 >= 0.016, 1.0)
         self.idle()
         cpu = cpu_seconds(self.xvfb) - c0
@@ -298,9 +298,10 @@ class Bench:
 
         actors = [*p.renderer.GetActors(), vp.caption]
         shown = [a.GetVisibility() for a in actors]
-        configs = {"shipped": (True, True), "no culling": (False, True),
-                   "no fast hand-over": (True, False), "neither": (False, False),
-                   "empty scene": (True, True)}
+        configs = {"shipped": (True, True), "no teeth/eyes": (True, True),
+                   "no culling": (False, True), "no fast hand-over": (True, False),
+                   "neither": (False, False), "empty scene": (True, True)}
+        parts = set(map(id, vp.face.parts.actors)) if vp.face.parts is not None else set()
         out = {name: {"repaint": [], "repaint_cpu": [], "render": []} for name in configs}
         try:
             for _ in range(reps):
@@ -308,7 +309,9 @@ class Bench:
                     vp.face.culling.enabled = cull
                     p.fast_handover_enabled = fast
                     for a, v in zip(actors, shown, strict=True):
-                        a.SetVisibility(v and name != "empty scene")
+                        hide = name == "empty scene" or (name == "no teeth/eyes"
+                                                         and id(a) in parts)
+                        a.SetVisibility(v and not hide)
                     p.repaint()  # unmeasured: the first frame after a switch rebuilds state
                     vp.face.set_points(vp.face.skin_mesh.points.copy())
                     t0, c0 = time.perf_counter(), cpu()
