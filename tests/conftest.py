@@ -39,6 +39,69 @@ def pytest_collection_modifyitems(config, items):
 
 
 # ------------------------------------------------------------------------------------------------
+# Leak check of GUI tests (as pyvistaqt's check_gc): nothing a test made may outlive it.
+# ------------------------------------------------------------------------------------------------
+
+
+def _is_vtk(obj) -> bool:
+    """A VTK object (pyvista's PolyData & co. included: they subclass vtkObjectBase)."""
+    try:
+        from vtkmodules.vtkCommonCore import vtkObjectBase
+    except ImportError:
+        return False
+    try:
+        return isinstance(obj, vtkObjectBase)
+    except Exception:  # noqa: BLE001 - objects whose type cannot be inspected
+        return False
+
+
+def _studio_widgets() -> list:
+    """Live QWidgets of our own classes (app.*), top-level or not."""
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        return []
+    return [w for w in QApplication.allWidgets() if type(w).__module__.startswith("app.")]
+
+
+@pytest.fixture(autouse=True)
+def check_gc(request):
+    """Fail a GUI test (one that uses ``qtbot``) when a VTK object or a studio widget it made
+    is still alive after its fixtures were torn down; ``@pytest.mark.allow_bad_gc`` opts out."""
+    if ("qtbot" not in request.fixturenames or request.node.get_closest_marker("allow_bad_gc")
+            or "studio" in request.fixturenames):
+        # KNOWN LEAK (issue 9 follow-up): with the whole main window (the ``studio`` fixture)
+        # the window outlives the test: lambdas that capture it are connected to signals
+        # (MainWindow.__init__, install_apps/install_speech/install_any_face), so Qt's
+        # connection table, which Python's gc cannot see, keeps the window and its VTK objects
+        # (a vtkScalarBarActor first) alive. Session-level GUI tests are checked.
+        yield
+        return
+    import gc
+
+    gc.collect()
+    vtk_before = {id(o) for o in gc.get_objects() if _is_vtk(o)}
+    widgets_before = {id(w) for w in _studio_widgets()}
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    # the fixtures set up after this one are torn down; only pytest's record of their values
+    # (funcargs) still refers to them
+    request.node.funcargs.clear()
+
+    for _ in range(3):  # deleteLater() needs the event loop
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+        gc.collect()
+    vtk_left = sorted({type(o).__name__ for o in gc.get_objects()
+                       if _is_vtk(o) and id(o) not in vtk_before})
+    widgets_left = sorted({type(w).__name__ for w in _studio_widgets()
+                           if id(w) not in widgets_before})
+    assert not vtk_left and not widgets_left, (
+        f"outlived the test: VTK {vtk_left[:8]}, widgets {widgets_left[:8]}")
+
+
+# ------------------------------------------------------------------------------------------------
 # GUI (app/) fixtures: small fake models with the real ones' methods, a session, the main window.
 # ------------------------------------------------------------------------------------------------
 
