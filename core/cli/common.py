@@ -6,8 +6,13 @@ __all__ = ["add_data_args", "load_data", "set_threads"]
 
 def add_data_args(p) -> None:
     """``--identities --mixtures --data-seed --cache``: which synthesised data set to use."""
-    p.add_argument("--identities", type=int, default=240, help="synthesised identities")
-    p.add_argument("--mixtures", type=int, default=36, help="random expressions per identity")
+    from core.data.synth import SynthConfig
+
+    d = SynthConfig()
+    p.add_argument("--identities", type=int, default=d.n_identities, help="synthesised identities")
+    p.add_argument("--mixtures", type=int, default=d.mixtures_per_identity,
+                   help="random action+bone mixtures per identity (plus the deformation families "
+                        "of core/data/families.py, SynthConfig defaults)")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--cache", default=None, help="data cache folder (default ~/.cache/…)")
 

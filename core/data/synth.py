@@ -2,9 +2,12 @@
 
 Two kinds of samples, for many identities:
 
-- **decoder frames**: random sparse expression mixtures (facial actions + skinned bone poses)
-  and frames of labelled sequences, stored as the neutral landmarks, expressive landmarks and
-  the dense displacement (float16, metres) of every vertex;
+- **decoder frames**: random sparse expression mixtures (facial actions + skinned bone poses),
+  frames of the deformation families of :mod:`core.data.families` (facial actions, the whole
+  face rig, anny's local face shape changes, and sums of them) and frames of labelled
+  sequences, stored as the expressive landmarks and the dense displacement (float16, metres)
+  of every vertex from the identity's neutral, each tagged with its source families
+  (``frame_sources`` bit mask, for leave-one-family-out);
 - **labelled sequences**: 30-frame neutral→apex landmark motions of the 19 labels
   (:mod:`core.data.recipes`) for the motion model and the expression classifier.
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import config_from_dict
+from core.data.families import FAMILIES, SOURCE_BITS, sample_family
 from core.data.recipes import (
     EXPRESSION_SPLIT_TEST_LABELS,
     HELD_OUT_ACTIONS,
@@ -40,8 +44,12 @@ __all__ = ["SynthConfig", "SynthData", "generate", "load_or_generate", "load_syn
 class SynthConfig:
     """What to synthesise. The defaults build the training set in a few minutes on 2 cores."""
 
-    n_identities: int = 240
-    mixtures_per_identity: int = 36
+    n_identities: int = 320
+    mixtures_per_identity: int = 12
+    actions_per_identity: int = 8
+    bones_per_identity: int = 12
+    local_per_identity: int = 8
+    sums_per_identity: int = 12
     sequences_per_label_per_identity: float = 0.25
     sequence_frames_for_decoder: int = 5
     n_frames: int = 30
@@ -59,7 +67,8 @@ class SynthData:
     neutral : (I, V, 3) float32 neutral faces; id_test : (I,) bool.
     frame_identity : (N,) int; frame_landmarks : (N, 68, 3) float32 expressive landmarks;
     frame_disp : (N, V, 3) float16 dense displacement from the neutral (metres);
-    frame_label : (N,) int (-1 for random mixtures); frame_expr_train : (N,) bool.
+    frame_label : (N,) int (-1 for random mixtures); frame_expr_train : (N,) bool;
+    frame_sources : (N,) uint8 bit mask of the source families (:data:`SOURCE_BITS`).
     seq_identity : (S,) int; seq_label : (S,) int; seq_landmarks : (S, T, 68, 3) float32.
     """
 
@@ -72,6 +81,7 @@ class SynthData:
     frame_disp: np.ndarray
     frame_label: np.ndarray
     frame_expr_train: np.ndarray
+    frame_sources: np.ndarray
     seq_identity: np.ndarray
     seq_label: np.ndarray
     seq_landmarks: np.ndarray
@@ -114,7 +124,8 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
     id_test[rng.permutation(n_id)[: max(1, round(config.test_identity_fraction * n_id))]] = True
     neutral = head.vertices(ident, np.arange(n_id))
 
-    f_id, f_lm, f_disp, f_lab, f_ok = [], [], [], [], []
+    f_id, f_lm, f_disp, f_lab, f_ok, f_src = [], [], [], [], [], []
+    mixed = SOURCE_BITS["actions"] | SOURCE_BITS["bones"]
     s_id, s_lab, s_lm = [], [], []
     n_seq_per_label = max(1, round(config.sequences_per_label_per_identity * n_id))
     bar = tqdm(total=n_id + len(LABELS), desc="synthesising anny 4D data", disable=not progress,
@@ -129,6 +140,23 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
         f_disp.append((v - neutral[i]).astype(np.float16))
         f_lab.append(np.full(len(v), -1))
         f_ok.append(np.full(len(v), exclude))
+        f_src.append(np.full(len(v), mixed, np.uint8))
+        for family in FAMILIES:
+            count = getattr(config, f"{family}_per_identity")
+            if count < 1:
+                continue
+            params, local, sources = sample_family(
+                family, head, rng, count, ident["local_changes"][i],
+                exclude_actions=HELD_OUT_ACTIONS if exclude else ())
+            frame_ident = {"phenotypes": np.repeat(ident["phenotypes"][i:i + 1], count, axis=0),
+                           "local_changes": local}
+            v = head.vertices(frame_ident, np.arange(count), params)
+            f_id.append(np.full(count, i))
+            f_lm.append(v[:, landmark_idx])
+            f_disp.append((v - neutral[i]).astype(np.float16))
+            f_lab.append(np.full(count, -1))
+            f_ok.append(exclude | ((sources & SOURCE_BITS["actions"]) == 0))
+            f_src.append(sources)
         bar.update(1)
     # labelled sequences: identities cycled so every label is seen on train and test identities
     order = rng.permutation(n_id)
@@ -149,6 +177,7 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
             f_disp.append((v[pick] - neutral[i]).astype(np.float16))
             f_lab.append(np.full(len(pick), li))
             f_ok.append(np.full(len(pick), label not in EXPRESSION_SPLIT_TEST_LABELS))
+            f_src.append(np.full(len(pick), mixed, np.uint8))
         bar.update(1)
     bar.close()
     frame_label = np.concatenate(f_lab)
@@ -163,6 +192,7 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
         frame_disp=np.concatenate(f_disp),
         frame_label=frame_label,
         frame_expr_train=np.concatenate(f_ok),
+        frame_sources=np.concatenate(f_src),
         seq_identity=np.asarray(s_id),
         seq_label=np.asarray(s_lab),
         seq_landmarks=np.stack(s_lm).astype(np.float32),
