@@ -34,13 +34,20 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--beta2", type=float, default=0.1)
-    p.add_argument("--split", choices=("identity", "expression"), default="identity")
+    p.add_argument("--split", choices=("identity", "expression", "family:actions", "family:bones",
+                                       "family:local"), default="identity",
+                   help="family:X trains without deformation family X (leave one family out)")
     p.add_argument("--normalization", choices=("scale", "none", "frobenius"), default="scale")
     p.add_argument("--loss", choices=("dr", "dr+pr", "dr+wpr"), default="dr+wpr",
                    help="dr: L_dr only (S1); dr+pr: + unweighted L_pr (S2); dr+wpr: + weighted (S3)")
     p.add_argument("--channels", default="128,64,32,32,16")
     p.add_argument("--linear-skip", action="store_true",
                    help="add a linear shortcut initialised with the ridge solution (S2D-Dec+)")
+    p.add_argument("--landmark-residual", action="store_true",
+                   help="add the biharmonic landmark residual (landmarks are met exactly)")
+    p.add_argument("--gate", action="store_true",
+                   help="with --landmark-residual: fade the learned part out for inputs outside "
+                        "the span of the training inputs")
     p.add_argument("--out", default=str(ROOT / "models" / "s2d_decoder.safetensors"))
     p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
     p.add_argument("--device", default="auto")
@@ -99,7 +106,8 @@ def cmd_train_decoder(args) -> int:
         use_pr=args.loss != "dr", weighted=args.loss == "dr+wpr",
         normalization=args.normalization, split=args.split,
         channels=tuple(int(c) for c in args.channels.split(",")), seed=args.seed,
-        linear_skip=args.linear_skip,
+        linear_skip=args.linear_skip, landmark_residual=args.landmark_residual,
+        gate=args.gate and args.landmark_residual,
     )
     train = make_split(data, cfg.split, "train")
     log = print if rank == 0 else (lambda *a, **k: None)
@@ -114,7 +122,7 @@ def cmd_train_decoder(args) -> int:
             "data": asdict(data.config), "train_frames": len(train),
             "train_seconds": summary["train_seconds"], "world_size": summary["world_size"],
             "device": str(device), "normalization": cfg.normalization,
-            "ridge_lambda": getattr(model, "ridge_lambda", None)})
+            "ridge_lambda": getattr(getattr(model, "learned", model), "ridge_lambda", None)})
         log(f"saved {args.out}")
     if dist:
         torch.distributed.destroy_process_group()

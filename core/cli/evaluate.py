@@ -8,7 +8,7 @@ from pathlib import Path
 from core.cli.common import add_data_args, load_data, set_threads
 from core.paths import MODELS, ROOT
 
-__all__ = ["register", "cmd_evaluate", "cmd_evaluate_motion"]
+__all__ = ["register", "cmd_evaluate", "cmd_evaluate_motion", "cmd_evaluate_generalization"]
 
 
 def register(sub) -> None:
@@ -32,6 +32,16 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_evaluate_motion)
 
+    p = sub.add_parser("evaluate-generalization",
+                       help="leave one deformation family out -> docs/generalization.json")
+    add_data_args(p)
+    p.add_argument("--steps", type=int, default=400, help="decoder training steps per family")
+    p.add_argument("--families", default="actions,bones,local")
+    p.add_argument("--max-test-frames", type=int, default=400)
+    p.add_argument("--out", default=str(ROOT / "docs" / "generalization.json"))
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_evaluate_generalization)
+
 
 def cmd_evaluate(args) -> int:
     from core.eval.report import run_evaluation
@@ -48,3 +58,20 @@ def cmd_evaluate_motion(args) -> int:
                            decoder_weights=Path(args.decoder_weights), docs=Path(args.docs),
                            repeats=args.repeats, device=args.device)
     return run_motion_evaluation(load_data(args), cfg)
+
+
+def cmd_evaluate_generalization(args) -> int:
+    import json
+
+    from core.eval.generalization import evaluate_generalization, generalization_table
+    from core.io.atomic import atomic_file
+
+    set_threads(args)
+    fams = tuple(f for f in args.families.split(",") if f)
+    res = evaluate_generalization(load_data(args), steps=args.steps, families=fams,
+                                  max_test=args.max_test_frames)
+    with atomic_file(Path(args.out)) as tmp:
+        tmp.write_text(json.dumps(res, indent=1))
+    print(generalization_table(res))
+    print(f"wrote {args.out}")
+    return 0

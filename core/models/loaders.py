@@ -148,7 +148,8 @@ def _check_shapes(path: Path, probe: nn.Module, state: dict, optional: tuple[str
 
 def load_decoder(path: Path | str | None = None, hierarchy=None, device="cpu"
                  ) -> tuple[nn.Module, dict]:
-    """S2D-Dec (or S2D-Dec+ with its linear shortcut) -> (model, metadata).
+    """S2D-Dec (or S2D-Dec+ with its linear shortcut, or either inside a
+    :class:`~core.models.residual_decoder.ResidualDecoder` with its gate) -> (model, metadata).
 
     path : default ``models/s2d_decoder.safetensors``; hierarchy : the
     :class:`core.mesh.hierarchy.MeshHierarchy` it was trained on (default: the shipped one).
@@ -167,6 +168,10 @@ def load_decoder(path: Path | str | None = None, hierarchy=None, device="cpu"
             from core.models.linear_skip import SkipDecoder
 
             model = SkipDecoder(model)
+        if extra.get("train_config", {}).get("landmark_residual"):
+            from core.models.residual_decoder import gate_config_of, residual_decoder
+
+            model = residual_decoder(model, gate_config_of(extra))
         return model
 
     return load_model(path or MODELS / "s2d_decoder.safetensors", DECODER_KIND, build, device,

@@ -52,6 +52,8 @@ class S2DTrainConfig:
     checkpoint_every: int = 1000
     linear_skip: bool = False
     skip_lr_factor: float = 0.02
+    landmark_residual: bool = False
+    gate: bool = False
 
 
 @dataclass
@@ -78,9 +80,18 @@ def make_split(data, split: str, part: str) -> DecoderSplit:
     identity split: train = frames of train identities; test = frames of test identities.
     expression split: train = frames of train identities without held-out labels/actions;
     test = frames of the held-out labels (on all identities).
+    ``family:<name>`` (leave one family out, :mod:`core.data.families`): train = frames of
+    train identities that use no source of that family; test = frames of test identities made
+    of that family alone.
     """
     test_id = data.id_test[data.frame_identity]
-    if split == "identity":
+    if split.startswith("family:"):
+        from core.data.families import family_mask
+
+        bit = family_mask(split.split(":", 1)[1])
+        src = data.frame_sources
+        sel = (~test_id & ((src & bit) == 0)) if part == "train" else (test_id & (src == bit))
+    elif split == "identity":
         sel = ~test_id if part == "train" else test_id
     elif split == "expression":
         from core.data.recipes import EXPRESSION_SPLIT_TEST_LABELS, LABELS
@@ -88,7 +99,8 @@ def make_split(data, split: str, part: str) -> DecoderSplit:
         held = np.isin(data.frame_label, [LABELS.index(x) for x in EXPRESSION_SPLIT_TEST_LABELS])
         sel = (~test_id & data.frame_expr_train) if part == "train" else held
     else:
-        raise S2DError(f"unknown split {split!r}; expected 'identity' or 'expression'")
+        raise S2DError(f"unknown split {split!r}; expected 'identity', 'expression' or "
+                       "'family:<actions|bones|local>'")
     ids = data.frame_identity[sel]
     return DecoderSplit(
         neutral_lm=data.neutral_landmarks[ids],
@@ -126,7 +138,7 @@ def _param_groups(model, cfg: S2DTrainConfig) -> list[dict]:
     so it learns ``skip_lr_factor`` times slower than the spiral branch."""
     if not cfg.linear_skip:
         return [{"params": list(model.parameters()), "lr_factor": 1.0}]
-    skip = list(model.skip.parameters())
+    skip = list(getattr(model, "learned", model).skip.parameters())
     ids = {id(p) for p in skip}
     rest = [p for p in model.parameters() if id(p) not in ids]
     return [{"params": rest, "lr_factor": 1.0}, {"params": skip, "lr_factor": cfg.skip_lr_factor}]
@@ -147,11 +159,14 @@ def train_decoder(
     device: str | torch.device = "cpu",
     log=print,
     extra_meta: dict | None = None,
+    template: tuple | None = None,
 ) -> tuple[S2DDecoder, dict]:
     """Train a decoder; returns the model (on ``device``) and a summary dict.
 
     With ``run_dir`` set, ``last.safetensors`` (resumable state) is written every
-    ``checkpoint_every`` steps and training resumes from it when present.
+    ``checkpoint_every`` steps and training resumes from it when present. ``template``
+    (vertices (V, 3), faces (F, 3), landmark indices (K,)) is the mesh of the landmark
+    residual (default: the shipped face).
     """
     rank, world = _dist_info()
     torch.manual_seed(cfg.seed)
@@ -160,6 +175,8 @@ def train_decoder(
     model = S2DDecoder(dcfg, hierarchy)
     if cfg.linear_skip:
         model = _with_ridge_skip(model, train, cfg)
+    if cfg.landmark_residual:
+        model = _with_residual(model, train, cfg, template)
     model = model.to(device)
     opt = torch.optim.Adam(_param_groups(model, cfg), lr=cfg.lr)
     start = 0
@@ -187,7 +204,7 @@ def train_decoder(
         x = normalize_input(cfg.normalization, nl, tl)
         scale = output_factor(cfg.normalization, nl)[:, None, None]
         y = torch.as_tensor(train.disp[idx].astype(np.float32), device=device) / scale
-        pred = net(x)
+        pred = net(x, use_gate=False) if cfg.landmark_residual else net(x)
         loss, parts = decoder_loss(pred, y, w, cfg)
         if not torch.isfinite(loss):
             raise S2DError(f"non-finite decoder loss at step {step}; lower the learning rate")
@@ -232,9 +249,35 @@ def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConf
     return model
 
 
+def _with_residual(learned, train: DecoderSplit, cfg: S2DTrainConfig, template=None,
+                   max_frames: int = 20000):
+    """Wrap in a :class:`ResidualDecoder` on ``template`` (default: the shipped face); with
+    ``cfg.gate`` the gate is fitted to (up to ``max_frames``) normalised training inputs."""
+    from core.models.landmark_residual import LandmarkResidual
+    from core.models.residual_decoder import ResidualDecoder, fit_gate
+
+    if template is None:
+        from core.assets import load_face, load_landmarks
+
+        face, lms = load_face(), load_landmarks()
+        template = (face.vertices, face.faces, lms.indices)
+    gate = None
+    if cfg.gate:
+        rng = np.random.default_rng(cfg.seed)
+        idx = rng.choice(len(train), min(max_frames, len(train)), replace=False)
+        x = normalize_input(cfg.normalization, torch.as_tensor(train.neutral_lm[idx]),
+                            torch.as_tensor(train.target_lm[idx]))
+        gate = fit_gate(x.numpy())
+    residual = LandmarkResidual.from_face(*template)
+    return ResidualDecoder(learned, residual, template[2], gate)
+
+
 def save_decoder(path: Path, model: S2DDecoder, cfg: S2DTrainConfig, extra: dict) -> None:
     """Final weights + decoder config + training config in one safetensors file."""
     meta = {"train_config": asdict(cfg), **extra}
+    gate = getattr(model, "gate", None)
+    if gate is not None:
+        meta["gate_config"] = gate.config.to_dict()
     save_checkpoint(path, model.state_dict(), model.config, DECODER_KIND, meta)
 
 

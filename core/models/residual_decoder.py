@@ -1,0 +1,160 @@
+"""A decoder that always lands on its landmarks and falls back to smooth motion off its data.
+
+``y = a(x) · D(x) + B (x − a(x) · D(x)[landmarks])``
+
+- ``D`` is the learned decoder (:class:`~core.models.s2d_decoder.S2DDecoder`, optionally with
+  the ridge shortcut of :class:`~core.models.linear_skip.SkipDecoder`);
+- ``B`` is the biharmonic landmark residual (:class:`~core.models.landmark_residual.
+  LandmarkResidual`): what ``D`` leaves undone at the 68 landmarks is spread smoothly over the
+  skin, so every landmark lands exactly where it was asked to;
+- ``a(x)`` in [0, 1] is the :class:`InputGate`: 1 for inputs that lie in the span of the
+  training inputs, falling to 0 for inputs far outside it (a single landmark dragged alone, an
+  unseen kind of motion), where the learned part would extrapolate wildly and the smooth
+  residual alone is the safer answer.
+
+Everything is in the decoder's normalised units (input and output divided by the face's
+landmark scale, :mod:`core.models.normalization`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.errors import InvalidInputError
+
+__all__ = ["GateConfig", "InputGate", "ResidualDecoder", "fit_gate", "gate_config_of",
+           "residual_decoder"]
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The gate: ``rank`` principal directions of the training inputs and the out-of-span
+    fractions ``low`` (gate 1 below) and ``high`` (gate 0 above)."""
+
+    n_inputs: int
+    rank: int
+    low: float = 0.35
+    high: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not (0 < self.rank <= self.n_inputs):
+            raise InvalidInputError(f"gate rank must be in 1..{self.n_inputs}, found {self.rank}")
+        if not (0.0 <= self.low < self.high <= 1.0):
+            raise InvalidInputError(f"expected 0 <= low < high <= 1, found {self.low}, {self.high}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class InputGate(nn.Module):
+    """x (B, K, 3) → gate (B,) in [0, 1] from the share of x outside the training span.
+
+    ``rho = |x − U Uᵀ x| / |x|`` with ``U`` (K*3, rank) orthonormal; the gate is 1 for
+    ``rho <= low``, 0 for ``rho >= high`` and linear between (1 for x = 0).
+    """
+
+    def __init__(self, config: GateConfig, basis: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.config = config
+        if basis is None:
+            basis = torch.zeros(config.n_inputs, config.rank)
+        if tuple(basis.shape) != (config.n_inputs, config.rank):
+            raise InvalidInputError(f"gate basis: expected ({config.n_inputs}, {config.rank}), "
+                                    f"found {tuple(basis.shape)}")
+        self.register_buffer("basis", basis.to(torch.float32).contiguous())
+
+    def out_of_span(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, K, 3) → rho (B,) in [0, 1]."""
+        flat = x.reshape(x.shape[0], -1)  # (B, K*3)
+        u = self.basis.to(flat.dtype)
+        rest = flat - (flat @ u) @ u.T
+        return rest.norm(dim=1) / flat.norm(dim=1).clamp_min(1e-12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return ((c.high - self.out_of_span(x)) / (c.high - c.low)).clamp(0.0, 1.0)
+
+
+def fit_gate(inputs: np.ndarray, energy: float = 0.999, max_rank: int = 120,
+             low: float = 0.35, high: float = 0.7) -> InputGate:
+    """A gate spanned by the training inputs (N, K, 3): the fewest principal directions
+    (uncentred SVD) keeping ``energy`` of their squared norm, at most ``max_rank``."""
+    x = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    cum = np.cumsum(s ** 2) / (s ** 2).sum()
+    rank = int(min(max_rank, np.searchsorted(cum, energy) + 1))
+    cfg = GateConfig(n_inputs=x.shape[1], rank=rank, low=low, high=high)
+    return InputGate(cfg, torch.from_numpy(vt[:rank].T.copy()))
+
+
+class ResidualDecoder(nn.Module):
+    """Learned decoder + gate + biharmonic landmark residual; (B, K, 3) → (B, V, 3).
+
+    Parameters
+    ----------
+    learned : nn.Module mapping (B, K, 3) → (B, V, 3) (S2DDecoder or SkipDecoder).
+    residual : LandmarkResidual of the template (its basis is rebuilt at load, not saved).
+    landmark_idx : (K,) vertex indices of the landmarks.
+    gate : InputGate or None (None: the learned part always counts fully).
+    """
+
+    def __init__(self, learned: nn.Module, residual: nn.Module, landmark_idx,
+                 gate: InputGate | None = None) -> None:
+        super().__init__()
+        self.learned = learned
+        self.residual = residual
+        self.gate = gate
+        self.register_buffer("landmark_idx", torch.as_tensor(np.asarray(landmark_idx),
+                                                             dtype=torch.long), persistent=False)
+
+    @property
+    def config(self):
+        return self.learned.config
+
+    @property
+    def n_vertices(self) -> int:
+        return self.learned.n_vertices
+
+    def forward(self, landmark_disp: torch.Tensor, use_gate: bool = True) -> torch.Tensor:
+        x = landmark_disp.reshape(landmark_disp.shape[0], -1, 3)  # (B, K, 3)
+        d = self.learned(x)  # (B, V, 3)
+        if use_gate and self.gate is not None:
+            d = d * self.gate(x)[:, None, None]
+        left = x - d[:, self.landmark_idx]  # (B, K, 3) what D did not reach
+        return d + self.residual(left)
+
+
+def gate_config_of(extra: dict) -> GateConfig | None:
+    """The gate config saved in a checkpoint's metadata (None: no gate); validated."""
+    if "gate_config" not in extra:
+        return None
+    from core.config import config_from_dict
+
+    return config_from_dict(GateConfig, extra["gate_config"], "the decoder's gate config")
+
+
+def residual_decoder(learned: nn.Module, gate_config: GateConfig | None,
+                     template=None) -> ResidualDecoder:
+    """Wrap a learned decoder with the biharmonic residual of ``template`` (vertices (V, 3),
+    faces (F, 3), landmark indices (K,); default: the shipped face) and an (unfitted) gate.
+
+    Under ``torch.device("meta")`` (the loader's shape probe) the residual's basis is a
+    placeholder of the right shape instead of the ~1 s sparse solve.
+    """
+    if template is None:
+        from core.assets import load_face, load_landmarks
+
+        face, lms = load_face(), load_landmarks()
+        template = (face.vertices, face.faces, lms.indices)
+    from core.models.landmark_residual import LandmarkResidual
+
+    if torch.empty(0).device.type == "meta":
+        residual = LandmarkResidual(torch.zeros(len(template[0]), len(template[2])))
+    else:
+        residual = LandmarkResidual.from_face(*template)
+    gate = InputGate(gate_config) if gate_config is not None else None
+    return ResidualDecoder(learned, residual, template[2], gate)
