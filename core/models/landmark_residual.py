@@ -19,8 +19,10 @@ from torch import nn
 
 __all__ = ["ANCHOR_DISTANCE", "cotangent_laplacian", "biharmonic_basis", "LandmarkResidual"]
 
-#: Skin vertices farther than this (metres, straight line) from every landmark are held still.
-ANCHOR_DISTANCE = 0.05
+#: Skin vertices farther than this (metres, straight line) from every landmark are held still
+#: (measured, leave-one-family-out with interpolation alone: 2 cm explains 58 / 62 / 52 % of
+#: unseen action / bone / local-change motion, 5 cm 52 / 56 / -9 %; drags clean 88 % vs 87.5 %).
+ANCHOR_DISTANCE = 0.02
 #: Cotangents are clamped to this magnitude so near-degenerate triangles do not dominate.
 MAX_COTANGENT = 1e3
 
