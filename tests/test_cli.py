@@ -10,7 +10,8 @@ from core.cli import build_parser, run_cli
 
 #: Commands of this package's families; other families may add more.
 COMMANDS = ("build-assets", "info", "decode", "train-decoder", "generate", "interpolate",
-            "train-gan", "train-classifier", "evaluate", "evaluate-motion", "bench",
+            "train-gan", "train-classifier", "evaluate", "evaluate-motion",
+            "evaluate-generalization", "bench",
             "build-prior", "sequence", "transfer", "face", "neutralize", "build-face-basis",
             "evaluate-apps")
 

@@ -97,3 +97,16 @@ def test_checked_loading_of_a_residual_decoder(tmp_path):
                     {"train_config": {"landmark_residual": True}, "gate_config": gcfg.to_dict()})
     with pytest.raises(InvalidInputError, match="does not match its config"):
         load_decoder(bad, hierarchy=h)
+
+
+def test_typicality_fades_inputs_far_larger_than_the_training_ones():
+    rng = np.random.default_rng(2)
+    train_x = rng.normal(size=(500, 10, 3)) * 0.01
+    gate = fit_gate(train_x)
+    assert 0 < gate.config.typical_low < gate.config.typical_high
+    with torch.no_grad():
+        t = gate.typicality(torch.as_tensor(train_x, dtype=torch.float32))
+        assert 0.8 < float(t.mean()) < 1.2  # whitened: about 1 on the training inputs
+        big = torch.as_tensor(train_x[:4] * 20, dtype=torch.float32)  # in the span, far too large
+        assert float(gate.out_of_span(big).max()) < 1e-5 and float(gate(big).max()) == 0.0
+    assert fit_gate(train_x, typical_factor=0).config.typical_high == 0.0

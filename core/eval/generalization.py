@@ -86,7 +86,7 @@ def evaluate_generalization(data, steps: int = 400, max_train: int = 3000, max_t
         preds["biharmonic + ridge correction"] = (residual.apply_numpy(xt) + cp) * st
         pca = PCAFit(min(120, len(tr) - 1)).fit(yr, lms.indices, seed=seed)
         preds["PCA fit"] = pca.predict(xt) * st
-        if steps > 0:
+        if steps >= 0:
             cfg = S2DTrainConfig(steps=steps, linear_skip=True, landmark_residual=True, gate=True,
                                  split=f"family:{fam}", seed=seed, log_every=max(50, steps // 4))
             model, _ = train_decoder(train, hier, face.loss_weights, cfg, log=log)

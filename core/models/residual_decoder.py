@@ -33,18 +33,25 @@ __all__ = ["GateConfig", "InputGate", "ResidualDecoder", "fit_gate", "gate_confi
 @dataclass(frozen=True)
 class GateConfig:
     """The gate: ``rank`` principal directions of the training inputs and the out-of-span
-    fractions ``low`` (gate 1 below) and ``high`` (gate 0 above)."""
+    fractions ``low`` (gate 1 below) and ``high`` (gate 0 above); ``typical_low`` /
+    ``typical_high`` do the same for the input's whitened size inside the span (RMS of its
+    coordinates over their training spread; 0 turns this test off)."""
 
     n_inputs: int
     rank: int
     low: float = 0.35
     high: float = 0.7
+    typical_low: float = 0.0
+    typical_high: float = 0.0
 
     def __post_init__(self) -> None:
         if not (0 < self.rank <= self.n_inputs):
             raise InvalidInputError(f"gate rank must be in 1..{self.n_inputs}, found {self.rank}")
         if not (0.0 <= self.low < self.high <= 1.0):
             raise InvalidInputError(f"expected 0 <= low < high <= 1, found {self.low}, {self.high}")
+        if self.typical_high and not (0.0 < self.typical_low < self.typical_high):
+            raise InvalidInputError("expected 0 < typical_low < typical_high, found "
+                                    f"{self.typical_low}, {self.typical_high}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,10 +61,14 @@ class InputGate(nn.Module):
     """x (B, K, 3) → gate (B,) in [0, 1] from the share of x outside the training span.
 
     ``rho = |x − U Uᵀ x| / |x|`` with ``U`` (K*3, rank) orthonormal; the gate is 1 for
-    ``rho <= low``, 0 for ``rho >= high`` and linear between (1 for x = 0).
+    ``rho <= low``, 0 for ``rho >= high`` and linear between (1 for x = 0). With
+    ``typical_high > 0`` it is also faded out between ``typical_low`` and ``typical_high`` of
+    ``t = RMS(Uᵀ x / spread)`` (``spread`` (rank,): the training inputs' RMS along each
+    direction): inputs inside the span but far larger or stranger than the training ones.
     """
 
-    def __init__(self, config: GateConfig, basis: torch.Tensor | None = None) -> None:
+    def __init__(self, config: GateConfig, basis: torch.Tensor | None = None,
+                 spread: torch.Tensor | None = None) -> None:
         super().__init__()
         self.config = config
         if basis is None:
@@ -66,6 +77,18 @@ class InputGate(nn.Module):
             raise InvalidInputError(f"gate basis: expected ({config.n_inputs}, {config.rank}), "
                                     f"found {tuple(basis.shape)}")
         self.register_buffer("basis", basis.to(torch.float32).contiguous())
+        if config.typical_high:
+            spread = torch.ones(config.rank) if spread is None else spread
+            if tuple(spread.shape) != (config.rank,):
+                raise InvalidInputError(f"gate spread: expected ({config.rank},), found "
+                                        f"{tuple(spread.shape)}")
+            self.register_buffer("spread", spread.to(torch.float32).contiguous())
+
+    def typicality(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, K, 3) → t (B,): RMS of the whitened span coordinates (about 1 for training data)."""
+        flat = x.reshape(x.shape[0], -1)
+        z = (flat @ self.basis.to(flat.dtype)) / self.spread.to(flat.dtype)  # (B, rank)
+        return z.pow(2).mean(1).sqrt()
 
     def out_of_span(self, x: torch.Tensor) -> torch.Tensor:
         """(B, K, 3) → rho (B,) in [0, 1]."""
@@ -76,19 +99,35 @@ class InputGate(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
-        return ((c.high - self.out_of_span(x)) / (c.high - c.low)).clamp(0.0, 1.0)
+        g = ((c.high - self.out_of_span(x)) / (c.high - c.low)).clamp(0.0, 1.0)
+        if c.typical_high:
+            t = self.typicality(x)
+            g = torch.minimum(g, ((c.typical_high - t) / (c.typical_high - c.typical_low))
+                              .clamp(0.0, 1.0))
+        return g
 
 
 def fit_gate(inputs: np.ndarray, energy: float = 0.999, max_rank: int = 120,
-             low: float = 0.35, high: float = 0.7) -> InputGate:
+             low: float = 0.35, high: float = 0.7, typical_quantile: float = 0.99,
+             typical_factor: float = 2.0) -> InputGate:
     """A gate spanned by the training inputs (N, K, 3): the fewest principal directions
-    (uncentred SVD) keeping ``energy`` of their squared norm, at most ``max_rank``."""
+    (uncentred SVD) keeping ``energy`` of their squared norm, at most ``max_rank``; the
+    typicality test starts fading at the ``typical_quantile`` of the training inputs and is
+    closed at ``typical_factor`` times that (``typical_factor=0``: no typicality test)."""
     x = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
     _, s, vt = np.linalg.svd(x, full_matrices=False)
     cum = np.cumsum(s ** 2) / (s ** 2).sum()
     rank = int(min(max_rank, np.searchsorted(cum, energy) + 1))
-    cfg = GateConfig(n_inputs=x.shape[1], rank=rank, low=low, high=high)
-    return InputGate(cfg, torch.from_numpy(vt[:rank].T.copy()))
+    basis = vt[:rank].T.copy()  # (K*3, rank)
+    spread = s[:rank] / np.sqrt(len(x))  # RMS of the training inputs along each direction
+    t_low = t_high = 0.0
+    if typical_factor:
+        t = np.sqrt((((x @ basis) / spread) ** 2).mean(1))
+        t_low = float(np.quantile(t, typical_quantile))
+        t_high = typical_factor * t_low
+    cfg = GateConfig(n_inputs=x.shape[1], rank=rank, low=low, high=high, typical_low=t_low,
+                     typical_high=t_high)
+    return InputGate(cfg, torch.from_numpy(basis), torch.from_numpy(spread))
 
 
 class ResidualDecoder(nn.Module):
