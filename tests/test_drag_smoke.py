@@ -30,9 +30,13 @@ def result():
 
 def test_few_drags_are_clean_and_reach_their_target(result):
     assert len(result.flipped) == 4 * len(LANDMARKS)
-    bad = [f"{k}{s}: {f} flips, {r:.2f}x" for k, s, f, r in
-           zip(result.landmark, result.direction, result.flipped, result.worst_ratio, strict=True)
-           if f > MAX_FLIPPED or r > MAX_VERTEX_RATIO]
+    bad = [
+        f"{k}{s}: {f} flips, {r:.2f}x"
+        for k, s, f, r in zip(
+            result.landmark, result.direction, result.flipped, result.worst_ratio, strict=True
+        )
+        if f > MAX_FLIPPED or r > MAX_VERTEX_RATIO
+    ]
     assert not bad
     assert result.reached.max() < 5e-4
 

@@ -21,8 +21,13 @@ def head():
     return SimpleNamespace(
         facial_action_labels=[f"act{i}" for i in range(50)] + ["eyeLookUpLeft", "tongueOut"],
         bone_labels=["root", "jaw", "eye.L", "tongue00", *RIG_BONES],
-        face_local_changes=["nose-hump-incr", "mouth-trans-up", "l-ear-lobe-incr",
-                            "head-fat-incr", "chin-width-incr"],
+        face_local_changes=[
+            "nose-hump-incr",
+            "mouth-trans-up",
+            "l-ear-lobe-incr",
+            "head-fat-incr",
+            "chin-width-incr",
+        ],
     )
 
 
@@ -50,8 +55,9 @@ def test_a_source_family_uses_only_its_own_source(head, family):
 
 def test_sums_combine_only_allowed_families(head):
     rng = np.random.default_rng(1)
-    _, _, src = sample_family("sums", head, rng, 60, np.zeros(5),
-                              allowed_sources=("actions", "local"))
+    _, _, src = sample_family(
+        "sums", head, rng, 60, np.zeros(5), allowed_sources=("actions", "local")
+    )
     assert set(np.unique(src)) == {SOURCE_BITS["actions"] | SOURCE_BITS["local"]}
     _, _, src = sample_family("sums", head, rng, 200, np.zeros(5))
     assert all(bin(int(s)).count("1") >= 2 for s in src) and len(np.unique(src)) == 4
@@ -66,12 +72,19 @@ def test_leave_one_family_out_split_is_disjoint():
     n, ident = 300, rng.integers(0, 10, 300)
     src = rng.choice([1, 2, 3, 4, 5, 6, 7], size=n).astype(np.uint8)
     data = SimpleNamespace(
-        id_test=np.arange(10) >= 8, frame_identity=ident, frame_sources=src,
+        id_test=np.arange(10) >= 8,
+        frame_identity=ident,
+        frame_sources=src,
         neutral_landmarks=np.zeros((10, 68, 3), np.float32),
         frame_landmarks=np.zeros((n, 68, 3), np.float32),
-        frame_disp=np.zeros((n, 5, 3), np.float16), frame_label=np.full(n, -1))
+        frame_disp=np.zeros((n, 5, 3), np.float16),
+        frame_label=np.full(n, -1),
+    )
     for fam, bit in SOURCE_BITS.items():
-        tr, te = make_split(data, f"family:{fam}", "train"), make_split(data, f"family:{fam}", "test")
+        tr, te = (
+            make_split(data, f"family:{fam}", "train"),
+            make_split(data, f"family:{fam}", "test"),
+        )
         tr_src = src[(~data.id_test[ident]) & ((src & bit) == 0)]
         assert len(tr) == len(tr_src) and len(te) > 0
         assert set(tr.identity).isdisjoint(te.identity)  # unseen identities too

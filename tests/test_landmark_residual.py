@@ -5,7 +5,7 @@ import pytest
 import torch
 import trimesh
 
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, MissingWeightsError
 from core.models.landmark_residual import LandmarkResidual, biharmonic_basis, cotangent_laplacian
 from core.models.residual_decoder import GateConfig, InputGate, ResidualDecoder, fit_gate
 
@@ -23,7 +23,7 @@ def test_cotangent_laplacian_kills_constants_and_is_symmetric(sphere):
     L, m = cotangent_laplacian(v, f)
     np.testing.assert_allclose(L @ np.ones(len(v)), 0.0, atol=1e-9)
     assert abs(L - L.T).max() < 1e-12
-    np.testing.assert_allclose(m.sum(), 4 * np.pi * 0.1 ** 2, rtol=0.02)  # sphere area
+    np.testing.assert_allclose(m.sum(), 4 * np.pi * 0.1**2, rtol=0.02)  # sphere area
 
 
 def test_basis_interpolates_and_respects_anchors(sphere):
@@ -45,8 +45,9 @@ def test_residual_decoder_meets_the_landmarks_and_gate_falls_back(sphere):
     train_x = rng.normal(size=(200, 10, 3)) * np.array([1.0, 0.0, 0.0])  # inputs move along x only
     gate = fit_gate(train_x)
     assert gate.config.rank == 10
-    learned = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(30, len(v) * 3),
-                                  torch.nn.Unflatten(1, (len(v), 3)))
+    learned = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(30, len(v) * 3), torch.nn.Unflatten(1, (len(v), 3))
+    )
     model = ResidualDecoder(learned, res, lm, gate)
     x_in = torch.as_tensor(train_x[:3], dtype=torch.float32)
     x_out = torch.zeros(3, 10, 3)
@@ -72,14 +73,15 @@ def test_checked_loading_of_a_residual_decoder(tmp_path):
     from core.assets import resource_path
     from core.mesh.hierarchy import MeshHierarchy
     from core.models.checkpoint import save_checkpoint
+    from core.models.loaders import load_decoder
+    from core.models.residual_decoder import residual_decoder
     from core.models.s2d_decoder import DecoderConfig, S2DDecoder
-    from core.pipeline import _residual_decoder, load_decoder
     from core.train.s2d_train import S2DTrainConfig, save_decoder
 
     h = MeshHierarchy.load(resource_path("hierarchy.npz"))
     learned = S2DDecoder(DecoderConfig.from_hierarchy(h, channels=(4, 4, 4, 4, 4)), h)
     gcfg = GateConfig(n_inputs=204, rank=5)
-    model = _residual_decoder(learned, gcfg)
+    model = residual_decoder(learned, gcfg)
     torch.nn.init.orthogonal_(model.gate.basis)
     cfg = S2DTrainConfig(channels=(4, 4, 4, 4, 4), landmark_residual=True, gate=True)
     path = tmp_path / "dec.safetensors"
@@ -93,9 +95,14 @@ def test_checked_loading_of_a_residual_decoder(tmp_path):
     state = {k: v for k, v in model.state_dict().items()}
     state["gate.basis"] = torch.zeros(204, 7)
     bad = tmp_path / "bad.safetensors"
-    save_checkpoint(bad, state, learned.config, "s2d-decoder",
-                    {"train_config": {"landmark_residual": True}, "gate_config": gcfg.to_dict()})
-    with pytest.raises(InvalidInputError, match="does not match its config"):
+    save_checkpoint(
+        bad,
+        state,
+        learned.config,
+        "s2d-decoder",
+        {"train_config": {"landmark_residual": True}, "gate_config": gcfg.to_dict()},
+    )
+    with pytest.raises(MissingWeightsError, match=r"gate.basis \(204, 7\) instead of \(204, 5\)"):
         load_decoder(bad, hierarchy=h)
 
 

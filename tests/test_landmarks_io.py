@@ -30,8 +30,11 @@ def test_pts_is_the_ibug_layout_and_reads_2d(tmp_path):
     assert lines[3].split() == ["0.0", "1.0"]  # point 1 of the 300-W numbering = index 0
     np.testing.assert_array_equal(read_landmarks(path), p2)
     # the 300-W files themselves: integer-free floats, CRLF, extra blank lines
-    (tmp_path / "w.pts").write_text("version: 1\r\nn_points:  68\r\n{\r\n"
-                                    + "".join(f"{x} {y}\r\n" for x, y in p2) + "}\r\n\r\n")
+    (tmp_path / "w.pts").write_text(
+        "version: 1\r\nn_points:  68\r\n{\r\n"
+        + "".join(f"{x} {y}\r\n" for x, y in p2)
+        + "}\r\n\r\n"
+    )
     np.testing.assert_array_equal(read_landmarks(tmp_path / "w.pts"), p2)
 
 
@@ -57,17 +60,24 @@ def test_csv_frames_and_header(tmp_path):
     np.testing.assert_array_equal(read_landmarks(write_landmarks(tmp_path / "s.npy", seq)), seq)
 
 
-@pytest.mark.parametrize("name, text, match", [
-    ("a.pts", "version: 1\nn_points: 1\n{\n1 2\n}\n", r"expected landmarks of shape"),
-    ("b.pts", "version: 1\nn_points: 67\n{\n" + "1 2\n" * 68 + "}\n", r"n_points: 67 but 68"),
-    ("c.pts", "1 2\n" * 68, r"no '\{ … \}' block"),
-    ("d.pts", "n_points: 68\n{\n" + "1 x\n" * 68 + "}\n", r"expected numbers"),
-    ("e.ljson", "{}", r"not a menpo .ljson"),
-    ("f.ljson", json.dumps({"landmarks": {"points": [[0, 0, 0]] * 67 + [None]}}), r"missing \(null\)"),
-    ("g.csv", "1,2,3\n", r"row 1 has 3 columns; expected 204"),
-    ("h.csv", ",".join(["nan"] * 204) + "\n", r"NaN or inf"),
-    ("i.txt", "", r"unknown landmark format '.txt'"),
-])
+@pytest.mark.parametrize(
+    "name, text, match",
+    [
+        ("a.pts", "version: 1\nn_points: 1\n{\n1 2\n}\n", r"expected landmarks of shape"),
+        ("b.pts", "version: 1\nn_points: 67\n{\n" + "1 2\n" * 68 + "}\n", r"n_points: 67 but 68"),
+        ("c.pts", "1 2\n" * 68, r"no '\{ … \}' block"),
+        ("d.pts", "n_points: 68\n{\n" + "1 x\n" * 68 + "}\n", r"expected numbers"),
+        ("e.ljson", "{}", r"not a menpo .ljson"),
+        (
+            "f.ljson",
+            json.dumps({"landmarks": {"points": [[0, 0, 0]] * 67 + [None]}}),
+            r"missing \(null\)",
+        ),
+        ("g.csv", "1,2,3\n", r"row 1 has 3 columns; expected 204"),
+        ("h.csv", ",".join(["nan"] * 204) + "\n", r"NaN or inf"),
+        ("i.txt", "", r"unknown landmark format '.txt'"),
+    ],
+)
 def test_malformed_files_raise_one_line_errors(tmp_path, name, text, match):
     (tmp_path / name).write_text(text)
     with pytest.raises(InvalidInputError, match=match) as err:

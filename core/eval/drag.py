@@ -14,16 +14,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_FLIPPED", "MAX_VERTEX_RATIO", "DIRECTIONS", "DragResult", "drag_targets",
-           "face_normals", "score_drags", "summarize_drags"]
+__all__ = [
+    "MAX_FLIPPED",
+    "MAX_VERTEX_RATIO",
+    "DIRECTIONS",
+    "DragResult",
+    "drag_targets",
+    "face_normals",
+    "score_drags",
+    "summarize_drags",
+]
 
 #: A clean drag flips at most this many of the 8566 triangles.
 MAX_FLIPPED = 10
 #: ... and moves no vertex more than this multiple of the drag distance.
 MAX_VERTEX_RATIO = 2.5
 #: The four drag directions in the frontal view plane (x: the subject's left, z: up).
-DIRECTIONS = {"+x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0), "+z": (0.0, 0.0, 1.0),
-              "-z": (0.0, 0.0, -1.0)}
+DIRECTIONS = {
+    "+x": (1.0, 0.0, 0.0),
+    "-x": (-1.0, 0.0, 0.0),
+    "+z": (0.0, 0.0, 1.0),
+    "-z": (0.0, 0.0, -1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,9 @@ def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.cross(b - a, c - a)
 
 
-def drag_targets(neutral_landmarks: np.ndarray, distance: float,
-                 landmarks=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def drag_targets(
+    neutral_landmarks: np.ndarray, distance: float, landmarks=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets of every single-landmark drag.
 
     neutral_landmarks : (68, 3) → targets (N, 68, 3), landmark (N,) int, direction (N,) str
@@ -74,9 +87,16 @@ def drag_targets(neutral_landmarks: np.ndarray, distance: float,
     return np.asarray(targets, np.float32), np.asarray(lm), np.asarray(dirs)
 
 
-def score_drags(neutral: np.ndarray, faces: np.ndarray, landmark_idx: np.ndarray,
-                decoded: np.ndarray, targets: np.ndarray, landmark: np.ndarray,
-                direction: np.ndarray, distance: float) -> DragResult:
+def score_drags(
+    neutral: np.ndarray,
+    faces: np.ndarray,
+    landmark_idx: np.ndarray,
+    decoded: np.ndarray,
+    targets: np.ndarray,
+    landmark: np.ndarray,
+    direction: np.ndarray,
+    distance: float,
+) -> DragResult:
     """Measure decoded drags: neutral (V, 3), decoded (N, V, 3), targets (N, 68, 3)."""
     n0 = face_normals(neutral, faces)  # (F, 3)
     n1 = face_normals(decoded, faces)  # (N, F, 3)
@@ -85,8 +105,14 @@ def score_drags(neutral: np.ndarray, faces: np.ndarray, landmark_idx: np.ndarray
     rows = np.arange(len(decoded))
     got = decoded[rows, np.asarray(landmark_idx)[landmark]]  # (N, 3)
     reached = np.linalg.norm(got - targets[rows, landmark], axis=-1)
-    return DragResult(np.asarray(landmark), np.asarray(direction),
-                      np.full(len(decoded), distance), flipped, motion / distance, reached)
+    return DragResult(
+        np.asarray(landmark),
+        np.asarray(direction),
+        np.full(len(decoded), distance),
+        flipped,
+        motion / distance,
+        reached,
+    )
 
 
 def summarize_drags(result: DragResult) -> dict:

@@ -40,8 +40,15 @@ def _inputs(split, normalization="scale"):
     return x.numpy().astype(np.float64), s
 
 
-def evaluate_generalization(data, steps: int = 400, max_train: int = 3000, max_test: int = 400,
-                            families=HELD_OUT_FAMILIES, seed: int = 0, log=print) -> dict:
+def evaluate_generalization(
+    data,
+    steps: int = 400,
+    max_train: int = 3000,
+    max_test: int = 400,
+    families=HELD_OUT_FAMILIES,
+    seed: int = 0,
+    log=print,
+) -> dict:
     """Scores ``{family: {method: {"fraction", "explained", "error_mm"}}}`` plus metadata."""
     from core.assets import load_face, load_landmarks, resource_path
     from core.eval.baselines import PCAFit
@@ -58,15 +65,23 @@ def evaluate_generalization(data, steps: int = 400, max_train: int = 3000, max_t
     out: dict = {"steps": steps, "max_train": max_train, "max_test": max_test, "families": {}}
     for fam in families:
         t0 = time.time()
-        train, test = make_split(data, f"family:{fam}", "train"), make_split(data, f"family:{fam}", "test")
+        train, test = (
+            make_split(data, f"family:{fam}", "train"),
+            make_split(data, f"family:{fam}", "test"),
+        )
         te = rng.choice(len(test), min(max_test, len(test)), replace=False)
         xt, st = _inputs(test)
         xt, st = xt[te], st[te]
         disp = test.disp[te].astype(np.float32)  # (n, V, 3) metres
         tr = np.sort(rng.choice(len(train), min(max_train, len(train)), replace=False))
         n_train = len(train)
-        train = DecoderSplit(train.neutral_lm[tr], train.target_lm[tr], train.disp[tr],
-                             train.identity[tr], train.label[tr])  # a seeded subset
+        train = DecoderSplit(
+            train.neutral_lm[tr],
+            train.target_lm[tr],
+            train.disp[tr],
+            train.identity[tr],
+            train.label[tr],
+        )  # a seeded subset
         xr, sr = _inputs(train)
         yr = train.disp.astype(np.float32) / sr  # normalised dense targets
         preds: dict[str, np.ndarray] = {"no motion": np.zeros_like(disp)}
@@ -78,17 +93,29 @@ def evaluate_generalization(data, steps: int = 400, max_train: int = 3000, max_t
         preds["ridge + residual"] = (rp + residual.apply_numpy(xt - rp[:, lms.indices])) * st
         # a linear correction of the biharmonic interpolation, fitted to what it misses
         yc = (yr - residual.apply_numpy(xr)).reshape(len(tr), -1)
-        lam_c, _ = validated_lambda(RidgeMap, xr.reshape(len(tr), -1), yc.reshape(yr.shape),
-                                    train.identity)
-        cp = RidgeMap(lam_c).fit(xr.reshape(len(tr), -1), yc).predict(
-            xt.reshape(len(te), -1)).reshape(len(te), -1, 3)
+        lam_c, _ = validated_lambda(
+            RidgeMap, xr.reshape(len(tr), -1), yc.reshape(yr.shape), train.identity
+        )
+        cp = (
+            RidgeMap(lam_c)
+            .fit(xr.reshape(len(tr), -1), yc)
+            .predict(xt.reshape(len(te), -1))
+            .reshape(len(te), -1, 3)
+        )
         cp = cp - residual.apply_numpy(cp[:, lms.indices])  # keep the landmarks exact
         preds["biharmonic + ridge correction"] = (residual.apply_numpy(xt) + cp) * st
         pca = PCAFit(min(120, len(tr) - 1)).fit(yr, lms.indices, seed=seed)
         preds["PCA fit"] = pca.predict(xt) * st
         if steps >= 0:
-            cfg = S2DTrainConfig(steps=steps, linear_skip=True, landmark_residual=True, gate=True,
-                                 split=f"family:{fam}", seed=seed, log_every=max(50, steps // 4))
+            cfg = S2DTrainConfig(
+                steps=steps,
+                linear_skip=True,
+                landmark_residual=True,
+                gate=True,
+                split=f"family:{fam}",
+                seed=seed,
+                log_every=max(50, steps // 4),
+            )
             model, _ = train_decoder(train, hier, face.loss_weights, cfg, log=log)
             model.eval()
             with torch.no_grad():
@@ -101,11 +128,19 @@ def evaluate_generalization(data, steps: int = 400, max_train: int = 3000, max_t
         scores = {}
         for name, p in preds.items():
             err = _face_error(p, disp, mask)
-            scores[name] = {"fraction": err / base, "explained": 1.0 - err / base,
-                            "error_mm": err * 1000}
-        out["families"][fam] = {"train_frames": n_train, "fit_frames": len(train), "test_frames": int(len(te)),
-                                "no_motion_mm": base * 1000, "scores": scores,
-                                "seconds": round(time.time() - t0, 1)}
+            scores[name] = {
+                "fraction": err / base,
+                "explained": 1.0 - err / base,
+                "error_mm": err * 1000,
+            }
+        out["families"][fam] = {
+            "train_frames": n_train,
+            "fit_frames": len(train),
+            "test_frames": int(len(te)),
+            "no_motion_mm": base * 1000,
+            "scores": scores,
+            "seconds": round(time.time() - t0, 1),
+        }
         log(f"{fam}: " + ", ".join(f"{k} {v['explained']:.0%}" for k, v in scores.items()))
     return out
 
@@ -114,14 +149,19 @@ def generalization_table(result: dict) -> str:
     """Markdown: share of unseen-family face motion explained, one column per family."""
     fams = list(result["families"])
     methods = list(result["families"][fams[0]]["scores"])
-    lines = ["| method | " + " | ".join(f"unseen {f}" for f in fams) + " |",
-             "|---|" + "---|" * len(fams)]
+    lines = [
+        "| method | " + " | ".join(f"unseen {f}" for f in fams) + " |",
+        "|---|" + "---|" * len(fams),
+    ]
     for m in methods:
         cells = []
         for f in fams:
             s = result["families"][f]["scores"][m]
             cells.append(f"{s['explained']:.0%} ({s['error_mm']:.2f} mm)")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines.append("| *no-motion error (mm)* | " + " | ".join(
-        f"{result['families'][f]['no_motion_mm']:.2f}" for f in fams) + " |")
+    lines.append(
+        "| *no-motion error (mm)* | "
+        + " | ".join(f"{result['families'][f]['no_motion_mm']:.2f}" for f in fams)
+        + " |"
+    )
     return "\n".join(lines)

@@ -36,8 +36,14 @@ from core.errors import InvalidInputError
 from core.glossary import INNER_LIPS, MOUTH, N_LANDMARKS
 from core.io.atomic import atomic_file
 
-__all__ = ["LANDMARK_SUFFIXES", "N_POINTS", "MENPO_IBUG68_LABELS", "read_landmarks",
-           "write_landmarks", "csv_header"]
+__all__ = [
+    "LANDMARK_SUFFIXES",
+    "N_POINTS",
+    "MENPO_IBUG68_LABELS",
+    "read_landmarks",
+    "write_landmarks",
+    "csv_header",
+]
 
 N_POINTS = N_LANDMARKS
 LANDMARK_SUFFIXES = (".pts", ".ljson", ".npy", ".csv")
@@ -84,8 +90,10 @@ def _check(points: np.ndarray, path: Path, *, frames: bool) -> np.ndarray:
     ok_ndim = (2,) if not frames else (2, 3)
     if p.ndim not in ok_ndim or p.shape[-2] != N_POINTS or p.shape[-1] not in (2, 3):
         want = "(68, 2|3)" + (" or (T, 68, 2|3)" if frames else "")
-        raise InvalidInputError(f"{path}: expected landmarks of shape {want}, found {p.shape}; "
-                                "give the 68 iBUG-68 points in order")
+        raise InvalidInputError(
+            f"{path}: expected landmarks of shape {want}, found {p.shape}; "
+            "give the 68 iBUG-68 points in order"
+        )
     if not np.isfinite(p).all():
         raise InvalidInputError(f"{path}: landmarks contain NaN or inf; give 68 finite points")
     return p
@@ -94,8 +102,10 @@ def _check(points: np.ndarray, path: Path, *, frames: bool) -> np.ndarray:
 def _suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in LANDMARK_SUFFIXES:
-        raise InvalidInputError(f"{path}: unknown landmark format {suffix or '(none)'!r}; "
-                                f"use one of {', '.join(LANDMARK_SUFFIXES)}")
+        raise InvalidInputError(
+            f"{path}: unknown landmark format {suffix or '(none)'!r}; "
+            f"use one of {', '.join(LANDMARK_SUFFIXES)}"
+        )
     return suffix
 
 
@@ -117,14 +127,17 @@ def write_landmarks(path: str | Path, points: np.ndarray) -> Path:
             rows = "\n".join(" ".join(repr(float(c)) for c in row) for row in p)
             tmp.write_text(f"version: 1\nn_points: {N_POINTS}\n{{\n{rows}\n}}\n")
         elif suffix == ".ljson":
-            doc = {"version": 2,
-                   "labels": [{"label": n, "mask": list(r)} for n, r, _ in MENPO_IBUG68_LABELS],
-                   "landmarks": {"points": p.tolist(), "connectivity": _connectivity()}}
+            doc = {
+                "version": 2,
+                "labels": [{"label": n, "mask": list(r)} for n, r, _ in MENPO_IBUG68_LABELS],
+                "landmarks": {"points": p.tolist(), "connectivity": _connectivity()},
+            }
             tmp.write_text(json.dumps(doc, indent=1))
         else:
             if p.shape[-1] != 3:
-                raise InvalidInputError(f"{path}: CSV holds 3D points (204 columns); "
-                                        f"found {p.shape[-1]}D points")
+                raise InvalidInputError(
+                    f"{path}: CSV holds 3D points (204 columns); found {p.shape[-1]}D points"
+                )
             frames = p.reshape(-1, N_POINTS * 3)
             lines = [",".join(csv_header())]
             lines += [",".join(repr(float(c)) for c in row) for row in frames]
@@ -145,8 +158,9 @@ def read_landmarks(path: str | Path) -> np.ndarray:
             return _check(np.load(path, allow_pickle=False), path, frames=True)
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path}: cannot read landmarks ({exc}); "
-                                f"expected a {suffix} landmark file") from exc
+        raise InvalidInputError(
+            f"{path}: cannot read landmarks ({exc}); expected a {suffix} landmark file"
+        ) from exc
     reader = {".pts": _read_pts, ".ljson": _read_ljson, ".csv": _read_csv}[suffix]
     return reader(text, path)
 
@@ -155,7 +169,9 @@ def _floats(tokens: list[str], path: Path, where: str) -> list[float]:
     try:
         return [float(t) for t in tokens]
     except ValueError:
-        raise InvalidInputError(f"{path}: {where}: expected numbers, found {' '.join(tokens)!r}") from None
+        raise InvalidInputError(
+            f"{path}: {where}: expected numbers, found {' '.join(tokens)!r}"
+        ) from None
 
 
 def _read_pts(text: str, path: Path) -> np.ndarray:
@@ -169,12 +185,18 @@ def _read_pts(text: str, path: Path) -> np.ndarray:
         key, _, val = ln.partition(":")
         if key.strip().lower() == "n_points":
             declared = int(_floats([val.strip()], path, "n_points")[0])
-    rows = [_floats(ln.split(), path, f"point {i}") for i, ln in enumerate(lines[open_i + 1:close_i])]
+    rows = [
+        _floats(ln.split(), path, f"point {i}") for i, ln in enumerate(lines[open_i + 1 : close_i])
+    ]
     if declared is not None and declared != len(rows):
-        raise InvalidInputError(f"{path}: header says n_points: {declared} but {len(rows)} points "
-                                "follow; fix the header or the point list")
+        raise InvalidInputError(
+            f"{path}: header says n_points: {declared} but {len(rows)} points "
+            "follow; fix the header or the point list"
+        )
     if len({len(r) for r in rows}) > 1:
-        raise InvalidInputError(f"{path}: points have mixed dimensions; give 2 or 3 numbers per line")
+        raise InvalidInputError(
+            f"{path}: points have mixed dimensions; give 2 or 3 numbers per line"
+        )
     return _check(np.array(rows), path, frames=False)
 
 
@@ -183,14 +205,17 @@ def _read_ljson(text: str, path: Path) -> np.ndarray:
         doc = json.loads(text)
         points = doc["landmarks"]["points"]
     except (json.JSONDecodeError, KeyError, TypeError):
-        raise InvalidInputError(f"{path}: not a menpo .ljson file "
-                                "(expected {'landmarks': {'points': [...]}})") from None
+        raise InvalidInputError(
+            f"{path}: not a menpo .ljson file (expected {{'landmarks': {{'points': [...]}}}})"
+        ) from None
     if any(p is None or any(c is None for c in p) for p in points):
         raise InvalidInputError(f"{path}: some landmarks are missing (null); give all 68 points")
     try:
         arr = np.array(points, dtype=np.float64)
     except (ValueError, TypeError):
-        raise InvalidInputError(f"{path}: landmarks.points must be rows of 2 or 3 numbers") from None
+        raise InvalidInputError(
+            f"{path}: landmarks.points must be rows of 2 or 3 numbers"
+        ) from None
     return _check(arr, path, frames=False)
 
 
@@ -199,11 +224,15 @@ def _read_csv(text: str, path: Path) -> np.ndarray:
     if rows and rows[0] and not _is_number(rows[0][0]):
         rows = rows[1:]  # header
     if not rows:
-        raise InvalidInputError(f"{path}: no landmark rows; expected one frame of 204 numbers per row")
+        raise InvalidInputError(
+            f"{path}: no landmark rows; expected one frame of 204 numbers per row"
+        )
     bad = [i for i, r in enumerate(rows) if len(r) != N_POINTS * 3]
     if bad:
-        raise InvalidInputError(f"{path}: row {bad[0] + 1} has {len(rows[bad[0]])} columns; "
-                                f"expected {N_POINTS * 3} (x, y, z of 68 landmarks)")
+        raise InvalidInputError(
+            f"{path}: row {bad[0] + 1} has {len(rows[bad[0]])} columns; "
+            f"expected {N_POINTS * 3} (x, y, z of 68 landmarks)"
+        )
     data = np.array([_floats(r, path, f"row {i + 1}") for i, r in enumerate(rows)])
     return _check(data.reshape(-1, N_POINTS, 3), path, frames=True)
 

@@ -48,15 +48,17 @@ def cotangent_laplacian(vertices: np.ndarray, faces: np.ndarray):
         rows += [i, j, i, j]
         cols += [j, i, i, j]
         vals += [-w, -w, w, w]
-    L = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, n))
+    L = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     m = np.zeros(n)
     np.add.at(m, f.ravel(), np.repeat(area / 3.0, 3))
     return L, np.maximum(m, 1e-12)
 
 
-def biharmonic_basis(vertices: np.ndarray, faces: np.ndarray, landmark_idx: np.ndarray,
-                     anchored: np.ndarray) -> np.ndarray:
+def biharmonic_basis(
+    vertices: np.ndarray, faces: np.ndarray, landmark_idx: np.ndarray, anchored: np.ndarray
+) -> np.ndarray:
     """Biharmonic basis functions (V, K) float64 (see the module docstring).
 
     landmark_idx : (K,) vertex indices; anchored : (V,) bool vertices held at zero (must not
@@ -93,8 +95,13 @@ class LandmarkResidual(nn.Module):
         self.register_buffer("basis", basis.to(torch.float32), persistent=False)
 
     @classmethod
-    def from_face(cls, vertices: np.ndarray, faces: np.ndarray, landmark_idx: np.ndarray,
-                  anchor_distance: float = ANCHOR_DISTANCE) -> LandmarkResidual:
+    def from_face(
+        cls,
+        vertices: np.ndarray,
+        faces: np.ndarray,
+        landmark_idx: np.ndarray,
+        anchor_distance: float = ANCHOR_DISTANCE,
+    ) -> LandmarkResidual:
         """The residual of a template: vertices (V, 3) of the neutral face, faces (F, 3).
 
         The largest connected component is the skin; other components are anchored.
@@ -114,10 +121,12 @@ class LandmarkResidual(nn.Module):
 
     def forward(self, landmark_residual: torch.Tensor) -> torch.Tensor:
         """(B, K, 3) → (B, V, 3)."""
-        return torch.einsum("vk,bkc->bvc", self.basis.to(landmark_residual.dtype),
-                            landmark_residual)
+        return torch.einsum(
+            "vk,bkc->bvc", self.basis.to(landmark_residual.dtype), landmark_residual
+        )
 
     def apply_numpy(self, landmark_residual: np.ndarray) -> np.ndarray:
         """The same for numpy arrays (B, K, 3) → (B, V, 3) float64."""
-        return np.einsum("vk,bkc->bvc", self.basis.double().numpy(),
-                         np.asarray(landmark_residual, np.float64))
+        return np.einsum(
+            "vk,bkc->bvc", self.basis.double().numpy(), np.asarray(landmark_residual, np.float64)
+        )

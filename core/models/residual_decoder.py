@@ -26,8 +26,14 @@ from torch import nn
 
 from core.errors import InvalidInputError
 
-__all__ = ["GateConfig", "InputGate", "ResidualDecoder", "fit_gate", "gate_config_of",
-           "residual_decoder"]
+__all__ = [
+    "GateConfig",
+    "InputGate",
+    "ResidualDecoder",
+    "fit_gate",
+    "gate_config_of",
+    "residual_decoder",
+]
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,10 @@ class GateConfig:
         if not (0.0 <= self.low < self.high <= 1.0):
             raise InvalidInputError(f"expected 0 <= low < high <= 1, found {self.low}, {self.high}")
         if self.typical_high and not (0.0 < self.typical_low < self.typical_high):
-            raise InvalidInputError("expected 0 < typical_low < typical_high, found "
-                                    f"{self.typical_low}, {self.typical_high}")
+            raise InvalidInputError(
+                "expected 0 < typical_low < typical_high, found "
+                f"{self.typical_low}, {self.typical_high}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,21 +75,28 @@ class InputGate(nn.Module):
     direction): inputs inside the span but far larger or stranger than the training ones.
     """
 
-    def __init__(self, config: GateConfig, basis: torch.Tensor | None = None,
-                 spread: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        config: GateConfig,
+        basis: torch.Tensor | None = None,
+        spread: torch.Tensor | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         if basis is None:
             basis = torch.zeros(config.n_inputs, config.rank)
         if tuple(basis.shape) != (config.n_inputs, config.rank):
-            raise InvalidInputError(f"gate basis: expected ({config.n_inputs}, {config.rank}), "
-                                    f"found {tuple(basis.shape)}")
+            raise InvalidInputError(
+                f"gate basis: expected ({config.n_inputs}, {config.rank}), "
+                f"found {tuple(basis.shape)}"
+            )
         self.register_buffer("basis", basis.to(torch.float32).contiguous())
         if config.typical_high:
             spread = torch.ones(config.rank) if spread is None else spread
             if tuple(spread.shape) != (config.rank,):
-                raise InvalidInputError(f"gate spread: expected ({config.rank},), found "
-                                        f"{tuple(spread.shape)}")
+                raise InvalidInputError(
+                    f"gate spread: expected ({config.rank},), found {tuple(spread.shape)}"
+                )
             self.register_buffer("spread", spread.to(torch.float32).contiguous())
 
     def typicality(self, x: torch.Tensor) -> torch.Tensor:
@@ -102,21 +117,28 @@ class InputGate(nn.Module):
         g = ((c.high - self.out_of_span(x)) / (c.high - c.low)).clamp(0.0, 1.0)
         if c.typical_high:
             t = self.typicality(x)
-            g = torch.minimum(g, ((c.typical_high - t) / (c.typical_high - c.typical_low))
-                              .clamp(0.0, 1.0))
+            g = torch.minimum(
+                g, ((c.typical_high - t) / (c.typical_high - c.typical_low)).clamp(0.0, 1.0)
+            )
         return g
 
 
-def fit_gate(inputs: np.ndarray, energy: float = 0.999, max_rank: int = 120,
-             low: float = 0.35, high: float = 0.7, typical_quantile: float = 0.99,
-             typical_factor: float = 2.0) -> InputGate:
+def fit_gate(
+    inputs: np.ndarray,
+    energy: float = 0.999,
+    max_rank: int = 120,
+    low: float = 0.35,
+    high: float = 0.7,
+    typical_quantile: float = 0.99,
+    typical_factor: float = 2.0,
+) -> InputGate:
     """A gate spanned by the training inputs (N, K, 3): the fewest principal directions
     (uncentred SVD) keeping ``energy`` of their squared norm, at most ``max_rank``; the
     typicality test starts fading at the ``typical_quantile`` of the training inputs and is
     closed at ``typical_factor`` times that (``typical_factor=0``: no typicality test)."""
     x = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
     _, s, vt = np.linalg.svd(x, full_matrices=False)
-    cum = np.cumsum(s ** 2) / (s ** 2).sum()
+    cum = np.cumsum(s**2) / (s**2).sum()
     rank = int(min(max_rank, np.searchsorted(cum, energy) + 1))
     basis = vt[:rank].T.copy()  # (K*3, rank)
     spread = s[:rank] / np.sqrt(len(x))  # RMS of the training inputs along each direction
@@ -125,8 +147,9 @@ def fit_gate(inputs: np.ndarray, energy: float = 0.999, max_rank: int = 120,
         t = np.sqrt((((x @ basis) / spread) ** 2).mean(1))
         t_low = float(np.quantile(t, typical_quantile))
         t_high = typical_factor * t_low
-    cfg = GateConfig(n_inputs=x.shape[1], rank=rank, low=low, high=high, typical_low=t_low,
-                     typical_high=t_high)
+    cfg = GateConfig(
+        n_inputs=x.shape[1], rank=rank, low=low, high=high, typical_low=t_low, typical_high=t_high
+    )
     return InputGate(cfg, torch.from_numpy(basis), torch.from_numpy(spread))
 
 
@@ -141,14 +164,18 @@ class ResidualDecoder(nn.Module):
     gate : InputGate or None (None: the learned part always counts fully).
     """
 
-    def __init__(self, learned: nn.Module, residual: nn.Module, landmark_idx,
-                 gate: InputGate | None = None) -> None:
+    def __init__(
+        self, learned: nn.Module, residual: nn.Module, landmark_idx, gate: InputGate | None = None
+    ) -> None:
         super().__init__()
         self.learned = learned
         self.residual = residual
         self.gate = gate
-        self.register_buffer("landmark_idx", torch.as_tensor(np.asarray(landmark_idx),
-                                                             dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "landmark_idx",
+            torch.as_tensor(np.asarray(landmark_idx), dtype=torch.long),
+            persistent=False,
+        )
 
     @property
     def config(self):
@@ -176,8 +203,9 @@ def gate_config_of(extra: dict) -> GateConfig | None:
     return config_from_dict(GateConfig, extra["gate_config"], "the decoder's gate config")
 
 
-def residual_decoder(learned: nn.Module, gate_config: GateConfig | None,
-                     template=None) -> ResidualDecoder:
+def residual_decoder(
+    learned: nn.Module, gate_config: GateConfig | None, template=None
+) -> ResidualDecoder:
     """Wrap a learned decoder with the biharmonic residual of ``template`` (vertices (V, 3),
     faces (F, 3), landmark indices (K,); default: the shipped face) and an (unfitted) gate.
 

@@ -38,8 +38,10 @@ def run(decode, face, landmark_idx, distances_mm=DISTANCES_MM, landmarks=None) -
         decoded = np.asarray(decode(targets), np.float64)
         res = score_drags(v0, face.faces, landmark_idx, decoded, targets, lm, dirs, d)
         s = summarize_drags(res)
-        s["failed"] = [f"{int(k)}{dd}" for k, dd in zip(res.landmark[~res.clean],
-                                                      res.direction[~res.clean], strict=True)]
+        s["failed"] = [
+            f"{int(k)}{dd}"
+            for k, dd in zip(res.landmark[~res.clean], res.direction[~res.clean], strict=True)
+        ]
         out[f"{mm:g}"] = s
     return out
 
@@ -79,13 +81,17 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'model':32s} {'mm':>4s} {'clean':>7s} {'flip med':>8s} {'flip max':>8s} "
-          f"{'worst x':>8s} {'lm err mm':>9s}")
+    print(
+        f"{'model':32s} {'mm':>4s} {'clean':>7s} {'flip med':>8s} {'flip max':>8s} "
+        f"{'worst x':>8s} {'lm err mm':>9s}"
+    )
     for name, by_d in rows.items():
         for mm, s in by_d.items():
-            print(f"{name:32s} {mm:>4s} {s['clean_fraction']:7.1%} {s['flipped_median']:8.0f} "
-                  f"{s['flipped_max']:8d} {s['worst_vertex_ratio_max']:8.2f} "
-                  f"{s['landmark_error_mm_mean']:9.2f}")
+            print(
+                f"{name:32s} {mm:>4s} {s['clean_fraction']:7.1%} {s['flipped_median']:8.0f} "
+                f"{s['flipped_max']:8d} {s['worst_vertex_ratio_max']:8.2f} "
+                f"{s['landmark_error_mm_mean']:9.2f}"
+            )
         print(f"  failed at 10 mm: {' '.join(by_d.get('10', {}).get('failed', []))}")
     return 0
 
