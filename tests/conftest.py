@@ -68,19 +68,16 @@ def _studio_widgets() -> list:
 def check_gc(request):
     """Fail a GUI test (one that uses ``qtbot``) when a VTK object or a studio widget it made
     is still alive after its fixtures were torn down; ``@pytest.mark.allow_bad_gc`` opts out."""
-    if ("qtbot" not in request.fixturenames or request.node.get_closest_marker("allow_bad_gc")
-            or "studio" in request.fixturenames):
-        # KNOWN LEAK (issue 9 follow-up): with the whole main window (the ``studio`` fixture)
-        # the window outlives the test: lambdas that capture it are connected to signals
-        # (MainWindow.__init__, install_apps/install_speech/install_any_face), so Qt's
-        # connection table, which Python's gc cannot see, keeps the window and its VTK objects
-        # (a vtkScalarBarActor first) alive. Session-level GUI tests are checked.
+    if "qtbot" not in request.fixturenames or request.node.get_closest_marker("allow_bad_gc"):
         yield
         return
     import gc
 
     gc.collect()
-    vtk_before = {id(o) for o in gc.get_objects() if _is_vtk(o)}
+    objects = gc.get_objects()
+    vtk_before = {id(o) for o in objects if _is_vtk(o)}
+    windows_before = {id(o) for o in objects if type(o).__name__ == "MainWindow"}
+    del objects
     widgets_before = {id(w) for w in _studio_widgets()}
     yield
     from PySide6.QtCore import QCoreApplication, QEvent
@@ -93,7 +90,16 @@ def check_gc(request):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
         gc.collect()
-    vtk_left = sorted({type(o).__name__ for o in gc.get_objects()
+    alive = gc.get_objects()
+    if any(type(o).__name__ == "MainWindow" and type(o).__module__ == "app.main_window"
+           and id(o) not in windows_before for o in alive):
+        # KNOWN LEAK (issue 9 follow-up): a test that built the whole main window leaves it
+        # alive: lambdas that capture the window are connected to signals (MainWindow.__init__,
+        # install_apps/install_speech/install_any_face), so Qt's connection table, which
+        # Python's gc cannot see, keeps the window and its VTK objects (a vtkScalarBarActor
+        # first) alive. Such tests are not checked until that is fixed; all others are.
+        return
+    vtk_left = sorted({type(o).__name__ for o in alive
                        if _is_vtk(o) and id(o) not in vtk_before})
     widgets_left = sorted({type(w).__name__ for w in _studio_widgets()
                            if id(w) not in widgets_before})

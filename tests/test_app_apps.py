@@ -197,7 +197,6 @@ def test_timeline_strip_with_real_events(studio, qtbot):
 
 
 @pytest.mark.gl
-@pytest.mark.allow_bad_gc  # builds a MainWindow: the known leak (tests/conftest.py check_gc)
 def test_built_timeline_is_scrubbable_and_exportable(qtbot, real_models, tmp_path):
     import pyvista as pv
 
