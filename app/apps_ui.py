@@ -30,9 +30,10 @@ def install_apps(window) -> AppsController:
     window.face_panel = FacePanel(s, apps, window)
     window.timeline_strip = TimelineStrip(s, apps, window)
     area = Qt.DockWidgetArea
-    window.docks["face"] = window._dock("Face", window.face_panel, area.RightDockWidgetArea)
+    window.docks["face"] = window._dock("Face", window.face_panel, area.RightDockWidgetArea,
+                                        scroll=True)
     window.docks["timeline"] = window._dock("Timeline", window.timeline_strip,
-                                            area.BottomDockWidgetArea)
+                                            area.BottomDockWidgetArea, scroll=True)
     if "sculpt" in window.docks:  # a tab beside Sculpt: both keep the full height
         window.tabifyDockWidget(window.docks["sculpt"], window.docks["face"])
         window.docks["sculpt"].raise_()

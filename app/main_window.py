@@ -15,10 +15,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QWidget,
 )
@@ -128,9 +130,17 @@ class MainWindow(QMainWindow):
             s.start()
 
     # ----------------------------------------------------------------------------- layout
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area, scroll: bool = False) -> QDockWidget:
+        """A dock holding ``widget``; ``scroll`` puts it in a scroll area so a tall or wide panel
+        (many sliders, a long timeline) never sets the window's minimum size."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
+        if scroll:
+            area_widget = QScrollArea(dock)
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QFrame.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
