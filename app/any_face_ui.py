@@ -28,8 +28,12 @@ def install_any_face(window) -> None:
     """Add File ▸ Open face mesh (any topology)… to ``window`` after Open neutral face…."""
     mb = window.menuBar()
     file_menu = next(a.menu() for a in mb.actions() if a.text() == "&File")
-    act = window._action(file_menu, "Open &face mesh (any topology)…",
-                         lambda: open_any_face(window), name="open_any_face")
+    act = window._action(
+        file_menu,
+        "Open &face mesh (any topology)…",
+        lambda: open_any_face(window),
+        name="open_any_face",
+    )
     file_menu.removeAction(act)
     after = next((a for a in file_menu.actions() if a.objectName() == "open_face"), None)
     actions = file_menu.actions()
@@ -41,8 +45,9 @@ def install_any_face(window) -> None:
 
 def _ask_path(window) -> str:
     start = str(window.settings.value("last_face_dir", str(Path.home())))
-    path, _ = QFileDialog.getOpenFileName(window, "Open face mesh (any topology)", start,
-                                          MESH_FILES)
+    path, _ = QFileDialog.getOpenFileName(
+        window, "Open face mesh (any topology)", start, MESH_FILES
+    )
     return path
 
 
@@ -70,7 +75,9 @@ def use_any_face(session, face) -> None:
     v = face.neutral
     name = Path(face.source).name
     state = FaceState(v, name, face.source, array_key(v), user=face)
-    session.push_snapshot(Snapshot.of(state, neutral_motion(v, session.landmarks.indices), Source()),
-                  f"Open {name}")
-    session.status.emit(f"Opened {name} ({face.mesh.n_vertices} vertices, its own topology); "
-                        f"{face.fit.summary()}")
+    session.push_snapshot(
+        Snapshot.of(state, neutral_motion(v, session.landmarks.indices), Source()), f"Open {name}"
+    )
+    session.status.emit(
+        f"Opened {name} ({face.mesh.n_vertices} vertices, its own topology); {face.fit.summary()}"
+    )

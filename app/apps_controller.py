@@ -40,8 +40,11 @@ class AppsController(QObject):
         self.session = session
         self._basis = None
         self._before: Snapshot | None = None
-        self.clips: list = [Clip("happy", 0, 1.5), Clip("surprised", 1, 2.0),
-                            Clip("neutral", 0, 1.0)]
+        self.clips: list = [
+            Clip("happy", 0, 1.5),
+            Clip("surprised", 1, 2.0),
+            Clip("neutral", 0, 1.0),
+        ]
 
     # ------------------------------------------------------------------------- face creator
     @property
@@ -63,8 +66,9 @@ class AppsController(QObject):
         """Show the face of slider ``values`` now (an undo step only on :meth:`commit_face`)."""
         vals = self.basis.check_values(values)
         v = self.basis.vertices(vals)
-        changed = tuple(sorted((k, float(x)) for k, x in vals.items()
-                               if x != self.basis.slider(k).default))
+        changed = tuple(
+            sorted((k, float(x)) for k, x in vals.items() if x != self.basis.slider(k).default)
+        )
         face = FaceState(v, "created face", None, array_key(v), changed)
         if self._before is None:
             self._before = self.session.snapshot
@@ -76,8 +80,9 @@ class AppsController(QObject):
 
         before, self._before = self._before, None
         if before is not None and before is not self.session.snapshot:
-            self.session.undo_stack.push(SnapshotCommand(self.session, before,
-                                                         self.session.snapshot, text))
+            self.session.undo_stack.push(
+                SnapshotCommand(self.session, before, self.session.snapshot, text)
+            )
 
     def set_face(self, values: dict, text: str) -> None:
         """Preview and commit in one step (Random, Reset, typed values)."""
@@ -125,8 +130,12 @@ class AppsController(QObject):
             s.status.emit("Neutralized the face (joint identity + expression fit)")
 
         s.status.emit("Neutralizing…")
-        s.runner.submit("face", job, guarded(done),
-                        lambda m: s.failed.emit(f"Could not neutralize the face. {m}"))
+        s.runner.submit(
+            "face",
+            job,
+            guarded(done),
+            lambda m: s.failed.emit(f"Could not neutralize the face. {m}"),
+        )
 
     # -------------------------------------------------------------------------- transfer
     def transfer(self, path: str, mode: str = "srvf", source_fps: float = 30.0) -> None:
@@ -147,14 +156,22 @@ class AppsController(QObject):
             if face is not s.face:
                 return
             name = Path(src.path).name
-            s.push_snapshot(Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
-                    f"Transfer {name}")
-            s.status.emit(f"Transferred {name}: {src.n_frames} frames at {src.fps:g} fps -> "
-                          f"{motion.n_frames} at {fps:g} fps ({mode})")
+            s.push_snapshot(
+                Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
+                f"Transfer {name}",
+            )
+            s.status.emit(
+                f"Transferred {name}: {src.n_frames} frames at {src.fps:g} fps -> "
+                f"{motion.n_frames} at {fps:g} fps ({mode})"
+            )
 
         s.status.emit(f"Transferring {Path(path).name}…")
-        s.runner.submit("generate", job, guarded(done),
-                        lambda m: s.failed.emit(f"Could not transfer the motion. {m}"))
+        s.runner.submit(
+            "generate",
+            job,
+            guarded(done),
+            lambda m: s.failed.emit(f"Could not transfer the motion. {m}"),
+        )
 
     # -------------------------------------------------------------------------- timeline
     def set_clips(self, clips: list) -> None:
@@ -170,7 +187,7 @@ class AppsController(QObject):
 
     def remove_clip(self, index: int) -> None:
         if 0 <= index < len(self.clips) and len(self.clips) > 1:
-            self.set_clips(self.clips[:index] + self.clips[index + 1:])
+            self.set_clips(self.clips[:index] + self.clips[index + 1 :])
 
     def move_clip(self, index: int, step: int) -> None:
         j = index + step
@@ -204,13 +221,19 @@ class AppsController(QObject):
         def done(motion):
             if face is not s.face:
                 return
-            s.push_snapshot(Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
-                    "Timeline")
+            s.push_snapshot(
+                Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
+                "Timeline",
+            )
             s.status.emit(f"Timeline: {motion.n_frames} frames ({spec})")
 
         s.status.emit("Building the timeline…")
-        s.runner.submit("generate", job, guarded(done),
-                        lambda m: s.failed.emit(f"Could not build the timeline. {m}"))
+        s.runner.submit(
+            "generate",
+            job,
+            guarded(done),
+            lambda m: s.failed.emit(f"Could not build the timeline. {m}"),
+        )
 
 
 def _neutral(face: FaceState, session):

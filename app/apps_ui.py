@@ -30,10 +30,12 @@ def install_apps(window) -> AppsController:
     window.face_panel = FacePanel(s, apps, window)
     window.timeline_strip = TimelineStrip(s, apps, window)
     area = Qt.DockWidgetArea
-    window.docks["face"] = window._dock("Face", window.face_panel, area.RightDockWidgetArea,
-                                        scroll=True)
-    window.docks["timeline"] = window._dock("Timeline", window.timeline_strip,
-                                            area.BottomDockWidgetArea, scroll=True)
+    window.docks["face"] = window._dock(
+        "Face", window.face_panel, area.RightDockWidgetArea, scroll=True
+    )
+    window.docks["timeline"] = window._dock(
+        "Timeline", window.timeline_strip, area.BottomDockWidgetArea, scroll=True
+    )
     if "sculpt" in window.docks:  # a tab beside Sculpt: both keep the full height
         window.tabifyDockWidget(window.docks["sculpt"], window.docks["face"])
         window.docks["sculpt"].raise_()
@@ -41,16 +43,29 @@ def install_apps(window) -> AppsController:
 
     mb = window.menuBar()
     file_menu = next(a.menu() for a in mb.actions() if a.text() == "&File")
-    t_file = window._action(file_menu, "&Transfer motion from file…",
-                            lambda: _transfer(window, folder=False), name="transfer_file")
-    t_dir = window._action(file_menu, "Transfer motion from &folder…",
-                           lambda: _transfer(window, folder=True), name="transfer_folder")
+    t_file = window._action(
+        file_menu,
+        "&Transfer motion from file…",
+        lambda: _transfer(window, folder=False),
+        name="transfer_file",
+    )
+    t_dir = window._action(
+        file_menu,
+        "Transfer motion from &folder…",
+        lambda: _transfer(window, folder=True),
+        name="transfer_folder",
+    )
     window.transfer_absolute = window._action(
-        file_menu, "Transfer keeps &absolute displacements", lambda _on: None, checkable=True,
-        name="transfer_absolute")
+        file_menu,
+        "Transfer keeps &absolute displacements",
+        lambda _on: None,
+        checkable=True,
+        name="transfer_absolute",
+    )
     window.transfer_absolute.setToolTip(
         "On: the performer's displacements in metres (same-sized faces); off: scaled to this "
-        "face (the paper's SRVF transfer; any units)")
+        "face (the paper's SRVF transfer; any units)"
+    )
     export = next(a for a in file_menu.actions() if a.objectName() == "export")
     acts = [t_file, t_dir, window.transfer_absolute]
     for act in acts:  # before Export…, not after Quit
@@ -82,16 +97,20 @@ def _start_dir(window) -> str:
 def _ask_transfer_path(window, folder: bool) -> str:
     title = "Transfer motion from"
     if folder:
-        return QFileDialog.getExistingDirectory(window, title + " a folder of frames",
-                                                _start_dir(window))
+        return QFileDialog.getExistingDirectory(
+            window, title + " a folder of frames", _start_dir(window)
+        )
     path, _ = QFileDialog.getOpenFileName(window, title, _start_dir(window), TRANSFER_FILES)
     return path
 
 
 def _ask_export_neutral_path(window) -> str:
-    path, _ = QFileDialog.getSaveFileName(window, "Export neutral face",
-                                          str(Path(_start_dir(window)) / "neutral.obj"),
-                                          "Meshes (*.obj *.ply)")
+    path, _ = QFileDialog.getSaveFileName(
+        window,
+        "Export neutral face",
+        str(Path(_start_dir(window)) / "neutral.obj"),
+        "Meshes (*.obj *.ply)",
+    )
     return path
 
 

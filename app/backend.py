@@ -107,7 +107,8 @@ class Backend:
             except ImportError as exc:
                 self._generator_error = (
                     f"the motion generator is not installed ({exc}); update the studio "
-                    "(core/generate.py) to generate expressions; sculpting still works")
+                    "(core/generate.py) to generate expressions; sculpting still works"
+                )
                 raise MissingWeightsError(self._generator_error) from exc
             try:  # shares the studio's decoder instead of loading a second copy
                 self._generator = studio_generator(self.pipeline)
@@ -166,20 +167,29 @@ class Backend:
         """(B, V, 3) dense faces for (B, 68, 3) absolute landmarks on ``neutral`` (V, 3)."""
         return np.asarray(self.pipeline.decode(neutral, landmarks), dtype=np.float32)
 
-    def motion(self, label: str, seed: int, n_frames: int, face_key: str,
-               neutral: np.ndarray, side: str | None = None) -> Motion:
+    def motion(
+        self,
+        label: str,
+        seed: int,
+        n_frames: int,
+        face_key: str,
+        neutral: np.ndarray,
+        side: str | None = None,
+    ) -> Motion:
         """A generated motion (cached by label, seed, frames, face and side); ``side`` only for
         one-sided labels (None: drawn from the seed)."""
         key = (label, int(seed), int(n_frames), face_key, side)
         m = self.motions.get(key)
         if m is None:
-            m = self.generator.generate(label, int(seed), n_frames=int(n_frames),
-                                        neutral=neutral, side=side)
+            m = self.generator.generate(
+                label, int(seed), n_frames=int(n_frames), neutral=neutral, side=side
+            )
             self.motions.put(key, m)
         return m
 
-    def decode_edited(self, token: int, neutral: np.ndarray, base: Motion, frames,
-                      landmarks: np.ndarray) -> np.ndarray:
+    def decode_edited(
+        self, token: int, neutral: np.ndarray, base: Motion, frames, landmarks: np.ndarray
+    ) -> np.ndarray:
         """Dense faces (n, V, 3) of edited landmarks (n, 68, 3) on frames (n,) of ``base``.
 
         An edit is applied as a residual, ``base.vertices[t] + D(edited) - D(base landmarks)``
@@ -198,8 +208,7 @@ class Backend:
         base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
         return apply_residual(base.vertices[frames], dec, base_dec)
 
-    def decode_motion(self, neutral: np.ndarray, base: Motion, offsets: np.ndarray
-                      ) -> np.ndarray:
+    def decode_motion(self, neutral: np.ndarray, base: Motion, offsets: np.ndarray) -> np.ndarray:
         """Committed faces (T, V, 3) of ``base`` with landmark ``offsets`` (T, 68, 3): the
         canonical decode (:func:`core.edit.residual.decode_edited_motion`) that ``python
         main.py replay`` reproduces; no cache, so the result does not depend on the history."""

@@ -20,8 +20,17 @@ from pathlib import Path
 
 from core.errors import S2DError
 
-__all__ = ["LOG", "log_path", "user_message", "plain_text", "report", "set_reporter",
-           "guarded", "install_excepthook", "setup_logging"]
+__all__ = [
+    "LOG",
+    "log_path",
+    "user_message",
+    "plain_text",
+    "report",
+    "set_reporter",
+    "guarded",
+    "install_excepthook",
+    "setup_logging",
+]
 
 LOG = logging.getLogger("s2d.studio")
 
@@ -57,11 +66,15 @@ def user_message(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, S2DError):
         return prefix + str(exc)
     if isinstance(exc, MemoryError):
-        return (prefix + "the computer ran out of memory. Close other programs or use fewer "
-                "frames / seeds, then try again.")
-    return (prefix + f"internal error: {type(exc).__name__}: {plain_text(exc)}. The studio "
-            f"keeps running; details are in {log_path()}. Please report the steps that led "
-            "to it.")
+        return (
+            prefix + "the computer ran out of memory. Close other programs or use fewer "
+            "frames / seeds, then try again."
+        )
+    return (
+        prefix + f"internal error: {type(exc).__name__}: {plain_text(exc)}. The studio "
+        f"keeps running; details are in {log_path()}. Please report the steps that led "
+        "to it."
+    )
 
 
 def plain_text(exc: BaseException) -> str:
@@ -92,8 +105,11 @@ def set_reporter(fn: Callable[[str], None] | None) -> None:
 
 def report(exc: BaseException, context: str = "") -> str:
     """Log an exception with its traceback and show it through the reporter."""
-    LOG.error("%s%s", f"{context}: " if context else "",
-              "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+    LOG.error(
+        "%s%s",
+        f"{context}: " if context else "",
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(),
+    )
     msg = user_message(exc, context)
     if _reporter is not None:
         try:

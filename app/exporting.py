@@ -87,8 +87,9 @@ class ExportController(QObject):
     def cancel(self) -> None:
         self._cancel.set()
 
-    def start(self, fmt: str, path: str, overwrite: bool = False,
-              frames_rgb: np.ndarray | None = None) -> bool:
+    def start(
+        self, fmt: str, path: str, overwrite: bool = False, frames_rgb: np.ndarray | None = None
+    ) -> bool:
         """Begin exporting; False (and ``session.failed``) when it cannot start."""
         s = self.session
         if self.running:
@@ -128,17 +129,27 @@ class ExportController(QObject):
             units = user.units if user.units in ("m", "cm", "mm") else units
             manifest["face"]["units"] = units
             manifest["face"]["n_vertices"] = int(frames.shape[1])
-            manifest["face_frame"] = ("frames are in the face's own coordinates and vertex "
-                                      f"order: {user.fit.meta['text']}")
+            manifest["face_frame"] = (
+                "frames are in the face's own coordinates and vertex "
+                f"order: {user.fit.meta['text']}"
+            )
 
         def work(progress):
             from core.io import export as ex
 
             if folder:
                 return ex.export_sequence(
-                    path, frames, faces, fmt, uv=uv if uv_ok else None,
-                    face_uv=face_uv if uv_ok else None, manifest=manifest,
-                    progress=progress, overwrite=overwrite, units=units)
+                    path,
+                    frames,
+                    faces,
+                    fmt,
+                    uv=uv if uv_ok else None,
+                    face_uv=face_uv if uv_ok else None,
+                    manifest=manifest,
+                    progress=progress,
+                    overwrite=overwrite,
+                    units=units,
+                )
             if fmt == "glb":
                 progress(0, 1)
                 ex.export_glb(path, frames, faces, fps=fps)
@@ -148,9 +159,22 @@ class ExportController(QObject):
             from core.io.manifest import file_part
 
             up = "y" if fmt == "glb" else "z"  # glTF is y-up; the studio writes its own frame
-            ex.write_manifest(sidecar_manifest(path), {**manifest, **file_part(
-                fmt, len(frames), frames.shape[1], len(faces), [path.name], units=units,
-                up=up, has_normals=fmt == "glb")})
+            ex.write_manifest(
+                sidecar_manifest(path),
+                {
+                    **manifest,
+                    **file_part(
+                        fmt,
+                        len(frames),
+                        frames.shape[1],
+                        len(faces),
+                        [path.name],
+                        units=units,
+                        up=up,
+                        has_normals=fmt == "glb",
+                    ),
+                },
+            )
             return path
 
         self._cancel.clear()

@@ -43,13 +43,22 @@ TITLE = "Sparse2Dense Studio"
 
 #: (menu text, shortcut) for the Help ▸ Keyboard shortcuts list.
 SHORTCUTS = [
-    ("Open neutral face", "Ctrl+O"), ("Export", "Ctrl+E"), ("Undo / redo", "Ctrl+Z / Ctrl+Shift+Z"),
-    ("Generate / new seed", "Ctrl+G / Ctrl+N"), ("Play / pause", "Space"),
-    ("Previous / next frame", ", / ."), ("First / last frame", "Ctrl+Home / Ctrl+End"),
-    ("Pin selected landmark", "P"), ("Reset selected landmark", "Backspace"),
-    ("Reset all landmarks", "Ctrl+Backspace"), ("Coherent / direct mode", "C"),
-    ("Symmetric editing", "M"), ("Wireframe / heat map / landmarks", "W / H / L"),
-    ("Reset camera", "R"), ("Grab a landmark", "left drag on it"), ("Pin a landmark", "Ctrl+click"),
+    ("Open neutral face", "Ctrl+O"),
+    ("Export", "Ctrl+E"),
+    ("Undo / redo", "Ctrl+Z / Ctrl+Shift+Z"),
+    ("Generate / new seed", "Ctrl+G / Ctrl+N"),
+    ("Play / pause", "Space"),
+    ("Previous / next frame", ", / ."),
+    ("First / last frame", "Ctrl+Home / Ctrl+End"),
+    ("Pin selected landmark", "P"),
+    ("Reset selected landmark", "Backspace"),
+    ("Reset all landmarks", "Ctrl+Backspace"),
+    ("Coherent / direct mode", "C"),
+    ("Symmetric editing", "M"),
+    ("Wireframe / heat map / landmarks", "W / H / L"),
+    ("Reset camera", "R"),
+    ("Grab a landmark", "left drag on it"),
+    ("Pin a landmark", "Ctrl+click"),
 ]
 
 
@@ -68,8 +77,13 @@ class MainWindow(QMainWindow):
         Load the models right away.
     """
 
-    def __init__(self, session: StudioSession | None = None, settings: QSettings | None = None,
-                 multi_samples: int = 0, start: bool = True) -> None:
+    def __init__(
+        self,
+        session: StudioSession | None = None,
+        settings: QSettings | None = None,
+        multi_samples: int = 0,
+        start: bool = True,
+    ) -> None:
         super().__init__()
         self.setObjectName("main_window")
         self.session = s = session or StudioSession()
@@ -86,10 +100,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.compare_grid, "Compare seeds")
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(
-            lambda i: s.set_compare_active(self.tabs.widget(i) is self.compare_grid))
+            lambda i: s.set_compare_active(self.tabs.widget(i) is self.compare_grid)
+        )
         # "Edit this seed" makes the seed current: show it in the Editor
         self.compare_grid.edit_button.clicked.connect(
-            lambda: self.tabs.setCurrentWidget(self.viewport))
+            lambda: self.tabs.setCurrentWidget(self.viewport)
+        )
 
         self.generate_panel = GeneratePanel(s, self)
         self.sculpt_panel = SculptPanel(s, self)
@@ -98,8 +114,9 @@ class MainWindow(QMainWindow):
         area = Qt.DockWidgetArea
         self.docks = {
             "generate": self._dock("Generate", self.generate_panel, area.LeftDockWidgetArea),
-            "interpolate": self._dock("Interpolate", self.interpolate_panel,
-                                      area.LeftDockWidgetArea),
+            "interpolate": self._dock(
+                "Interpolate", self.interpolate_panel, area.LeftDockWidgetArea
+            ),
             "sculpt": self._dock("Sculpt", self.sculpt_panel, area.RightDockWidgetArea),
             "playback": self._dock("Playback", self.playback_bar, area.BottomDockWidgetArea),
         }
@@ -142,9 +159,11 @@ class MainWindow(QMainWindow):
             area_widget.setWidget(widget)
             widget = area_widget
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
         self.addDockWidget(area, dock)
         return dock
 
@@ -161,8 +180,16 @@ class MainWindow(QMainWindow):
         for w in (self.busy_bar, self.timing_label, self.device_label):
             bar.addPermanentWidget(w)
 
-    def _action(self, menu, text: str, slot, shortcut=None, checkable=False, checked=False,
-                name: str | None = None) -> QAction:
+    def _action(
+        self,
+        menu,
+        text: str,
+        slot,
+        shortcut=None,
+        checkable=False,
+        checked=False,
+        name: str | None = None,
+    ) -> QAction:
         act = QAction(text, self)
         if shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
@@ -181,8 +208,13 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         s, mb = self.session, self.menuBar()
         f = mb.addMenu("&File")
-        self.open_action = self._action(f, "&Open neutral face…", self.open_face_dialog,
-                                        QKeySequence.StandardKey.Open, name="open_face")
+        self.open_action = self._action(
+            f,
+            "&Open neutral face…",
+            self.open_face_dialog,
+            QKeySequence.StandardKey.Open,
+            name="open_face",
+        )
         self.recent_menu = f.addMenu("Open &recent")
         self._action(f, "&Default face", s.reset_face)
         f.addSeparator()
@@ -204,10 +236,16 @@ class MainWindow(QMainWindow):
         self._action(e, "Reset &all landmarks", s.reset_all, "Ctrl+Backspace")
         self._action(e, "U&npin all", s.unpin_all)
         e.addSeparator()
-        self._mode_action = self._action(e, "&Coherent mode (prior)", lambda on: s.set_mode(
-            "coherent" if on else "direct"), "C", checkable=True)
-        self._sym_action = self._action(e, "S&ymmetric editing", s.set_symmetric, "M",
-                                        checkable=True)
+        self._mode_action = self._action(
+            e,
+            "&Coherent mode (prior)",
+            lambda on: s.set_mode("coherent" if on else "direct"),
+            "C",
+            checkable=True,
+        )
+        self._sym_action = self._action(
+            e, "S&ymmetric editing", s.set_symmetric, "M", checkable=True
+        )
 
         g = mb.addMenu("&Generate")
         self._action(g, "&Generate", lambda: s.generate(), "Ctrl+G")
@@ -222,12 +260,24 @@ class MainWindow(QMainWindow):
 
         v = mb.addMenu("&View")
         self.view_actions = {
-            "wireframe": self._action(v, "&Wireframe", lambda on: s.set_view_option(
-                "wireframe", on), "W", checkable=True),
-            "heatmap": self._action(v, "Displacement &heat map", lambda on: s.set_view_option(
-                "heatmap", on), "H", checkable=True),
-            "landmarks": self._action(v, "&Landmarks", lambda on: s.set_view_option(
-                "landmarks", on), "L", checkable=True, checked=True),
+            "wireframe": self._action(
+                v, "&Wireframe", lambda on: s.set_view_option("wireframe", on), "W", checkable=True
+            ),
+            "heatmap": self._action(
+                v,
+                "Displacement &heat map",
+                lambda on: s.set_view_option("heatmap", on),
+                "H",
+                checkable=True,
+            ),
+            "landmarks": self._action(
+                v,
+                "&Landmarks",
+                lambda on: s.set_view_option("landmarks", on),
+                "L",
+                checkable=True,
+                checked=True,
+            ),
         }
         self._action(v, "&Reset camera", self.viewport.reset_camera, "R")
         v.addSeparator()
@@ -245,8 +295,7 @@ class MainWindow(QMainWindow):
             act.blockSignals(True)
             act.setChecked(s.view[name])
             act.blockSignals(False)
-        for act, on in ((self._mode_action, s.mode == "coherent"),
-                        (self._sym_action, s.symmetric)):
+        for act, on in ((self._mode_action, s.mode == "coherent"), (self._sym_action, s.symmetric)):
             act.blockSignals(True)
             act.setChecked(on)
             act.blockSignals(False)
@@ -255,8 +304,9 @@ class MainWindow(QMainWindow):
     def ask_open_path(self) -> str:
         """Ask for a face file (tests replace this to avoid the native dialog)."""
         start = self.settings.value("last_face_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open neutral face", start,
-                                              "Meshes (*.obj *.ply);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open neutral face", start, "Meshes (*.obj *.ply);;All files (*)"
+        )
         return path
 
     def open_face_dialog(self) -> None:
@@ -292,10 +342,14 @@ class MainWindow(QMainWindow):
     def show_export(self) -> ExportDialog:
         if self.export_dialog is None:
             self.export_dialog = ExportDialog(
-                self.session, self.viewport.render_frame,
-                str(self.settings.value("export_dir", str(Path.home()))), self)
+                self.session,
+                self.viewport.render_frame,
+                str(self.settings.value("export_dir", str(Path.home()))),
+                self,
+            )
             self.export_dialog.exports.finished.connect(
-                lambda p: self.settings.setValue("export_dir", str(Path(p).parent)))
+                lambda p: self.settings.setValue("export_dir", str(Path(p).parent))
+            )
         self.export_dialog.show()
         self.export_dialog.raise_()
         return self.export_dialog
@@ -305,13 +359,15 @@ class MainWindow(QMainWindow):
         """A non-modal warning dialog (the previous one is replaced)."""
         if self.error_box is not None:
             self.error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, TITLE, message, QMessageBox.StandardButton.Ok,
-                          self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, TITLE, message, QMessageBox.StandardButton.Ok, self
+        )
         box.setObjectName("error_box")
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.destroyed.connect(lambda *_: setattr(self, "error_box", None)
-                              if self.error_box is box else None)
+        box.destroyed.connect(
+            lambda *_: setattr(self, "error_box", None) if self.error_box is box else None
+        )
         self.error_box = box
         box.show()
         self.statusBar().showMessage(message.split(";")[0], 8000)
@@ -319,8 +375,13 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> QMessageBox:
         width = max(len(k) for k, _ in SHORTCUTS) + 2  # one column for every row
         text = "\n".join(f"{k:<{width}}{v}" for k, v in SHORTCUTS)
-        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", text,
-                          QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Keyboard shortcuts",
+            text,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setObjectName("shortcuts_box")
         box.setStyleSheet("QLabel { font-family: monospace; }")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -330,10 +391,15 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from app import __version__
 
-        box = QMessageBox(QMessageBox.Icon.Information, f"About {TITLE}",
-                          f"{TITLE} {__version__}\nDynamic 3-D facial expressions: Motion3DGAN "
-                          "landmark motions decoded to dense faces by S2D-Dec.\n"
-                          f"Device: {self.session.device}", QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            f"About {TITLE}",
+            f"{TITLE} {__version__}\nDynamic 3-D facial expressions: Motion3DGAN "
+            "landmark motions decoded to dense faces by S2D-Dec.\n"
+            f"Device: {self.session.device}",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
 
@@ -356,8 +422,11 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:  # first start: a compact Generate dock above a taller Interpolate dock
-            self.resizeDocks([self.docks["generate"], self.docks["interpolate"]], [230, 500],
-                             Qt.Orientation.Vertical)
+            self.resizeDocks(
+                [self.docks["generate"], self.docks["interpolate"]],
+                [230, 500],
+                Qt.Orientation.Vertical,
+            )
         for name in s.view:
             v = st.value(f"view/{name}")
             if v is not None:

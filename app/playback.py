@@ -36,8 +36,12 @@ class Playback(QObject):
     playing_changed = Signal(bool)
     options_changed = Signal()
 
-    def __init__(self, timeline_frames: Callable[[], int], held: Callable[[], bool],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        timeline_frames: Callable[[], int],
+        held: Callable[[], bool],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.clock = PlaybackClock()
         self._timeline_frames = timeline_frames

@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         pipe = S2DPipeline.load(device="cpu")
         s = StudioSession(pipe, ReplayGenerator(pipe))
     ini = Path(tempfile.mkdtemp(prefix="s2d-shots-")) / "s.ini"
-    w = MainWindow(s, QSettings(str(ini), QSettings.Format.IniFormat), multi_samples=msaa,
-                   start=False)
+    w = MainWindow(
+        s, QSettings(str(ini), QSettings.Format.IniFormat), multi_samples=msaa, start=False
+    )
     w.resize(width, height)
     w.show()
     QTest.qWaitForWindowExposed(w)
@@ -164,8 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         QTest.mouseMove(vp.plotter, start + QPoint(-2 * i, -3 * i))
         QTest.qWait(20)
     settle()
-    QTest.mouseRelease(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       start + QPoint(-24, -36))
+    QTest.mouseRelease(
+        vp.plotter,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        start + QPoint(-24, -36),
+    )
     settle()
     save("sculpt")
     s.set_view_option("heatmap", False)
@@ -218,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     s.set_view_option("landmarks", False)
     frames = [vp.render_frame(t) for t in range(0, s.n_motion_frames, 2)]
     frames += frames[::-1]
-    small = [Image.fromarray(np.ascontiguousarray(f)).resize((f.shape[1] // 2, f.shape[0] // 2))
-             for f in frames]
-    small[0].save(out / "playback.gif", save_all=True, append_images=small[1:], duration=66,
-                  loop=0)
+    small = [
+        Image.fromarray(np.ascontiguousarray(f)).resize((f.shape[1] // 2, f.shape[0] // 2))
+        for f in frames
+    ]
+    small[0].save(out / "playback.gif", save_all=True, append_images=small[1:], duration=66, loop=0)
     print("wrote", out / "playback.gif")
     w.close()
     app.processEvents()

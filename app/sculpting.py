@@ -59,8 +59,7 @@ class Drag:
 class PinsCommand(QUndoCommand):
     """Undo step: the set of pinned landmarks before and after."""
 
-    def __init__(self, sculptor: Sculptor, before: frozenset, after: frozenset,
-                 text: str) -> None:
+    def __init__(self, sculptor: Sculptor, before: frozenset, after: frozenset, text: str) -> None:
         super().__init__(text)
         self.sculptor, self.before, self.after = sculptor, before, after
 
@@ -102,8 +101,7 @@ class Sculptor(QObject):
     says why).
     """
 
-    def __init__(self, host: SculptHost, prior, prior_error: str = "",
-                 sigma: float = 6.0) -> None:
+    def __init__(self, host: SculptHost, prior, prior_error: str = "", sigma: float = 6.0) -> None:
         super().__init__(host)  # the session is a QObject: it owns the sculptor
         self.host = host
         self.prior, self.prior_error = prior, prior_error
@@ -126,13 +124,17 @@ class Sculptor(QObject):
     def decode_pending(self) -> bool:
         """A drag decode is running or queued (its result will repaint the view)."""
         return self.drag is not None and (
-            self.host.runner.is_busy("drag") or self._inline_job is not None)
+            self.host.runner.is_busy("drag") or self._inline_job is not None
+        )
 
     @property
     def idle(self) -> bool:
         """No inference queued or running: worker jobs of any lane, or an inline drag decode."""
-        return not (self.host.runner.is_busy() or self.host.runner.is_busy("drag")
-                    or self._inline_job is not None)
+        return not (
+            self.host.runner.is_busy()
+            or self.host.runner.is_busy("drag")
+            or self._inline_job is not None
+        )
 
     def _inline_ok(self) -> bool:
         ms = self.host.backend.inline_decode_ms
@@ -145,8 +147,13 @@ class Sculptor(QObject):
             return None
         req = self.host.current_landmarks()[k].astype(np.float64)
         ach = self.host.current_vertices()[self.host.landmarks.indices[k]].astype(np.float64)
-        return {"landmark": k, "name": self.host.landmarks.names[k], "requested": req,
-                "achieved": ach, "error_mm": float(np.linalg.norm(req - ach) * 1000.0)}
+        return {
+            "landmark": k,
+            "name": self.host.landmarks.names[k],
+            "requested": req,
+            "achieved": ach,
+            "error_mm": float(np.linalg.norm(req - ach) * 1000.0),
+        }
 
     # ------------------------------------------------------------------------ options
     def set_mode(self, mode: str) -> None:
@@ -208,7 +215,9 @@ class Sculptor(QObject):
 
     def reset_all(self) -> None:
         if self.host.snapshot.edited_frames().size:
-            self.host.push_snapshot(self.host.snapshot.with_landmarks_reset(None), "Reset all landmarks")
+            self.host.push_snapshot(
+                self.host.snapshot.with_landmarks_reset(None), "Reset all landmarks"
+            )
 
     # -------------------------------------------------------------------------- drags
     def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
@@ -216,8 +225,15 @@ class Sculptor(QObject):
         self.host.pause()
         self.cancel_silently()
         try:
-            plan = DragPlan(k, self.host.landmarks.mirror, self.mode, self.prior, self.pins,
-                            self.symmetric, view_rows if self.mode == "coherent" else None)
+            plan = DragPlan(
+                k,
+                self.host.landmarks.mirror,
+                self.mode,
+                self.prior,
+                self.pins,
+                self.symmetric,
+                view_rows if self.mode == "coherent" else None,
+            )
         except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
             self.host.failed.emit(f"cannot drag this landmark: {exc}")
             return False
@@ -252,9 +268,12 @@ class Sculptor(QObject):
         def done(verts):
             if self.drag is d:
                 d.preview = verts
-            elif not (d.committed is self.host.snapshot and self.host.committed_vertices is None
-                      and version == d.version  # the committed drag's last preview:
-                      and self.host.set_provisional_frame(t, verts)):
+            elif not (
+                d.committed is self.host.snapshot
+                and self.host.committed_vertices is None
+                and version == d.version  # the committed drag's last preview:
+                and self.host.set_provisional_frame(t, verts)
+            ):
                 return
             self.preview_version = version
             self.host.preview_changed.emit()
@@ -293,8 +312,9 @@ class Sculptor(QObject):
         d = self.drag
         if d is None:
             return
-        edit = DragEdit(d.frame, d.delta.astype(np.float32), self.sigma, d.landmark, self.mode,
-                        self.symmetric)
+        edit = DragEdit(
+            d.frame, d.delta.astype(np.float32), self.sigma, d.landmark, self.mode, self.symmetric
+        )
         if edit.moved().size == 0:
             self.drag = None
             self.host.edits_changed.emit()
@@ -304,9 +324,12 @@ class Sculptor(QObject):
         d.committed = after
         self.drag = None
         self.host.push_snapshot(after, f"Drag {self.host.landmarks.names[d.landmark]}")
-        if preview is not None and self.host.snapshot is after \
-                and self.host.committed_vertices is None \
-                and self.host.set_provisional_frame(d.frame, preview):
+        if (
+            preview is not None
+            and self.host.snapshot is after
+            and self.host.committed_vertices is None
+            and self.host.set_provisional_frame(d.frame, preview)
+        ):
             self.host.preview_changed.emit()
 
     def cancel_drag(self) -> None:

@@ -94,8 +94,14 @@ class StudioSession(QObject):
     failed = Signal(str)
     status = Signal(str)
 
-    def __init__(self, pipeline=None, generator=None, prior: LandmarkPrior | None = None,
-                 device: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        pipeline=None,
+        generator=None,
+        prior: LandmarkPrior | None = None,
+        device: str = "auto",
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         shipped = load_face()
         self.template = shipped
@@ -113,14 +119,14 @@ class StudioSession(QObject):
         except Exception as exc:  # noqa: BLE001 - coherent mode just becomes unavailable
             prior, prior_error = None, str(exc)
         face = FaceState(shipped.vertices, "default face", None, array_key(shipped.vertices))
-        self._snap = Snapshot.of(face, neutral_motion(face.vertices, self.landmarks.indices),
-                                 Source())
+        self._snap = Snapshot.of(
+            face, neutral_motion(face.vertices, self.landmarks.indices), Source()
+        )
         self._provisional: np.ndarray | None = None
         #: decoded faces (T, V, 3) of edited snapshots (frozen values: kept beside them)
         self._decoded: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.sculpt = Sculptor(self, prior, prior_error, DEFAULT_SIGMA)
-        self.playback = Playback(lambda: self.timeline_frames, lambda: self.sculpt.dragging,
-                                 self)
+        self.playback = Playback(lambda: self.timeline_frames, lambda: self.sculpt.dragging, self)
         self.playback.frame_changed.connect(self.frame_changed)
         self.playback.playing_changed.connect(self.playing_changed)
         self.playback.options_changed.connect(self.options_changed)
@@ -202,8 +208,10 @@ class StudioSession(QObject):
         self.decoder_error = message
         self.device = "none"
         self.models_ready.emit("no decoder")
-        self.failed.emit(f"The face decoder could not be loaded, so the face cannot follow the "
-                         f"landmarks (you can still look at and move them). {message}")
+        self.failed.emit(
+            f"The face decoder could not be loaded, so the face cannot follow the "
+            f"landmarks (you can still look at and move them). {message}"
+        )
 
     @guarded
     def _on_models(self, info: dict) -> None:
@@ -287,8 +295,9 @@ class StudioSession(QObject):
         self.runner.submit("commit", job, guarded(done), self._fail)
 
     # ============================================================================= generate
-    def generate(self, label: str | None = None, seed: int | None = None,
-                 n_frames: int | None = None) -> None:
+    def generate(
+        self, label: str | None = None, seed: int | None = None, n_frames: int | None = None
+    ) -> None:
         """Generate ``label`` with ``seed`` on the current face (an undo step when done).
 
         One-sided labels (:attr:`one_sided`) are generated on :attr:`side` (None: the side
@@ -387,8 +396,9 @@ class StudioSession(QObject):
         before, self._interp_before = self._interp_before, None
         if before is not None and before is not self._snap:
             after = self._snap
-            self.undo_stack.push(SnapshotCommand(self, before, after,
-                                                 f"Interpolate τ = {after.source.tau:.2f}"))
+            self.undo_stack.push(
+                SnapshotCommand(self, before, after, f"Interpolate τ = {after.source.tau:.2f}")
+            )
 
     def _drop_interp_preview(self) -> None:
         self._interp_commit.stop()
@@ -399,8 +409,7 @@ class StudioSession(QObject):
             # the slider moves continuously: a status line, not a dialog per step
             self.status.emit(f"Interpolation is unavailable: {self.generator_error}")
             return
-        a, b, tau, mode, n = self.interp_a, self.interp_b, self.tau, self.interp_mode, \
-            self.n_frames
+        a, b, tau, mode, n = self.interp_a, self.interp_b, self.tau, self.interp_mode, self.n_frames
         face = self._snap.face
         kind = "interpolate" if mode == "geodesic" else "mix_apex"
 
@@ -458,8 +467,11 @@ class StudioSession(QObject):
         seed = cs.seeds[index]
         if role == "edit":
             m = cs.motions[index]
-            snap = Snapshot.of(self._snap.face, m, Source(
-                "generate", cs.label, seed, cs.n_frames, side=(m.meta or {}).get("side")))
+            snap = Snapshot.of(
+                self._snap.face,
+                m,
+                Source("generate", cs.label, seed, cs.n_frames, side=(m.meta or {}).get("side")),
+            )
             self.push_snapshot(snap, f"Use {cs.label} #{seed}")
         else:
             self.set_interp_end(role, cs.label, seed)
@@ -479,11 +491,16 @@ class StudioSession(QObject):
             from core.io.mesh_io import check_topology, load_mesh
 
             mesh = load_mesh(path, max_vertices=template.n_vertices)
-            check_topology(mesh, template.faces, template.n_vertices,
-                           template_name="the studio's face topology (e.g. a face it exported)")
+            check_topology(
+                mesh,
+                template.faces,
+                template.n_vertices,
+                template_name="the studio's face topology (e.g. a face it exported)",
+            )
             # collapsed, reordered or mirrored faces are refused; a rotated one is turned upright
-            chk = check_face(mesh.vertices, template.vertices, template.faces,
-                             landmark_indices, _file_name(path))
+            chk = check_face(
+                mesh.vertices, template.vertices, template.faces, landmark_indices, _file_name(path)
+            )
             v = chk.vertices
             face = FaceState(v, _file_name(path), str(path), array_key(v))
             motion = be.motion(*regen, face.key, v, side) if regen else None
@@ -500,8 +517,11 @@ class StudioSession(QObject):
             self.status.emit(f"Opened {face.name}" + (f" ({'; '.join(notes)})" if notes else ""))
 
         def failed(m: str) -> None:
-            hint = (" To animate a face of another topology, use File ▸ Open face mesh (any "
-                    "topology)…." if "topology" in m else "")
+            hint = (
+                " To animate a face of another topology, use File ▸ Open face mesh (any topology)…."
+                if "topology" in m
+                else ""
+            )
             self.failed.emit(f"Could not open the face. {m}{hint}")
 
         self.runner.submit("face", job, guarded(done), failed)
@@ -513,19 +533,25 @@ class StudioSession(QObject):
         face = FaceState(f.vertices, "default face", None, array_key(f.vertices))
         src = self._snap.source
         if src.kind != "generate":
-            self.push_snapshot(Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices),
-                                   Source()), "Default face")
+            self.push_snapshot(
+                Snapshot.of(face, neutral_motion(f.vertices, self.landmarks.indices), Source()),
+                "Default face",
+            )
             return
         regen, side = (src.label, src.seed, src.n_frames), src.side
 
         def done(motion):
-            self.push_snapshot(Snapshot.of(face, motion, Source("generate", *regen, side=side)),
-                       "Default face")
+            self.push_snapshot(
+                Snapshot.of(face, motion, Source("generate", *regen, side=side)), "Default face"
+            )
             self.status.emit("Default face")
 
-        self.runner.submit("face", lambda be: be.motion(*regen, face.key, face.vertices, side),
-                           guarded(done),
-                           lambda m: self.failed.emit(f"Could not switch to the default face. {m}"))
+        self.runner.submit(
+            "face",
+            lambda be: be.motion(*regen, face.key, face.vertices, side),
+            guarded(done),
+            lambda m: self.failed.emit(f"Could not switch to the default face. {m}"),
+        )
 
     # ================================================================================ export
     def manifest(self) -> dict:
@@ -547,31 +573,47 @@ class StudioSession(QObject):
         for e in edits:
             if isinstance(e.get("frame"), int):
                 e["frame"] += 1  # 1-based, as in the file names
-        models = {role: {"file": f"{role}.safetensors", "sha256": self.model_hashes[key]}
-                  for role, key in (("s2d_decoder", "decoder"), ("motion3dgan", "generator"))
-                  if self.model_hashes.get(key)}
+        models = {
+            role: {"file": f"{role}.safetensors", "sha256": self.model_hashes[key]}
+            for role, key in (("s2d_decoder", "decoder"), ("motion3dgan", "generator"))
+            if self.model_hashes.get(key)
+        }
         out = build_manifest(
-            producer="studio", motion=motion, fps=self.fps, face_name=snap.face.name,
-            face_path=snap.face.path, face_vertices=snap.face.vertices, models=models,
-            edits=edits, pinned_landmarks=[self.landmarks.names[i] for i in sorted(self.pins)])
+            producer="studio",
+            motion=motion,
+            fps=self.fps,
+            face_name=snap.face.name,
+            face_path=snap.face.path,
+            face_vertices=snap.face.vertices,
+            models=models,
+            edits=edits,
+            pinned_landmarks=[self.landmarks.names[i] for i in sorted(self.pins)],
+        )
         if snap.face.sliders:
             out["face_sliders"] = dict(snap.face.sliders)
         out["replay"] = replay_section(
-            snap.face.vertices, snap.face.path, source, snap.edits,
-            {"s2d_decoder": self.model_hashes.get("decoder"),
-             "motion3dgan": self.model_hashes.get("generator")},
-            self.backend.torch_device, uv=True)
+            snap.face.vertices,
+            snap.face.path,
+            source,
+            snap.edits,
+            {
+                "s2d_decoder": self.model_hashes.get("decoder"),
+                "motion3dgan": self.model_hashes.get("generator"),
+            },
+            self.backend.torch_device,
+            uv=True,
+        )
         return out
 
-    def export(self, fmt: str, path: str, overwrite: bool = False,
-               frames_rgb: np.ndarray | None = None) -> bool:
+    def export(
+        self, fmt: str, path: str, overwrite: bool = False, frames_rgb: np.ndarray | None = None
+    ) -> bool:
         """Export the edited motion (see :class:`app.exporting.ExportController`)."""
         from app.exporting import ExportController
 
         if self.exports is None:
             self.exports = ExportController(self)
         return self.exports.start(fmt, path, overwrite, frames_rgb)
-
 
     # ======================================================================== playback
     @property

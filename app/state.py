@@ -75,8 +75,10 @@ class Source:
         if self.kind in ("interpolate", "mix_apex"):
             what = "geodesic" if self.kind == "interpolate" else "mixed apex"
             arrow, tau = ("->", "tau") if ascii_only else ("→", "τ")
-            return (f"{self.a[0]} #{self.a[1]} {arrow} {self.b[0]} #{self.b[1]}, "
-                    f"{tau} = {self.tau:.2f} ({what})")
+            return (
+                f"{self.a[0]} #{self.a[1]} {arrow} {self.b[0]} #{self.b[1]}, "
+                f"{tau} = {self.tau:.2f} ({what})"
+            )
         if self.kind in ("transfer", "sequence"):
             return f"{'timeline' if self.kind == 'sequence' else 'transfer'}: {self.label}"
         if self.kind == "speech":
@@ -139,9 +141,12 @@ class Snapshot:
         """A new snapshot with other offsets (vertices pending unless nothing is edited)."""
         offsets = frozen(offsets)
         unedited = edited_frames(offsets).size == 0
-        return replace(self, offsets=offsets,
-                       edits=self.edits + ((edit,) if edit is not None else ()),
-                       vertices=self.base.vertices if unedited else None)
+        return replace(
+            self,
+            offsets=offsets,
+            edits=self.edits + ((edit,) if edit is not None else ()),
+            vertices=self.base.vertices if unedited else None,
+        )
 
     def with_edit(self, edit: DragEdit | ResetEdit) -> Snapshot:
         """The snapshot with one more edit applied to its offsets."""
@@ -149,8 +154,9 @@ class Snapshot:
 
     def with_landmarks_reset(self, landmarks: list[int] | None) -> Snapshot:
         """Offsets of the given landmarks (all if None) set to zero on every frame."""
-        return self.with_edit(ResetEdit(None if landmarks is None
-                                        else tuple(int(i) for i in landmarks)))
+        return self.with_edit(
+            ResetEdit(None if landmarks is None else tuple(int(i) for i in landmarks))
+        )
 
     def manifest_edits(self, names: tuple[str, ...]) -> list[dict]:
         """The edit log with landmark names, JSON-ready."""

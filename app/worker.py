@@ -77,8 +77,9 @@ class JobRunner(QObject):
     finished = Signal(str, float, float)
     _submit = Signal(int, object)
 
-    def __init__(self, backend, parent: QObject | None = None,
-                 quiet: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, backend, parent: QObject | None = None, quiet: frozenset[str] = frozenset()
+    ) -> None:
         super().__init__(parent)
         self._quiet = quiet  # lanes that do not count as "busy" (interactive drags)
         self._was_busy = False
@@ -97,8 +98,13 @@ class JobRunner(QObject):
         self._closed = False
 
     # ----------------------------------------------------------------------------- public
-    def submit(self, lane: str, fn: Callable, on_done: Callable | None = None,
-               on_error: Callable | None = None) -> None:
+    def submit(
+        self,
+        lane: str,
+        fn: Callable,
+        on_done: Callable | None = None,
+        on_error: Callable | None = None,
+    ) -> None:
         """Run ``fn(backend)`` on the worker; a busy lane keeps only the latest pending job."""
         if self._closed:
             return

@@ -15,8 +15,16 @@ import numpy as np
 
 from core.errors import InvalidInputError
 
-__all__ = ["MAX_COORDINATE", "check_array", "check_coordinates", "require_finite", "as_vertices",
-           "as_frames", "as_faces", "as_uv"]
+__all__ = [
+    "MAX_COORDINATE",
+    "check_array",
+    "check_coordinates",
+    "require_finite",
+    "as_vertices",
+    "as_frames",
+    "as_faces",
+    "as_uv",
+]
 
 
 #: Largest absolute coordinate accepted for a face: 1e5 covers a head in millimetres (about 300)
@@ -24,8 +32,9 @@ __all__ = ["MAX_COORDINATE", "check_array", "check_coordinates", "require_finite
 MAX_COORDINATE = 1e5
 
 
-def check_array(name: str, a, shape: tuple, what: str = "",
-                limit: float | None = None) -> np.ndarray:
+def check_array(
+    name: str, a, shape: tuple, what: str = "", limit: float | None = None
+) -> np.ndarray:
     """Validate a real float array: its shape (None = any size), finiteness *after* the float32
     cast and, when ``limit`` is given, ``|x| <= limit``; returns float32.
 
@@ -33,12 +42,14 @@ def check_array(name: str, a, shape: tuple, what: str = "",
     the expected shape in the error message.
     """
     arr = np.asarray(a)
-    ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape,
-                                                                            strict=False))
+    ok = arr.ndim == len(shape) and all(
+        s is None or s == d for s, d in zip(shape, arr.shape, strict=False)
+    )
     if not ok:
         want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
         raise InvalidInputError(
-            f"{name}: expected an array of shape {want}{what}, found {tuple(arr.shape)}")
+            f"{name}: expected an array of shape {want}{what}, found {tuple(arr.shape)}"
+        )
     return check_coordinates(name, arr, np.inf if limit is None else limit)
 
 
@@ -55,7 +66,8 @@ def check_coordinates(name: str, arr, limit: float = MAX_COORDINATE) -> np.ndarr
     if np.iscomplexobj(a):
         raise InvalidInputError(
             f"{name}: expected real coordinates, found complex numbers (dtype {a.dtype}); pass "
-            "the real part if that is what you mean")
+            "the real part if that is what you mean"
+        )
     if not np.issubdtype(a.dtype, np.number):
         raise InvalidInputError(f"{name}: expected numbers, found dtype {a.dtype}")
     with np.errstate(over="ignore", invalid="ignore"):
@@ -64,12 +76,14 @@ def check_coordinates(name: str, arr, limit: float = MAX_COORDINATE) -> np.ndarr
     if not finite.all():
         raise InvalidInputError(
             f"{name}: contains {int((~finite).sum())} NaN/inf value(s) (after conversion to "
-            "float32); fix the input data")
+            "float32); fix the input data"
+        )
     peak = float(np.abs(f).max()) if f.size else 0.0
     if peak > limit:
         raise InvalidInputError(
             f"{name}: expected coordinates of a face (metres, centimetres or millimetres, at most "
-            f"{limit:g} in size), found a value of {peak:.3g}; check the units of the data")
+            f"{limit:g} in size), found a value of {peak:.3g}; check the units of the data"
+        )
     return f
 
 

@@ -25,8 +25,15 @@ import numpy as np
 from core.errors import MissingWeightsError
 from core.paths import RESOURCES
 
-__all__ = ["Face", "Landmarks", "load_face", "load_landmarks", "load_identity_basis",
-           "resource_path"]
+__all__ = [
+    "Face",
+    "Landmarks",
+    "load_face",
+    "load_landmarks",
+    "load_identity_basis",
+    "resource_path",
+]
+
 
 def resource_path(name: str) -> Path:
     """Path of a shipped resource; a clear error when it is missing."""

@@ -26,16 +26,24 @@ def time_calls(fn: Callable[[], object], runs: int = 50, warmup: int = 5) -> dic
         t0 = time.perf_counter()
         fn()
         t.append((time.perf_counter() - t0) * 1000)
-    return {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
-            "p90_ms": float(np.percentile(t, 90)), "runs": runs}
+    return {
+        "median_ms": float(np.median(t)),
+        "p10_ms": float(np.percentile(t, 10)),
+        "p90_ms": float(np.percentile(t, 90)),
+        "runs": runs,
+    }
 
 
 def machine_info(device: str) -> dict:
     """Platform, processor, torch version and the device name of a benchmark."""
     import torch
 
-    return {"platform": platform.platform(), "processor": platform.processor(),
-            "torch": torch.__version__, "device": device}
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "torch": torch.__version__,
+        "device": device,
+    }
 
 
 def bench_decoder(runs: int = 50, device: str = "cpu", log=print) -> dict:
@@ -57,9 +65,11 @@ def bench_decoder(runs: int = 50, device: str = "cpu", log=print) -> dict:
                 cell = time_calls(lambda b=b: pipe.decode(neutral, lm[:b]), runs=runs)
                 key = f"B{b}_threads{threads}" + ("_traced" if sizes else "")
                 out[key] = cell
-                log(f"decode {mode:<6} B={b:<2} threads={threads}: median "
+                log(
+                    f"decode {mode:<6} B={b:<2} threads={threads}: median "
                     f"{cell['median_ms']:.2f} ms (p10 {cell['p10_ms']:.2f}, "
-                    f"p90 {cell['p90_ms']:.2f})")
+                    f"p90 {cell['p90_ms']:.2f})"
+                )
     return out
 
 
@@ -81,6 +91,8 @@ def bench_generate(runs: int = 10, device: str = "cpu", log=print) -> dict:
         gen.generate(gen.labels[i % len(gen.labels)], i)
 
     cell = time_calls(one, runs=runs, warmup=min(3, runs))
-    log(f"generate (30 frames): median {cell['median_ms']:.1f} ms (p10 {cell['p10_ms']:.1f}, "
-        f"p90 {cell['p90_ms']:.1f})")
+    log(
+        f"generate (30 frames): median {cell['median_ms']:.1f} ms (p10 {cell['p10_ms']:.1f}, "
+        f"p90 {cell['p90_ms']:.1f})"
+    )
     return {"generate_30_frames": cell}

@@ -42,11 +42,13 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any], hint: str = "") -> C
         raise TypeError(f"expected a dataclass type, found {cls!r}")
     if not isinstance(data, Mapping):
         raise InvalidInputError(
-            f"expected a {cls.__name__} as a JSON object, found {type(data).__name__}")
+            f"expected a {cls.__name__} as a JSON object, found {type(data).__name__}"
+        )
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
         raise InvalidInputError(
             f"expected {cls.__name__} fields {sorted(names)}, found unknown {unknown}"
-            + (f"; {hint}" if hint else ""))
+            + (f"; {hint}" if hint else "")
+        )
     return cls(**dict(data))

@@ -47,8 +47,15 @@ from core.paths import MODELS
 from core.pipeline import DEFAULT_DECODER, S2DPipeline
 from core.runtime import pick_device
 
-__all__ = ["DEFAULT_GAN", "MotionGenerator", "default_generator", "generate", "interpolate",
-           "check_seed", "resample_curve"]
+__all__ = [
+    "DEFAULT_GAN",
+    "MotionGenerator",
+    "default_generator",
+    "generate",
+    "interpolate",
+    "check_seed",
+    "resample_curve",
+]
 
 DEFAULT_GAN = MODELS / "motion3dgan.safetensors"
 FPS = 30.0
@@ -62,10 +69,12 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InvalidInputError(
             f"seed: expected a non-negative integer, found {seed!r} ({type(seed).__name__}); "
-            "pass e.g. seed=0")
+            "pass e.g. seed=0"
+        )
     if not 0 <= int(seed) < 2**63:
         raise InvalidInputError(
-            f"seed: expected an integer in [0, 2**63), found {int(seed)}; use a non-negative seed")
+            f"seed: expected an integer in [0, 2**63), found {int(seed)}; use a non-negative seed"
+        )
     return int(seed)
 
 
@@ -98,8 +107,14 @@ class MotionGenerator:
     device : str or torch.device
     """
 
-    def __init__(self, gan=None, pipeline: S2DPipeline | None = None, meta: dict | None = None,
-                 decoder_weights: Path | str = DEFAULT_DECODER, device="cpu") -> None:
+    def __init__(
+        self,
+        gan=None,
+        pipeline: S2DPipeline | None = None,
+        meta: dict | None = None,
+        decoder_weights: Path | str = DEFAULT_DECODER,
+        device="cpu",
+    ) -> None:
         self.gan = gan
         self._pipeline = pipeline
         self.meta = dict(meta or {})
@@ -110,8 +125,12 @@ class MotionGenerator:
         self.one_sided: tuple[str, ...] = tuple(gan.config.one_sided) if gan is not None else ()
 
     @classmethod
-    def load(cls, weights: Path | str = DEFAULT_GAN, device: str = "auto",
-             decoder_weights: Path | str = DEFAULT_DECODER) -> MotionGenerator:
+    def load(
+        cls,
+        weights: Path | str = DEFAULT_GAN,
+        device: str = "auto",
+        decoder_weights: Path | str = DEFAULT_DECODER,
+    ) -> MotionGenerator:
         """Load Motion3DGAN weights; S2D-Dec is loaded on the first dense decode."""
         from core.models.loaders import load_gan
 
@@ -133,7 +152,8 @@ class MotionGenerator:
         self._config()
         if not isinstance(label, str) or label not in self.labels:
             raise InvalidInputError(
-                f"label: expected one of {', '.join(self.labels)}; found {label!r}")
+                f"label: expected one of {', '.join(self.labels)}; found {label!r}"
+            )
         return self.labels.index(label)
 
     def side_of(self, label: str, seed: int, side: str | None = None) -> str | None:
@@ -163,8 +183,9 @@ class MotionGenerator:
         return self.gan.config
 
     @torch.inference_mode()
-    def sample_srvf(self, labels: Sequence[str], seeds: Sequence[int],
-                    sides: Sequence[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_srvf(
+        self, labels: Sequence[str], seeds: Sequence[int], sides: Sequence[str | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """SRVFs (B, M, D) float64 and lengths (B,) float64 (face-scale units) for label/seed pairs.
 
         ``sides`` (optional, one per pair) picks the side of one-sided labels
@@ -177,7 +198,8 @@ class MotionGenerator:
         if not len(labels) == len(seeds) == len(sides) or not seeds:
             raise InvalidInputError(
                 f"expected as many labels as seeds (and sides) >= 1, found {len(labels)}, "
-                f"{len(seeds)} (and {len(sides)})")
+                f"{len(seeds)} (and {len(sides)})"
+            )
         cfg = self._config()
         zs, cls = [], []
         for lab, s, side in zip(labels, seeds, sides, strict=True):
@@ -191,8 +213,9 @@ class MotionGenerator:
         q, length = self.gan.to_sphere(w, ell)
         return q.double().cpu().numpy(), length.double().cpu().numpy()
 
-    def landmark_motion(self, q, length, neutral_landmarks, n_frames: int | None = None
-                        ) -> np.ndarray:
+    def landmark_motion(
+        self, q, length, neutral_landmarks, n_frames: int | None = None
+    ) -> np.ndarray:
         """Landmarks (T', K, 3) float32 of an SRVF (M, D) + length replayed on landmarks (K, 3).
 
         ``X_t = X_0 + s c_t`` with ``c = srvf_to_curve(q, 0, L)``; frame 0 is ``X_0`` exactly.
@@ -205,8 +228,9 @@ class MotionGenerator:
         """(landmarks (T', K, 3) float32, relative curve (T', D) float64 in face-scale units)."""
         lm0 = check_array("neutral landmarks", neutral_landmarks, (None, 3))
         q = torch.as_tensor(np.asarray(q), dtype=torch.float64)
-        rel = srvf_to_curve(q, torch.zeros(q.shape[-1], dtype=torch.float64),
-                            float(length)).numpy()  # (T, D)
+        rel = srvf_to_curve(
+            q, torch.zeros(q.shape[-1], dtype=torch.float64), float(length)
+        ).numpy()  # (T, D)
         t_n = q.shape[0] + 1 if n_frames is None else int(n_frames)
         if t_n < 2:
             raise InvalidInputError(f"n_frames: expected an integer >= 2, found {n_frames!r}")
@@ -255,8 +279,9 @@ class MotionGenerator:
 
     # -- public API -----------------------------------------------------------------------------
 
-    def generate(self, label: str, seed: int, n_frames: int = 30, neutral=None,
-                 side: str | None = None) -> Motion:
+    def generate(
+        self, label: str, seed: int, n_frames: int = 30, neutral=None, side: str | None = None
+    ) -> Motion:
         """A neutral -> apex animation of ``label`` from noise ``seed``.
 
         Parameters
@@ -278,8 +303,11 @@ class MotionGenerator:
         Motion
             landmarks (n_frames, 68, 3), vertices (n_frames, V, 3), frame 0 == ``neutral``.
         """
-        if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) \
-                or n_frames < 2:
+        if (
+            isinstance(n_frames, bool)
+            or not isinstance(n_frames, (int, np.integer))
+            or n_frames < 2
+        ):
             raise InvalidInputError(f"n_frames: expected an integer >= 2, found {n_frames!r}")
         side = self.side_of(label, seed, side)
         q, length = self.sample_srvf([label], [seed], [side])
@@ -324,7 +352,8 @@ class MotionGenerator:
         if qa.shape != qb.shape:
             raise InvalidInputError(
                 f"expected motions with equal frame counts, found {a.n_frames} and {b.n_frames}; "
-                "generate both with the same n_frames")
+                "generate both with the same n_frames"
+            )
         return geodesic(qa, qb, tau).numpy(), (1 - tau) * la + tau * lb
 
     def interpolate(self, a: Motion, b: Motion, tau: float) -> Motion:
@@ -335,8 +364,9 @@ class MotionGenerator:
         """
         q, length = self.interpolate_srvf(a, b, tau)
         lm, rel = self._replay(q, length, a.landmarks[0])
-        extra = {"interpolation": {"from": [a.label, a.seed], "to": [b.label, b.seed],
-                                   "tau": float(tau)}}
+        extra = {
+            "interpolation": {"from": [a.label, a.seed], "to": [b.label, b.seed], "tau": float(tau)}
+        }
         return self._motion(a.vertices[0], lm, rel, (q, length), None, None, a.fps, extra)
 
     def mix_apex(self, a: Motion, b: Motion, tau) -> Motion:
@@ -348,11 +378,15 @@ class MotionGenerator:
         """
         taus = [self._check_tau(t) for t in np.atleast_1d(np.asarray(tau, dtype=object))]
         lm0 = a.landmarks[0]
-        apex = np.stack([self.landmark_motion(*self.interpolate_srvf(a, b, t), lm0)[-1]
-                         for t in taus])
+        apex = np.stack(
+            [self.landmark_motion(*self.interpolate_srvf(a, b, t), lm0)[-1] for t in taus]
+        )
         verts = self.decode(a.vertices[0], np.concatenate([lm0[None], apex]))[1:]
-        meta = {**self.meta, "mix_apex": {"from": [a.label, a.seed], "to": [b.label, b.seed],
-                                          "tau": taus}, "units": "m"}
+        meta = {
+            **self.meta,
+            "mix_apex": {"from": [a.label, a.seed], "to": [b.label, b.seed], "tau": taus},
+            "units": "m",
+        }
         return Motion(apex, verts, None, None, a.fps, None, meta)
 
     def transfer(self, source_landmarks, target_neutral=None, fps: float = FPS) -> Motion:
@@ -384,8 +418,9 @@ def default_generator() -> MotionGenerator:
     return MotionGenerator.load()
 
 
-def generate(label: str, seed: int, n_frames: int = 30, neutral=None,
-             side: str | None = None) -> Motion:
+def generate(
+    label: str, seed: int, n_frames: int = 30, neutral=None, side: str | None = None
+) -> Motion:
     """:meth:`MotionGenerator.generate` with the default models."""
     return default_generator().generate(label, seed, n_frames, neutral, side)
 

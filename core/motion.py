@@ -40,7 +40,8 @@ class Motion:
         if self.landmarks.shape[0] != self.vertices.shape[0]:
             raise ValueError(
                 f"landmarks have {self.landmarks.shape[0]} frames but vertices have "
-                f"{self.vertices.shape[0]}")
+                f"{self.vertices.shape[0]}"
+            )
 
     @property
     def n_frames(self) -> int:

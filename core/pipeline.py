@@ -52,7 +52,8 @@ def _check_targets(neutral_landmarks: np.ndarray, landmarks: np.ndarray) -> None
         raise InvalidInputError(
             f"landmarks: landmark {k} of face {b} is {shift[b, k]:.3g} from its neutral position, "
             f"more than the face's size ({float(size[min(b, len(size) - 1)]):.3g}); pass absolute "
-            "target positions in the neutral face's units")
+            "target positions in the neutral face's units"
+        )
 
 
 class _DenseDecode(torch.nn.Module):
@@ -66,8 +67,9 @@ class _DenseDecode(torch.nn.Module):
         super().__init__()
         self.decoder = decoder
         self.normalization = normalization
-        self.register_buffer("indices", torch.as_tensor(np.asarray(indices), dtype=torch.long),
-                             persistent=False)
+        self.register_buffer(
+            "indices", torch.as_tensor(np.asarray(indices), dtype=torch.long), persistent=False
+        )
 
     def forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         nl = neutral[:, self.indices]  # (B, K, 3)
@@ -91,6 +93,7 @@ class S2DPipeline:
     def __post_init__(self) -> None:
         self._dense = _DenseDecode(self.decoder, self.normalization, self.landmarks.indices)
         self._dense.to(self.device).train(self.decoder.training)
+
     @classmethod
     def load(cls, weights: Path | str = DEFAULT_DECODER, device: str = "auto") -> S2DPipeline:
         dev = pick_device(device)
@@ -115,7 +118,8 @@ class S2DPipeline:
             raise TopologyMismatchError(
                 f"the neutral face has {n.shape[1]} vertices but the model's topology has "
                 f"{self.n_vertices}; use a mesh of the anny head topology (e.g. exported by "
-                "this app or built with core.assets)")
+                "this app or built with core.assets)"
+            )
         return check_array("neutral", n, (None, self.n_vertices, 3), limit=MAX_COORDINATE)
 
     def use_traced(self, sizes=(1, 30)) -> None:
@@ -150,8 +154,10 @@ class S2DPipeline:
     def trace_status(self) -> dict[int, str]:
         """State of each traced size: ``"pending"`` (traced on first use), ``"traced"`` or
         ``"eager"`` (tracing failed or disagreed with the eager module)."""
-        return {b: "pending" if fn is None else "eager" if fn is self._dense else "traced"
-                for b, fn in (self._traces or {}).items()}
+        return {
+            b: "pending" if fn is None else "eager" if fn is self._dense else "traced"
+            for b, fn in (self._traces or {}).items()
+        }
 
     def _forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Dense faces (B, V, 3) of neutrals (B, V, 3) and targets (B, K, 3); traced when
@@ -180,16 +186,20 @@ class S2DPipeline:
                 # export, need a C++ compiler at run time); if it ever fails: eager, above
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                fn = torch.jit.freeze(torch.jit.trace(self._dense, (neutral, targets),
-                                                      check_trace=False))
+                fn = torch.jit.freeze(
+                    torch.jit.trace(self._dense, (neutral, targets), check_trace=False)
+                )
                 got = fn(neutral, targets)
         except Exception as exc:  # noqa: BLE001 - tracing is an optimisation only
-            LOG.warning("decoder tracing failed for batch %d (%s); running eagerly",
-                        targets.shape[0], exc)
+            LOG.warning(
+                "decoder tracing failed for batch %d (%s); running eagerly", targets.shape[0], exc
+            )
             return self._dense
         if not torch.allclose(got, ref, rtol=1e-4, atol=1e-6):
-            LOG.warning("traced decoder disagrees with the eager one (max %.3g); running eagerly",
-                        float((got - ref).abs().max()))
+            LOG.warning(
+                "traced decoder disagrees with the eager one (max %.3g); running eagerly",
+                float((got - ref).abs().max()),
+            )
             return self._dense
         return fn
 
@@ -204,20 +214,22 @@ class S2DPipeline:
         if nv.shape[0] not in (1, lm.shape[0]):
             raise InvalidInputError(
                 f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
-                f"{nv.shape[0]}")
+                f"{nv.shape[0]}"
+            )
         _check_targets(self.face_landmarks(nv), lm)
         shared = nv.shape[0] == 1
         out = np.empty((lm.shape[0], self.n_vertices, 3), dtype=np.float32)
         for s in range(0, len(lm), batch):
             b = min(batch, len(lm) - s)
-            n_np = np.repeat(nv, b, axis=0) if shared else nv[s:s + b]
+            n_np = np.repeat(nv, b, axis=0) if shared else nv[s : s + b]
             n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
-            tl = torch.as_tensor(lm[s:s + batch], device=self.device)
-            out[s:s + batch] = self._forward(n_t, tl).cpu().numpy()
+            tl = torch.as_tensor(lm[s : s + batch], device=self.device)
+            out[s : s + batch] = self._forward(n_t, tl).cpu().numpy()
         finite = np.isfinite(out)
         if not finite.all():  # damaged weights (NaN) or an overflow: never written as a result
             raise InvalidInputError(
                 f"decoded faces: the decoder produced {int((~finite).sum())} NaN/inf value(s); "
                 f"its weights {self.meta.get('path', '')} are damaged or do not fit this input "
-                "— re-download or retrain them")
+                "— re-download or retrain them"
+            )
         return out

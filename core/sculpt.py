@@ -112,7 +112,8 @@ class LandmarkPrior:
         k = self.n_landmarks
         if obs.size == 0 or len(set(obs.tolist())) != obs.size or obs.min() < 0 or obs.max() >= k:
             raise InvalidInputError(
-                f"observed landmarks must be distinct indices in [0, {k}), found {obs.tolist()}")
+                f"observed landmarks must be distinct indices in [0, {k}), found {obs.tolist()}"
+            )
         return ConditionalEdit(self, [(int(i), np.eye(3)) for i in obs]).gain
 
     def propagate(self, observed: Sequence[int], delta_obs: np.ndarray) -> np.ndarray:
@@ -155,19 +156,21 @@ class ConditionalEdit:
         landmark may appear once.
     """
 
-    def __init__(self, prior: LandmarkPrior,
-                 observations: Sequence[tuple[int, np.ndarray]]) -> None:
+    def __init__(
+        self, prior: LandmarkPrior, observations: Sequence[tuple[int, np.ndarray]]
+    ) -> None:
         k = prior.n_landmarks
         seen = [int(i) for i, _ in observations]
         if not seen or len(set(seen)) != len(seen) or min(seen) < 0 or max(seen) >= k:
             raise InvalidInputError(
-                f"observations need distinct landmark indices in [0, {k}), found {seen}")
+                f"observations need distinct landmark indices in [0, {k}), found {seen}"
+            )
         self.landmarks = seen
         self.rows = [orthonormal_rows(r) for _, r in observations]
         blocks = []
         for i, r in zip(seen, self.rows, strict=True):
             a = np.zeros((len(r), 3 * k))
-            a[:, 3 * i:3 * i + 3] = r
+            a[:, 3 * i : 3 * i + 3] = r
             blocks.append(a)
         a = np.concatenate(blocks)  # (m, 3K)
         sa = prior.cov @ a.T  # (3K, m)
@@ -178,8 +181,9 @@ class ConditionalEdit:
     def __call__(self, deltas: Sequence[np.ndarray]) -> np.ndarray:
         """All deltas (K, 3) given one delta (3,) per observation (its observed components
         are used; the rest is inferred)."""
-        a = np.concatenate([r @ np.asarray(d, dtype=np.float64)
-                            for r, d in zip(self.rows, deltas, strict=True)])
+        a = np.concatenate(
+            [r @ np.asarray(d, dtype=np.float64) for r, d in zip(self.rows, deltas, strict=True)]
+        )
         return (self.gain @ a).reshape(self.n_landmarks, 3)
 
 
@@ -209,9 +213,16 @@ class DragPlan:
         None means all three axes.
     """
 
-    def __init__(self, landmark: int, mirror: np.ndarray, mode: str = "direct",
-                 prior: LandmarkPrior | None = None, pins=(), symmetric: bool = False,
-                 view_rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        landmark: int,
+        mirror: np.ndarray,
+        mode: str = "direct",
+        prior: LandmarkPrior | None = None,
+        pins=(),
+        symmetric: bool = False,
+        view_rows: np.ndarray | None = None,
+    ) -> None:
         if mode not in ("direct", "coherent"):
             raise InvalidInputError(f"mode must be 'direct' or 'coherent', found {mode!r}")
         if mode == "coherent" and prior is None:
@@ -265,8 +276,9 @@ def _normalised_displacements(data) -> np.ndarray:
     return disp / scale[ident][:, None, None]
 
 
-def build_landmark_prior(data, ridge: float = DEFAULT_RIDGE,
-                         mirror: np.ndarray | None = None) -> dict:
+def build_landmark_prior(
+    data, ridge: float = DEFAULT_RIDGE, mirror: np.ndarray | None = None
+) -> dict:
     """Mean and covariance of normalised landmark displacements of a synthesised data set.
 
     Parameters
@@ -296,8 +308,13 @@ def build_landmark_prior(data, ridge: float = DEFAULT_RIDGE,
     cov = c.T @ c / max(n - 1, 1)  # (3K, 3K)
     cov = 0.5 * (cov + cov.T)
     cov[np.diag_indices_from(cov)] += ridge * float(np.mean(np.diag(cov)))
-    return {"mean": mean.reshape(k, 3), "cov": cov, "ridge": float(ridge), "n_samples": int(n),
-            "data_key": str(data.config.key())}
+    return {
+        "mean": mean.reshape(k, 3),
+        "cov": cov,
+        "ridge": float(ridge),
+        "n_samples": int(n),
+        "data_key": str(data.config.key()),
+    }
 
 
 def save_landmark_prior(path: str | Path, prior: dict) -> Path:
@@ -316,7 +333,8 @@ def load_landmark_prior(path: str | Path | None = None) -> LandmarkPrior:
     path = Path(path)
     if not path.is_file():
         raise MissingWeightsError(
-            f"landmark prior {path} not found; rebuild it with `python main.py build-prior`")
+            f"landmark prior {path} not found; rebuild it with `python main.py build-prior`"
+        )
     with np.load(path, allow_pickle=False) as d:
         return LandmarkPrior(mean=d["mean"].astype(np.float64), cov=d["cov"].astype(np.float64))
 

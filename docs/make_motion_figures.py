@@ -31,8 +31,9 @@ def _tile(gen, face, neutral, landmarks, title, dense: bool):
     if dense:
         verts = gen.decode(neutral, landmarks)[-1]
         return render(verts, face.faces, title=title, size=(200, 230), zoom=1.55)
-    return render(neutral, face.faces, points=landmarks[-1], title=title, size=(200, 230),
-                  zoom=1.55)
+    return render(
+        neutral, face.faces, points=landmarks[-1], title=title, size=(200, 230), zoom=1.55
+    )
 
 
 def main(argv=None) -> int:
@@ -77,9 +78,15 @@ def main(argv=None) -> int:
     tiles = []
     for la, sa, lb, sb in PAIRS:
         q, length = gen.sample_srvf([la, lb], [sa, sb])
-        a, b = (Motion(gen.landmark_motion(q[i], length[i], lm0), np.repeat(neutral[None], 30, 0),
-                       srvf=q[i].astype(np.float32), meta={"length": float(length[i])})
-                for i in (0, 1))
+        a, b = (
+            Motion(
+                gen.landmark_motion(q[i], length[i], lm0),
+                np.repeat(neutral[None], 30, 0),
+                srvf=q[i].astype(np.float32),
+                meta={"length": float(length[i])},
+            )
+            for i in (0, 1)
+        )
         for tau in np.linspace(0, 1, 5):
             lm = gen.landmark_motion(*gen.interpolate_srvf(a, b, float(tau)), lm0)
             tiles.append(_tile(gen, face, neutral, lm, f"{la}->{lb} {tau:.2f}", dense))

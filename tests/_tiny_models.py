@@ -32,8 +32,9 @@ def tiny_gan() -> Motion3DGAN:
         seqs.append(lm0 + 0.005 * t * rng.normal(size=(1, 68, 3)))
     ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
     p = karcher_mean(ms.q, tol=1e-6).mean
-    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,),
-                          one_sided=ONE_SIDED_LABELS)
+    cfg = MotionGANConfig(
+        labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,), one_sided=ONE_SIDED_LABELS
+    )
     torch.manual_seed(0)
     return Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length).eval()
 
@@ -49,8 +50,13 @@ def tiny_decoder() -> S2DDecoder:
 def save_tiny_decoder(path: Path, state: dict | None = None) -> Path:
     """Write a tiny decoder checkpoint (``state`` replaces its weights, e.g. damaged ones)."""
     model = tiny_decoder()
-    save_checkpoint(path, state if state is not None else model.state_dict(), model.config,
-                    DECODER_KIND, {"train_config": asdict(S2DTrainConfig())})
+    save_checkpoint(
+        path,
+        state if state is not None else model.state_dict(),
+        model.config,
+        DECODER_KIND,
+        {"train_config": asdict(S2DTrainConfig())},
+    )
     return path
 
 

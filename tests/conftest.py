@@ -91,20 +91,25 @@ def check_gc(request):
         QCoreApplication.processEvents()
         gc.collect()
     alive = gc.get_objects()
-    if any(type(o).__name__ == "MainWindow" and type(o).__module__ == "app.main_window"
-           and id(o) not in windows_before for o in alive):
+    if any(
+        type(o).__name__ == "MainWindow"
+        and type(o).__module__ == "app.main_window"
+        and id(o) not in windows_before
+        for o in alive
+    ):
         # KNOWN LEAK (issue 9 follow-up): a test that built the whole main window leaves it
         # alive: lambdas that capture the window are connected to signals (MainWindow.__init__,
         # install_apps/install_speech/install_any_face), so Qt's connection table, which
         # Python's gc cannot see, keeps the window and its VTK objects (a vtkScalarBarActor
         # first) alive. Such tests are not checked until that is fixed; all others are.
         return
-    vtk_left = sorted({type(o).__name__ for o in alive
-                       if _is_vtk(o) and id(o) not in vtk_before})
-    widgets_left = sorted({type(w).__name__ for w in _studio_widgets()
-                           if id(w) not in widgets_before})
+    vtk_left = sorted({type(o).__name__ for o in alive if _is_vtk(o) and id(o) not in vtk_before})
+    widgets_left = sorted(
+        {type(w).__name__ for w in _studio_widgets() if id(w) not in widgets_before}
+    )
     assert not vtk_left and not widgets_left, (
-        f"outlived the test: VTK {vtk_left[:8]}, widgets {widgets_left[:8]}")
+        f"outlived the test: VTK {vtk_left[:8]}, widgets {widgets_left[:8]}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,8 +191,12 @@ class FakeGenerator:
     def _motion(self, lm, neutral, **kw):
         from core.motion import Motion
 
-        return Motion(landmarks=lm, vertices=self.pipeline.decode(neutral, lm),
-                      meta={"neutral": neutral}, **kw)
+        return Motion(
+            landmarks=lm,
+            vertices=self.pipeline.decode(neutral, lm),
+            meta={"neutral": neutral},
+            **kw,
+        )
 
     def generate(self, label, seed, n_frames=30, neutral=None, side=None):
         from core.data.recipes import ONE_SIDED_LABELS
@@ -195,7 +204,9 @@ class FakeGenerator:
         self.calls += 1
         if label not in ONE_SIDED_LABELS and side is not None:
             raise ValueError(f"side: {label!r} is not one-sided")
-        neutral = self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
+        neutral = (
+            self.pipeline.face.vertices if neutral is None else np.asarray(neutral, np.float32)
+        )
         s = (np.linspace(0.0, 1.0, n_frames) ** 2)[:, None, None]
         apex = self._apex(label, seed)
         if label in ONE_SIDED_LABELS:  # like the real one: the side from the seed by default
@@ -213,7 +224,9 @@ class FakeGenerator:
 
     def mix_apex(self, a, b, tau):
         """Like the real one for a float tau: a 1-frame Motion (the mixed apex)."""
-        apex = (1 - tau) * (a.landmarks[-1] - a.landmarks[0]) + tau * (b.landmarks[-1] - b.landmarks[0])
+        apex = (1 - tau) * (a.landmarks[-1] - a.landmarks[0]) + tau * (
+            b.landmarks[-1] - b.landmarks[0]
+        )
         return self._motion((a.landmarks[:1] + apex[None]).astype("float32"), a.meta["neutral"])
 
 

@@ -103,8 +103,9 @@ def test_detected_points_can_be_dragged_before_fitting(studio, qtbot, face_file)
     assert s.face.user.mesh.n_vertices == len(r.vertices)
 
 
-def test_open_neutral_face_of_another_topology_points_to_the_any_face_dialog(session, qtbot,
-                                                                             face_file):
+def test_open_neutral_face_of_another_topology_points_to_the_any_face_dialog(
+    session, qtbot, face_file
+):
     d, _ = face_file
     with qtbot.waitSignal(session.failed, timeout=20000) as sig:
         session.open_face(str(d / "scan.obj"))

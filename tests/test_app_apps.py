@@ -40,8 +40,9 @@ def test_face_sliders_preview_commit_undo_and_manifest(apps, qtbot):
     assert s.undo_stack.count() == 0  # previews are not undo steps
     apps.commit_face()
     assert s.undo_stack.count() == 1
-    np.testing.assert_allclose(s.face.vertices,
-                               apps.basis.vertices({"age": 0.9, "nose-width": 0.5}))
+    np.testing.assert_allclose(
+        s.face.vertices, apps.basis.vertices({"age": 0.9, "nose-width": 0.5})
+    )
     assert apps.face_values()["nose-scale-horiz"] == 0.5
     assert s.manifest()["face_sliders"] == {"age": 0.9, "nose-scale-horiz": 0.5}
     s.undo_stack.undo()
@@ -114,8 +115,7 @@ def test_timeline_and_transfer_become_undoable_motions(real_session, qtbot, tmp_
     apps.build_timeline()
     qtbot.waitUntil(lambda: s.source.kind == "sequence", timeout=30000)
     assert s.n_motion_frames == 31 and s.source.label == "happy:3@0.5s,neutral@0.5s"
-    assert s.manifest()["motion"] == {"kind": "sequence", "label": s.source.label,
-                                      "n_frames": 31}
+    assert s.manifest()["motion"] == {"kind": "sequence", "label": s.source.label, "n_frames": 31}
     np.save(tmp_path / "perf.npy", s.snapshot.base.landmarks)
     apps.transfer(str(tmp_path / "perf.npy"))
     qtbot.waitUntil(lambda: s.source.kind == "transfer", timeout=30000)
@@ -148,7 +148,8 @@ def test_face_dock_with_real_events(studio, qtbot):
     assert age.value() == 70  # the slider follows undo
     qtbot.mouseClick(panel.random_button, Qt.MouseButton.LeftButton)
     assert s.face.sliders and panel.values()["age"] == pytest.approx(
-        dict(s.face.sliders)["age"], abs=0.01)
+        dict(s.face.sliders)["age"], abs=0.01
+    )
     qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
     assert not s.face.sliders and age.value() == 50
     qtbot.keyClicks(panel.filter, "nose width")
@@ -158,21 +159,31 @@ def test_face_dock_with_real_events(studio, qtbot):
 @pytest.mark.gl
 def test_face_menu_transfer_and_export_neutral(studio, qtbot, tmp_path):
     w, s = studio, studio.session
-    names = {a.objectName() for m in w.menuBar().actions() if m.menu()
-             for a in m.menu().actions()}
+    names = {a.objectName() for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()}
     assert {"neutralize", "random_face", "transfer_file", "transfer_folder"} <= names
     w.ask_export_neutral_path = lambda: str(tmp_path / "neutral.obj")
     qtbot.mouseClick(w.face_panel.export_button, Qt.MouseButton.LeftButton)
-    np.testing.assert_allclose(load_mesh(tmp_path / "neutral.obj").vertices, s.face.vertices,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        load_mesh(tmp_path / "neutral.obj").vertices, s.face.vertices, atol=1e-6
+    )
     asked, modes = [], []
     w.apps.transfer = lambda path, mode: modes.append((path, mode))
     w.ask_transfer_path = lambda folder: asked.append(folder) or "perf.npy"
-    next(a for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()
-         if a.objectName() == "transfer_absolute").trigger()
+    next(
+        a
+        for m in w.menuBar().actions()
+        if m.menu()
+        for a in m.menu().actions()
+        if a.objectName() == "transfer_absolute"
+    ).trigger()
     assert w.transfer_absolute.isChecked()
-    next(a for m in w.menuBar().actions() if m.menu() for a in m.menu().actions()
-         if a.objectName() == "transfer_folder").trigger()
+    next(
+        a
+        for m in w.menuBar().actions()
+        if m.menu()
+        for a in m.menu().actions()
+        if a.objectName() == "transfer_folder"
+    ).trigger()
     assert asked == [True] and modes == [("perf.npy", "absolute")]
 
 
@@ -207,8 +218,12 @@ def test_built_timeline_is_scrubbable_and_exportable(qtbot, real_models, tmp_pat
     pv.OFF_SCREEN = False
     pv.global_theme.multi_samples = 0
     s = StudioSession(*real_models)
-    w = MainWindow(s, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                   multi_samples=0, start=False)
+    w = MainWindow(
+        s,
+        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        multi_samples=0,
+        start=False,
+    )
     qtbot.addWidget(w)
     with qtbot.waitSignal(s.models_ready, timeout=30000):
         s.start()

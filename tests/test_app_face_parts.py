@@ -102,8 +102,9 @@ def test_parts_follow_the_skull_and_the_jaw(face):
     parts.update(moved)
     np.testing.assert_allclose(parts.upper.user_matrix[:3, 3], [0.005, 0, 0], atol=1e-6)
     lip0 = v[lm[[65, 66, 67]]].mean(0)
-    np.testing.assert_allclose(_apply(parts.lower.user_matrix, lip0), moved[lm[[65, 66, 67]]]
-                               .mean(0), atol=1e-6)
+    np.testing.assert_allclose(
+        _apply(parts.lower.user_matrix, lip0), moved[lm[[65, 66, 67]]].mean(0), atol=1e-6
+    )
     rot = parts.lower.user_matrix[:3, :3]
     assert np.degrees(np.arccos((np.trace(rot) - 1) / 2)) > 3  # the jaw turned
     for actor in parts.eyes:  # eyes ride with their eyeballs

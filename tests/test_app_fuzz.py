@@ -29,12 +29,33 @@ pytestmark = pytest.mark.gl
 
 N_EVENTS = 200
 SEED = 15
-KEYS = [Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
-        Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Tab,
-        Qt.Key.Key_Delete, Qt.Key.Key_Z, Qt.Key.Key_Y, Qt.Key.Key_M, Qt.Key.Key_P, Qt.Key.Key_G,
-        Qt.Key.Key_1, Qt.Key.Key_5, Qt.Key.Key_Plus, Qt.Key.Key_Minus]
-MODS = [Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier,
-        Qt.KeyboardModifier.ShiftModifier]
+KEYS = [
+    Qt.Key.Key_Space,
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_Escape,
+    Qt.Key.Key_Return,
+    Qt.Key.Key_Tab,
+    Qt.Key.Key_Delete,
+    Qt.Key.Key_Z,
+    Qt.Key.Key_Y,
+    Qt.Key.Key_M,
+    Qt.Key.Key_P,
+    Qt.Key.Key_G,
+    Qt.Key.Key_1,
+    Qt.Key.Key_5,
+    Qt.Key.Key_Plus,
+    Qt.Key.Key_Minus,
+]
+MODS = [
+    Qt.KeyboardModifier.NoModifier,
+    Qt.KeyboardModifier.ControlModifier,
+    Qt.KeyboardModifier.ShiftModifier,
+]
 #: Actions that would end the session under test (closing is checked once, at the end).
 SKIP_ACTIONS = ("quit", "exit", "close")
 
@@ -48,13 +69,16 @@ def cancel_every_dialog(monkeypatch):
         def answer(*args, **kwargs):
             asked.append(name)
             return result
+
         return staticmethod(answer)
 
     for name in ("getOpenFileName", "getSaveFileName", "getOpenFileNames"):
-        monkeypatch.setattr(QFileDialog, name, file_dialog(name, ([], "") if name.endswith(
-            "s") else ("", "")))
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
-                        file_dialog("getExistingDirectory", ""))
+        monkeypatch.setattr(
+            QFileDialog, name, file_dialog(name, ([], "") if name.endswith("s") else ("", ""))
+        )
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", file_dialog("getExistingDirectory", "")
+    )
     for name in ("getText", "getInt", "getDouble", "getItem"):
         monkeypatch.setattr(QInputDialog, name, file_dialog(name, ("", False)))
     cancel = QMessageBox.StandardButton.Cancel
@@ -71,9 +95,14 @@ def cancel_every_dialog(monkeypatch):
 
 
 def _actions(window) -> list[QAction]:
-    return [a for a in window.findChildren(QAction)
-            if a.text() and not a.isSeparator() and not a.menu()
-            and not any(s in a.text().lower().replace("&", "") for s in SKIP_ACTIONS)]
+    return [
+        a
+        for a in window.findChildren(QAction)
+        if a.text()
+        and not a.isSeparator()
+        and not a.menu()
+        and not any(s in a.text().lower().replace("&", "") for s in SKIP_ACTIONS)
+    ]
 
 
 def _random_point(rng: random.Random, widget: QWidget) -> QPoint:
@@ -110,13 +139,15 @@ def test_random_events_on_the_main_window(qtbot, studio, cancel_every_dialog, ca
                 focus = QApplication.focusWidget() or w
                 QTest.keyClick(focus, rng.choice(KEYS), rng.choice(MODS))
             elif kind == "drag":
-                QTest.mousePress(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                                 pos)
+                QTest.mousePress(
+                    target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+                )
                 for _ in range(3):
                     pos += QPoint(rng.randint(-30, 30), rng.randint(-30, 30))
                     QTest.mouseMove(target, pos)
-                QTest.mouseRelease(target, Qt.MouseButton.LeftButton,
-                                   Qt.KeyboardModifier.NoModifier, pos)
+                QTest.mouseRelease(
+                    target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+                )
             else:
                 QTest.mouseClick(target, Qt.MouseButton.MiddleButton)
         qtbot.wait(1)
@@ -126,8 +157,11 @@ def test_random_events_on_the_main_window(qtbot, studio, cancel_every_dialog, ca
     qtbot.waitUntil(lambda: not w.session.runner.is_busy(), timeout=20000)
     # the fake models (conftest) lack the timeline builder's generator API; an AttributeError on
     # a Fake* object is a gap of the test doubles, not of the studio
-    unexpected = [r.getMessage()[-300:] for r in caplog.records if r.levelno >= logging.ERROR
-                  and "'Fake" not in r.getMessage()]
+    unexpected = [
+        r.getMessage()[-300:]
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "'Fake" not in r.getMessage()
+    ]
     assert unexpected == [], unexpected
     assert w.isVisible() and w.session.face is not None
     # the window still works: a generate after the storm finishes

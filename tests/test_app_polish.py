@@ -25,16 +25,19 @@ def idle(qtbot, s, timeout=10000):
 def generate(qtbot, w, label="surprised", seed=0):
     s = w.session
     s.generate(label, seed)
-    qtbot.waitUntil(lambda: s.source.kind == "generate" and s.source.label == label
-                    and s.source.seed == seed, timeout=10000)
+    qtbot.waitUntil(
+        lambda: s.source.kind == "generate" and s.source.label == label and s.source.seed == seed,
+        timeout=10000,
+    )
     idle(qtbot, s)
 
 
 # ------------------------------------------------------------------------------- no window
 def test_error_texts_are_plain():
     assert "[Errno" not in user_message(PermissionError(13, "Permission denied", "/x/f.obj"))
-    assert "Permission denied: /x/f.obj" in user_message(PermissionError(13, "Permission denied",
-                                                                         "/x/f.obj"))
+    assert "Permission denied: /x/f.obj" in user_message(
+        PermissionError(13, "Permission denied", "/x/f.obj")
+    )
     text = plain_text(ValueError(b"\x89PNG\r\n\x1a"))
     assert "b'" not in text and "\\x" not in text and "\\r" not in text
     msg = user_message(RuntimeError("bad ((thing)) [[x]]."))
@@ -46,11 +49,19 @@ def test_no_display_says_how_to_run_it():
     assert display_problem({"DISPLAY": ":0"}, "linux") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "darwin") is None
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     env["PYTHONPATH"] = str(ROOT)
-    run = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2
     assert "needs a display" in run.stderr and "xvfb-run" in run.stderr
     assert "xcb" not in run.stderr

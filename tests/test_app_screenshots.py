@@ -38,22 +38,25 @@ def _compare(name: str, img: np.ndarray) -> None:
     if not ref_path.is_file():  # a missing reference is a failure, never a silent pass
         DATA.mkdir(exist_ok=True)
         Image.fromarray(img).save(ref_path.with_name(f"app_{name}_actual.png"))
-        pytest.fail(f"reference {ref_path} is missing; the actual image was saved beside it. "
-                    "Create the references with S2D_UPDATE_SCREENSHOTS=1 (module docstring)")
+        pytest.fail(
+            f"reference {ref_path} is missing; the actual image was saved beside it. "
+            "Create the references with S2D_UPDATE_SCREENSHOTS=1 (module docstring)"
+        )
     ref = np.asarray(Image.open(ref_path).convert("RGB"))
     assert ref.shape == img.shape, f"size {img.shape} differs from reference {ref.shape}"
     diff = np.abs(ref.astype(int) - img.astype(int)).max(-1)
     mean, share = diff.mean(), (diff > OUTLIER_LEVEL).mean()
     if mean > MEAN_TOL or share > OUTLIER_SHARE:
         Image.fromarray(img).save(ref_path.with_name(f"app_{name}_actual.png"))
-        pytest.fail(f"{name}: mean difference {mean:.2f} (tolerance {MEAN_TOL}), "
-                    f"{100 * share:.2f}% pixels off by > {OUTLIER_LEVEL} (tolerance "
-                    f"{100 * OUTLIER_SHARE}%); actual image saved beside the reference")
+        pytest.fail(
+            f"{name}: mean difference {mean:.2f} (tolerance {MEAN_TOL}), "
+            f"{100 * share:.2f}% pixels off by > {OUTLIER_LEVEL} (tolerance "
+            f"{100 * OUTLIER_SHARE}%); actual image saved beside the reference"
+        )
 
 
 def _idle(qtbot, s):
-    qtbot.waitUntil(lambda: s.idle,
-                    timeout=10000)
+    qtbot.waitUntil(lambda: s.idle, timeout=10000)
 
 
 def test_neutral_face_with_landmarks(studio, qtbot):

@@ -144,15 +144,17 @@ def test_build_landmark_prior_on_small_data(lms):
     ident = rng.integers(0, n_id, n)
     disp = rng.normal(0, 0.002, (n, 68, 3))
     data = SimpleNamespace(
-        neutral_landmarks=neutral, frame_identity=ident,
+        neutral_landmarks=neutral,
+        frame_identity=ident,
         frame_landmarks=(neutral[ident] + disp).astype(np.float32),
         id_test=np.array([False, False, False, True]),
-        config=SimpleNamespace(key=lambda: "test"))
+        config=SimpleNamespace(key=lambda: "test"),
+    )
     out = build_landmark_prior(data, ridge=0.1)
     from core.models.normalization import landmark_scale
 
     keep = ident != 3
-    x = (disp[keep] / landmark_scale(neutral.astype(np.float64))[ident[keep]][:, None, None])
+    x = disp[keep] / landmark_scale(neutral.astype(np.float64))[ident[keep]][:, None, None]
     x = x.reshape(keep.sum(), -1)
     cov = np.cov(x, rowvar=False)
     cov[np.diag_indices_from(cov)] += 0.1 * np.mean(np.diag(cov))

@@ -17,8 +17,7 @@ MOUTH_CORNER, CHIN = 48, 8
 
 
 def wait_idle(qtbot, s, timeout=10000):
-    qtbot.waitUntil(lambda: s.idle,
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: s.idle, timeout=timeout)
 
 
 def generate(qtbot, s, label="high_smile", seed=3, n=30):
@@ -196,8 +195,9 @@ def test_drag_decodes_are_coalesced_on_the_latest_position(qtbot, session, inlin
     # worker: 20 moves while the first decode runs: first + latest
     assert n_decodes == len(drag_jobs) + 1  # + the base frame, decoded once per motion
     assert len(drag_jobs) == 1 if inline else 1 <= len(drag_jobs) <= 3
-    np.testing.assert_allclose(pipe.last_landmarks[0, MOUTH_CORNER], start + [0, 0, 0.004],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        pipe.last_landmarks[0, MOUTH_CORNER], start + [0, 0, 0.004], atol=1e-6
+    )
     assert previews[-1] == s.preview_version == 20
     r = s.readout()
     assert r["name"] == s.landmarks.names[MOUTH_CORNER]
@@ -218,8 +218,9 @@ def test_inline_drag_decode_defers_to_a_busy_worker(qtbot, session):
     s.runner.submit("generate", lambda be: be.decode(s.face.vertices, s.current_landmarks()[None]))
     wait_idle(qtbot, s)  # the inline decode found the worker busy and went to its drag lane
     assert threads and not any(threads)
-    np.testing.assert_allclose(s.current_landmarks()[MOUTH_CORNER], start + [0, 0, 0.002],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        s.current_landmarks()[MOUTH_CORNER], start + [0, 0, 0.002], atol=1e-6
+    )
     s.end_drag()
     wait_idle(qtbot, s)
 
@@ -365,7 +366,8 @@ def test_export_obj_sequence_and_manifest(qtbot, session, tmp_path):
     assert man["edits"][0]["landmark"] == "mouth_right_corner"
     assert man["models"] == {
         "s2d_decoder": {"file": "s2d_decoder.safetensors", "sha256": "d" * 64},
-        "motion3dgan": {"file": "motion3dgan.safetensors", "sha256": "e" * 64}}
+        "motion3dgan": {"file": "motion3dgan.safetensors", "sha256": "e" * 64},
+    }
     validate_manifest(man)  # the schema the CLI writes too (docs/manifest.md)
     assert man["producer"] == "studio" and man["edits"][0]["frame"] >= 1  # 1-based frames
     # an existing folder is refused, nothing is touched
@@ -436,8 +438,9 @@ def test_missing_decoder_weights_are_reported_once(qtbot, monkeypatch):
 
     missing = pipeline_mod.DEFAULT_DECODER.with_name("does-not-exist.safetensors")
     real = pipeline_mod.load_decoder
-    monkeypatch.setattr(pipeline_mod, "load_decoder",
-                        lambda _path=None, *a, **k: real(missing, *a, **k))
+    monkeypatch.setattr(
+        pipeline_mod, "load_decoder", lambda _path=None, *a, **k: real(missing, *a, **k)
+    )
     s = StudioSession()
     messages = []
     s.failed.connect(messages.append)
@@ -448,8 +451,10 @@ def test_missing_decoder_weights_are_reported_once(qtbot, monkeypatch):
         assert "train" in messages[0]  # what to do
         before = s.current_vertices().copy()
         drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
-        assert np.abs(s.current_landmarks()[MOUTH_CORNER] - before[s.landmarks.indices[48]]
-                      ).max() > 0.002
+        assert (
+            np.abs(s.current_landmarks()[MOUTH_CORNER] - before[s.landmarks.indices[48]]).max()
+            > 0.002
+        )
         np.testing.assert_array_equal(s.current_vertices(), before)
         assert len(messages) == 1
     finally:
@@ -523,7 +528,11 @@ def test_export_other_formats(qtbot, session, tmp_path, fmt):
         assert man["files"] == [path.name]
     validate_manifest(man)
     assert {k: man["motion"][k] for k in ("kind", "label", "seed", "n_frames")} == {
-        "kind": "generate", "label": "sad", "seed": 2, "n_frames": 10}
+        "kind": "generate",
+        "label": "sad",
+        "seed": 2,
+        "n_frames": 10,
+    }
 
 
 def test_excepthook_reports_and_logs(monkeypatch, tmp_path):
@@ -548,8 +557,10 @@ def test_excepthook_reports_and_logs(monkeypatch, tmp_path):
             sys.excepthook(type(exc), exc, exc.__traceback__)
         from core.errors import ExportError
 
-        msg = errors.user_message(ExportError("cannot write to /x: the disk is full; choose "
-                                              "another folder"), "Export failed")
+        msg = errors.user_message(
+            ExportError("cannot write to /x: the disk is full; choose another folder"),
+            "Export failed",
+        )
     finally:
         errors.set_reporter(None)
         errors.LOG.removeHandler(handler)

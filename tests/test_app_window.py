@@ -14,8 +14,7 @@ MOUTH_CORNER = 48
 
 
 def idle(qtbot, s, timeout=10000):
-    qtbot.waitUntil(lambda: s.idle,
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: s.idle, timeout=timeout)
 
 
 def click_generate(qtbot, w, label="high_smile"):
@@ -39,10 +38,16 @@ def test_launch_shows_face_docks_and_status(studio, qtbot):
     assert w.windowTitle().startswith("Sparse2Dense Studio")
     assert w.device_label.text() == "Device: CPU"
     assert {d.windowTitle() for d in w.docks.values()} == {
-        "Generate", "Sculpt", "Interpolate", "Playback", "Face", "Timeline"}
+        "Generate",
+        "Sculpt",
+        "Interpolate",
+        "Playback",
+        "Face",
+        "Timeline",
+    }
     img = w.viewport.plotter.screenshot(return_img=True)
     h, wd = img.shape[:2]
-    centre = img[h // 3: 2 * h // 3, wd // 3: 2 * wd // 3].reshape(-1, 3).astype(int)
+    centre = img[h // 3 : 2 * h // 3, wd // 3 : 2 * wd // 3].reshape(-1, 3).astype(int)
     skin = (centre[:, 0] > centre[:, 2] + 40).mean()  # skin is much redder than the background
     assert skin > 0.5
 
@@ -155,8 +160,7 @@ def test_skin_culling_only_where_it_leaves_the_picture_unchanged(studio, qtbot):
     click_generate(qtbot, w, "high_smile")
     s.set_frame(20)
     culled = {}
-    for az, el in [(0, 0), (40, 15), (90, 0), (-60, -20), (0, 70), (160, 10), (0, -45),
-                   (180, -30)]:
+    for az, el in [(0, 0), (40, 15), (90, 0), (-60, -20), (0, 70), (160, 10), (0, -45), (180, -30)]:
         vp.reset_camera()
         p.camera.Azimuth(az)
         p.camera.Elevation(el)
@@ -171,8 +175,16 @@ def test_skin_culling_only_where_it_leaves_the_picture_unchanged(studio, qtbot):
         changed = (np.abs(images[0] - images[1]).sum(-1) > 30).mean()
         assert changed < 2e-4, (az, el, changed)  # at most a few pixels along the rim
     # on from the front, the sides and above; off from below the neck and at grazing angles
-    assert culled == {(0, 0): True, (40, 15): True, (90, 0): True, (-60, -20): True,
-                      (0, 70): True, (160, 10): False, (0, -45): False, (180, -30): False}
+    assert culled == {
+        (0, 0): True,
+        (40, 15): True,
+        (90, 0): True,
+        (-60, -20): True,
+        (0, 70): True,
+        (160, 10): False,
+        (0, -45): False,
+        (180, -30): False,
+    }
 
 
 def grab_rgba(plotter) -> np.ndarray:
@@ -217,8 +229,9 @@ def test_background_drag_rotates_camera_and_ctrl_click_pins(studio, qtbot):
     assert s.undo_stack.count() == 0
     qtbot.keyClick(w, Qt.Key.Key_R)  # reset camera
     pos = vp.world_to_widget(s.current_landmarks()[8]).toPoint()
-    qtbot.mouseClick(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
-                     pos)
+    qtbot.mouseClick(
+        vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos
+    )
     assert 8 in s.pins
 
 
@@ -228,20 +241,25 @@ def test_interpolation_slider_changes_animation(studio, qtbot):
     slider.setFocus()
     for _ in range(5):
         qtbot.keyClick(slider, Qt.Key.Key_PageDown)  # 50 -> 0 in page steps
-    qtbot.waitUntil(lambda: s.source.kind == "interpolate" and s.source.tau == 0.0,
-                    timeout=10000)
+    qtbot.waitUntil(lambda: s.source.kind == "interpolate" and s.source.tau == 0.0, timeout=10000)
     idle(qtbot, s)
     at_a = s.frames_vertices().copy()
     opt = QStyleOptionSlider()
     slider.initStyleOption(opt)
-    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                           QStyle.SubControl.SC_SliderHandle, slider).center()
+    handle = (
+        slider.style()
+        .subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, slider
+        )
+        .center()
+    )
     qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=handle)  # drag the handle to B
     for i in range(1, 9):
         qtbot.mouseMove(slider, handle + QPoint((slider.width() - handle.x()) * i // 8, 0))
         qtbot.wait(20)
-    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton,
-                       pos=QPoint(slider.width() - 1, handle.y()))
+    qtbot.mouseRelease(
+        slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() - 1, handle.y())
+    )
     qtbot.waitUntil(lambda: s.source.tau == 1.0, timeout=10000)
     idle(qtbot, s)
     assert np.abs(s.frames_vertices()[-1] - at_a[-1]).max() > 1e-3
@@ -272,8 +290,9 @@ def test_compare_grid_shows_four_seeds(studio, qtbot):
         np.testing.assert_array_equal(fast, grab_rgba(p))
     finally:
         p.fast_handover_enabled = True
-    qtbot.mouseClick(p, Qt.MouseButton.LeftButton, pos=QPoint(p.width() * 3 // 4,
-                                                               p.height() * 3 // 4))
+    qtbot.mouseClick(
+        p, Qt.MouseButton.LeftButton, pos=QPoint(p.width() * 3 // 4, p.height() * 3 // 4)
+    )
     assert grid.selected == 3 and "seed 3" in grid.selection.text()
     qtbot.mouseClick(grid.a_button, Qt.MouseButton.LeftButton)
     assert s.interp_a == (grid.label_box.currentData(), 3)
@@ -354,8 +373,9 @@ def test_settings_are_remembered(qtbot, fake_models, tmp_path):
 
     pv.global_theme.multi_samples = 0
     ini = str(tmp_path / "s.ini")
-    w = MainWindow(StudioSession(*fake_models), QSettings(ini, QSettings.Format.IniFormat),
-                   start=False)
+    w = MainWindow(
+        StudioSession(*fake_models), QSettings(ini, QSettings.Format.IniFormat), start=False
+    )
     qtbot.addWidget(w)
     with qtbot.waitExposed(w):
         w.show()
@@ -367,8 +387,9 @@ def test_settings_are_remembered(qtbot, fake_models, tmp_path):
     qtbot.keyClick(w, Qt.Key.Key_M)
     assert w.session.view["wireframe"] and w.session.symmetric
     w.close()
-    w2 = MainWindow(StudioSession(*fake_models), QSettings(ini, QSettings.Format.IniFormat),
-                    start=False)
+    w2 = MainWindow(
+        StudioSession(*fake_models), QSettings(ini, QSettings.Format.IniFormat), start=False
+    )
     qtbot.addWidget(w2)
     assert w2.session.view["wireframe"] and w2.session.symmetric
     assert (w2.width(), w2.height()) == size

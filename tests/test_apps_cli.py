@@ -19,8 +19,18 @@ def _run(capsys, *argv):
 
 
 def test_sequence_writes_one_long_animation(tmp_path, capsys):
-    rc, _, err = _run(capsys, "sequence", "--spec", "happy:3@0.5s,neutral@0.5s", "--fps", "20",
-                      "--out", tmp_path / "o", "--device", "cpu")
+    rc, _, err = _run(
+        capsys,
+        "sequence",
+        "--spec",
+        "happy:3@0.5s,neutral@0.5s",
+        "--fps",
+        "20",
+        "--out",
+        tmp_path / "o",
+        "--device",
+        "cpu",
+    )
     assert rc == 0, err
     man = json.loads((tmp_path / "o" / "sequence" / "manifest.json").read_text())
     assert man["n_frames"] == 21 and man["fps"] == 20
@@ -30,11 +40,14 @@ def test_sequence_writes_one_long_animation(tmp_path, capsys):
     np.testing.assert_allclose(first, load_face().vertices, atol=1e-6)
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["--spec", "happy@1s,grumpy@1s"], "label"),
-    (["--spec", "happy:x"], "spec"),
-    (["--spec", "happy@1s", "--fps", "0"], "fps"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--spec", "happy@1s,grumpy@1s"], "label"),
+        (["--spec", "happy:x"], "spec"),
+        (["--spec", "happy@1s", "--fps", "0"], "fps"),
+    ],
+)
 def test_sequence_errors_write_nothing(tmp_path, capsys, argv, match):
     rc, _, err = _run(capsys, "sequence", *argv, "--out", tmp_path / "o", "--device", "cpu")
     assert rc == 2 and match in err and err.count("\n") == 1
@@ -46,9 +59,22 @@ def test_transfer_from_landmarks_resamples_and_round_trips(tmp_path, capsys):
 
     m = MotionGenerator.load(device="cpu").generate("surprised", 1)
     np.save(tmp_path / "perf.npy", m.landmarks)
-    rc, out, err = _run(capsys, "transfer", "--source", tmp_path / "perf.npy", "--source-fps",
-                        "60", "--fps", "30", "--mode", "absolute", "--out", tmp_path / "t",
-                        "--device", "cpu")
+    rc, out, err = _run(
+        capsys,
+        "transfer",
+        "--source",
+        tmp_path / "perf.npy",
+        "--source-fps",
+        "60",
+        "--fps",
+        "30",
+        "--mode",
+        "absolute",
+        "--out",
+        tmp_path / "t",
+        "--device",
+        "cpu",
+    )
     assert rc == 0, err
     assert "30 frames at 60 fps; resampled to 15 frames at 30 fps" in out
     man = json.loads((tmp_path / "t" / "transfer" / "manifest.json").read_text())
@@ -60,16 +86,32 @@ def test_transfer_from_landmarks_resamples_and_round_trips(tmp_path, capsys):
 
 def test_transfer_bad_source_writes_nothing(tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.zeros((4, 68, 2)))
-    rc, _, err = _run(capsys, "transfer", "--source", tmp_path / "bad.npy", "--out",
-                      tmp_path / "t", "--device", "cpu")
+    rc, _, err = _run(
+        capsys,
+        "transfer",
+        "--source",
+        tmp_path / "bad.npy",
+        "--out",
+        tmp_path / "t",
+        "--device",
+        "cpu",
+    )
     assert rc == 2 and "(T, 68, 3)" in err
     assert not (tmp_path / "t").exists()
 
 
 def test_face_random_and_set(tmp_path, capsys):
     basis = load_face_basis()
-    rc, out, err = _run(capsys, "face", "--random", "5", "--set", "age=0.8,nose-width=0.3",
-                        "--out", tmp_path / "f.obj")
+    rc, out, err = _run(
+        capsys,
+        "face",
+        "--random",
+        "5",
+        "--set",
+        "age=0.8,nose-width=0.3",
+        "--out",
+        tmp_path / "f.obj",
+    )
     assert rc == 0, err
     want = basis.random(5)
     want.update({"age": 0.8, "nose-scale-horiz": 0.3})
@@ -80,10 +122,15 @@ def test_face_random_and_set(tmp_path, capsys):
     assert rc == 0 and "nose-scale-horiz" in out and out.count("\n") == len(basis.sliders)
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["--set", "age=3"], "[0, 1]"), (["--set", "chinny=1"], "unknown face slider"),
-    (["--random", "-1"], "seed"), ([], "--out"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--set", "age=3"], "[0, 1]"),
+        (["--set", "chinny=1"], "unknown face slider"),
+        (["--random", "-1"], "seed"),
+        ([], "--out"),
+    ],
+)
 def test_face_errors_write_nothing(tmp_path, capsys, argv, match):
     out = ["--out", tmp_path / "f.obj"] if argv else []
     rc, _, err = _run(capsys, "face", *argv, *out)
@@ -98,14 +145,16 @@ def test_neutralize_round_trip(tmp_path, capsys):
     face = load_face()
     apex = MotionGenerator.load(device="cpu").generate("happy", 0).vertices[-1]
     save_mesh(tmp_path / "e.obj", apex, face.faces)
-    rc, _, err = _run(capsys, "neutralize", "--mesh", tmp_path / "e.obj", "--out",
-                      tmp_path / "n.obj")
+    rc, _, err = _run(
+        capsys, "neutralize", "--mesh", tmp_path / "e.obj", "--out", tmp_path / "n.obj"
+    )
     assert rc == 0, err
     got = load_mesh(tmp_path / "n.obj").vertices
     err_mm = np.linalg.norm(got - face.vertices, axis=1)[face.face_mask].mean() * 1000
     assert err_mm < 0.2
-    rc, _, err = _run(capsys, "neutralize", "--mesh", tmp_path / "e.obj", "--out",
-                      tmp_path / "n.txt")
+    rc, _, err = _run(
+        capsys, "neutralize", "--mesh", tmp_path / "e.obj", "--out", tmp_path / "n.txt"
+    )
     assert rc == 2 and ".obj or .ply" in err
 
 
@@ -140,8 +189,16 @@ def test_neutralize_a_face_of_another_topology(tmp_path, capsys):
     inv = np.argsort(perm)
     save_mesh(tmp_path / "p.obj", apex[perm], inv[face.faces])
     write_landmarks(tmp_path / "p.pts", apex[idx])
-    rc, out, err = _run(capsys, "neutralize", "--mesh", tmp_path / "p.obj", "--landmarks",
-                        tmp_path / "p.pts", "--out", tmp_path / "n.obj")
+    rc, out, err = _run(
+        capsys,
+        "neutralize",
+        "--mesh",
+        tmp_path / "p.obj",
+        "--landmarks",
+        tmp_path / "p.pts",
+        "--out",
+        tmp_path / "n.obj",
+    )
     assert rc == 0, err
     assert "topology" in out
     got = load_mesh(tmp_path / "n.obj").vertices[inv]

@@ -31,8 +31,17 @@ def test_slider_names_groups_and_aliases(basis):
     assert names[:6] == list(basis.phenotypes) and "age" in names and "gender" in names
     assert len(names) == len(set(names))
     groups = {s.group for s in basis.sliders}
-    assert {"identity", "nose", "mouth", "chin", "cheeks", "eyes", "brows", "forehead",
-            "ears"} <= groups
+    assert {
+        "identity",
+        "nose",
+        "mouth",
+        "chin",
+        "cheeks",
+        "eyes",
+        "brows",
+        "forehead",
+        "ears",
+    } <= groups
     assert basis.slider("nose-width").name == "nose-scale-horiz"
     # a merged left/right slider drives both sides
     assert len(basis.slider("eye-scale").locals) == 2
@@ -59,9 +68,10 @@ def test_random_faces_are_seeded_and_in_range(basis):
     assert np.isfinite(basis.vertices(a)).all()
 
 
-@pytest.mark.parametrize("values,match", [({"age": 2.0}, r"\[0, 1\]"),
-                                          ({"nose": 0.1}, "unknown face slider"),
-                                          ({"age": "x"}, "number")])
+@pytest.mark.parametrize(
+    "values,match",
+    [({"age": 2.0}, r"\[0, 1\]"), ({"nose": 0.1}, "unknown face slider"), ({"age": "x"}, "number")],
+)
 def test_bad_slider_values(basis, values, match):
     with pytest.raises(InvalidInputError, match=match):
         basis.vertices(values)

@@ -30,8 +30,9 @@ def test_spec_round_trip_and_defaults():
     assert parse_spec(format_spec(clips)) == clips
 
 
-@pytest.mark.parametrize("bad", ["", "happy:x", "happy@-1s", "happy@0s", "happy:1@1s,,sad",
-                                 "happy@700s"])
+@pytest.mark.parametrize(
+    "bad", ["", "happy:x", "happy@-1s", "happy@0s", "happy:1@1s,,sad", "happy@700s"]
+)
 def test_bad_specs_raise_one_clear_error(bad):
     with pytest.raises(InvalidInputError):
         parse_spec(bad)
@@ -52,18 +53,20 @@ def test_length_neutral_start_holds_and_apexes(gen, timeline):
     lm0 = load_landmarks().gather(face)
     # happy's apex is reached after the 1 s transition and held until the clip ends
     happy = gen.generate("happy", 3).landmarks[-1]
-    np.testing.assert_allclose(timeline.landmarks[30:46], np.repeat(happy[None], 16, 0),
-                               atol=1e-6)
+    np.testing.assert_allclose(timeline.landmarks[30:46], np.repeat(happy[None], 16, 0), atol=1e-6)
     surprised = gen.generate("surprised", 1).landmarks[-1]
-    np.testing.assert_allclose(timeline.landmarks[75:106], np.repeat(surprised[None], 31, 0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        timeline.landmarks[75:106], np.repeat(surprised[None], 31, 0), atol=1e-5
+    )
     np.testing.assert_allclose(timeline.landmarks[-1], lm0, atol=1e-6)
 
 
 def test_no_jump_beyond_the_motions_own_speed(gen, timeline):
     step = np.linalg.norm(np.diff(timeline.landmarks, axis=0), axis=-1).max(-1)  # (T-1,)
-    own = max(np.linalg.norm(np.diff(gen.generate(lab, s).landmarks, axis=0), axis=-1).max()
-              for lab, s in (("happy", 3), ("surprised", 1)))
+    own = max(
+        np.linalg.norm(np.diff(gen.generate(lab, s).landmarks, axis=0), axis=-1).max()
+        for lab, s in (("happy", 3), ("surprised", 1))
+    )
     assert step.max() <= own * 1.01
     for b in timeline.meta["timeline"]["clip_start_frames"][1:]:
         # the smoothstep starts every move at rest: the boundary step is a small fraction

@@ -60,9 +60,13 @@ def test_alignment_undoes_a_rotated_performer(motion):
 def test_stabilize_removes_head_motion(motion):
     src = motion.landmarks.astype(np.float64)
     a = np.radians(np.linspace(0, 10, len(src)))
-    moved = np.stack([f @ np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)],
-                                    [0, np.sin(t), np.cos(t)]]).T + [0, 0, 0.01 * k / len(src)]
-                      for k, (f, t) in enumerate(zip(src, a, strict=True))])
+    moved = np.stack(
+        [
+            f @ np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]]).T
+            + [0, 0, 0.01 * k / len(src)]
+            for k, (f, t) in enumerate(zip(src, a, strict=True))
+        ]
+    )
     err_moved = np.abs(moved - src).max()
     err_fixed = np.abs(stabilize(moved) - src).max()
     assert err_fixed < 0.1 * err_moved

@@ -44,7 +44,13 @@ def test_landmarks_in_range_named_and_mirrored():
 def test_landmark_layout_reads_as_a_face():
     p = load_face().vertices[load_landmarks().indices]
     z = p[:, 2]
-    brows, eyes, nose_tip, mouth, chin = z[17:27].mean(), z[36:48].mean(), z[30], z[48:68].mean(), z[8]
+    brows, eyes, nose_tip, mouth, chin = (
+        z[17:27].mean(),
+        z[36:48].mean(),
+        z[30],
+        z[48:68].mean(),
+        z[8],
+    )
     assert brows > eyes > nose_tip > mouth > chin
     assert p[36, 0] < p[39, 0] < 0 < p[42, 0] < p[45, 0]  # right eye on -x, outer→inner
     assert p[30, 1] == p[:, 1].min()  # the nose tip is the most forward landmark

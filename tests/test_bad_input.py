@@ -42,8 +42,19 @@ def _decode_input(tmp_path: Path, name: str = "in.npz", **override) -> Path:
 
 
 def _decode(tmp_path, weights, inp, out_name="out.npz"):
-    return run_cli(["decode", "--input", str(inp), "--output", str(tmp_path / out_name),
-                    "--weights", str(weights), "--device", "cpu"])
+    return run_cli(
+        [
+            "decode",
+            "--input",
+            str(inp),
+            "--output",
+            str(tmp_path / out_name),
+            "--weights",
+            str(weights),
+            "--device",
+            "cpu",
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +81,19 @@ def _shifted_landmarks(value):
 
 
 DECODE_CASES = {
-    "neutral_x1e30": ({"neutral": load_face().vertices[None] * 1e30,
-                       "landmarks": load_face().vertices[load_landmarks().indices][None] * 1e30},
-                      "expected coordinates of a face"),
+    "neutral_x1e30": (
+        {
+            "neutral": load_face().vertices[None] * 1e30,
+            "landmarks": load_face().vertices[load_landmarks().indices][None] * 1e30,
+        },
+        "expected coordinates of a face",
+    ),
     "landmark_1e30": ({"landmarks": _shifted_landmarks(1e30)}, "found a value of 1e+30"),
     "landmark_far": ({"landmarks": _shifted_landmarks(5.0)}, "more than the face's size"),
-    "overflows_float32": ({"neutral": load_face().vertices[None].astype(np.float64) * 1e40},
-                          "after conversion to float32"),
+    "overflows_float32": (
+        {"neutral": load_face().vertices[None].astype(np.float64) * 1e40},
+        "after conversion to float32",
+    ),
     "complex": ({"neutral": load_face().vertices[None] + 1j}, "complex numbers"),
     "nan": ({"landmarks": _shifted_landmarks(np.nan)}, "NaN"),
     "strings": ({"neutral": np.array(["a", "b"])}, "expected numbers"),
@@ -120,15 +137,17 @@ def test_check_coordinates_casts_then_checks():
 def _huge_header_npz(path: Path) -> Path:
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 4312, 3)})
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 4312, 3)}
+    )
     with zipfile.ZipFile(path, "w") as z:
         for name in ("neutral", "landmarks"):
             z.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)
     return path
 
 
-@pytest.mark.parametrize("case", ["truncated", "garbage", "empty", "not_zip", "huge_header",
-                                  "folder", "missing_file"])
+@pytest.mark.parametrize(
+    "case", ["truncated", "garbage", "empty", "not_zip", "huge_header", "folder", "missing_file"]
+)
 def test_decode_damaged_npz_is_one_line(tmp_path, dec_weights, capsys, case):
     good = _decode_input(tmp_path, "good.npz").read_bytes()
     bad = tmp_path / "bad.npz"
@@ -171,11 +190,31 @@ def test_cli_fifo_input_exits_2_at_once(tmp_path, tiny_weights, capsys, command)
     fifo = tmp_path / ("face.obj" if command == "generate" else "in.npz")
     os.mkfifo(fifo)
     gan, dec = tiny_weights
-    args = (["generate", "--label", "happy", "--neutral", str(fifo), "--out",
-             str(tmp_path / "out"), "--weights", str(gan), "--decoder-weights", str(dec)]
-            if command == "generate" else
-            ["decode", "--input", str(fifo), "--output", str(tmp_path / "o.npz"), "--weights",
-             str(dec)])
+    args = (
+        [
+            "generate",
+            "--label",
+            "happy",
+            "--neutral",
+            str(fifo),
+            "--out",
+            str(tmp_path / "out"),
+            "--weights",
+            str(gan),
+            "--decoder-weights",
+            str(dec),
+        ]
+        if command == "generate"
+        else [
+            "decode",
+            "--input",
+            str(fifo),
+            "--output",
+            str(tmp_path / "o.npz"),
+            "--weights",
+            str(dec),
+        ]
+    )
 
     def hung(*_):
         raise TimeoutError(f"{command} blocked on a FIFO")
@@ -200,16 +239,24 @@ def test_interpolation_step_names_are_unique_by_construction():
         assert len(set(names)) == n  # tau_%.3f alone collides from 1002 steps on
         assert names == sorted(names)  # zero-padded: listing order is step order
     assert step_names(np.linspace(0, 1, 3)) == [
-        "step_000_tau_0.000", "step_001_tau_0.500", "step_002_tau_1.000"]
+        "step_000_tau_0.000",
+        "step_001_tau_0.500",
+        "step_002_tau_1.000",
+    ]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "1002"],
-     "pass --max-steps 1002"),
-    (["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "1"], ">= 2"),
-    (["generate", "--label", "happy", "--frames", "5000"], "pass --max-frames 5000"),
-    (["generate", "--label", "happy", "--seeds", "1", "1"], "distinct seeds"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (
+            ["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "1002"],
+            "pass --max-steps 1002",
+        ),
+        (["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "1"], ">= 2"),
+        (["generate", "--label", "happy", "--frames", "5000"], "pass --max-frames 5000"),
+        (["generate", "--label", "happy", "--seeds", "1", "1"], "distinct seeds"),
+    ],
+)
 def test_caps_and_counts_are_checked_before_any_work(tmp_path, capsys, args, needle):
     err = _one_line_error(capsys, run_cli([*args, "--out", str(tmp_path / "o")]))
     assert needle in err and not (tmp_path / "o").exists()
@@ -218,9 +265,25 @@ def test_caps_and_counts_are_checked_before_any_work(tmp_path, capsys, args, nee
 def test_a_cap_can_be_raised_explicitly(tmp_path, tiny_weights):  # noqa: F811
     gan, dec = tiny_weights
     out = tmp_path / "o"
-    common = ["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "3", "--out",
-              str(out), "--weights", str(gan), "--decoder-weights", str(dec), "--device", "cpu",
-              "--format", "npz"]
+    common = [
+        "interpolate",
+        "--from",
+        "happy:0",
+        "--to",
+        "sad:1",
+        "--steps",
+        "3",
+        "--out",
+        str(out),
+        "--weights",
+        str(gan),
+        "--decoder-weights",
+        str(dec),
+        "--device",
+        "cpu",
+        "--format",
+        "npz",
+    ]
     assert run_cli([*common, "--max-steps", "2"]) == 2 and not out.exists()
     assert run_cli([*common, "--max-steps", "3"]) == 0
     assert len(list(out.glob("step_*/sequence.npz"))) == 3

@@ -79,9 +79,26 @@ def test_a_rotated_face_is_turned_upright_and_back(deg):
 # ------------------------------------------------------------------------------ through the CLI
 def _generate(tmp_path, weights, neutral: Path, *extra):
     gan, dec = weights
-    return run_cli(["generate", "--label", "happy", "--neutral", str(neutral), "--out",
-                    str(tmp_path / "out"), "--format", "npz", "--weights", str(gan),
-                    "--decoder-weights", str(dec), "--device", "cpu", *extra])
+    return run_cli(
+        [
+            "generate",
+            "--label",
+            "happy",
+            "--neutral",
+            str(neutral),
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "npz",
+            "--weights",
+            str(gan),
+            "--decoder-weights",
+            str(dec),
+            "--device",
+            "cpu",
+            *extra,
+        ]
+    )
 
 
 def _save(tmp_path, name, v) -> Path:
@@ -99,8 +116,11 @@ def test_cli_refuses_impossible_faces(tmp_path, tiny_weights, capsys, case):  # 
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_rotated_and_millimetre_faces_are_animated_and_said(tmp_path, tiny_weights,  # noqa: F811
-                                                                capsys):
+def test_cli_rotated_and_millimetre_faces_are_animated_and_said(
+    tmp_path,
+    tiny_weights,  # noqa: F811
+    capsys,
+):
     t = load_face().vertices.astype(np.float64)
     assert _generate(tmp_path, tiny_weights, _save(tmp_path, "up.obj", t)) == 0
     with np.load(tmp_path / "out" / "happy_seed0" / "sequence.npz") as d:
@@ -109,8 +129,7 @@ def test_cli_rotated_and_millimetre_faces_are_animated_and_said(tmp_path, tiny_w
     c = t.mean(axis=0)
     rotated = (t - c) @ _rot_x(90).T + c
     mm = rotated * 1000
-    assert _generate(tmp_path, tiny_weights, _save(tmp_path, "face_mm.obj", mm),
-                     "--overwrite") == 0
+    assert _generate(tmp_path, tiny_weights, _save(tmp_path, "face_mm.obj", mm), "--overwrite") == 0
     out = capsys.readouterr().out
     assert "rotated by 90 degrees" in out and "millimetres" in out
     folder = tmp_path / "out" / "happy_seed0"
@@ -136,8 +155,10 @@ def test_a_huge_obj_is_refused_early_when_a_face_is_expected(tmp_path):
         load_mesh(path, max_vertices=n)
     assert time.perf_counter() - t0 < 1.0
     ply = tmp_path / "huge.ply"
-    ply.write_bytes(b"ply\nformat ascii 1.0\nelement vertex 1000000\nproperty float x\n"
-                    b"property float y\nproperty float z\nend_header\n0 0 0\n")
+    ply.write_bytes(
+        b"ply\nformat ascii 1.0\nelement vertex 1000000\nproperty float x\n"
+        b"property float y\nproperty float z\nend_header\n0 0 0\n"
+    )
     with pytest.raises(MeshFormatError, match="found 1000000 in the PLY header"):
         load_mesh(ply, max_vertices=n)
 

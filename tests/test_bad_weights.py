@@ -56,16 +56,24 @@ def test_absurd_config_sizes_are_refused_before_allocation(tmp_path, tiny_weight
     assert _maxrss_mb() - before < 500  # was: 20 GB (z_dim) and 360 GB (channels) requested
 
 
-@pytest.mark.parametrize("case,needle", [
-    ("missing_key", "missing ["),
-    ("narrow", "instead of"),
-    ("nan", "hold NaN/inf values"),
-    ("unknown_field", "found unknown ['colour']"),
-    ("negative", "channels"),
-    ("truncated", "unreadable or corrupt"),
-])
-def test_damaged_decoder_weights_are_one_line_exit_2(tmp_path, tiny_weights, capsys,  # noqa: F811
-                                                      case, needle):
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("missing_key", "missing ["),
+        ("narrow", "instead of"),
+        ("nan", "hold NaN/inf values"),
+        ("unknown_field", "found unknown ['colour']"),
+        ("negative", "channels"),
+        ("truncated", "unreadable or corrupt"),
+    ],
+)
+def test_damaged_decoder_weights_are_one_line_exit_2(
+    tmp_path,
+    tiny_weights,  # noqa: F811
+    capsys,
+    case,
+    needle,
+):
     gan, dec = tiny_weights
     with safe_open(str(dec), "pt") as fh:
         first = sorted(fh.keys())[0]
@@ -84,8 +92,23 @@ def test_damaged_decoder_weights_are_one_line_exit_2(tmp_path, tiny_weights, cap
         data = dec.read_bytes()
         bad.write_bytes(data[: len(data) // 2])
     out = tmp_path / "out"
-    rc = run_cli(["generate", "--label", "happy", "--out", str(out), "--weights", str(gan),
-                  "--decoder-weights", str(bad), "--device", "cpu", "--format", "npz"])
+    rc = run_cli(
+        [
+            "generate",
+            "--label",
+            "happy",
+            "--out",
+            str(out),
+            "--weights",
+            str(gan),
+            "--decoder-weights",
+            str(bad),
+            "--device",
+            "cpu",
+            "--format",
+            "npz",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert needle in err and not out.exists()

@@ -9,11 +9,27 @@ import pytest
 from core.cli import build_parser, run_cli
 
 #: Commands of this package's families; other families may add more.
-COMMANDS = ("build-assets", "info", "decode", "train-decoder", "generate", "interpolate",
-            "train-gan", "train-classifier", "evaluate", "evaluate-motion",
-            "evaluate-generalization", "bench",
-            "build-prior", "sequence", "transfer", "face", "neutralize", "build-face-basis",
-            "evaluate-apps")
+COMMANDS = (
+    "build-assets",
+    "info",
+    "decode",
+    "train-decoder",
+    "generate",
+    "interpolate",
+    "train-gan",
+    "train-classifier",
+    "evaluate",
+    "evaluate-motion",
+    "evaluate-generalization",
+    "bench",
+    "build-prior",
+    "sequence",
+    "transfer",
+    "face",
+    "neutralize",
+    "build-face-basis",
+    "evaluate-apps",
+)
 
 
 def _registered() -> list[str]:
@@ -44,15 +60,15 @@ def test_evaluation_takes_typed_arguments_not_a_namespace():
     from core.eval.motion_report import MotionEvalConfig, run_motion_evaluation
     from core.eval.report import run_evaluation
 
-    assert list(inspect.signature(run_evaluation).parameters) == [
-        "data", "out", "max_test_frames"]
+    assert list(inspect.signature(run_evaluation).parameters) == ["data", "out", "max_test_frames"]
     assert list(inspect.signature(run_motion_evaluation).parameters) == ["data", "cfg"]
     assert "docs" in {f for f in MotionEvalConfig.__dataclass_fields__}
 
 
 def test_a_domain_error_is_one_line_and_exit_2(tmp_path, capsys):
-    rc = run_cli(["decode", "--input", str(tmp_path / "missing.npz"), "--output",
-                  str(tmp_path / "out.npz")])
+    rc = run_cli(
+        ["decode", "--input", str(tmp_path / "missing.npz"), "--output", str(tmp_path / "out.npz")]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1
     assert not (tmp_path / "out.npz").exists()

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,13 @@ def weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
     from dataclasses import asdict
 
-    save_checkpoint(path, model.state_dict(), model.config, DECODER_KIND,
-                    {"train_config": asdict(S2DTrainConfig())})
+    save_checkpoint(
+        path,
+        model.state_dict(),
+        model.config,
+        DECODER_KIND,
+        {"train_config": asdict(S2DTrainConfig())},
+    )
     return path
 
 
@@ -52,8 +58,15 @@ def test_decode_round_trip_and_identity_at_zero_motion(tmp_path, weights):
     landmarks = neutral[:, lm.indices].copy()
     landmarks[0, 57, 2] -= 0.01
     np.savez(tmp_path / "in.npz", neutral=neutral, landmarks=landmarks)
-    out = _run("decode", "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "o.npz"),
-               "--weights", str(weights))
+    out = _run(
+        "decode",
+        "--input",
+        str(tmp_path / "in.npz"),
+        "--output",
+        str(tmp_path / "o.npz"),
+        "--weights",
+        str(weights),
+    )
     assert out.returncode == 0, out.stderr
     with np.load(tmp_path / "o.npz") as d:
         v = d["vertices"]
@@ -61,12 +74,15 @@ def test_decode_round_trip_and_identity_at_zero_motion(tmp_path, weights):
     assert not np.allclose(v[0], neutral[0])
 
 
-@pytest.mark.parametrize("case,needle", [
-    ("nan", "NaN"),
-    ("shape", "expected an array of shape"),
-    ("vertices", "vertices but the model's topology has 4312"),
-    ("missing", "missing ['landmarks']"),
-])
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("nan", "NaN"),
+        ("shape", "expected an array of shape"),
+        ("vertices", "vertices but the model's topology has 4312"),
+        ("missing", "missing ['landmarks']"),
+    ],
+)
 def test_decode_bad_input_errors(tmp_path, weights, case, needle):
     face, lm = load_face(), load_landmarks()
     neutral = face.vertices[None].copy()
@@ -77,12 +93,19 @@ def test_decode_bad_input_errors(tmp_path, weights, case, needle):
     elif case == "shape":
         arrays["landmarks"] = landmarks[:, :60]
     elif case == "vertices":
-        arrays["neutral"] = neutral[:, :5023 - 1000]
+        arrays["neutral"] = neutral[:, : 5023 - 1000]
     elif case == "missing":
         del arrays["landmarks"]
     np.savez(tmp_path / "in.npz", **arrays)
-    out = _run("decode", "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "o.npz"),
-               "--weights", str(weights))
+    out = _run(
+        "decode",
+        "--input",
+        str(tmp_path / "in.npz"),
+        "--output",
+        str(tmp_path / "o.npz"),
+        "--weights",
+        str(weights),
+    )
     assert out.returncode == 2
     assert needle in out.stderr
     assert not (tmp_path / "o.npz").exists()
@@ -90,6 +113,13 @@ def test_decode_bad_input_errors(tmp_path, weights, case, needle):
 
 def test_decode_missing_weights_message(tmp_path):
     np.savez(tmp_path / "in.npz", neutral=np.zeros((1, 4312, 3)), landmarks=np.zeros((1, 68, 3)))
-    out = _run("decode", "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "o.npz"),
-               "--weights", str(tmp_path / "nope.safetensors"))
+    out = _run(
+        "decode",
+        "--input",
+        str(tmp_path / "in.npz"),
+        "--output",
+        str(tmp_path / "o.npz"),
+        "--weights",
+        str(tmp_path / "nope.safetensors"),
+    )
     assert out.returncode == 2 and "not found" in out.stderr

@@ -26,8 +26,20 @@ def face_files(tmp_path_factory):
     save_mesh(d / "face.obj", r.vertices, r.faces)
     true_lm = r.to_template.inverse(FACE.vertices[LM.indices].astype(float))
     np.save(d / "lm.npy", true_lm)
-    assert run_cli(["fit", "--mesh", str(d / "face.obj"), "--landmarks", str(d / "lm.npy"),
-                    "--out", str(d / "FIT.npz")]) == 0
+    assert (
+        run_cli(
+            [
+                "fit",
+                "--mesh",
+                str(d / "face.obj"),
+                "--landmarks",
+                str(d / "lm.npy"),
+                "--out",
+                str(d / "FIT.npz"),
+            ]
+        )
+        == 0
+    )
     return d, r, true_lm
 
 
@@ -44,9 +56,28 @@ def test_generate_and_interpolate_write_the_faces_topology(face_files, tmp_path)
     d, r, _ = face_files
     mesh = load_mesh(d / "face.obj")
     out = tmp_path / "gen"
-    assert run_cli(["generate", "--label", "happy", "--seeds", "1", "--frames", "8",
-                    "--neutral", str(d / "face.obj"), "--fit", str(d / "FIT.npz"),
-                    "--format", "npz", "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "--label",
+                "happy",
+                "--seeds",
+                "1",
+                "--frames",
+                "8",
+                "--neutral",
+                str(d / "face.obj"),
+                "--fit",
+                str(d / "FIT.npz"),
+                "--format",
+                "npz",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with np.load(out / "happy_seed1" / "sequence.npz") as z:
         frames, faces = z["frames"], z["faces"]
     assert frames.shape == (8, len(r.vertices), 3)
@@ -57,9 +88,26 @@ def test_generate_and_interpolate_write_the_faces_topology(face_files, tmp_path)
     man = json.loads((out / "happy_seed1" / "manifest.json").read_text())
     assert man["units"] == "cm" and "own coordinates" in man["face_frame"]
     out = tmp_path / "interp"
-    assert run_cli(["interpolate", "--from", "happy:0", "--to", "sad:1", "--steps", "2",
-                    "--neutral", str(d / "face.obj"), "--fit", str(d / "FIT.npz"),
-                    "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "interpolate",
+                "--from",
+                "happy:0",
+                "--to",
+                "sad:1",
+                "--steps",
+                "2",
+                "--neutral",
+                str(d / "face.obj"),
+                "--fit",
+                str(d / "FIT.npz"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     obj = load_mesh(out / "step_001_tau_1.000" / "frame_0030.obj")
     assert obj.n_vertices == len(r.vertices)
     np.testing.assert_array_equal(obj.faces, mesh.faces)
@@ -71,9 +119,22 @@ def test_decode_on_the_mesh_gives_back_the_neutral_at_zero_motion(face_files, tm
     lms = np.stack([fit.landmarks, fit.landmarks])
     lms[1, 57, 1] -= 0.8  # pull the lower lip down 8 mm (y is up in this face's frame)
     np.savez(tmp_path / "in.npz", landmarks=lms)
-    assert run_cli(["decode", "--mesh", str(d / "face.obj"), "--fit", str(d / "FIT.npz"),
-                    "--input", str(tmp_path / "in.npz"), "--output",
-                    str(tmp_path / "out.npz")]) == 0
+    assert (
+        run_cli(
+            [
+                "decode",
+                "--mesh",
+                str(d / "face.obj"),
+                "--fit",
+                str(d / "FIT.npz"),
+                "--input",
+                str(tmp_path / "in.npz"),
+                "--output",
+                str(tmp_path / "out.npz"),
+            ]
+        )
+        == 0
+    )
     with np.load(tmp_path / "out.npz") as z:
         v = z["vertices"]
     assert v.shape == (2, len(r.vertices), 3)
@@ -90,23 +151,64 @@ def test_error_paths_are_one_line_and_write_nothing(face_files, tmp_path, capsys
     assert "NaN" in capsys.readouterr().err and not out.exists()
     assert run_cli(["fit", "--mesh", str(tmp_path / "none.obj"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err and not out.exists()
-    assert run_cli(["fit", "--mesh", str(d / "face.obj"), "--out",
-                    str(tmp_path / "no" / "FIT.npz")]) == 2
+    assert (
+        run_cli(["fit", "--mesh", str(d / "face.obj"), "--out", str(tmp_path / "no" / "FIT.npz")])
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     other = tmp_path / "template.obj"
     save_mesh(other, FACE.vertices, FACE.faces)
     gen = tmp_path / "gen"
-    assert run_cli(["generate", "--label", "happy", "--neutral", str(other), "--fit",
-                    str(d / "FIT.npz"), "--out", str(gen)]) == 2
+    assert (
+        run_cli(
+            [
+                "generate",
+                "--label",
+                "happy",
+                "--neutral",
+                str(other),
+                "--fit",
+                str(d / "FIT.npz"),
+                "--out",
+                str(gen),
+            ]
+        )
+        == 2
+    )
     assert "belongs to a mesh of" in capsys.readouterr().err and not gen.exists()
     np.save(tmp_path / "bad.npy", np.arange(68) + 10**7)
-    assert run_cli(["fit", "--mesh", str(d / "face.obj"), "--landmarks",
-                    str(tmp_path / "bad.npy"), "--out", str(out)]) == 2
+    assert (
+        run_cli(
+            [
+                "fit",
+                "--mesh",
+                str(d / "face.obj"),
+                "--landmarks",
+                str(tmp_path / "bad.npy"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "another mesh" in capsys.readouterr().err and not out.exists()
     np.savez(tmp_path / "in.npz", landmarks=np.zeros((1, 5, 3)))
-    assert run_cli(["decode", "--mesh", str(d / "face.obj"), "--fit", str(d / "FIT.npz"),
-                    "--input", str(tmp_path / "in.npz"), "--output",
-                    str(tmp_path / "o.npz")]) == 2
+    assert (
+        run_cli(
+            [
+                "decode",
+                "--mesh",
+                str(d / "face.obj"),
+                "--fit",
+                str(d / "FIT.npz"),
+                "--input",
+                str(tmp_path / "in.npz"),
+                "--output",
+                str(tmp_path / "o.npz"),
+            ]
+        )
+        == 2
+    )
     assert "(B, 68, 3)" in capsys.readouterr().err and not (tmp_path / "o.npz").exists()
 
 
@@ -116,7 +218,9 @@ def test_a_cube_is_refused_with_a_clear_message(tmp_path, capsys):
 
     cube = trimesh.creation.box((20.0, 20.0, 20.0)).subdivide().subdivide().subdivide()
     save_mesh(tmp_path / "cube.obj", np.asarray(cube.vertices), np.asarray(cube.faces))
-    assert run_cli(["fit", "--mesh", str(tmp_path / "cube.obj"), "--out",
-                    str(tmp_path / "FIT.npz")]) == 2
+    assert (
+        run_cli(["fit", "--mesh", str(tmp_path / "cube.obj"), "--out", str(tmp_path / "FIT.npz")])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: no face found") and not (tmp_path / "FIT.npz").exists()

@@ -22,9 +22,11 @@ def test_round_trip_and_defaults():
 
 
 def test_unknown_keys_are_refused_with_the_fields_and_the_hint():
-    with pytest.raises(InvalidInputError,
-                       match=r"expected _Cfg fields \['channels', 'size'\], found unknown "
-                             r"\['bogus'\]; retrain"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"expected _Cfg fields \['channels', 'size'\], found unknown "
+        r"\['bogus'\]; retrain",
+    ):
         config_from_dict(_Cfg, {"size": 3, "bogus": 1}, "retrain")
 
 
@@ -33,12 +35,15 @@ def test_not_a_mapping_is_refused():
         config_from_dict(_Cfg, [1, 2])
 
 
-@pytest.mark.parametrize("module, cls", [
-    ("core.models.s2d_decoder", "DecoderConfig"),
-    ("core.models.motion_gan", "MotionGANConfig"),
-    ("core.models.classifier", "SequenceModelConfig"),
-    ("core.train.gan_train", "GANTrainConfig"),
-])
+@pytest.mark.parametrize(
+    "module, cls",
+    [
+        ("core.models.s2d_decoder", "DecoderConfig"),
+        ("core.models.motion_gan", "MotionGANConfig"),
+        ("core.models.classifier", "SequenceModelConfig"),
+        ("core.train.gan_train", "GANTrainConfig"),
+    ],
+)
 def test_no_config_class_has_its_own_from_dict(module, cls):
     import importlib
 

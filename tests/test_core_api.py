@@ -12,15 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
 
 def test_import_core_loads_no_torch_and_no_numpy_heavy_module():
-    got = _run("import sys, core\nprint(sorted(m for m in ('torch', 'scipy', 'core.pipeline') "
-               "if m in sys.modules))")
+    got = _run(
+        "import sys, core\nprint(sorted(m for m in ('torch', 'scipy', 'core.pipeline') "
+        "if m in sys.modules))"
+    )
     assert got == "[]"
 
 

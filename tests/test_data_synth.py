@@ -9,8 +9,14 @@ from core.data.synth import SynthConfig, generate, load_or_generate
 
 pytestmark = [pytest.mark.anny, pytest.mark.slow]
 
-TINY = SynthConfig(n_identities=4, mixtures_per_identity=3, sequences_per_label_per_identity=0.25,
-                   sequence_frames_for_decoder=2, test_identity_fraction=0.25, seed=7)
+TINY = SynthConfig(
+    n_identities=4,
+    mixtures_per_identity=3,
+    sequences_per_label_per_identity=0.25,
+    sequence_frames_for_decoder=2,
+    test_identity_fraction=0.25,
+    seed=7,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +70,14 @@ def test_landmark_rules_reproduce_the_shipped_landmarks_and_lips_part():
     from core.data.landmark_rules import place_ibug68
 
     head = AnnyHead()
-    ident = {"phenotypes": np.full((1, len(head.phenotype_labels)), 0.5),
-             "local_changes": np.zeros((1, len(head.face_local_changes)))}
+    ident = {
+        "phenotypes": np.full((1, len(head.phenotype_labels)), 0.5),
+        "local_changes": np.zeros((1, len(head.face_local_changes))),
+    }
     v = head.vertices(ident, np.array([0]))[0]
-    opened = head.vertices(ident, np.array([0]), FaceParams(np.zeros((1, 52)),
-                                                            np.array([[10.0, 0, 0]]), {}))[0]
+    opened = head.vertices(
+        ident, np.array([0]), FaceParams(np.zeros((1, 52)), np.array([[10.0, 0, 0]]), {})
+    )[0]
     cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
     idx = place_ibug68(v, head.faces, opened, cavity)
     np.testing.assert_array_equal(idx, load_landmarks().indices)

@@ -24,17 +24,27 @@ def tiny():
     n = 256
     # a smooth, non-linear field driven by K landmark displacements
     a = rng.normal(0, 0.01, size=(n, 3))
-    disp = np.sin(v[None, :, :] * 10 + a[:, None, :] * 50) * 0.005 * (1 + a[:, None, :2].sum(-1, keepdims=True))
+    disp = (
+        np.sin(v[None, :, :] * 10 + a[:, None, :] * 50)
+        * 0.005
+        * (1 + a[:, None, :2].sum(-1, keepdims=True))
+    )
     neutral_lm = np.broadcast_to(v[lm_idx], (n, K, 3)).astype(np.float32)
-    split = DecoderSplit(neutral_lm, (neutral_lm + disp[:, lm_idx]).astype(np.float32),
-                         disp.astype(np.float16), np.zeros(n, int), np.zeros(n, int))
+    split = DecoderSplit(
+        neutral_lm,
+        (neutral_lm + disp[:, lm_idx]).astype(np.float32),
+        disp.astype(np.float16),
+        np.zeros(n, int),
+        np.zeros(n, int),
+    )
     weights = rng.uniform(0, 1, len(v)).astype(np.float32)
     return h, split, weights
 
 
 def _cfg(**kw):
-    base = dict(steps=80, batch_size=16, lr=3e-3, channels=(16, 16, 8), log_every=1000,
-                checkpoint_every=40)
+    base = dict(
+        steps=80, batch_size=16, lr=3e-3, channels=(16, 16, 8), log_every=1000, checkpoint_every=40
+    )
     base.update(kw)
     return S2DTrainConfig(**base)
 
@@ -102,7 +112,8 @@ def _ddp_worker(rank, world, port, tiny, out):
 
     orig = s2d_decoder.DecoderConfig.from_hierarchy.__func__
     s2d_decoder.DecoderConfig.from_hierarchy = classmethod(
-        lambda cls, hh, **kw: orig(cls, hh, **{**kw, "n_landmarks": K}))
+        lambda cls, hh, **kw: orig(cls, hh, **{**kw, "n_landmarks": K})
+    )
     h, split, w = tiny
     model, summary = train_decoder(split, h, w, _cfg(steps=12), log=lambda *a: None)
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
@@ -126,7 +137,7 @@ def test_linear_skip_starts_at_the_ridge_solution(tiny, monkeypatch):
     h, split, w = tiny
     model, _ = train_decoder(split, h, w, _cfg(steps=0, linear_skip=True), log=lambda *a: None)
     s = split.neutral_lm[:1] - split.neutral_lm[:1].mean(1, keepdims=True)
-    scale = np.sqrt((s ** 2).sum(-1).mean())
+    scale = np.sqrt((s**2).sum(-1).mean())
     x = (split.target_lm - split.neutral_lm) / scale
     y = split.disp.astype(np.float32) / scale
     ridge = RidgeMap(model.ridge_lambda).fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
@@ -142,8 +153,9 @@ def test_residual_decoder_training_lowers_the_loss_and_meets_the_landmarks(tiny,
     faces = np.asarray(h.faces[0])
     lm_idx = np.array([int(np.argmin(np.linalg.norm(v - p, axis=1))) for p in split.neutral_lm[0]])
     cfg = _cfg(log_every=10, landmark_residual=True, gate=True)
-    model, summary = train_decoder(split, h, w, cfg, log=lambda *a: None,
-                                   template=(v, faces, lm_idx))
+    model, summary = train_decoder(
+        split, h, w, cfg, log=lambda *a: None, template=(v, faces, lm_idx)
+    )
     losses = [r["loss"] for r in summary["history"]]
     assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:2])
     x = torch.as_tensor(split.target_lm[:4] - split.neutral_lm[:4])

@@ -357,7 +357,8 @@ def _gltf_validator_dir():
     copy that .ci/setup.sh installs into .cache/node when npm is available."""
     node = shutil.which("node")
     folder = os.environ.get("GLTF_VALIDATOR_NODE_PATH") or str(
-        Path(__file__).resolve().parents[1] / ".cache" / "node" / "node_modules")
+        Path(__file__).resolve().parents[1] / ".cache" / "node" / "node_modules"
+    )
     if node and folder and os.path.isdir(os.path.join(folder, "gltf-validator")):
         return node, folder
     return None

@@ -62,9 +62,7 @@ def test_obj_normals_read_back_by_trimesh_in_topology_order(tmp_path, tetra):
 @pytest.mark.parametrize("fmt", ["obj", "ply", "npz"])
 def test_up_y_is_a_proper_rotation_in_every_format(tmp_path, tetra, fmt):
     frames, f = tetra
-    out = export_sequence(
-        tmp_path / fmt, frames, f, fmt, up="y", manifest=_provenance(frames)
-    )
+    out = export_sequence(tmp_path / fmt, frames, f, fmt, up="y", manifest=_provenance(frames))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["up"] == "y"
     validate_manifest(manifest)

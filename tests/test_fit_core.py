@@ -209,8 +209,9 @@ def test_uncovered_parts_follow_rigidly_or_stay_still():
     far = trimesh.creation.icosphere(1, radius=0.01)
     far_v = np.asarray(far.vertices) + v[:, 2].max() + np.array([0.0, 0.0, 0.03])  # above
     user_v = np.concatenate([v, np.asarray(teeth.vertices) + mouth, far_v])
-    user_f = np.concatenate([f, np.asarray(teeth.faces) + len(v),
-                             np.asarray(far.faces) + len(v) + len(teeth.vertices)])
+    user_f = np.concatenate(
+        [f, np.asarray(teeth.faces) + len(v), np.asarray(far.faces) + len(v) + len(teeth.vertices)]
+    )
     b = bind(user_v, user_f, v, f)
     n_t = len(teeth.vertices)
     teeth_rows = slice(len(v), len(v) + n_t)
@@ -221,4 +222,4 @@ def test_uncovered_parts_follow_rigidly_or_stay_still():
     np.testing.assert_allclose(moved[: len(v)], disp[0], atol=1e-12)  # the skin: exact
     teeth_moves = moved[teeth_rows]
     np.testing.assert_allclose(teeth_moves, teeth_moves[:1].repeat(n_t, 0), atol=1e-12)
-    assert np.abs(moved[len(v) + n_t:]).max() < 1e-6  # 3 cm away: still
+    assert np.abs(moved[len(v) + n_t :]).max() < 1e-6  # 3 cm away: still

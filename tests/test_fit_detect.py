@@ -21,8 +21,7 @@ FACE = load_face()
 def test_upside_down_remeshed_face_is_found_and_its_frame_named():
     # template z (up) -> user -y (upside down), template -y (facing) -> user +x
     rot = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
-    r = remesh_template(FACE.vertices, FACE.faces, FACE.skin, seed=5, scale=1000.0,
-                        rotation=rot)
+    r = remesh_template(FACE.vertices, FACE.faces, FACE.skin, seed=5, scale=1000.0, rotation=rot)
     det = detect_face(r.vertices, r.faces)
     assert det.residual < 0.12
     from core.fit.align import describe_frame
@@ -33,4 +32,3 @@ def test_upside_down_remeshed_face_is_found_and_its_frame_named():
     truth = r.to_template.inverse(FACE.vertices[load_landmarks().indices].astype(float))
     err = np.linalg.norm(lm - truth, axis=1)
     assert np.median(err[17:]) < 8.0  # mm: inner points (the jaw is defined differently)
-

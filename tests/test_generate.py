@@ -35,8 +35,9 @@ def _tiny_gan() -> Motion3DGAN:
         seqs.append(lm0 + 0.005 * t * rng.normal(size=(1, 68, 3)))
     ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
     p = karcher_mean(ms.q, tol=1e-6).mean
-    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,),
-                          one_sided=ONE_SIDED_LABELS)
+    cfg = MotionGANConfig(
+        labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,), one_sided=ONE_SIDED_LABELS
+    )
     torch.manual_seed(0)
     return Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length).eval()
 
@@ -59,8 +60,13 @@ def gen(decoder):
 def weight_files(tmp_path_factory, decoder):
     d = tmp_path_factory.mktemp("w")
     save_gan(d / "gan.safetensors", _tiny_gan(), GANTrainConfig())
-    save_checkpoint(d / "dec.safetensors", decoder.state_dict(), decoder.config, DECODER_KIND,
-                    {"train_config": asdict(S2DTrainConfig())})
+    save_checkpoint(
+        d / "dec.safetensors",
+        decoder.state_dict(),
+        decoder.config,
+        DECODER_KIND,
+        {"train_config": asdict(S2DTrainConfig())},
+    )
     return d / "gan.safetensors", d / "dec.safetensors"
 
 
@@ -147,8 +153,9 @@ def test_one_sided_labels_take_a_side_from_the_seed_or_the_caller(gen):
     s0 = drawn.index("left")
     auto = gen.generate("mouth_side", s0)
     assert auto.meta["side"] == "left" and "side" not in gen.generate("happy", s0).meta
-    np.testing.assert_array_equal(gen.generate("mouth_side", s0, side="left").landmarks,
-                                  auto.landmarks)
+    np.testing.assert_array_equal(
+        gen.generate("mouth_side", s0, side="left").landmarks, auto.landmarks
+    )
     other = gen.generate("mouth_side", s0, side="right")
     assert other.meta["side"] == "right"
     assert not np.allclose(other.landmarks, auto.landmarks)  # another class, same noise
@@ -178,8 +185,24 @@ def test_shipped_model_moves_one_sided_expressions_to_the_requested_side():
 def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_files, gen):
     gan_w, dec_w = weight_files
     out = tmp_path / "out"
-    rc = run_cli(["generate", "--label", "happy", "--seeds", "0", "1", "--out", str(out),
-                  "--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu"])
+    rc = run_cli(
+        [
+            "generate",
+            "--label",
+            "happy",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(out),
+            "--weights",
+            str(gan_w),
+            "--decoder-weights",
+            str(dec_w),
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     face = load_face()
     for seed in (0, 1):
@@ -206,58 +229,127 @@ def test_cli_errors_leave_nothing_behind(tmp_path, weight_files, capsys):
     out = tmp_path / "new"
     assert run_cli(["generate", "--label", "smirk", "--out", str(out), *common]) == 2
     assert "expected one of" in capsys.readouterr().err and not out.exists()
-    assert run_cli(["generate", "--label", "happy", "--seeds", "-3", "--out", str(out),
-                    *common]) == 2
+    assert (
+        run_cli(["generate", "--label", "happy", "--seeds", "-3", "--out", str(out), *common]) == 2
+    )
     assert "seed" in capsys.readouterr().err and not out.exists()
     missing = tmp_path / "no" / "such"
     assert run_cli(["generate", "--label", "happy", "--out", str(missing), *common]) == 2
     assert "does not exist" in capsys.readouterr().err and not missing.parent.exists()
     bad_mesh = tmp_path / "small.obj"
     save_mesh(bad_mesh, np.eye(3), np.array([[0, 1, 2]]))
-    assert run_cli(["generate", "--label", "happy", "--neutral", str(bad_mesh), "--out",
-                    str(out), *common]) == 2
+    assert (
+        run_cli(
+            ["generate", "--label", "happy", "--neutral", str(bad_mesh), "--out", str(out), *common]
+        )
+        == 2
+    )
     assert "vertices" in capsys.readouterr().err and not out.exists()
 
 
 def test_cli_generate_side_of_a_one_sided_label(tmp_path, weight_files, capsys):
     gan_w, dec_w = weight_files
-    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu",
-              "--format", "npz"]
+    common = [
+        "--weights",
+        str(gan_w),
+        "--decoder-weights",
+        str(dec_w),
+        "--device",
+        "cpu",
+        "--format",
+        "npz",
+    ]
     out = tmp_path / "side"
-    assert run_cli(["generate", "--label", "contempt", "--side", "right", "--out", str(out),
-                    *common]) == 0
+    assert (
+        run_cli(["generate", "--label", "contempt", "--side", "right", "--out", str(out), *common])
+        == 0
+    )
     man = json.loads((out / "contempt_seed0" / "manifest.json").read_text())
     assert man["motion"]["side"] == "right"
     bad = tmp_path / "bad"
-    assert run_cli(["generate", "--label", "happy", "--side", "left", "--out", str(bad),
-                    *common]) == 2
+    assert (
+        run_cli(["generate", "--label", "happy", "--side", "left", "--out", str(bad), *common]) == 2
+    )
     assert "not one-sided" in capsys.readouterr().err and not bad.exists()
 
 
 def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
     gan_w, dec_w = weight_files
     out = tmp_path / "interp"
-    rc = run_cli(["interpolate", "--from", "happy:0", "--to", "surprised:3", "--steps", "3",
-                  "--out", str(out), "--format", "npz", "--weights", str(gan_w),
-                  "--decoder-weights", str(dec_w), "--device", "cpu"])
+    rc = run_cli(
+        [
+            "interpolate",
+            "--from",
+            "happy:0",
+            "--to",
+            "surprised:3",
+            "--steps",
+            "3",
+            "--out",
+            str(out),
+            "--format",
+            "npz",
+            "--weights",
+            str(gan_w),
+            "--decoder-weights",
+            str(dec_w),
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "batch"))) == [
-        "step_000_tau_0.000", "step_001_tau_0.500", "step_002_tau_1.000"]
+        "step_000_tau_0.000",
+        "step_001_tau_0.500",
+        "step_002_tau_1.000",
+    ]
     man = json.loads((out / "step_001_tau_0.500" / "manifest.json").read_text())
     assert man["motion"]["tau"] == 0.5 and man["motion"]["from"] == {"label": "happy", "seed": 0}
     validate_manifest(man)
     with np.load(out / "step_001_tau_0.500" / "sequence.npz") as d:
         assert d["frames"].shape == (30, load_face().n_vertices, 3)
-    assert run_cli(["interpolate", "--from", "happy", "--to", "sad:1", "--out",
-                    str(tmp_path / "x"), "--weights", str(gan_w)]) == 2
+    assert (
+        run_cli(
+            [
+                "interpolate",
+                "--from",
+                "happy",
+                "--to",
+                "sad:1",
+                "--out",
+                str(tmp_path / "x"),
+                "--weights",
+                str(gan_w),
+            ]
+        )
+        == 2
+    )
 
 
 def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_files, capsys):
     gan_w, dec_w = weight_files
     out = tmp_path / "ply"
-    rc = run_cli(["generate", "--label", "sad", "--seeds", "2", "--frames", "12", "--format",
-                  "ply", "--out", str(out), "--weights", str(gan_w), "--decoder-weights",
-                  str(dec_w), "--device", "cpu"])
+    rc = run_cli(
+        [
+            "generate",
+            "--label",
+            "sad",
+            "--seeds",
+            "2",
+            "--frames",
+            "12",
+            "--format",
+            "ply",
+            "--out",
+            str(out),
+            "--weights",
+            str(gan_w),
+            "--decoder-weights",
+            str(dec_w),
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0 and "without UVs" in capsys.readouterr().out
     frames = sorted((out / "sad_seed2").glob("frame_*.ply"))
     assert len(frames) == 12
@@ -266,8 +358,20 @@ def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_fil
 
 def test_cli_single_file_formats_and_the_up_axis(tmp_path, weight_files):
     gan_w, dec_w = weight_files
-    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu",
-              "--frames", "3", "--label", "happy", "--seeds", "0"]
+    common = [
+        "--weights",
+        str(gan_w),
+        "--decoder-weights",
+        str(dec_w),
+        "--device",
+        "cpu",
+        "--frames",
+        "3",
+        "--label",
+        "happy",
+        "--seeds",
+        "0",
+    ]
     face = load_face()
     for fmt in ("glb", "gif"):
         out = tmp_path / fmt
@@ -285,6 +389,5 @@ def test_cli_single_file_formats_and_the_up_axis(tmp_path, weight_files):
     assert run_cli(["generate", "--up", "y", "--out", str(out), *common]) == 0
     first = load_mesh(out / "happy_seed0" / "frame_0001.obj")
     v = face.vertices
-    np.testing.assert_allclose(first.vertices, np.stack([v[:, 0], v[:, 2], -v[:, 1]], 1),
-                               atol=2e-6)
+    np.testing.assert_allclose(first.vertices, np.stack([v[:, 0], v[:, 2], -v[:, 1]], 1), atol=2e-6)
     assert json.loads((out / "happy_seed0" / "manifest.json").read_text())["up"] == "y"

@@ -36,7 +36,10 @@ def test_blit_contract_of_the_overridden_base():
     assert "_blit" in base.__dict__
     assert list(inspect.signature(base._blit).parameters) == ["self", "target_id", "rect"]
     assert list(inspect.signature(StudioInteractor._blit).parameters) == [
-        "self", "target_id", "rect"]
+        "self",
+        "target_id",
+        "rect",
+    ]
     paint = inspect.getsource(base.paintGL)
     assert "self._blit(" in paint  # the hand-over goes through the method we override
     src = inspect.getsource(base)

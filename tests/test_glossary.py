@@ -29,7 +29,12 @@ def test_the_glossary_constants():
 
 def test_spiral_length_is_s_not_l():
     pattern = re.compile(r"\(V, L\)|\bL \* C|\bL\*C|V\*L\b")
-    bad = [f"{p.relative_to(ROOT)}:{i}" for p in sorted((ROOT / "core").rglob("*.py"))
-           for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
-    assert not bad, "the spiral length is S (core/glossary.py); L is a curve length:\n" + \
-        "\n".join(bad)
+    bad = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in sorted((ROOT / "core").rglob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not bad, "the spiral length is S (core/glossary.py); L is a curve length:\n" + "\n".join(
+        bad
+    )

@@ -20,14 +20,26 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("apps", ("core.apps",)),
     ("eval", ("core.eval", "core.bench")),
     ("train", ("core.train",)),
-    ("inference", ("core.pipeline", "core.generate", "core.sculpt", "core.edit", "core.fit",
-                   "core.speech")),
+    (
+        "inference",
+        ("core.pipeline", "core.generate", "core.sculpt", "core.edit", "core.fit", "core.speech"),
+    ),
     ("models", ("core.models",)),
-    ("base", ("core.data", "core.mesh", "core.io", "core.geometry", "core.assets",
-              "core.motion")),
-    ("foundation", ("core.errors", "core.tolerances", "core.paths", "core.arrays",
-                    "core.runtime", "core.files", "core.version", "core.config",
-                    "core.glossary")),
+    ("base", ("core.data", "core.mesh", "core.io", "core.geometry", "core.assets", "core.motion")),
+    (
+        "foundation",
+        (
+            "core.errors",
+            "core.tolerances",
+            "core.paths",
+            "core.arrays",
+            "core.runtime",
+            "core.files",
+            "core.version",
+            "core.config",
+            "core.glossary",
+        ),
+    ),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 FORBIDDEN_ROOTS = ("app", "PySide6", "shiboken6", "pyvista", "pyvistaqt", "vtk", "vtkmodules")
@@ -96,8 +108,12 @@ def test_every_core_module_has_a_layer():
 
 def test_core_never_imports_app_or_gui():
     mods, edges = _edges()
-    bad = [f"{mods[m].relative_to(ROOT)}:{line}: imports {t}"
-           for m, es in edges.items() for t, line in es if t.split(".")[0] in FORBIDDEN_ROOTS]
+    bad = [
+        f"{mods[m].relative_to(ROOT)}:{line}: imports {t}"
+        for m, es in edges.items()
+        for t, line in es
+        if t.split(".")[0] in FORBIDDEN_ROOTS
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -131,10 +147,14 @@ def test_no_import_cycle():
         stack.append(m)
         for t in graph[m]:
             if state.get(t) == 1:
-                cyc = stack[stack.index(t):] + [t]
-                cycles.append(" -> ".join(
-                    f"{a} ({mods[a].relative_to(ROOT)}:{lines[(a, b)]})"
-                    for a, b in zip(cyc, cyc[1:], strict=False)) + f" -> {t}")
+                cyc = stack[stack.index(t) :] + [t]
+                cycles.append(
+                    " -> ".join(
+                        f"{a} ({mods[a].relative_to(ROOT)}:{lines[(a, b)]})"
+                        for a, b in zip(cyc, cyc[1:], strict=False)
+                    )
+                    + f" -> {t}"
+                )
             elif t not in state:
                 visit(t)
         stack.pop()

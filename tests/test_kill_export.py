@@ -30,9 +30,26 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
 def _args(out: Path, weights, *extra) -> list[str]:
     gan, dec = weights
-    return [sys.executable, "main.py", "generate", "--label", "happy", "--seeds", *SEEDS,
-            "--out", str(out), "--format", "obj", "--weights", str(gan), "--decoder-weights",
-            str(dec), "--device", "cpu", *extra]
+    return [
+        sys.executable,
+        "main.py",
+        "generate",
+        "--label",
+        "happy",
+        "--seeds",
+        *SEEDS,
+        "--out",
+        str(out),
+        "--format",
+        "obj",
+        "--weights",
+        str(gan),
+        "--decoder-weights",
+        str(dec),
+        "--device",
+        "cpu",
+        *extra,
+    ]
 
 
 def _env() -> dict:
@@ -42,8 +59,13 @@ def _env() -> dict:
 def _kill_while_writing(out: Path, weights, seed: int, *extra) -> None:
     """Start the export and SIGKILL it once the temporary folder of ``seed`` (or, if that one
     was too quick to be seen, of a later seed) exists."""
-    proc = subprocess.Popen(_args(out, weights, *extra), cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _args(out, weights, *extra),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     prefixes = tuple(f".happy_seed{s}.tmp-" for s in range(seed, len(SEEDS)))
     deadline = time.monotonic() + 120
     try:
@@ -51,8 +73,10 @@ def _kill_while_writing(out: Path, weights, seed: int, *extra) -> None:
             if out.is_dir() and any(n.startswith(prefixes) for n in os.listdir(out)):
                 break
             if proc.poll() is not None:
-                pytest.fail(f"the export ended before seed {seed} was written: "
-                            f"{proc.stderr.read().decode()}")
+                pytest.fail(
+                    f"the export ended before seed {seed} was written: "
+                    f"{proc.stderr.read().decode()}"
+                )
             time.sleep(0.002)
         else:
             pytest.fail(f"no temporary folder of seed {seed} appeared")
@@ -65,17 +89,24 @@ def _kill_while_writing(out: Path, weights, seed: int, *extra) -> None:
 
 def _tree(folder: Path) -> dict[str, bytes]:
     """Every visible file under ``folder`` (relative path -> bytes); hidden names excluded."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-            and p.name != "batch.json"}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.name != "batch.json"
+    }
 
 
 def _hidden(folder: Path) -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.startswith(".") and n != ".batch.lock")
 
 
-def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_weights,  # noqa: F811
-                                                                     capsys):
+def test_kill_during_export_then_resume_gives_the_uninterrupted_result(
+    tmp_path,
+    tiny_weights,  # noqa: F811
+    capsys,
+):
     ref = tmp_path / "ref"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1): identical float results
@@ -110,8 +141,11 @@ def test_kill_during_export_then_resume_gives_the_uninterrupted_result(tmp_path,
     assert all(record[f"happy_seed{s}"]["complete"] for s in SEEDS)
 
 
-def test_resume_redoes_a_sequence_whose_record_was_not_written(tmp_path, tiny_weights,  # noqa: F811
-                                                               capsys):
+def test_resume_redoes_a_sequence_whose_record_was_not_written(
+    tmp_path,
+    tiny_weights,  # noqa: F811
+    capsys,
+):
     out = tmp_path / "out"
     args = _args(out, tiny_weights, "--format", "npz")[2:]
     assert run_cli(args) == 0
@@ -133,9 +167,11 @@ def test_resume_redoes_a_sequence_whose_record_was_not_written(tmp_path, tiny_we
     assert "not made by this request" in capsys.readouterr().err
 
 
-def test_a_second_export_into_the_same_folder_is_refused_while_one_runs(tmp_path,
-                                                                        tiny_weights,  # noqa: F811
-                                                                        capsys):
+def test_a_second_export_into_the_same_folder_is_refused_while_one_runs(
+    tmp_path,
+    tiny_weights,  # noqa: F811
+    capsys,
+):
     import fcntl
 
     out = tmp_path / "out"

@@ -42,8 +42,16 @@ def _sequences(n_per_label=12, seed=0):
 
 
 def _config(**kw):
-    return MotionGANConfig(labels=LABELS, n_frames=T, n_landmarks=K, z_dim=8, n_components=6,
-                           g_hidden=(32,), d_hidden=(32,), **kw)
+    return MotionGANConfig(
+        labels=LABELS,
+        n_frames=T,
+        n_landmarks=K,
+        z_dim=8,
+        n_components=6,
+        g_hidden=(32,),
+        d_hidden=(32,),
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +110,9 @@ def test_fake_features_equal_the_full_log_exp_round_trip(model):
     w_big = model.coords_to_tangent(big[:, :-1])
     assert (w_big.flatten(1).norm(dim=1) > math.pi).all()
     x = model.tangent_features(w_big, big[:, -1])
-    assert (model.tangent_to_coords(log_map(model.p, exp_map(model.p, w_big))) - x[:, :-1]
-            ).abs().max() < 1e-3
+    assert (
+        model.tangent_to_coords(log_map(model.p, exp_map(model.p, w_big))) - x[:, :-1]
+    ).abs().max() < 1e-3
 
 
 def test_gradient_penalty_matches_a_linear_critic_and_has_finite_gradients(model):
@@ -154,10 +163,12 @@ def test_learning_rate_drops_at_the_configured_step(data):
     assert [cfg.lr_at(t) for t in (0, 2, 3, 100)] == [1e-3, 1e-3, 1e-5, 1e-5]
     assert GANTrainConfig(lr_drop_step=0).lr_at(10**6) == GANTrainConfig().lr
     common = dict(steps=5, batch_size=8, n_critic=1, log_every=1, seed=2, lr=1e-3)
-    flat = train_gan(data, _config(), GANTrainConfig(lr_drop_step=0, **common),
-                     log=lambda s: None)[1]["history"]
-    drop = train_gan(data, _config(), GANTrainConfig(lr_drop_step=3, lr_final=1e-6, **common),
-                     log=lambda s: None)[1]["history"]
+    flat = train_gan(data, _config(), GANTrainConfig(lr_drop_step=0, **common), log=lambda s: None)[
+        1
+    ]["history"]
+    drop = train_gan(
+        data, _config(), GANTrainConfig(lr_drop_step=3, lr_final=1e-6, **common), log=lambda s: None
+    )[1]["history"]
     # identical until the drop (same seed), different after it
     assert [h["loss_d"] for h in flat[:3]] == [h["loss_d"] for h in drop[:3]]
     assert flat[4]["loss_d"] != drop[4]["loss_d"]

@@ -43,8 +43,9 @@ def test_traced_decodes_equal_eager_ones_for_every_batch_size(pipe):
     pipe.use_traced((1, 4))
     assert pipe.traced_sizes == (1, 4) and pipe.trace_status() == {1: "pending", 4: "pending"}
     for b in (1, 3, 4, 6):  # 3 is padded to the B=4 trace, 6 runs eagerly
-        np.testing.assert_allclose(pipe.decode(pipe.face.vertices, lm[:b]), eager[b],
-                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            pipe.decode(pipe.face.vertices, lm[:b]), eager[b], rtol=1e-5, atol=1e-7
+        )
     assert pipe.trace_status() == {1: "traced", 4: "traced"}
     pipe.use_traced(())
 
@@ -62,8 +63,10 @@ def test_bad_sizes_and_untraceable_decoders_fall_back_to_eager(pipe, caplog):
             self.calls += 1
             return self.inner(x) * (1.0 if self.calls % 2 else 1.5)
 
-    for module, message in ((Odd(pipe.decoder).eval(), "disagrees with the eager one"),
-                            (Odd(pipe.decoder).train(), "tracing failed")):  # no freeze
+    for module, message in (
+        (Odd(pipe.decoder).eval(), "disagrees with the eager one"),
+        (Odd(pipe.decoder).train(), "tracing failed"),
+    ):  # no freeze
         odd = S2DPipeline(module, "scale", pipe.face, pipe.landmarks, pipe.device, {})
         odd.use_traced((1,))
         caplog.clear()

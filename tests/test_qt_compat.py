@@ -36,8 +36,9 @@ os._exit(0)  # a leaking build would abort in bool_dealloc at shutdown
 
 
 def _run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
@@ -50,19 +51,24 @@ def test_the_leak_is_reproduced_exactly_inside_the_bounded_range():
     leaks = int(d_none) < 0 or int(d_true) < 0
     assert leaks == affected(version), (
         f"PySide6 {version}: leak {leaks} (None {d_none}, True {d_true}) but AFFECTED says "
-        f"{affected(version)}; update app.qt_compat.AFFECTED and the pin in pyproject.toml")
+        f"{affected(version)}; update app.qt_compat.AFFECTED and the pin in pyproject.toml"
+    )
     if leaks:  # about one reference lost per call, as the module docstring says
         assert -102 <= int(d_none) <= -100 and -102 <= int(d_true) <= -100
 
 
 def test_importing_app_makes_the_singletons_safe_only_when_needed():
-    code = ("import sys, app\nfrom app.qt_compat import IMMORTAL_BOOST, affected\n"
-            "print(affected(), sys.getrefcount(None) > IMMORTAL_BOOST)\n")
+    code = (
+        "import sys, app\nfrom app.qt_compat import IMMORTAL_BOOST, affected\n"
+        "print(affected(), sys.getrefcount(None) > IMMORTAL_BOOST)\n"
+    )
     need, boosted = _run(code).split()
     assert boosted == ("True" if need == "True" and sys.version_info < (3, 12) else "False")
     # and a long run of leaking calls no longer aborts the interpreter
-    _run("import app\n" + PROBE.replace("range(100)", "range(20000)").replace(
-        "os._exit(0)", "sys.exit(0)"))
+    _run(
+        "import app\n"
+        + PROBE.replace("range(100)", "range(20000)").replace("os._exit(0)", "sys.exit(0)")
+    )
 
 
 def test_version_bounds():

@@ -38,20 +38,35 @@ def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("w")
     rng = np.random.default_rng(0)
     lm0 = load_landmarks().gather(load_face().vertices)
-    seqs = [lm0 + 0.005 * (np.linspace(0, 1, 30)[:, None, None] ** rng.uniform(0.5, 2))
-            * rng.normal(size=(1, 68, 3)) for _ in range(24)]
+    seqs = [
+        lm0
+        + 0.005
+        * (np.linspace(0, 1, 30)[:, None, None] ** rng.uniform(0.5, 2))
+        * rng.normal(size=(1, 68, 3))
+        for _ in range(24)
+    ]
     ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
     p = karcher_mean(ms.q, tol=1e-6).mean
-    cfg = MotionGANConfig(labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,),
-                          one_sided=ONE_SIDED_LABELS)
+    cfg = MotionGANConfig(
+        labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,), one_sided=ONE_SIDED_LABELS
+    )
     torch.manual_seed(0)
-    save_gan(d / "gan.safetensors", Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length),
-             GANTrainConfig())
+    save_gan(
+        d / "gan.safetensors",
+        Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length),
+        GANTrainConfig(),
+    )
     h = MeshHierarchy.load(RESOURCES / "hierarchy.npz")
-    dec = S2DDecoder(DecoderConfig.from_hierarchy(h, channels=(16, 8, 8, 8, 8),
-                                                  output_scale=0.05), h)
-    save_checkpoint(d / "dec.safetensors", dec.state_dict(), dec.config, DECODER_KIND,
-                    {"train_config": asdict(S2DTrainConfig())})
+    dec = S2DDecoder(
+        DecoderConfig.from_hierarchy(h, channels=(16, 8, 8, 8, 8), output_scale=0.05), h
+    )
+    save_checkpoint(
+        d / "dec.safetensors",
+        dec.state_dict(),
+        dec.config,
+        DECODER_KIND,
+        {"train_config": asdict(S2DTrainConfig())},
+    )
     return d / "gan.safetensors", d / "dec.safetensors"
 
 
@@ -101,11 +116,25 @@ def studio_export(qtbot, weights, tmp_path):
     return out
 
 
-def test_replay_recreates_the_studio_obj_export_byte_for_byte(studio_export, weights, tmp_path,
-                                                              capsys):
+def test_replay_recreates_the_studio_obj_export_byte_for_byte(
+    studio_export, weights, tmp_path, capsys
+):
     out = tmp_path / "replayed"
-    assert run_cli(["replay", str(studio_export / "manifest.json"), "--out", str(out),
-                    "--weights", str(weights[0]), "--decoder-weights", str(weights[1])]) == 0
+    assert (
+        run_cli(
+            [
+                "replay",
+                str(studio_export / "manifest.json"),
+                "--out",
+                str(out),
+                "--weights",
+                str(weights[0]),
+                "--decoder-weights",
+                str(weights[1]),
+            ]
+        )
+        == 0
+    )
     want = sorted(p.name for p in studio_export.iterdir())
     assert sorted(p.name for p in out.iterdir()) == want and len(want) == 31
     for name in want:
@@ -135,21 +164,31 @@ def _error_paths(studio_export, weights, tmp_path, capsys):
     fails(tmp_path / "missing.json", "not found")
     (tmp_path / "bad.json").write_text("{")
     fails(tmp_path / "bad.json", "not a readable JSON")
-    fails(_write(tmp_path / "cli.json", {k: v for k, v in man.items() if k != "replay"}),
-          "no 'replay' section")
+    fails(
+        _write(tmp_path / "cli.json", {k: v for k, v in man.items() if k != "replay"}),
+        "no 'replay' section",
+    )
     fails(_write(tmp_path / "glb.json", {**man, "format": "glb"}), "found format 'glb'")
     face = {**man["replay"]["face"], "vertices_sha256": "0" * 64}
-    fails(_write(tmp_path / "face.json", {**man, "replay": {**man["replay"], "face": face}}),
-          "differs from the one the export was made on")
+    fails(
+        _write(tmp_path / "face.json", {**man, "replay": {**man["replay"], "face": face}}),
+        "differs from the one the export was made on",
+    )
     models = {"s2d_decoder": "f" * 64, "motion3dgan": None}
-    fails(_write(tmp_path / "w.json", {**man, "replay": {**man["replay"], "models": models}}),
-          "the s2d_decoder weights differ")
+    fails(
+        _write(tmp_path / "w.json", {**man, "replay": {**man["replay"], "models": models}}),
+        "the s2d_decoder weights differ",
+    )
     bad_edit = [{"drag": {"frame": 3}}]
-    fails(_write(tmp_path / "e.json", {**man, "replay": {**man["replay"], "edits": bad_edit}}),
-          "malformed")
+    fails(
+        _write(tmp_path / "e.json", {**man, "replay": {**man["replay"], "edits": bad_edit}}),
+        "malformed",
+    )
     late = [{"drag": {**man["replay"]["edits"][0]["drag"], "frame": 99}}]
-    fails(_write(tmp_path / "l.json", {**man, "replay": {**man["replay"], "edits": late}}),
-          "does not fit a motion of 30 frames")
+    fails(
+        _write(tmp_path / "l.json", {**man, "replay": {**man["replay"], "edits": late}}),
+        "does not fit a motion of 30 frames",
+    )
     fails(studio_export / "manifest.json", "already exists", dest=studio_export)
 
 
@@ -157,9 +196,13 @@ def test_edit_records_round_trip_exactly():
     rng = np.random.default_rng(1)
     base = rng.normal(0, 0.01, (12, 68, 3)).astype(np.float32)
     base[0] = base[0] * 0  # frame 0: the neutral start (zero motion)
-    edits = [DragEdit(5, rng.normal(0, 1e-3, (68, 3)), 3.0, 48, "coherent", True),
-             ResetEdit((48, 54)), DragEdit(11, rng.normal(0, 1e-3, (68, 3)), math.inf, 19),
-             ResetEdit(None), DragEdit(2, rng.normal(0, 1e-3, (68, 3)), 0.0, 8)]
+    edits = [
+        DragEdit(5, rng.normal(0, 1e-3, (68, 3)), 3.0, 48, "coherent", True),
+        ResetEdit((48, 54)),
+        DragEdit(11, rng.normal(0, 1e-3, (68, 3)), math.inf, 19),
+        ResetEdit(None),
+        DragEdit(2, rng.normal(0, 1e-3, (68, 3)), 0.0, 8),
+    ]
     again = [edit_from_json(json.loads(json.dumps(e.to_json()))) for e in edits]
     a, b = apply_edits(base, edits), apply_edits(base, again)
     assert a.dtype == np.float32 and a.tobytes() == b.tobytes()

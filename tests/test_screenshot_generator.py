@@ -35,8 +35,7 @@ def replay():
         d[48:68, 0] = dx
         seqs.append(lm0 + ramp * d)
         labels.append(LABELS.index("contempt"))
-    data = SimpleNamespace(seq_label=np.array(labels),
-                           seq_landmarks=np.asarray(seqs, np.float32))
+    data = SimpleNamespace(seq_label=np.array(labels), seq_landmarks=np.asarray(seqs, np.float32))
     return ReplayGenerator(pipe, data)
 
 

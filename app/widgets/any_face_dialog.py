@@ -72,7 +72,7 @@ class _PointImage(QLabel):
 
 def _mark(img: np.ndarray, px: np.ndarray, color=(255, 230, 40)) -> np.ndarray:
     for x, y in np.round(px).astype(int):
-        img[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] = color
+        img[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2] = color
     return img
 
 
@@ -120,8 +120,9 @@ class AnyFaceDialog(QDialog):
         self.fit_button = self.buttons.addButton("Fit", QDialogButtonBox.ButtonRole.ActionRole)
         self.fit_button.setEnabled(False)
         self.fit_button.clicked.connect(self._start_fit)
-        self.use_button = self.buttons.addButton("Use this face",
-                                                 QDialogButtonBox.ButtonRole.AcceptRole)
+        self.use_button = self.buttons.addButton(
+            "Use this face", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.use_button.setEnabled(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.cancel)
@@ -143,9 +144,11 @@ class AnyFaceDialog(QDialog):
 
         try:
             self._mesh = load_any_mesh(self.path)
-            det = detect_for_fit(self._mesh,
-                                 progress=lambda m, f: self._signals.progress.emit(m, f),
-                                 cancelled=self._cancel.is_set)
+            det = detect_for_fit(
+                self._mesh,
+                progress=lambda m, f: self._signals.progress.emit(m, f),
+                cancelled=self._cancel.is_set,
+            )
         except KeyboardInterrupt:
             self._signals.error.emit("Fitting cancelled; the current face is unchanged.", True)
         except Exception as exc:  # noqa: BLE001 - reported in the dialog
@@ -159,7 +162,8 @@ class AnyFaceDialog(QDialog):
         self.progress.setValue(50)
         self.message.setText(
             f"Found the face ({self.detection.render.view.size} px view, "
-            f"{self._mesh.n_vertices} vertices). Drag any yellow point that is off, then Fit.")
+            f"{self._mesh.n_vertices} vertices). Drag any yellow point that is off, then Fit."
+        )
         self._show_detection()
         self.fit_button.setEnabled(True)
 
@@ -188,10 +192,14 @@ class AnyFaceDialog(QDialog):
         from core.fit.any_face import open_face
 
         try:
-            face = open_face(self.path, landmarks=landmarks, mesh=self._mesh,
-                             detection=self.detection,
-                             progress=lambda m, f: self._signals.progress.emit(m, f),
-                             cancelled=self._cancel.is_set)
+            face = open_face(
+                self.path,
+                landmarks=landmarks,
+                mesh=self._mesh,
+                detection=self.detection,
+                progress=lambda m, f: self._signals.progress.emit(m, f),
+                cancelled=self._cancel.is_set,
+            )
         except KeyboardInterrupt:
             self._signals.error.emit("Fitting cancelled; the current face is unchanged.", True)
         except Exception as exc:  # noqa: BLE001 - reported in the dialog
@@ -223,14 +231,16 @@ class AnyFaceDialog(QDialog):
             f"{m.n_vertices} vertices, {m.n_faces} triangles; landmarks: "
             f"{face.fit.meta['method']}.\n{face.fit.summary()}\nColours: distance to the fitted "
             f"template, blue 0 to red {HEAT_MAX_MM:g} mm (grey: outside the face, moves less or "
-            "not at all).")
+            "not at all)."
+        )
         self._set_image(fit_image(face))
         self.use_button.setEnabled(True)
 
     def _set_image(self, img: np.ndarray) -> None:
         img = np.ascontiguousarray(img)
-        qimg = QImage(img.data, img.shape[1], img.shape[0], 3 * img.shape[1],
-                      QImage.Format.Format_RGB888).copy()
+        qimg = QImage(
+            img.data, img.shape[1], img.shape[0], 3 * img.shape[1], QImage.Format.Format_RGB888
+        ).copy()
         self.image.setFixedSize(img.shape[1], img.shape[0])
         self.image.setPixmap(QPixmap.fromImage(qimg))
 

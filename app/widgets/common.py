@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QComboBox, QSpinBox, QWidget
 from app.session import MAX_SEED
 from core.data.recipes import RECIPES
 
-__all__ = ["label_combo", "seed_spin", "set_combo_label", "blocked", "pretty_label",
-           "Throttle"]
+__all__ = ["label_combo", "seed_spin", "set_combo_label", "blocked", "pretty_label", "Throttle"]
 
 
 def pretty_label(label: str) -> str:

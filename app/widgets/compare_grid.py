@@ -98,8 +98,9 @@ class CompareGrid(QWidget):
         self.edit_button = QPushButton("Edit this seed", self)
         self.a_button = QPushButton("Use as A", self)
         self.b_button = QPushButton("Use as B", self)
-        self.placeholder = QLabel("Pick a label and press “Show seeds” to compare "
-                                  "several seeds side by side.", self)
+        self.placeholder = QLabel(
+            "Pick a label and press “Show seeds” to compare several seeds side by side.", self
+        )
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: palette(mid); font-size: 14px;")
 
@@ -155,8 +156,10 @@ class CompareGrid(QWidget):
         cs = self.session.compare_set
         if cs is None:
             return []
-        return [f"seed {seed}" + (f" · {m.meta['side']}" if (m.meta or {}).get("side") else "")
-                for seed, m in zip(cs.seeds, cs.motions, strict=True)]
+        return [
+            f"seed {seed}" + (f" · {m.meta['side']}" if (m.meta or {}).get("side") else "")
+            for seed, m in zip(cs.seeds, cs.motions, strict=True)
+        ]
 
     # --------------------------------------------------------------------------- drawing
     @guarded
@@ -166,8 +169,9 @@ class CompareGrid(QWidget):
             return
         self.close_plotter()
         shape = grid_shape(len(cs.motions))
-        p = StudioInteractor(self, shape=shape, auto_update=False,
-                         multi_samples=self.multi_samples, border=False)
+        p = StudioInteractor(
+            self, shape=shape, auto_update=False, multi_samples=self.multi_samples, border=False
+        )
         make_native(p)
         p.installEventFilter(self._filter)
         self.plotter = p
@@ -176,18 +180,29 @@ class CompareGrid(QWidget):
         template = self.session.template
         user = self.session.face.user  # a face of another topology: show the user's own mesh
         self._shown = UserMeshMap(user) if user is not None else (lambda v: v)
-        faces, skin = ((self._shown.faces, self._shown.skin) if user is not None
-                       else (template.faces, template.skin))
+        faces, skin = (
+            (self._shown.faces, self._shown.skin)
+            if user is not None
+            else (template.faces, template.skin)
+        )
         lm_idx = self.session.landmarks.indices
         self.faces = []
         for i, (caption, motion) in enumerate(zip(self.captions(), cs.motions, strict=True)):
             p.subplot(*divmod(i, shape[1]))
             add_three_point_lights(p)
-            self.faces.append(add_face(p, self._shown(motion.vertices[0]), faces, skin,
-                                       wireframe=False,
-                                       landmarks=None if user is not None else lm_idx))
-            text = p.add_text(caption, position="upper_left", font_size=11, color="white",
-                              render=False)
+            self.faces.append(
+                add_face(
+                    p,
+                    self._shown(motion.vertices[0]),
+                    faces,
+                    skin,
+                    wireframe=False,
+                    landmarks=None if user is not None else lm_idx,
+                )
+            )
+            text = p.add_text(
+                caption, position="upper_left", font_size=11, color="white", render=False
+            )
             use_caption_font(text.GetTextProperty())
             frame_camera(p, motion.landmarks[0], distance=0.42)
         for i in range(len(cs.motions), shape[0] * shape[1]):

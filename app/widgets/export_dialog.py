@@ -46,8 +46,9 @@ class ExportDialog(QDialog):
         Where the destination field starts.
     """
 
-    def __init__(self, session, render_frame=None, default_dir: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session, render_frame=None, default_dir: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
@@ -72,7 +73,9 @@ class ExportDialog(QDialog):
         self.message = QLabel(self)
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(self)
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.cancel_button.setEnabled(False)
@@ -117,23 +120,26 @@ class ExportDialog(QDialog):
         p = Path(self.path.text())
         p = p.with_suffix("") if folder else p.with_suffix("." + fmt)
         self.path.setText(str(p))
-        notes = {"ply": "PLY keeps one UV per vertex, so the face's UV seams are not written; "
-                        "use OBJ for textures.",
-                 "glb": "Morph target per frame plus a weights animation (glTF 2.0, y up).",
-                 "mp4": "Renders the viewport as you see it (landmarks hidden).",
-                 "gif": "Renders the viewport as you see it (landmarks hidden)."}
-        self.message.setText(notes.get(fmt, "A folder with one file per frame and "
-                                            "manifest.json."))
+        notes = {
+            "ply": "PLY keeps one UV per vertex, so the face's UV seams are not written; "
+            "use OBJ for textures.",
+            "glb": "Morph target per frame plus a weights animation (glTF 2.0, y up).",
+            "mp4": "Renders the viewport as you see it (landmarks hidden).",
+            "gif": "Renders the viewport as you see it (landmarks hidden).",
+        }
+        self.message.setText(notes.get(fmt, "A folder with one file per frame and manifest.json."))
 
     @guarded
     def _browse(self, *_args) -> None:
         fmt = self._fmt()
         if FORMATS[fmt][1]:
-            path, _ = QFileDialog.getSaveFileName(self, "Export folder", self.path.text(),
-                                                  "Folder (*)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export folder", self.path.text(), "Folder (*)"
+            )
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Export file", self.path.text(),
-                                                  f"{fmt.upper()} (*.{fmt})")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export file", self.path.text(), f"{fmt.upper()} (*.{fmt})"
+            )
         if path:
             self.path.setText(path)
 
@@ -146,8 +152,13 @@ class ExportDialog(QDialog):
             if self.render_frame is None:
                 self._on_failed("video export needs the viewport")
                 return
-            self._capture = {"t": 0, "frames": [], "path": path, "fmt": fmt,
-                             "n": self.session.n_motion_frames}
+            self._capture = {
+                "t": 0,
+                "frames": [],
+                "path": path,
+                "fmt": fmt,
+                "n": self.session.n_motion_frames,
+            }
             self._set_running(True)
             self.message.setText("Rendering frames…")
             QTimer.singleShot(0, self._capture_next)

@@ -85,13 +85,20 @@ def _arch(widths_mm, y_front, z_edge, cx, half_width, depth, height, up: float):
         for i, (s, w) in enumerate(zip(centres, widths, strict=True)):
             x = _x_at_arc_length(s, k)
             slope = 2 * k * x
-            thick = (0.0045 if i < 3 else 0.008)
+            thick = 0.0045 if i < 3 else 0.008
             h = height * (1.0 if i < 3 else 0.75)
-            crown = pv.ParametricSuperEllipsoid(w / 2 * 0.985, thick / 2, h / 2, n1=0.45,
-                                                n2=0.6, u_res=10, v_res=8, w_res=2)
+            crown = pv.ParametricSuperEllipsoid(
+                w / 2 * 0.985, thick / 2, h / 2, n1=0.45, n2=0.6, u_res=10, v_res=8, w_res=2
+            )
             crown.rotate_z(np.degrees(np.arctan(slope)) * side, inplace=True)
-            crown.translate((cx + side * x, y_front + k * x * x + thick / 2,
-                             z_edge + up * (h / 2 - 0.0004 * i)), inplace=True)
+            crown.translate(
+                (
+                    cx + side * x,
+                    y_front + k * x * x + thick / 2,
+                    z_edge + up * (h / 2 - 0.0004 * i),
+                ),
+                inplace=True,
+            )
             parts.append(crown)
     teeth = pv.merge(parts).triangulate()
     teeth = teeth.compute_normals(auto_orient_normals=False, split_vertices=False)
@@ -113,8 +120,14 @@ def throat_mesh(neutral: np.ndarray, lm_idx: np.ndarray) -> pv.PolyData:
     would otherwise see the inside of the neck)."""
     lm = np.asarray(neutral, np.float64)[lm_idx]
     c = lm[60:68].mean(0)
-    return pv.Plane(center=(c[0], c[1] + 0.045, c[2] - 0.004), direction=(0, -1, 0),
-                    i_size=0.05, j_size=0.04, i_resolution=1, j_resolution=1)
+    return pv.Plane(
+        center=(c[0], c[1] + 0.045, c[2] - 0.004),
+        direction=(0, -1, 0),
+        i_size=0.05,
+        j_size=0.04,
+        i_resolution=1,
+        j_resolution=1,
+    )
 
 
 def teeth_meshes(neutral: np.ndarray, lm_idx: np.ndarray) -> tuple[pv.PolyData, pv.PolyData]:
@@ -125,8 +138,9 @@ def teeth_meshes(neutral: np.ndarray, lm_idx: np.ndarray) -> tuple[pv.PolyData, 
     y_front = lm[[61, 62, 63, 65, 66, 67], 1].max() + 0.003  # 3 mm behind the lip contact line
     half = 0.5 * abs(lm[54, 0] - lm[48, 0])
     upper = _arch(UPPER_WIDTHS, y_front, z_mid - 0.0025, cx, half, 0.018, 0.011, +1.0)
-    lower = _arch(LOWER_WIDTHS, y_front + 0.0018, z_mid - 0.0005, cx, 0.9 * half, 0.017,
-                  0.009, -1.0)
+    lower = _arch(
+        LOWER_WIDTHS, y_front + 0.0018, z_mid - 0.0005, cx, 0.9 * half, 0.017, 0.009, -1.0
+    )
     return upper, lower
 
 
@@ -134,8 +148,9 @@ def teeth_meshes(neutral: np.ndarray, lm_idx: np.ndarray) -> tuple[pv.PolyData, 
 def eye_sphere(centre: np.ndarray, radius: float, gaze=(0.0, -1.0, 0.0)) -> pv.PolyData:
     """A smooth eyeball (PolyData) with sclera/iris/limbus/pupil vertex colours ``rgb``."""
     gaze = np.asarray(gaze, np.float64) / np.linalg.norm(gaze)
-    ball = pv.Sphere(radius=radius, center=centre, direction=gaze, theta_resolution=28,
-                     phi_resolution=24)
+    ball = pv.Sphere(
+        radius=radius, center=centre, direction=gaze, theta_resolution=28, phi_resolution=24
+    )
     ball = ball.compute_normals(auto_orient_normals=False, split_vertices=False)
     d = (np.asarray(ball.points, np.float64) - centre) / radius
     angle = np.arccos(np.clip(d @ gaze, -1.0, 1.0))  # (N,) from the gaze axis
@@ -162,8 +177,12 @@ def _placed(neutral: np.ndarray, faces: np.ndarray, lm_idx: np.ndarray, eye_ids:
         for ids in eye_ids:
             centre, radius = _fit_sphere(neutral[ids])
             balls.append(eye_sphere(centre, 0.995 * radius))
-        _CACHE[key] = (skin_albedo(neutral, faces, lm_idx), *teeth_meshes(neutral, lm_idx),
-                       balls, throat_mesh(neutral, lm_idx))
+        _CACHE[key] = (
+            skin_albedo(neutral, faces, lm_idx),
+            *teeth_meshes(neutral, lm_idx),
+            balls,
+            throat_mesh(neutral, lm_idx),
+        )
         while len(_CACHE) > 2:
             _CACHE.pop(next(iter(_CACHE)))
     return _CACHE[key]
@@ -176,13 +195,15 @@ class FaceParts:
     them for another face of the same topology.
     """
 
-    def __init__(self, plotter, faces: np.ndarray, skin: np.ndarray, lm_idx: np.ndarray,
-                 neutral: np.ndarray) -> None:
+    def __init__(
+        self, plotter, faces: np.ndarray, skin: np.ndarray, lm_idx: np.ndarray, neutral: np.ndarray
+    ) -> None:
         self.plotter, self.faces = plotter, np.asarray(faces)
         self.lm_idx = np.asarray(lm_idx, np.int64)
         eyes = np.flatnonzero(~np.asarray(skin, bool))
-        self.eye_ids = [i for i in (eyes[neutral[eyes, 0] < 0], eyes[neutral[eyes, 0] >= 0])
-                        if len(i) >= 4]
+        self.eye_ids = [
+            i for i in (eyes[neutral[eyes, 0] < 0], eyes[neutral[eyes, 0] >= 0]) if len(i) >= 4
+        ]
         self.actors: list = []
         self.neutral: np.ndarray | None = None
         self.albedo: np.ndarray | None = None
@@ -197,19 +218,36 @@ class FaceParts:
         for actor in self.actors:
             self.plotter.remove_actor(actor, render=False)
         self.neutral = neutral
-        self.albedo, upper, lower, balls, throat = _placed(neutral, self.faces, self.lm_idx,
-                                                           self.eye_ids)
+        self.albedo, upper, lower, balls, throat = _placed(
+            neutral, self.faces, self.lm_idx, self.eye_ids
+        )
         add = dict(render=False, reset_camera=False, pickable=False)
-        tooth = dict(color=TOOTH_RGB / 255.0, specular=0.35, specular_power=40, diffuse=0.75,
-                     ambient=0.3, smooth_shading=False)
+        tooth = dict(
+            color=TOOTH_RGB / 255.0,
+            specular=0.35,
+            specular_power=40,
+            diffuse=0.75,
+            ambient=0.3,
+            smooth_shading=False,
+        )
         self.upper = self.plotter.add_mesh(upper, **tooth, **add)
         self.lower = self.plotter.add_mesh(lower, **tooth, **add)
-        self.throat = self.plotter.add_mesh(throat, color=THROAT_RGB / 255.0, ambient=1.0,
-                                            diffuse=0.0, specular=0.0, **add)
+        self.throat = self.plotter.add_mesh(
+            throat, color=THROAT_RGB / 255.0, ambient=1.0, diffuse=0.0, specular=0.0, **add
+        )
         self.eyes = [
-            self.plotter.add_mesh(ball, scalars="rgb", rgb=True, specular=0.9,
-                                  specular_power=90, diffuse=0.8, ambient=0.05, **add)
-            for ball in balls]
+            self.plotter.add_mesh(
+                ball,
+                scalars="rgb",
+                rgb=True,
+                specular=0.9,
+                specular_power=90,
+                diffuse=0.8,
+                ambient=0.05,
+                **add,
+            )
+            for ball in balls
+        ]
         for a in (self.upper, self.lower, *self.eyes):
             a.prop.interpolation = "phong"
         self.actors = [self.upper, self.lower, self.throat, *self.eyes]

@@ -40,8 +40,10 @@ class GeneratePanel(QWidget):
         self.side_box.setObjectName("side_box")
         for text, side in (("From the seed", None), ("Left", "left"), ("Right", "right")):
             self.side_box.addItem(text, side)
-        self.side_box.setToolTip("Side of one-sided expressions (mouth_side, contempt): the "
-                                 "subject's left or right, or drawn from the seed")
+        self.side_box.setToolTip(
+            "Side of one-sided expressions (mouth_side, contempt): the "
+            "subject's left or right, or drawn from the seed"
+        )
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setObjectName("generate_button")
         self.generate_button.setDefault(True)
@@ -68,19 +70,20 @@ class GeneratePanel(QWidget):
         self.seed_spin.valueChanged.connect(self._generate)
         self.frames_spin.editingFinished.connect(self._frames_done)
         self.generate_button.clicked.connect(self._generate)
-        self.side_box.activated.connect(guarded(
-            lambda _i: s.set_side(self.side_box.currentData())))
+        self.side_box.activated.connect(guarded(lambda _i: s.set_side(self.side_box.currentData())))
         self.new_seed_button.clicked.connect(guarded(lambda: s.new_seed()))
         s.motion_changed.connect(self._sync)
         s.failed.connect(lambda _m: self._sync())  # e.g. a failed generation: back to the motion
-        s.busy_changed.connect(lambda busy: self.generate_button.setText(
-            "Working…" if busy else "Generate"))
+        s.busy_changed.connect(
+            lambda busy: self.generate_button.setText("Working…" if busy else "Generate")
+        )
         self._sync()
 
     @guarded
     def _generate(self, *_args) -> None:
-        self.session.generate(self.label_box.currentData(), self.seed_spin.value(),
-                              self.frames_spin.value())
+        self.session.generate(
+            self.label_box.currentData(), self.seed_spin.value(), self.frames_spin.value()
+        )
 
     @guarded
     def _frames_done(self) -> None:

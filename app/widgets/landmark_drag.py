@@ -65,8 +65,11 @@ class LandmarkDragFilter(QObject):
                 self.viewport.plotter.setCursor(Qt.CursorShape.OpenHandCursor)
             return True
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            if (t == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape
-                    and self._grab is not None):
+            if (
+                t == QEvent.Type.KeyPress
+                and ev.key() == Qt.Key.Key_Escape
+                and self._grab is not None
+            ):
                 self._grab = None
                 self.session.cancel_drag()
             return True

@@ -32,8 +32,10 @@ class PlaybackBar(QWidget):
         self.play_button = QToolButton(self)
         self.play_button.setObjectName("play_button")
         self.play_button.setToolTip("Play / pause (Space)")
-        self._icons = (st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
-                       st.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._icons = (
+            st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
+            st.standardIcon(QStyle.StandardPixmap.SP_MediaPause),
+        )
         self.prev_button = QToolButton(self)
         self.prev_button.setIcon(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward))
         self.prev_button.setToolTip("Previous frame (,)")

@@ -14,9 +14,22 @@ from app.widgets.face_parts import FaceParts
 from core.mesh.normals import VertexNormals
 from core.mesh.topology import boundary_vertices
 
-__all__ = ["SKIN", "BACKGROUND", "HEAT_MAX_MM", "FaceActors", "add_face", "frame_camera",
-           "software_gl", "pv_faces", "make_native", "add_three_point_lights", "THREE_POINT",
-           "SkinCulling", "caption_font_file", "use_caption_font"]
+__all__ = [
+    "SKIN",
+    "BACKGROUND",
+    "HEAT_MAX_MM",
+    "FaceActors",
+    "add_face",
+    "frame_camera",
+    "software_gl",
+    "pv_faces",
+    "make_native",
+    "add_three_point_lights",
+    "THREE_POINT",
+    "SkinCulling",
+    "caption_font_file",
+    "use_caption_font",
+]
 
 SKIN = (0.87, 0.70, 0.60)
 #: Solid background: a gradient costs a full-screen shaded quad per frame (~10% of a frame on
@@ -90,8 +103,9 @@ class SkinCulling:
     parallel projection the view direction is used instead of the camera position.
     """
 
-    def __init__(self, renderer, actor, mesh, rim: np.ndarray,
-                 min_elevation_deg: float = 5.0) -> None:
+    def __init__(
+        self, renderer, actor, mesh, rim: np.ndarray, min_elevation_deg: float = 5.0
+    ) -> None:
         self.renderer, self.actor, self.mesh = renderer, actor, mesh
         self.rim = np.asarray(rim, np.int64)
         self.min_sin = float(np.sin(np.radians(min_elevation_deg)))
@@ -134,8 +148,16 @@ class SkinCulling:
 class FaceActors:
     """The pyvista meshes and actors of one face (see module docstring)."""
 
-    def __init__(self, skin_mesh, skin_actor, wire_actor, neutral, normals: VertexNormals,
-                 culling: SkinCulling | None = None, parts: FaceParts | None = None):
+    def __init__(
+        self,
+        skin_mesh,
+        skin_actor,
+        wire_actor,
+        neutral,
+        normals: VertexNormals,
+        culling: SkinCulling | None = None,
+        parts: FaceParts | None = None,
+    ):
         self.skin_mesh = skin_mesh
         self.skin_actor, self.wire_actor = skin_actor, wire_actor
         self.neutral = np.asarray(neutral, np.float32)
@@ -185,8 +207,14 @@ class FaceActors:
             self.wire_actor.SetVisibility(bool(on))
 
 
-def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
-             wireframe: bool = True, landmarks: np.ndarray | None = None) -> FaceActors:
+def add_face(
+    plotter,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    skin: np.ndarray,
+    wireframe: bool = True,
+    landmarks: np.ndarray | None = None,
+) -> FaceActors:
     """Add a face (V, 3) with faces (F, 3) and the skin mask (V,) to the active renderer.
 
     With ``landmarks`` (68,) vertex indices the face gets its mouth interior, teeth and eyes
@@ -206,11 +234,22 @@ def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
         skin_mesh.point_data["albedo"] = parts.albedo.copy()
     else:
         skin_mesh.point_data["albedo"] = np.tile(
-            np.round(np.asarray(SKIN) * 255).astype(np.uint8), (len(v), 1))
+            np.round(np.asarray(SKIN) * 255).astype(np.uint8), (len(v), 1)
+        )
     skin_actor = plotter.add_mesh(
-        skin_mesh, scalars="disp_mm", cmap="YlOrRd", clim=(0.0, HEAT_MAX_MM),
-        show_scalar_bar=False, specular=0.25, specular_power=18, diffuse=0.9, ambient=0.06,
-        render=False, reset_camera=False, name=None)
+        skin_mesh,
+        scalars="disp_mm",
+        cmap="YlOrRd",
+        clim=(0.0, HEAT_MAX_MM),
+        show_scalar_bar=False,
+        specular=0.25,
+        specular_power=18,
+        diffuse=0.9,
+        ambient=0.06,
+        render=False,
+        reset_camera=False,
+        name=None,
+    )
     skin_actor.prop.interpolation = "phong"  # smooth, from our normals
     _colour_by(skin_actor.mapper, "albedo")
     eye_actor = None
@@ -218,16 +257,25 @@ def add_face(plotter, vertices: np.ndarray, faces: np.ndarray, skin: np.ndarray,
         eye_mesh = pv.PolyData(v.copy(), pv_faces(faces[~skin_faces]))
         eye_mesh.SetPoints(skin_mesh.GetPoints())  # one point array for both actors
         eye_mesh.GetPointData().SetNormals(skin_mesh.GetPointData().GetNormals())
-        eye_actor = plotter.add_mesh(eye_mesh, color=EYES, specular=0.7, specular_power=50,
-                                     render=False, reset_camera=False)
+        eye_actor = plotter.add_mesh(
+            eye_mesh, color=EYES, specular=0.7, specular_power=50, render=False, reset_camera=False
+        )
         eye_actor.prop.interpolation = "phong"
     wire = None
     if wireframe:
-        wire = plotter.add_mesh(skin_mesh, style="wireframe", color="#15171a", opacity=0.22,
-                                line_width=1, render=False, reset_camera=False)
+        wire = plotter.add_mesh(
+            skin_mesh,
+            style="wireframe",
+            color="#15171a",
+            opacity=0.22,
+            line_width=1,
+            render=False,
+            reset_camera=False,
+        )
         wire.SetVisibility(False)
-    culling = SkinCulling(plotter.renderer, skin_actor, skin_mesh,
-                          boundary_vertices(faces[skin_faces]))
+    culling = SkinCulling(
+        plotter.renderer, skin_actor, skin_mesh, boundary_vertices(faces[skin_faces])
+    )
     face = FaceActors(skin_mesh, skin_actor, wire, v, normals, culling, parts)
     face.eye_actor = eye_actor
     if parts is not None:
@@ -260,8 +308,15 @@ def add_three_point_lights(plotter) -> None:
     """Replace the renderer's lights by :data:`THREE_POINT`."""
     plotter.remove_all_lights()
     for position, intensity, color in THREE_POINT:
-        plotter.add_light(pv.Light(position=position, focal_point=(0.0, 0.0, 0.0),
-                                   intensity=intensity, color=color, light_type="camera light"))
+        plotter.add_light(
+            pv.Light(
+                position=position,
+                focal_point=(0.0, 0.0, 0.0),
+                intensity=intensity,
+                color=color,
+                light_type="camera light",
+            )
+        )
 
 
 def frame_camera(plotter, landmarks: np.ndarray, distance: float = 0.5) -> None:

@@ -25,14 +25,18 @@ from app.widgets.common import Throttle, blocked
 
 __all__ = ["SculptPanel"]
 
-_HINT = ("Drag a landmark in the view. Ctrl+click pins it; right click for more. "
-         "Direct: only that landmark moves. Coherent: the unpinned landmarks follow a prior "
-         "learned from the training data.")
+_HINT = (
+    "Drag a landmark in the view. Ctrl+click pins it; right click for more. "
+    "Direct: only that landmark moves. Coherent: the unpinned landmarks follow a prior "
+    "learned from the training data."
+)
 
 _READOUT_HEAD = "            x       y       z  (mm)"
 #: The readout without a selection: the same four lines, so selecting does not resize the dock.
-_EMPTY_READOUT = (f"{_READOUT_HEAD}\nrequested       –       –       –\n"
-                  "achieved        –       –       –\nerror           –")
+_EMPTY_READOUT = (
+    f"{_READOUT_HEAD}\nrequested       –       –       –\n"
+    "achieved        –       –       –\nerror           –"
+)
 
 
 class SculptPanel(QWidget):
@@ -52,8 +56,10 @@ class SculptPanel(QWidget):
         self.sigma.setSingleStep(1.0)
         self.sigma.setDecimals(1)
         self.sigma.setSuffix(" frames")
-        self.sigma.setToolTip("Temporal falloff σ: an edit on one frame fades over ±2σ frames, "
-                              "scaled by how far the expression has developed")
+        self.sigma.setToolTip(
+            "Temporal falloff σ: an edit on one frame fades over ±2σ frames, "
+            "scaled by how far the expression has developed"
+        )
         self.whole = QCheckBox("whole motion", self)
 
         self.name = QLabel("no landmark selected", self)
@@ -144,12 +150,14 @@ class SculptPanel(QWidget):
             self.name.setText("no landmark selected")
             self.readout.setText(_EMPTY_READOUT)
             return
-        self.name.setText(f"#{r['landmark']} {r['name']}"
-                          + (" (pinned)" if r["landmark"] in s.pins else ""))
+        self.name.setText(
+            f"#{r['landmark']} {r['name']}" + (" (pinned)" if r["landmark"] in s.pins else "")
+        )
         self.pin_button.setText("Unpin" if r["landmark"] in s.pins else "Pin")
         req, ach = r["requested"] * 1000.0, r["achieved"] * 1000.0
         self.readout.setText(
             f"{_READOUT_HEAD}\n"
             f"requested {req[0]:7.2f} {req[1]:7.2f} {req[2]:7.2f}\n"
             f"achieved  {ach[0]:7.2f} {ach[1]:7.2f} {ach[2]:7.2f}\n"
-            f"error     {r['error_mm']:7.2f} mm")
+            f"error     {r['error_mm']:7.2f} mm"
+        )

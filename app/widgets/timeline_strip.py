@@ -66,9 +66,17 @@ class TimelineStrip(QWidget):
         self.total = QLabel(self)
 
         edit = QHBoxLayout()
-        for w in (QLabel("Clip"), self.label_box, QLabel("seed"), self.seed_spin,
-                  self.duration_spin, self.left_button, self.right_button, self.add_button,
-                  self.remove_button):
+        for w in (
+            QLabel("Clip"),
+            self.label_box,
+            QLabel("seed"),
+            self.seed_spin,
+            self.duration_spin,
+            self.left_button,
+            self.right_button,
+            self.add_button,
+            self.remove_button,
+        ):
             edit.addWidget(w)
         edit.addStretch(1)
         edit.addWidget(self.total)
@@ -99,9 +107,12 @@ class TimelineStrip(QWidget):
 
         clips = list(self.apps.clips)
         c = clips[self.selected]
-        clips[self.selected] = replace(c, label=self.label_box.currentData(),
-                                       seed=self.seed_spin.value(),
-                                       duration=round(self.duration_spin.value(), 3))
+        clips[self.selected] = replace(
+            c,
+            label=self.label_box.currentData(),
+            seed=self.seed_spin.value(),
+            duration=round(self.duration_spin.value(), 3),
+        )
         if clips[self.selected] != c:
             self.apps.set_clips(clips)
 

@@ -92,33 +92,66 @@ class Viewport(QWidget):
         add_three_point_lights(p)
         face = s.template
         self._user = None  # app.widgets.user_mesh.UserMeshMap of a face of another topology
-        self.face = add_face(p, s.current_vertices(), face.faces, face.skin,
-                             landmarks=s.landmarks.indices)
+        self.face = add_face(
+            p, s.current_vertices(), face.faces, face.skin, landmarks=s.landmarks.indices
+        )
         normals = pv.PolyData(face.vertices, pv_faces(face.faces)).compute_normals(
-            cell_normals=False, auto_orient_normals=False, split_vertices=False)
-        self._lift = LANDMARK_LIFT * np.asarray(
-            normals.point_data["Normals"], np.float32)[s.landmarks.indices]  # (K, 3)
+            cell_normals=False, auto_orient_normals=False, split_vertices=False
+        )
+        self._lift = (
+            LANDMARK_LIFT
+            * np.asarray(normals.point_data["Normals"], np.float32)[s.landmarks.indices]
+        )  # (K, 3)
         self.lm_mesh = pv.PolyData(np.array(s.current_landmarks(), np.float32))
         self.lm_mesh.point_data["rgb"] = np.tile(_LM_NORMAL, (len(s.landmarks.indices), 1))
-        self.lm_actor = p.add_mesh(self.lm_mesh, scalars="rgb", rgb=True,
-                                   render_points_as_spheres=True, point_size=LANDMARK_PX,
-                                   render=False, reset_camera=False, pickable=False)
+        self.lm_actor = p.add_mesh(
+            self.lm_mesh,
+            scalars="rgb",
+            rgb=True,
+            render_points_as_spheres=True,
+            point_size=LANDMARK_PX,
+            render=False,
+            reset_camera=False,
+            pickable=False,
+        )
         # the selected landmark: a bigger sphere at the requested position and a line to where
         # the decoded face put it (the achieved position)
         self.sel_mesh = pv.PolyData(np.zeros((2, 3), np.float32), lines=np.array([2, 0, 1]))
-        self.sel_line = p.add_mesh(self.sel_mesh, color=_LM_SELECTED / 255.0, line_width=2,
-                                   render=False, reset_camera=False, pickable=False)
-        self.sel_point = p.add_mesh(pv.PolyData(np.zeros((1, 3), np.float32)),
-                                    color=_LM_SELECTED / 255.0, point_size=SELECTED_PX,
-                                    render_points_as_spheres=True, render=False,
-                                    reset_camera=False, pickable=False)
+        self.sel_line = p.add_mesh(
+            self.sel_mesh,
+            color=_LM_SELECTED / 255.0,
+            line_width=2,
+            render=False,
+            reset_camera=False,
+            pickable=False,
+        )
+        self.sel_point = p.add_mesh(
+            pv.PolyData(np.zeros((1, 3), np.float32)),
+            color=_LM_SELECTED / 255.0,
+            point_size=SELECTED_PX,
+            render_points_as_spheres=True,
+            render=False,
+            reset_camera=False,
+            pickable=False,
+        )
         self.heat_bar = p.add_scalar_bar(
-            title="displacement (mm)", mapper=self.face.skin_actor.mapper, n_labels=4,
-            vertical=True, position_x=0.86, position_y=0.25, height=0.5, width=0.06,
-            title_font_size=12, label_font_size=11, fmt="%.0f", color="white")
+            title="displacement (mm)",
+            mapper=self.face.skin_actor.mapper,
+            n_labels=4,
+            vertical=True,
+            position_x=0.86,
+            position_y=0.25,
+            height=0.5,
+            width=0.06,
+            title_font_size=12,
+            label_font_size=11,
+            fmt="%.0f",
+            color="white",
+        )
         self.heat_bar.SetVisibility(False)
-        self.caption = p.add_text("", position="upper_left", font_size=10, color="#d0d4da",
-                                  render=False)
+        self.caption = p.add_text(
+            "", position="upper_left", font_size=10, color="#d0d4da", render=False
+        )
         self._caption_ascii = not use_caption_font(self.caption.GetTextProperty())
         self.reset_camera()
 
@@ -141,8 +174,13 @@ class Viewport(QWidget):
         faces = self._user.faces if self._user is not None else s.template.faces
         skin = self._user.skin if self._user is not None else s.template.skin
         # teeth, eyes and the mouth are placed from landmarks of our own topology
-        self.face = add_face(p, self._shown(s.current_vertices()), faces, skin,
-                             landmarks=None if user is not None else s.landmarks.indices)
+        self.face = add_face(
+            p,
+            self._shown(s.current_vertices()),
+            faces,
+            skin,
+            landmarks=None if user is not None else s.landmarks.indices,
+        )
         self.heat_bar.SetLookupTable(self.face.skin_actor.mapper.GetLookupTable())
         self._apply_options()
 
@@ -229,7 +267,8 @@ class Viewport(QWidget):
         ren = self.plotter.renderer
         w, h = ren.GetSize()
         m = ren.GetActiveCamera().GetCompositeProjectionTransformMatrix(
-            ren.GetTiledAspectRatio(), -1, 1)
+            ren.GetTiledAspectRatio(), -1, 1
+        )
         mat = np.array([[m.GetElement(i, j) for j in range(4)] for i in range(4)])
         hom = np.c_[np.asarray(points, np.float64), np.ones(len(points))] @ mat.T
         ndc = hom[:, :3] / hom[:, 3:4]
@@ -311,8 +350,11 @@ class Viewport(QWidget):
         """(H, W, 3) uint8 image of frame ``t`` of the displayed motion (video export)."""
         verts = self.session.frames_vertices()[t]
         self.face.set_points(self._shown(verts))
-        hidden = [a for a in (self.lm_actor, self.sel_point, self.sel_line, self.caption)
-                  if a.GetVisibility()]
+        hidden = [
+            a
+            for a in (self.lm_actor, self.sel_point, self.sel_line, self.caption)
+            if a.GetVisibility()
+        ]
         for a in hidden:
             a.SetVisibility(False)
         try:

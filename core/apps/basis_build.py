@@ -65,13 +65,18 @@ def build_face_basis(out_dir: Path = RESOURCES, n_held_out: int = 100, log=print
     grids = phenotype_grids(head.phenotype_labels)
     combos = np.stack(np.meshgrid(*grids, indexing="ij"), -1).reshape(-1, n_p)  # (N, P) C order
     log(f"evaluating anny at {len(combos)} phenotype grid points and {3 * n_l} local changes…")
-    phen_faces = head.vertices(_identities(head, combos, np.zeros((len(combos), n_l))),
-                               np.arange(len(combos))).astype(np.float64)  # (N, V, 3)
+    phen_faces = head.vertices(
+        _identities(head, combos, np.zeros((len(combos), n_l))), np.arange(len(combos))
+    ).astype(np.float64)  # (N, V, 3)
     rows_l = np.concatenate([np.eye(n_l), -np.eye(n_l), 0.5 * np.eye(n_l)])  # (3L, L)
     default = head.vertices(_identities(head, base_p, base_l), np.array([0]))[0]
-    v = head.vertices(_identities(head, np.tile(base_p, (len(rows_l), 1)), rows_l),
-                      np.arange(len(rows_l))).astype(np.float64) - default
-    pos, neg, half = v[:n_l], v[n_l:2 * n_l], v[2 * n_l:]
+    v = (
+        head.vertices(
+            _identities(head, np.tile(base_p, (len(rows_l), 1)), rows_l), np.arange(len(rows_l))
+        ).astype(np.float64)
+        - default
+    )
+    pos, neg, half = v[:n_l], v[n_l : 2 * n_l], v[2 * n_l :]
     linearity = float(np.abs(half - 0.5 * pos).max())
 
     flat = phen_faces.reshape(len(combos), -1)
@@ -84,14 +89,18 @@ def build_face_basis(out_dir: Path = RESOURCES, n_held_out: int = 100, log=print
     gmax = max(len(g) for g in grids)
     grid = np.full((n_p, gmax), np.nan)
     for p, g in enumerate(grids):
-        grid[p, :len(g)] = g
-    arrays = {"phenotypes": np.asarray(head.phenotype_labels), "grid": grid,
-              "grid_sizes": np.asarray([len(g) for g in grids]),
-              "phen_mean": mean.reshape(-1, 3).astype(np.float32),
-              "phen_components": comps.reshape(len(comps), -1, 3).astype(np.float32),
-              "phen_coeffs": coeffs.astype(np.float32),
-              "local_names": np.asarray(head.face_local_changes),
-              "local_pos": pos.astype(np.float16), "local_neg": neg.astype(np.float16)}
+        grid[p, : len(g)] = g
+    arrays = {
+        "phenotypes": np.asarray(head.phenotype_labels),
+        "grid": grid,
+        "grid_sizes": np.asarray([len(g) for g in grids]),
+        "phen_mean": mean.reshape(-1, 3).astype(np.float32),
+        "phen_components": comps.reshape(len(comps), -1, 3).astype(np.float32),
+        "phen_coeffs": coeffs.astype(np.float32),
+        "local_names": np.asarray(head.face_local_changes),
+        "local_pos": pos.astype(np.float16),
+        "local_neg": neg.astype(np.float16),
+    }
     with atomic_file(out_dir / "face_sliders.npz") as tmp:
         np.savez_compressed(tmp, **arrays)
 
@@ -109,7 +118,8 @@ def build_face_basis(out_dir: Path = RESOURCES, n_held_out: int = 100, log=print
         "phenotype_components": int(len(comps)),
         "phenotype_grid_points": int(len(combos)),
         "phenotype_pca_max_error_mm": phen_err * 1000,
-        **held, **expr,
+        **held,
+        **expr,
         "seconds": round(time.time() - t0, 1),
     }
     log(json.dumps(summary, indent=1))
@@ -140,9 +150,12 @@ def held_out_error(head, basis, n: int, seed: int = 777) -> dict:
         errs.append(np.linalg.norm(est - truth[i], axis=-1))
     err = np.stack(errs) * 1000  # (n, V) mm
     mask = load_face().face_mask
-    return {"held_out_identities": n, "held_out_mean_mm": float(err.mean()),
-            "held_out_face_mean_mm": float(err[:, mask].mean()),
-            "held_out_max_mm": float(err.max())}
+    return {
+        "held_out_identities": n,
+        "held_out_mean_mm": float(err.mean()),
+        "held_out_face_mean_mm": float(err[:, mask].mean()),
+        "held_out_max_mm": float(err.max()),
+    }
 
 
 def _local_offsets(basis, lc: np.ndarray) -> np.ndarray:
@@ -179,9 +192,15 @@ def _expression_basis(head, out_dir: Path, n_identities: int = 24, per_identity:
     _, s, vt = np.linalg.svd(d - mean, full_matrices=False)
     k = EXPRESSION_COMPONENTS
     std = s[:k] / np.sqrt(len(d) - 1)
-    explained = float((s[:k] ** 2).sum() / (s ** 2).sum())
+    explained = float((s[:k] ** 2).sum() / (s**2).sum())
     with atomic_file(out_dir / "expression_basis.npz") as tmp:
-        np.savez_compressed(tmp, mean=mean.reshape(-1, 3).astype(np.float32),
-                            basis=(vt[:k] * std[:, None]).reshape(k, -1, 3).astype(np.float16))
-    return {"expression_frames": int(len(d)), "expression_components": k,
-            "expression_explained": explained}
+        np.savez_compressed(
+            tmp,
+            mean=mean.reshape(-1, 3).astype(np.float32),
+            basis=(vt[:k] * std[:, None]).reshape(k, -1, 3).astype(np.float16),
+        )
+    return {
+        "expression_frames": int(len(d)),
+        "expression_components": k,
+        "expression_explained": explained,
+    }

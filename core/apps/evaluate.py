@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-__all__ = ["EVAL_SEED", "SCALED_PERFORMER", "TRANSFER_METHODS", "NEUTRAL_METHODS",
-           "evaluate_apps"]
+__all__ = ["EVAL_SEED", "SCALED_PERFORMER", "TRANSFER_METHODS", "NEUTRAL_METHODS", "evaluate_apps"]
 
 EVAL_SEED = 4242
 #: The "scaled performer" transfer case: the source performance (face and motion) shrunk by
@@ -41,21 +40,32 @@ def _expression_sets(fa: list[str], rng: np.random.Generator, n_random: int):
         sequence_weights,
     )
 
-    inside = [(lab, sample_sequence(lab, fa, rng)) for lab in LABELS
-              if lab not in EXPRESSION_SPLIT_TEST_LABELS]
+    inside = [
+        (lab, sample_sequence(lab, fa, rng))
+        for lab in LABELS
+        if lab not in EXPRESSION_SPLIT_TEST_LABELS
+    ]
     outside = [(lab, sample_sequence(lab, fa, rng)) for lab in EXPRESSION_SPLIT_TEST_LABELS]
     allowed = tuple(a for a in fa if a not in HELD_OUT_ACTIONS)
     for k in range(n_random):
         apex = sample_random_mixture(fa, rng, 1, exclude_actions=allowed)
         s = sequence_weights(rng)[:, None]
-        outside.append((f"held-out mix {k}", FaceParams(
-            s * apex.facial_actions, s * apex.jaw_deg,
-            {b: s * v for b, v in apex.bones.items()})))
+        outside.append(
+            (
+                f"held-out mix {k}",
+                FaceParams(
+                    s * apex.facial_actions,
+                    s * apex.jaw_deg,
+                    {b: s * v for b, v in apex.bones.items()},
+                ),
+            )
+        )
     return {"inside": inside, "outside": outside}
 
 
-def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print,
-                  max_items: int | None = None) -> dict:
+def evaluate_apps(
+    n_identities: int = 6, n_random: int = 4, log=print, max_items: int | None = None
+) -> dict:
     """Run both evaluations; returns the tables as nested dicts (mm) plus counts.
 
     ``max_items`` keeps only the first expressions of each split (quick checks)."""
@@ -77,8 +87,9 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print,
     sets = {k: v[:max_items] for k, v in sets.items()}
 
     def err(a, b):  # mean face-region per-vertex distance, mm
-        return float(np.linalg.norm(np.asarray(a, np.float64) - b, axis=-1)[..., mask].mean()
-                     * 1000)
+        return float(
+            np.linalg.norm(np.asarray(a, np.float64) - b, axis=-1)[..., mask].mean() * 1000
+        )
 
     transfer = {k: {m: [] for m in TRANSFER_METHODS} for k in (*sets, "scaled")}
     neutral_err = {k: {m: [] for m in NEUTRAL_METHODS} for k in sets}
@@ -96,26 +107,36 @@ def evaluate_apps(n_identities: int = 6, n_random: int = 4, log=print,
             apex = truth[-1]
             for m in NEUTRAL_METHODS:
                 neutral_err[split][m].append(err(neutralize(apex, m, pipe), neutral[b]))
-            log(f"{split:7s} {name:18s} transfer " + " ".join(
-                f"{transfer[split][m][-1]:.3f}" for m in TRANSFER_METHODS) + " | neutral " +
-                " ".join(f"{neutral_err[split][m][-1]:.3f}" for m in NEUTRAL_METHODS))
+            log(
+                f"{split:7s} {name:18s} transfer "
+                + " ".join(f"{transfer[split][m][-1]:.3f}" for m in TRANSFER_METHODS)
+                + " | neutral "
+                + " ".join(f"{neutral_err[split][m][-1]:.3f}" for m in NEUTRAL_METHODS)
+            )
     from core.apps.basis_build import held_out_error
     from core.apps.face_basis import FACE_SLIDERS_FILE, load_face_basis
     from core.paths import RESOURCES
 
     fb = load_face_basis()
-    basis = {**held_out_error(head, fb, 4 * n_identities), "n_sliders": len(fb.sliders),
-             "face_sliders_bytes": (RESOURCES / FACE_SLIDERS_FILE).stat().st_size,
-             "phenotype_components": len(fb.phen_components),
-             "phenotype_grid_points": len(fb.phen_coeffs)}
-    mean = {"basis": basis, "transfer": {k: {m: float(np.mean(v)) for m, v in d.items()}
-                         for k, d in transfer.items()},
-            "neutralize": {k: {m: float(np.mean(v)) for m, v in d.items()}
-                           for k, d in neutral_err.items()},
-            "counts": {k: len(v) for k, v in sets.items()}, "identities": n_identities,
-            "srvf_wins": {k: _srvf_wins(sets[k], transfer[k]) for k in sets},
-            "decoder_sha256": pipe.meta.get("sha256", "")[:16],
-            "seconds": round(time.time() - t0, 1)}
+    basis = {
+        **held_out_error(head, fb, 4 * n_identities),
+        "n_sliders": len(fb.sliders),
+        "face_sliders_bytes": (RESOURCES / FACE_SLIDERS_FILE).stat().st_size,
+        "phenotype_components": len(fb.phen_components),
+        "phenotype_grid_points": len(fb.phen_coeffs),
+    }
+    mean = {
+        "basis": basis,
+        "transfer": {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in transfer.items()},
+        "neutralize": {
+            k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in neutral_err.items()
+        },
+        "counts": {k: len(v) for k, v in sets.items()},
+        "identities": n_identities,
+        "srvf_wins": {k: _srvf_wins(sets[k], transfer[k]) for k in sets},
+        "decoder_sha256": pipe.meta.get("sha256", "")[:16],
+        "seconds": round(time.time() - t0, 1),
+    }
     return mean
 
 
@@ -132,10 +153,13 @@ def _transfers(gen, src: np.ndarray, nb: np.ndarray, idx: np.ndarray) -> dict:
     src_lm = src[:, idx]
     return {
         "raw displacement": raw_transfer(src, nb),
-        "S2D absolute": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "absolute",
-                                                          False, False)),
-        "S2D SRVF (paper)": gen.decode(nb, transfer_landmarks(src_lm, nb[idx], "srvf",
-                                                              False, False)),
-        "RBF (TPS) absolute": rbf_transfer(src_lm, nb, idx, "absolute", stabilize_head=False,
-                                           align=False),
+        "S2D absolute": gen.decode(
+            nb, transfer_landmarks(src_lm, nb[idx], "absolute", False, False)
+        ),
+        "S2D SRVF (paper)": gen.decode(
+            nb, transfer_landmarks(src_lm, nb[idx], "srvf", False, False)
+        ),
+        "RBF (TPS) absolute": rbf_transfer(
+            src_lm, nb, idx, "absolute", stabilize_head=False, align=False
+        ),
     }

@@ -32,25 +32,45 @@ import numpy as np
 
 from core.errors import InvalidInputError, MissingWeightsError
 
-__all__ = ["FACE_SLIDERS_FILE", "GROUPS", "ALIASES", "Slider", "FaceBasis", "load_face_basis",
-           "parse_settings"]
+__all__ = [
+    "FACE_SLIDERS_FILE",
+    "GROUPS",
+    "ALIASES",
+    "Slider",
+    "FaceBasis",
+    "load_face_basis",
+    "parse_settings",
+]
 
 FACE_SLIDERS_FILE = "face_sliders.npz"
 
 #: Slider groups in panel order: (group, prefixes of the merged slider names).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("identity", ()), ("nose", ("nose-",)), ("mouth", ("mouth-",)), ("chin", ("chin-",)),
-    ("cheeks", ("cheek-",)), ("eyes", ("eye-",)), ("brows", ("eyebrows-",)),
-    ("forehead", ("forehead-",)), ("ears", ("ear-",)), ("head", ("head-",)),
+    ("identity", ()),
+    ("nose", ("nose-",)),
+    ("mouth", ("mouth-",)),
+    ("chin", ("chin-",)),
+    ("cheeks", ("cheek-",)),
+    ("eyes", ("eye-",)),
+    ("brows", ("eyebrows-",)),
+    ("forehead", ("forehead-",)),
+    ("ears", ("ear-",)),
+    ("head", ("head-",)),
 )
 
 #: Friendly names of common sliders -> the merged slider they drive.
 ALIASES = {
-    "nose-width": "nose-scale-horiz", "nose-length": "nose-scale-vert",
-    "nose-depth": "nose-scale-depth", "mouth-width": "mouth-scale-horiz",
-    "mouth-height": "mouth-scale-vert", "chin-width": "chin-width", "eye-size": "eye-scale",
-    "ear-size": "ear-scale", "brow-height": "eyebrows-trans-up",
-    "forehead-height": "forehead-scale-vert", "head-width": "head-scale-horiz",
+    "nose-width": "nose-scale-horiz",
+    "nose-length": "nose-scale-vert",
+    "nose-depth": "nose-scale-depth",
+    "mouth-width": "mouth-scale-horiz",
+    "mouth-height": "mouth-scale-vert",
+    "chin-width": "chin-width",
+    "eye-size": "eye-scale",
+    "ear-size": "ear-scale",
+    "brow-height": "eyebrows-trans-up",
+    "forehead-height": "forehead-scale-vert",
+    "head-width": "head-scale-horiz",
 }
 
 
@@ -94,8 +114,17 @@ class FaceBasis:
     local_pos: np.ndarray
     local_neg: np.ndarray
 
-    _FIELDS = ("phenotypes", "grid", "grid_sizes", "phen_mean", "phen_components", "phen_coeffs",
-               "local_names", "local_pos", "local_neg")
+    _FIELDS = (
+        "phenotypes",
+        "grid",
+        "grid_sizes",
+        "phen_mean",
+        "phen_components",
+        "phen_coeffs",
+        "local_names",
+        "local_pos",
+        "local_neg",
+    )
 
     @classmethod
     def load(cls, path: Path | str) -> FaceBasis:
@@ -103,26 +132,39 @@ class FaceBasis:
         if not path.is_file():
             raise MissingWeightsError(
                 f"face basis {path} not found; build it with `python main.py build-face-basis` "
-                "(needs anny) or restore resources/ from the repository")
+                "(needs anny) or restore resources/ from the repository"
+            )
         with np.load(path, allow_pickle=False) as d:
             missing = sorted(set(cls._FIELDS) - set(d.files))
             if missing:
                 raise MissingWeightsError(
-                    f"{path} lacks {missing}; rebuild it with `python main.py build-face-basis`")
-            out = cls(tuple(str(x) for x in d["phenotypes"]), d["grid"].astype(np.float64),
-                      d["grid_sizes"].astype(np.int64), d["phen_mean"].astype(np.float32),
-                      d["phen_components"].astype(np.float32),
-                      d["phen_coeffs"].astype(np.float64),
-                      tuple(str(x) for x in d["local_names"]), d["local_pos"], d["local_neg"])
+                    f"{path} lacks {missing}; rebuild it with `python main.py build-face-basis`"
+                )
+            out = cls(
+                tuple(str(x) for x in d["phenotypes"]),
+                d["grid"].astype(np.float64),
+                d["grid_sizes"].astype(np.int64),
+                d["phen_mean"].astype(np.float32),
+                d["phen_components"].astype(np.float32),
+                d["phen_coeffs"].astype(np.float64),
+                tuple(str(x) for x in d["local_names"]),
+                d["local_pos"],
+                d["local_neg"],
+            )
         v, n_p = out.phen_mean.shape[0], len(out.phenotypes)
-        ok = (out.grid.shape[0] == n_p and out.grid_sizes.shape == (n_p,)
-              and out.phen_coeffs.shape == (int(np.prod(out.grid_sizes)),
-                                            out.phen_components.shape[0])
-              and out.phen_components.shape[1:] == (v, 3)
-              and out.local_pos.shape == out.local_neg.shape == (len(out.local_names), v, 3))
+        ok = (
+            out.grid.shape[0] == n_p
+            and out.grid_sizes.shape == (n_p,)
+            and out.phen_coeffs.shape
+            == (int(np.prod(out.grid_sizes)), out.phen_components.shape[0])
+            and out.phen_components.shape[1:] == (v, 3)
+            and out.local_pos.shape == out.local_neg.shape == (len(out.local_names), v, 3)
+        )
         if not ok:
-            raise MissingWeightsError(f"{path}: inconsistent array shapes; rebuild it with "
-                                      "`python main.py build-face-basis`")
+            raise MissingWeightsError(
+                f"{path}: inconsistent array shapes; rebuild it with "
+                "`python main.py build-face-basis`"
+            )
         return out
 
     @property
@@ -149,7 +191,8 @@ class FaceBasis:
         raise InvalidInputError(
             f"unknown face slider {name!r}; e.g. "
             f"{', '.join(near or [s.name for s in self.sliders[:8]])} "
-            "(`python main.py face --list` lists them all)")
+            "(`python main.py face --list` lists them all)"
+        )
 
     def defaults(self) -> dict[str, float]:
         """Every slider at its default value."""
@@ -164,10 +207,12 @@ class FaceBasis:
                 x = float(val)
             except (TypeError, ValueError) as exc:
                 raise InvalidInputError(
-                    f"face slider {key}: expected a number, found {val!r}") from exc
+                    f"face slider {key}: expected a number, found {val!r}"
+                ) from exc
             if not np.isfinite(x) or not s.lo <= x <= s.hi:
                 raise InvalidInputError(
-                    f"face slider {key}: expected a value in [{s.lo:g}, {s.hi:g}], found {val!r}")
+                    f"face slider {key}: expected a value in [{s.lo:g}, {s.hi:g}], found {val!r}"
+                )
             out[s.name] = x
         return out
 
@@ -176,7 +221,7 @@ class FaceBasis:
         vals = self.check_values(values or {})
         phen = np.array([vals.get(p, 0.5) for p in self.phenotypes])
         out = self.phenotype_face(phen)
-        for s in self.sliders[len(self.phenotypes):]:
+        for s in self.sliders[len(self.phenotypes) :]:
             x = vals.get(s.name, 0.0)
             if x != 0.0:
                 tab = self.local_pos if x > 0 else self.local_neg
@@ -189,7 +234,7 @@ class FaceBasis:
         the grid faces' PCA coefficients."""
         w = np.ones(1)
         for p in range(len(self.phenotypes)):
-            g = self.grid[p, :self.grid_sizes[p]]
+            g = self.grid[p, : self.grid_sizes[p]]
             j = int(np.clip(np.searchsorted(g, phen[p], side="right") - 1, 0, len(g) - 2))
             f = float(np.clip((phen[p] - g[j]) / (g[j + 1] - g[j]), 0.0, 1.0))
             wp = np.zeros(len(g))
@@ -221,8 +266,13 @@ class FaceBasis:
     def linear_basis(self) -> np.ndarray:
         """Identity directions (N, V, 3) float32 spanning the slider faces around the phenotype
         mean: the phenotype PCA components and every local change's +1 and -1 offsets."""
-        return np.concatenate([self.phen_components, self.local_pos.astype(np.float32),
-                               self.local_neg.astype(np.float32)])
+        return np.concatenate(
+            [
+                self.phen_components,
+                self.local_pos.astype(np.float32),
+                self.local_neg.astype(np.float32),
+            ]
+        )
 
 
 @lru_cache(maxsize=8)
@@ -254,10 +304,12 @@ def parse_settings(text: str) -> dict[str, float]:
         name, sep, val = part.partition("=")
         if not sep or not name.strip():
             raise InvalidInputError(
-                f"--set: expected NAME=VALUE pairs such as age=0.8,nose-width=0.3, found {part!r}")
+                f"--set: expected NAME=VALUE pairs such as age=0.8,nose-width=0.3, found {part!r}"
+            )
         try:
             out[name.strip()] = float(val)
         except ValueError as exc:
-            raise InvalidInputError(f"--set: {name.strip()}: expected a number, found {val!r}") \
-                from exc
+            raise InvalidInputError(
+                f"--set: {name.strip()}: expected a number, found {val!r}"
+            ) from exc
     return out

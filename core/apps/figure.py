@@ -38,8 +38,11 @@ def draw_face(ax, vertices: np.ndarray, faces: np.ndarray) -> None:
     order = order[front[order]]
     skin = np.array([0.86, 0.67, 0.55])
     colors = np.clip(skin[None] * (0.25 + 0.75 * shade[order, None]), 0, 1)
-    ax.add_collection(PolyCollection(tri[order][:, :, [0, 2]], facecolors=colors,
-                                     edgecolors="none", antialiased=False))
+    ax.add_collection(
+        PolyCollection(
+            tri[order][:, :, [0, 2]], facecolors=colors, edgecolors="none", antialiased=False
+        )
+    )
     ax.set_xlim(v[:, 0].min(), v[:, 0].max())
     ax.set_ylim(v[:, 2].min(), v[:, 2].max())
     ax.set_aspect("equal")

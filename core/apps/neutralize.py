@@ -28,8 +28,15 @@ import numpy as np
 
 from core.errors import InvalidInputError, MissingWeightsError
 
-__all__ = ["METHODS", "EXPRESSION_BASIS_FILE", "ExpressionBasis", "load_expression_basis",
-           "LinearFaceModel", "neutralize", "umeyama"]
+__all__ = [
+    "METHODS",
+    "EXPRESSION_BASIS_FILE",
+    "ExpressionBasis",
+    "load_expression_basis",
+    "LinearFaceModel",
+    "neutralize",
+    "umeyama",
+]
 
 METHODS = ("joint", "basis", "paper", "none")
 EXPRESSION_BASIS_FILE = "expression_basis.npz"
@@ -58,7 +65,8 @@ def load_expression_basis() -> ExpressionBasis:
     path = RESOURCES / EXPRESSION_BASIS_FILE
     if not path.is_file():
         raise MissingWeightsError(
-            f"expression basis {path} not found; build it with `python main.py build-face-basis`")
+            f"expression basis {path} not found; build it with `python main.py build-face-basis`"
+        )
     with np.load(path, allow_pickle=False) as d:
         return ExpressionBasis(d["mean"].astype(np.float32), d["basis"].astype(np.float32))
 
@@ -70,11 +78,18 @@ class LinearFaceModel:
     already scaled to unit prior spread, or None.
     """
 
-    def __init__(self, base: np.ndarray, identity: np.ndarray, identity_std: np.ndarray,
-                 expression: ExpressionBasis | None = None):
+    def __init__(
+        self,
+        base: np.ndarray,
+        identity: np.ndarray,
+        identity_std: np.ndarray,
+        expression: ExpressionBasis | None = None,
+    ):
         self.base = np.asarray(base, np.float64)
-        cols = [np.asarray(identity, np.float64).reshape(len(identity), -1)
-                * np.asarray(identity_std, np.float64)[:, None]]
+        cols = [
+            np.asarray(identity, np.float64).reshape(len(identity), -1)
+            * np.asarray(identity_std, np.float64)[:, None]
+        ]
         self.n_identity = len(identity)
         if expression is not None:
             self.base = self.base + expression.mean
@@ -113,12 +128,13 @@ def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nda
     d = np.ones(3)
     d[2] = np.sign(np.linalg.det(u @ vt))
     r = u @ np.diag(d) @ vt
-    s = float((sig * d).sum() / (a ** 2).sum() * len(src))
+    s = float((sig * d).sum() / (a**2).sum() * len(src))
     return s, r, mu_d - s * r @ mu_s
 
 
-def neutralize(face: np.ndarray, method: str = "joint", pipeline=None,
-               align: bool = False) -> np.ndarray:
+def neutralize(
+    face: np.ndarray, method: str = "joint", pipeline=None, align: bool = False
+) -> np.ndarray:
     """The neutral face (V, 3) float32 of an expressive ``face`` (V, 3) of our topology.
 
     ``pipeline`` (:class:`core.pipeline.S2DPipeline`) is needed by ``method="paper"`` only.
@@ -144,7 +160,8 @@ def neutralize(face: np.ndarray, method: str = "joint", pipeline=None,
     fb = load_face_basis()
     if e.shape != (fb.n_vertices, 3) or not np.isfinite(e).all():
         raise InvalidInputError(
-            f"face: expected finite vertices of shape ({fb.n_vertices}, 3), found {e.shape}")
+            f"face: expected finite vertices of shape ({fb.n_vertices}, 3), found {e.shape}"
+        )
     if method == "none":
         return e.astype(np.float32)
     if method == "paper":
@@ -160,5 +177,6 @@ def neutralize(face: np.ndarray, method: str = "joint", pipeline=None,
     z = model.fit(e)
     if method == "basis":
         return (model.base + model.part(z, "identity")).astype(np.float32)
-    return (e - model.part(z, "expression")
-            - load_expression_basis().mean.astype(np.float64)).astype(np.float32)
+    return (
+        e - model.part(z, "expression") - load_expression_basis().mean.astype(np.float64)
+    ).astype(np.float32)

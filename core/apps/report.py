@@ -83,8 +83,12 @@ neutral face; undoable).
 """
 
 
-def _table(rows: dict, methods, splits=("inside", "outside"),
-           heads=("inside the recipes", "outside the recipes")) -> list[str]:
+def _table(
+    rows: dict,
+    methods,
+    splits=("inside", "outside"),
+    heads=("inside the recipes", "outside the recipes"),
+) -> list[str]:
     lines = ["| method | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for m in methods:
         cells = []
@@ -104,18 +108,21 @@ def _wins(res: dict) -> str:
     if not wins:
         return "none of the expressions"
     jaw = {"mouth_open", "mouth_extreme", "mouth_middle", "surprised"} & set(wins)
-    why = (" (anny opens the jaw by a rotation, whose displacement grows with the face)"
-           if jaw else "")
+    why = (
+        " (anny opens the jaw by a rotation, whose displacement grows with the face)" if jaw else ""
+    )
     return ", ".join(wins) + why
 
 
 def _modes_sentence(t: dict, srvf: str, absolute: str) -> str:
     a, q = t["inside"][absolute], t["inside"][srvf]
     if a < q:
-        return (f"Among the landmark-driven methods absolute mode is better on anny ({a:.3f} vs "
-                f"{q:.3f} mm inside): anny applies the same expression offsets to every identity "
-                "whatever its size, so the paper's rescaling to the target's scale only adds "
-                "error. ")
+        return (
+            f"Among the landmark-driven methods absolute mode is better on anny ({a:.3f} vs "
+            f"{q:.3f} mm inside): anny applies the same expression offsets to every identity "
+            "whatever its size, so the paper's rescaling to the target's scale only adds "
+            "error. "
+        )
     return f"Among the landmark-driven methods SRVF mode is better ({q:.3f} vs {a:.3f} mm). "
 
 
@@ -146,12 +153,17 @@ def write_report(res: dict, path: Path) -> Path:
         "the face). Raw displacement copies A's dense displacement (it needs mesh frames of our "
         "topology); the others see only the 68 landmarks.",
         "",
-        *_table(t, TRANSFER_METHODS, ("inside", "outside", "scaled"),
-                ("inside the recipes", "outside the recipes", "scaled performer")),
+        *_table(
+            t,
+            TRANSFER_METHODS,
+            ("inside", "outside", "scaled"),
+            ("inside the recipes", "outside the recipes", "scaled performer"),
+        ),
         "",
         f"Best inside: {_best(t, 'inside')}; outside: {_best(t, 'outside')}; scaled performer: "
-        f"{_best(t, 'scaled')}. " + _modes_sentence(t, srvf, absolute) +
-        f"The SRVF mode wins on {_wins(res)}. "
+        f"{_best(t, 'scaled')}. "
+        + _modes_sentence(t, srvf, absolute)
+        + f"The SRVF mode wins on {_wins(res)}. "
         "With a performer whose expressions scale with the face the SRVF mode is "
         f"{'better' if t['scaled'][srvf] < t['scaled'][absolute] else 'not better'} "
         f"({t['scaled'][srvf]:.3f} vs {t['scaled'][absolute]:.3f} mm). Use `--mode absolute` "

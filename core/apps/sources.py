@@ -62,12 +62,14 @@ def _check_sequence(lm: np.ndarray, path: Path) -> np.ndarray:
     lm = np.asarray(lm, dtype=np.float64)
     if lm.ndim != 3 or lm.shape[1:] != (N_LANDMARKS, 3):
         raise InvalidInputError(
-            f"{path}: expected a landmark sequence of shape (T, 68, 3), found {lm.shape}")
+            f"{path}: expected a landmark sequence of shape (T, 68, 3), found {lm.shape}"
+        )
     if len(lm) < 2:
         raise InvalidInputError(f"{path}: expected at least 2 frames, found {len(lm)}")
     if len(lm) > MAX_SOURCE_FRAMES:
         raise InvalidInputError(
-            f"{path}: {len(lm)} frames is more than {MAX_SOURCE_FRAMES}; cut the sequence")
+            f"{path}: {len(lm)} frames is more than {MAX_SOURCE_FRAMES}; cut the sequence"
+        )
     if not np.isfinite(lm).all():
         raise InvalidInputError(f"{path}: contains NaN/inf landmark coordinates")
     return lm.astype(np.float32)
@@ -79,7 +81,9 @@ def read_source(path: str | Path, fps: float = 30.0) -> Source:
     if not np.isfinite(fps) or fps <= 0:
         raise InvalidInputError(f"source fps: expected a positive number, found {fps!r}")
     if path.is_dir():
-        files = sorted((p for p in path.iterdir() if p.is_file()), key=lambda p: natural_key(p.name))
+        files = sorted(
+            (p for p in path.iterdir() if p.is_file()), key=lambda p: natural_key(p.name)
+        )
         meshes = [p for p in files if p.suffix.lower() in MESH_SUFFIXES]
         pts = [p for p in files if p.suffix.lower() == ".pts"]
         if meshes:
@@ -88,14 +92,16 @@ def read_source(path: str | Path, fps: float = 30.0) -> Source:
             lm = np.stack([_pts3(p) for p in pts])
             return Source(_check_sequence(lm, path), None, float(fps), "pts", str(path))
         raise InvalidInputError(
-            f"{path}: no .obj/.ply mesh frames and no .pts landmark files found in the folder")
+            f"{path}: no .obj/.ply mesh frames and no .pts landmark files found in the folder"
+        )
     if not path.is_file():
         raise InvalidInputError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".csv"):
         raise InvalidInputError(
             f"{path}: expected a folder of mesh frames or .pts files, a .npy (T, 68, 3) or a "
-            f".csv with 204 columns; found a {suffix or 'suffix-less'} file")
+            f".csv with 204 columns; found a {suffix or 'suffix-less'} file"
+        )
     lm = read_landmarks(path)
     if lm.ndim == 2:
         raise InvalidInputError(f"{path}: holds one frame; a motion needs at least 2")
@@ -107,7 +113,8 @@ def _pts3(path: Path) -> np.ndarray:
     if pts.shape != (N_LANDMARKS, 3):
         raise InvalidInputError(
             f"{path}: expected 68 3D points, found {pts.shape[0]} points of dimension "
-            f"{pts.shape[1]}; 2D landmarks cannot drive a 3D face")
+            f"{pts.shape[1]}; 2D landmarks cannot drive a 3D face"
+        )
     return pts
 
 

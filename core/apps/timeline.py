@@ -32,8 +32,16 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.motion import Motion
 
-__all__ = ["NEUTRAL", "Clip", "parse_spec", "format_spec", "clip_frames", "build_timeline",
-           "DEFAULT_TRANSITION", "MAX_SECONDS"]
+__all__ = [
+    "NEUTRAL",
+    "Clip",
+    "parse_spec",
+    "format_spec",
+    "clip_frames",
+    "build_timeline",
+    "DEFAULT_TRANSITION",
+    "MAX_SECONDS",
+]
 
 #: The label of a clip that returns to the neutral face.
 NEUTRAL = "neutral"
@@ -42,8 +50,10 @@ DEFAULT_TRANSITION = 1.0
 #: Longest timeline accepted (seconds), so a typo cannot ask for hours of frames.
 MAX_SECONDS = 600.0
 
-_CLIP_RE = re.compile(r"^(?P<label>[A-Za-z_]+)(?::(?P<seed>\d+))?"
-                      r"(?:@(?P<dur>[0-9.]+)s?)?(?:/(?P<tr>[0-9.]+)s?)?$")
+_CLIP_RE = re.compile(
+    r"^(?P<label>[A-Za-z_]+)(?::(?P<seed>\d+))?"
+    r"(?:@(?P<dur>[0-9.]+)s?)?(?:/(?P<tr>[0-9.]+)s?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -69,14 +79,23 @@ class Clip:
             v = getattr(self, name)
             if v is None and name == "transition":
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) \
-                    or v <= 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not np.isfinite(v)
+                or v <= 0
+            ):
                 raise InvalidInputError(
-                    f"clip {self.label}: {name} must be a positive number of seconds, found {v!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
-                or self.seed < 0:
+                    f"clip {self.label}: {name} must be a positive number of seconds, found {v!r}"
+                )
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, (int, np.integer))
+            or self.seed < 0
+        ):
             raise InvalidInputError(
-                f"clip {self.label}: seed must be a non-negative integer, found {self.seed!r}")
+                f"clip {self.label}: seed must be a non-negative integer, found {self.seed!r}"
+            )
 
     @property
     def is_neutral(self) -> bool:
@@ -101,15 +120,16 @@ def parse_spec(text: str) -> list[Clip]:
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(
-            "spec: expected clips such as 'happy:3@1.5s,surprised:1@2s,neutral@1s', found "
-            f"{text!r}")
+            f"spec: expected clips such as 'happy:3@1.5s,surprised:1@2s,neutral@1s', found {text!r}"
+        )
     clips = []
     for part in text.split(","):
         m = _CLIP_RE.match(part.strip())
         if m is None:
             raise InvalidInputError(
                 f"spec: cannot read clip {part.strip()!r}; expected LABEL[:SEED][@SECONDS[s]]"
-                "[/TRANSITION[s]] such as happy:3@1.5s")
+                "[/TRANSITION[s]] such as happy:3@1.5s"
+            )
         try:
             dur = float(m["dur"]) if m["dur"] else 1.5
             tr = float(m["tr"]) if m["tr"] else None
@@ -139,7 +159,8 @@ def check_clips(clips: list[Clip]) -> None:
     total = sum(c.duration for c in clips)
     if total > MAX_SECONDS:
         raise InvalidInputError(
-            f"timeline: {total:g} s is longer than the {MAX_SECONDS:g} s limit; shorten the clips")
+            f"timeline: {total:g} s is longer than the {MAX_SECONDS:g} s limit; shorten the clips"
+        )
 
 
 def clip_frames(clips: list[Clip], fps: float) -> np.ndarray:
@@ -172,8 +193,9 @@ def _curve_at(rel: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (1 - f) * rel[i0] + f * rel[i0 + 1]
 
 
-def build_timeline(gen, clips: list[Clip], neutral=None, fps: float = 30.0,
-                   decode: bool = True) -> Motion:
+def build_timeline(
+    gen, clips: list[Clip], neutral=None, fps: float = 30.0, decode: bool = True
+) -> Motion:
     """One Motion playing ``clips`` from the neutral face.
 
     Parameters
@@ -208,8 +230,15 @@ def build_timeline(gen, clips: list[Clip], neutral=None, fps: float = 30.0,
             side = gen.side_of(c.label, c.seed, c.side)
             q, length = gen.sample_srvf([c.label], [c.seed], [side])
             lm = gen.landmark_motion(q[0], length[0], lm0.astype(np.float32))
-            motions[c.key()] = Motion(lm, np.zeros((len(lm), 1, 3)), c.label, c.seed, fps,
-                                      q[0].astype(np.float32), {"length": float(length[0])})
+            motions[c.key()] = Motion(
+                lm,
+                np.zeros((len(lm), 1, 3)),
+                c.label,
+                c.seed,
+                fps,
+                q[0].astype(np.float32),
+                {"length": float(length[0])},
+            )
     bounds = clip_frames(clips, fps)
     out = np.empty((bounds[-1] + 1, *lm0.shape))
     out[0] = lm0
@@ -220,14 +249,20 @@ def build_timeline(gen, clips: list[Clip], neutral=None, fps: float = 30.0,
         n_move = min(n, max(1, int(round(c.move_seconds * fps))))
         u = np.arange(1, n_move + 1) / n_move  # (n_move,) ends at exactly 1
         target = c.key()
-        out[start + 1:start + 1 + n_move] = _move(gen, motions, prev, target, u, lm0)
-        out[start + 1 + n_move:end + 1] = out[start + n_move]
+        out[start + 1 : start + 1 + n_move] = _move(gen, motions, prev, target, u, lm0)
+        out[start + 1 + n_move : end + 1] = out[start + n_move]
         prev = target
     lm = out.astype(np.float32)
     verts = gen.decode(nv, lm) if decode else np.repeat(nv[None], len(lm), 0)
-    meta = {**gen.meta, "units": "m",
-            "timeline": {"spec": format_spec(clips), "clip_start_frames": bounds[:-1].tolist(),
-                         "fps": float(fps)}}
+    meta = {
+        **gen.meta,
+        "units": "m",
+        "timeline": {
+            "spec": format_spec(clips),
+            "clip_start_frames": bounds[:-1].tolist(),
+            "fps": float(fps),
+        },
+    }
     return Motion(lm, verts, None, None, float(fps), None, meta)
 
 
@@ -237,8 +272,9 @@ def _landmarks_of(nv: np.ndarray) -> np.ndarray:
     return load_landmarks().gather(nv).astype(np.float64)
 
 
-def _move(gen, motions: dict, prev: tuple, target: tuple, u: np.ndarray,
-          lm0: np.ndarray) -> np.ndarray:
+def _move(
+    gen, motions: dict, prev: tuple, target: tuple, u: np.ndarray, lm0: np.ndarray
+) -> np.ndarray:
     """Landmarks (n, K, 3) of the move from apex ``prev`` to apex ``target`` at times u (n,)
     in (0, 1]: a motion's own curve keeps its own timing (it starts and ends at rest), the
     geodesic between two apexes is eased by a smoothstep."""
@@ -252,5 +288,9 @@ def _move(gen, motions: dict, prev: tuple, target: tuple, u: np.ndarray,
         rel = motions[prev].landmarks.astype(np.float64) - lm0
         return lm0 + _curve_at(rel, 1.0 - u)
     a, b = motions[prev], motions[target]
-    return np.stack([gen.landmark_motion(*gen.interpolate_srvf(a, b, float(t)),
-                                         lm0.astype(np.float32))[-1] for t in _smoothstep(u)])
+    return np.stack(
+        [
+            gen.landmark_motion(*gen.interpolate_srvf(a, b, float(t)), lm0.astype(np.float32))[-1]
+            for t in _smoothstep(u)
+        ]
+    )

@@ -34,8 +34,16 @@ from core.errors import InvalidInputError
 from core.geometry.srvf import curve_to_srvf, srvf_to_curve
 from core.models.normalization import landmark_scale
 
-__all__ = ["MODES", "STABLE_LANDMARKS", "stabilize", "kabsch", "transfer_landmarks",
-           "transfer_motion", "raw_transfer", "rbf_transfer"]
+__all__ = [
+    "MODES",
+    "STABLE_LANDMARKS",
+    "stabilize",
+    "kabsch",
+    "transfer_landmarks",
+    "transfer_motion",
+    "raw_transfer",
+    "rbf_transfer",
+]
 
 MODES = ("srvf", "absolute")
 #: Landmarks that expressions barely move (iBUG: nose bridge 27-30, inner eye corners 39, 42).
@@ -64,8 +72,13 @@ def stabilize(landmarks: np.ndarray, stable=STABLE_LANDMARKS) -> np.ndarray:
     return out
 
 
-def transfer_landmarks(source: np.ndarray, target_landmarks: np.ndarray, mode: str = "srvf",
-                       stabilize_head: bool = True, align: bool = True) -> np.ndarray:
+def transfer_landmarks(
+    source: np.ndarray,
+    target_landmarks: np.ndarray,
+    mode: str = "srvf",
+    stabilize_head: bool = True,
+    align: bool = True,
+) -> np.ndarray:
     """Target landmark motion (T, 68, 3) float32 of source landmarks (T, 68, 3) on a face
     whose neutral landmarks are ``target_landmarks`` (68, 3); frame 0 equals them exactly.
 
@@ -76,7 +89,8 @@ def transfer_landmarks(source: np.ndarray, target_landmarks: np.ndarray, mode: s
     x0 = np.asarray(target_landmarks, np.float64)
     if src.ndim != 3 or src.shape[1:] != x0.shape or len(src) < 2:
         raise InvalidInputError(
-            f"source: expected (T >= 2, {x0.shape[0]}, 3) landmarks, found {src.shape}")
+            f"source: expected (T >= 2, {x0.shape[0]}, 3) landmarks, found {src.shape}"
+        )
     if stabilize_head:
         src = stabilize(src)
     r = kabsch(src[0], x0) if align else np.eye(3)  # source axes -> target axes
@@ -94,9 +108,16 @@ def transfer_landmarks(source: np.ndarray, target_landmarks: np.ndarray, mode: s
     return out
 
 
-def transfer_motion(gen, source: np.ndarray, target_neutral: np.ndarray, mode: str = "srvf",
-                    fps: float = 30.0, stabilize_head: bool = True, align: bool = True,
-                    meta: dict | None = None):
+def transfer_motion(
+    gen,
+    source: np.ndarray,
+    target_neutral: np.ndarray,
+    mode: str = "srvf",
+    fps: float = 30.0,
+    stabilize_head: bool = True,
+    align: bool = True,
+    meta: dict | None = None,
+):
     """A :class:`core.motion.Motion` of ``source`` (T, 68, 3) on ``target_neutral`` (V, 3),
     decoded by ``gen``'s S2D-Dec (frame 0 is the neutral exactly)."""
     from core.motion import Motion
@@ -104,8 +125,12 @@ def transfer_motion(gen, source: np.ndarray, target_neutral: np.ndarray, mode: s
     nv = gen.pipeline.check_neutral(target_neutral)[0]
     lm = transfer_landmarks(source, gen.pipeline.face_landmarks(nv), mode, stabilize_head, align)
     verts = gen.decode(nv, lm)
-    info = {**gen.meta, **(meta or {}), "units": "m",
-            "transfer": {"mode": mode, "stabilized": stabilize_head, "aligned": align}}
+    info = {
+        **gen.meta,
+        **(meta or {}),
+        "units": "m",
+        "transfer": {"mode": mode, "stabilized": stabilize_head, "aligned": align},
+    }
     if gen.pipeline.meta.get("sha256"):  # loaded above by check_neutral
         info.setdefault("decoder_sha256", gen.pipeline.meta["sha256"])
     return Motion(lm, verts, None, None, float(fps), None, info)
@@ -117,8 +142,13 @@ def raw_transfer(source_vertices: np.ndarray, target_neutral: np.ndarray) -> np.
     return (np.asarray(target_neutral, np.float64) + (src - src[0])).astype(np.float32)
 
 
-def rbf_transfer(source: np.ndarray, target_neutral: np.ndarray, landmark_idx: np.ndarray,
-                 mode: str = "absolute", **kw) -> np.ndarray:
+def rbf_transfer(
+    source: np.ndarray,
+    target_neutral: np.ndarray,
+    landmark_idx: np.ndarray,
+    mode: str = "absolute",
+    **kw,
+) -> np.ndarray:
     """Baseline: a thin-plate-spline deformer of the target (V, 3) driven by the transferred
     landmark displacements (:func:`transfer_landmarks`) -> (T, V, 3)."""
     from core.eval.baselines import rbf_displacement

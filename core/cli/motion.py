@@ -27,39 +27,65 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="noise seeds (>= 0)")
     _export_args(p)
     p.add_argument("--frames", type=int, default=30, help="frames per sequence (30 = native)")
-    p.add_argument("--max-frames", type=int, default=MAX_FRAMES,
-                   help=f"refuse --frames above this (default {MAX_FRAMES}; raise it explicitly)")
-    p.add_argument("--side", choices=("left", "right"), default=None,
-                   help="side of a one-sided label (mouth_side, contempt); default: from the seed")
+    p.add_argument(
+        "--max-frames",
+        type=int,
+        default=MAX_FRAMES,
+        help=f"refuse --frames above this (default {MAX_FRAMES}; raise it explicitly)",
+    )
+    p.add_argument(
+        "--side",
+        choices=("left", "right"),
+        default=None,
+        help="side of a one-sided label (mouth_side, contempt); default: from the seed",
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("interpolate", help="geodesic interpolation between two generated motions")
     p.add_argument("--from", dest="src", required=True, metavar="LABEL:SEED")
     p.add_argument("--to", dest="dst", required=True, metavar="LABEL:SEED")
     p.add_argument("--steps", type=int, default=5, help="number of tau values in [0, 1]")
-    p.add_argument("--max-steps", type=int, default=MAX_STEPS,
-                   help=f"refuse --steps above this (default {MAX_STEPS}; raise it explicitly)")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=MAX_STEPS,
+        help=f"refuse --steps above this (default {MAX_STEPS}; raise it explicitly)",
+    )
     _export_args(p)
     p.set_defaults(func=cmd_interpolate)
 
 
 def _export_args(p) -> None:
     p.add_argument("--out", required=True, help="output folder (its parent must exist)")
-    p.add_argument("--neutral", default=None,
-                   help="neutral face mesh (.obj .ply .glb .gltf .stl); another topology is "
-                        "fitted and the frames are written in its topology")
+    p.add_argument(
+        "--neutral",
+        default=None,
+        help="neutral face mesh (.obj .ply .glb .gltf .stl); another topology is "
+        "fitted and the frames are written in its topology",
+    )
     add_face_args(p)
-    p.add_argument("--format", choices=("obj", "ply", "npz") + SINGLE_FILE, default="obj",
-                   help="obj/ply/npz: a folder of frames per sequence; glb (morph-target "
-                        "animation) or mp4/gif (a shaded front view): one file per sequence, "
-                        "in its folder beside manifest.json (docs/manifest.md)")
-    p.add_argument("--up", choices=("z", "y"), default="z",
-                   help="up axis of the written frames: z (default; the app's frame, round-trips "
-                        "as --neutral) or y (Maya, Unity, Unreal, Blender's importer defaults; "
-                        "see docs/manifest.md). GLB is always y-up")
+    p.add_argument(
+        "--format",
+        choices=("obj", "ply", "npz") + SINGLE_FILE,
+        default="obj",
+        help="obj/ply/npz: a folder of frames per sequence; glb (morph-target "
+        "animation) or mp4/gif (a shaded front view): one file per sequence, "
+        "in its folder beside manifest.json (docs/manifest.md)",
+    )
+    p.add_argument(
+        "--up",
+        choices=("z", "y"),
+        default="z",
+        help="up axis of the written frames: z (default; the app's frame, round-trips "
+        "as --neutral) or y (Maya, Unity, Unreal, Blender's importer defaults; "
+        "see docs/manifest.md). GLB is always y-up",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing sequence folders")
-    p.add_argument("--resume", action="store_true",
-                   help="skip sequences an interrupted run with the same options completed")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip sequences an interrupted run with the same options completed",
+    )
     p.add_argument("--weights", default=str(MODELS / "motion3dgan.safetensors"))
     p.add_argument("--decoder-weights", default=str(MODELS / "s2d_decoder.safetensors"))
     p.add_argument("--device", default="auto")
@@ -77,7 +103,8 @@ def _check_count(value: int, flag: str, low: int, cap: int, cap_flag: str) -> in
     if value > cap:
         raise InvalidInputError(
             f"{flag}: {value} is above the limit of {cap}; pass {cap_flag} {value} to allow it "
-            "(it takes time and disk space in proportion)")
+            "(it takes time and disk space in proportion)"
+        )
     return value
 
 
@@ -111,8 +138,10 @@ def _manifest(args, gen, motion, frames: np.ndarray, face, info: dict) -> dict:
         face_name=face.source if default else Path(face.source).name,
         face_path=None if default else face.source,
         face_vertices=frames[0],  # frame 1 is the neutral, in the written topology
-        models={"motion3dgan": model_entry(args.weights),
-                "s2d_decoder": model_entry(gen.decoder_weights)},
+        models={
+            "motion3dgan": model_entry(args.weights),
+            "s2d_decoder": model_entry(gen.decoder_weights),
+        },
         units=face.units if face.units in UNITS else guess_units(frames[0]),
     )
     if face.frame:
@@ -120,8 +149,16 @@ def _manifest(args, gen, motion, frames: np.ndarray, face, info: dict) -> dict:
     return out
 
 
-def _export_single(folder: Path, fmt: str, frames: np.ndarray, faces: np.ndarray, fps: float,
-                   manifest: dict, overwrite: bool, up: str) -> None:
+def _export_single(
+    folder: Path,
+    fmt: str,
+    frames: np.ndarray,
+    faces: np.ndarray,
+    fps: float,
+    manifest: dict,
+    overwrite: bool,
+    up: str,
+) -> None:
     """``folder/<name>.<fmt>`` (GLB, or an MP4/GIF rendered by :mod:`core.io.render`) and
     ``folder/manifest.json``, atomically (the folder appears complete or not at all)."""
     from core.io.atomic import atomic_dir
@@ -138,11 +175,25 @@ def _export_single(folder: Path, fmt: str, frames: np.ndarray, faces: np.ndarray
             from core.io.export_video import export_video
             from core.io.render import render_frames
 
-            export_video(tmp / name, render_frames(frames, faces, colors=_albedo(frames[0], faces)),
-                         fps=fps)
-        write_manifest(tmp / MANIFEST_NAME, {**manifest, **file_part(
-            fmt, len(frames), frames.shape[1], len(faces), [name],
-            units=manifest["face"]["units"], up=up, has_normals=fmt == "glb")})
+            export_video(
+                tmp / name, render_frames(frames, faces, colors=_albedo(frames[0], faces)), fps=fps
+            )
+        write_manifest(
+            tmp / MANIFEST_NAME,
+            {
+                **manifest,
+                **file_part(
+                    fmt,
+                    len(frames),
+                    frames.shape[1],
+                    len(faces),
+                    [name],
+                    units=manifest["face"]["units"],
+                    up=up,
+                    has_normals=fmt == "glb",
+                ),
+            },
+        )
 
 
 def _albedo(neutral: np.ndarray, faces: np.ndarray):
@@ -163,9 +214,13 @@ def _request(args, gen, face, **fields) -> dict:
     """What defines the sequences of a call (besides their names), for ``--resume``."""
     from core.files import file_sha256
 
-    return {**fields, "format": args.format, "up": getattr(args, "up", "z"),
-            "neutral": face.source,
-            "models": [gen.meta.get("motion3dgan_sha256"), file_sha256(gen.decoder_weights)]}
+    return {
+        **fields,
+        "format": args.format,
+        "up": getattr(args, "up", "z"),
+        "neutral": face.source,
+        "models": [gen.meta.get("motion3dgan_sha256"), file_sha256(gen.decoder_weights)],
+    }
 
 
 def _load_generator(args):
@@ -185,30 +240,58 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make) -> in
     """
     from core.io.batch import ExportBatch
     from core.io.export import export_sequence
+
     faces, uv, fuv = face.faces, face.uv, face.face_uv
-    with ExportBatch(args.out, request, names, overwrite=args.overwrite, resume=args.resume,
-                     log=lambda line: print(line, flush=True)) as batch:
+    with ExportBatch(
+        args.out,
+        request,
+        names,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        log=lambda line: print(line, flush=True),
+    ) as batch:
         total = len(batch.todo)
         for k, name in enumerate(batch.todo, 1):
             motion, info = make(name)
             frames = motion.vertices if face.carry is None else face.carry(motion).vertices
             manifest = _manifest(args, gen, motion, frames, face, info)
             if args.format in SINGLE_FILE:
-                _export_single(batch.out / name, args.format, frames, faces, motion.fps,
-                               manifest, args.overwrite or args.resume,
-                               "y" if args.format == "glb" else getattr(args, "up", "z"))
+                _export_single(
+                    batch.out / name,
+                    args.format,
+                    frames,
+                    faces,
+                    motion.fps,
+                    manifest,
+                    args.overwrite or args.resume,
+                    "y" if args.format == "glb" else getattr(args, "up", "z"),
+                )
                 batch.complete(name)
-                print(f"[{k}/{total}] wrote {batch.out / name}/{name}.{args.format} "
-                      f"({len(frames)} frames)", flush=True)
+                print(
+                    f"[{k}/{total}] wrote {batch.out / name}/{name}.{args.format} "
+                    f"({len(frames)} frames)",
+                    flush=True,
+                )
                 continue
             if args.format == "ply" and uv is not None:
                 uv, fuv = _ply_uv(uv, fuv, faces, frames.shape[1])
-            export_sequence(batch.out / name, frames, faces, args.format, uv=uv, face_uv=fuv,
-                            manifest=manifest, overwrite=args.overwrite or args.resume,
-                            units=manifest["face"]["units"], up=getattr(args, "up", "z"))
+            export_sequence(
+                batch.out / name,
+                frames,
+                faces,
+                args.format,
+                uv=uv,
+                face_uv=fuv,
+                manifest=manifest,
+                overwrite=args.overwrite or args.resume,
+                units=manifest["face"]["units"],
+                up=getattr(args, "up", "z"),
+            )
             batch.complete(name)
-            print(f"[{k}/{total}] wrote {batch.out / name} ({len(frames)} frames, "
-                  f"{args.format})", flush=True)
+            print(
+                f"[{k}/{total}] wrote {batch.out / name} ({len(frames)} frames, {args.format})",
+                flush=True,
+            )
             del motion, frames, manifest
     return 0
 
@@ -220,8 +303,10 @@ def _ply_uv(uv, fuv, faces, n_vertices: int):
     try:
         per_vertex_uv(uv, fuv, faces, n_vertices)
     except InvalidInputError:
-        print("note: PLY keeps one UV per vertex and this face's UVs have seams; the PLY "
-              "frames are written without UVs (use --format obj to keep them)")
+        print(
+            "note: PLY keeps one UV per vertex and this face's UVs have seams; the PLY "
+            "frames are written without UVs (use --format obj to keep them)"
+        )
         return None, None
     return uv, fuv
 
@@ -239,13 +324,13 @@ def cmd_generate(args) -> int:
     face = _load_neutral(args)
     names = [f"{args.label}_seed{s}" for s in seeds]
     seed_of = dict(zip(names, seeds, strict=True))
-    request = _request(args, gen, face, command="generate", label=args.label,
-                       frames=args.frames, side=args.side)
+    request = _request(
+        args, gen, face, command="generate", label=args.label, frames=args.frames, side=args.side
+    )
 
     def make(name):
         s = seed_of[name]
-        m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices,
-                         side=args.side)
+        m = gen.generate(args.label, s, n_frames=args.frames, neutral=face.vertices, side=args.side)
         info = {"kind": "generate", "label": args.label, "seed": s}
         if "side" in m.meta:
             info["side"] = m.meta["side"]
@@ -264,7 +349,8 @@ def _parse_spec(text: str, flag: str) -> tuple[str, int]:
         value = int(seed)
     except ValueError as exc:
         raise InvalidInputError(
-            f"{flag}: expected an integer seed after ':', found {seed!r} in {text!r}") from exc
+            f"{flag}: expected an integer seed after ':', found {seed!r} in {text!r}"
+        ) from exc
     return label, check_seed(value)
 
 
@@ -285,17 +371,26 @@ def cmd_interpolate(args) -> int:
     taus = np.linspace(0.0, 1.0, args.steps)
     names = step_names(taus)
     tau_of = dict(zip(names, taus.tolist(), strict=True))
-    request = _request(args, gen, face, command="interpolate", src=[la, sa], dst=[lb, sb],
-                       steps=args.steps)
+    request = _request(
+        args, gen, face, command="interpolate", src=[la, sa], dst=[lb, sb], steps=args.steps
+    )
     ends: list = []
 
     def make(name):
         if not ends:  # the two end motions, once, only when a step is still to be written
-            ends.extend((gen.generate(la, sa, neutral=face.vertices),
-                         gen.generate(lb, sb, neutral=face.vertices)))
+            ends.extend(
+                (
+                    gen.generate(la, sa, neutral=face.vertices),
+                    gen.generate(lb, sb, neutral=face.vertices),
+                )
+            )
         t = tau_of[name]
         m = gen.interpolate(ends[0], ends[1], t)
-        return m, {"kind": "interpolate", "from": {"label": la, "seed": sa},
-                   "to": {"label": lb, "seed": sb}, "tau": t}
+        return m, {
+            "kind": "interpolate",
+            "from": {"label": la, "seed": sa},
+            "to": {"label": lb, "seed": sb},
+            "tau": t,
+        }
 
     return _export_stream(args, gen, face, names, request, make)

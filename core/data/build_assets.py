@@ -49,8 +49,11 @@ def _compact_uv(head: AnnyHead) -> tuple[np.ndarray, np.ndarray] | tuple[None, N
 def _place_landmarks(head: AnnyHead, v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Landmark indices (68,) on the neutral ``v`` (V, 3) and the jaw-opened head (V, 3)."""
     ident = _neutral_identity(head)
-    opened = head.vertices(ident, np.array([0]), FaceParams(
-        np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}))[0]
+    opened = head.vertices(
+        ident,
+        np.array([0]),
+        FaceParams(np.zeros((1, len(head.facial_action_labels))), np.array([[10.0, 0.0, 0.0]]), {}),
+    )[0]
     from anny.face_segmentation import get_face_segmentation_mask
 
     cavity = get_face_segmentation_mask(head.model, ["mouth_cavity"]).numpy()
@@ -60,7 +63,7 @@ def _place_landmarks(head: AnnyHead, v: np.ndarray, f: np.ndarray) -> tuple[np.n
 def _write_landmarks_json(out_dir: Path, idx: np.ndarray) -> None:
     landmarks = {
         "description": "iBUG-68 landmarks as vertex indices of the anny "
-                       f"'{TOPOLOGY}' topology (core/data/landmark_rules.py)",
+        f"'{TOPOLOGY}' topology (core/data/landmark_rules.py)",
         "indices": [int(i) for i in idx],
         "names": list(IBUG68_NAMES),
         "mirror": list(IBUG68_MIRROR),
@@ -87,8 +90,10 @@ def build_landmark_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     atomic_savez(out_dir / "face.npz", arrays, compressed=True)
     _write_landmarks_json(out_dir, idx)
     lm = v[idx]
-    summary = {"landmark_mirror_error_m": float(np.abs(lm[list(IBUG68_MIRROR)] * [-1, 1, 1] - lm).max()),
-               "face_region_vertices": int(arrays["face_mask"].sum())}
+    summary = {
+        "landmark_mirror_error_m": float(np.abs(lm[list(IBUG68_MIRROR)] * [-1, 1, 1] - lm).max()),
+        "face_region_vertices": int(arrays["face_mask"].sum()),
+    }
     log(json.dumps(summary, indent=1))
     return summary
 
@@ -136,19 +141,25 @@ def build_assets(out_dir: Path = RESOURCES, log=print) -> dict:
     _, s, vt = np.linalg.svd(X, full_matrices=False)
     k = IDENTITY_BASIS_SIZE
     std = s[:k] / np.sqrt(600 - 1)
-    explained = float((s[:k] ** 2).sum() / (s ** 2).sum())
-    atomic_savez(out_dir / "identity_basis.npz",
-                 {"mean": mean.astype(np.float32),
-                  "basis": vt[:k].reshape(k, -1, 3).astype(np.float32),
-                  "std": std.astype(np.float32)}, compressed=True)
+    explained = float((s[:k] ** 2).sum() / (s**2).sum())
+    atomic_savez(
+        out_dir / "identity_basis.npz",
+        {
+            "mean": mean.astype(np.float32),
+            "basis": vt[:k].reshape(k, -1, 3).astype(np.float32),
+            "std": std.astype(np.float32),
+        },
+        compressed=True,
+    )
 
     log("building the mesh hierarchy and spirals…")
     refs = []
     for c in range(int(labels.max()) + 1):
         members = np.flatnonzero(labels == c)
         refs.append(int(idx[30]) if skin[members[0]] else int(members[0]))
-    hier = build_hierarchy(v, f, factors=HIERARCHY_FACTORS, spiral_length=SPIRAL_LENGTH,
-                           reference_vertices=refs)
+    hier = build_hierarchy(
+        v, f, factors=HIERARCHY_FACTORS, spiral_length=SPIRAL_LENGTH, reference_vertices=refs
+    )
     hier.save(out_dir / "hierarchy.npz")
     summary = {
         "topology": TOPOLOGY,

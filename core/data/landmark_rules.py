@@ -36,15 +36,38 @@ IBUG68_NAMES: tuple[str, ...] = (
     *(f"left_brow_{i}" for i in range(5)),
     *(f"nose_bridge_{i}" for i in range(4)),
     *(f"nose_bottom_{i}" for i in range(5)),
-    "right_eye_outer", "right_eye_upper_outer", "right_eye_upper_inner",
-    "right_eye_inner", "right_eye_lower_inner", "right_eye_lower_outer",
-    "left_eye_inner", "left_eye_upper_inner", "left_eye_upper_outer",
-    "left_eye_outer", "left_eye_lower_outer", "left_eye_lower_inner",
-    "mouth_right_corner", "upper_lip_r2", "upper_lip_r1", "upper_lip_mid", "upper_lip_l1",
-    "upper_lip_l2", "mouth_left_corner", "lower_lip_l2", "lower_lip_l1", "lower_lip_mid",
-    "lower_lip_r1", "lower_lip_r2",
-    "inner_mouth_right_corner", "inner_upper_lip_r", "inner_upper_lip_mid", "inner_upper_lip_l",
-    "inner_mouth_left_corner", "inner_lower_lip_l", "inner_lower_lip_mid", "inner_lower_lip_r",
+    "right_eye_outer",
+    "right_eye_upper_outer",
+    "right_eye_upper_inner",
+    "right_eye_inner",
+    "right_eye_lower_inner",
+    "right_eye_lower_outer",
+    "left_eye_inner",
+    "left_eye_upper_inner",
+    "left_eye_upper_outer",
+    "left_eye_outer",
+    "left_eye_lower_outer",
+    "left_eye_lower_inner",
+    "mouth_right_corner",
+    "upper_lip_r2",
+    "upper_lip_r1",
+    "upper_lip_mid",
+    "upper_lip_l1",
+    "upper_lip_l2",
+    "mouth_left_corner",
+    "lower_lip_l2",
+    "lower_lip_l1",
+    "lower_lip_mid",
+    "lower_lip_r1",
+    "lower_lip_r2",
+    "inner_mouth_right_corner",
+    "inner_upper_lip_r",
+    "inner_upper_lip_mid",
+    "inner_upper_lip_l",
+    "inner_mouth_left_corner",
+    "inner_lower_lip_l",
+    "inner_lower_lip_mid",
+    "inner_lower_lip_r",
 )
 
 
@@ -104,7 +127,11 @@ def _corner(mask: np.ndarray, side: str) -> tuple[int, int]:
 def _eye(raster, eye_mask, cols_sign, snap) -> list[int]:
     """Six eyelid points of one eye in iBUG order."""
     rows, cols = np.nonzero(eye_mask)
-    sel = (cols < raster.depth.shape[1] // 2) if cols_sign < 0 else (cols >= raster.depth.shape[1] // 2)
+    sel = (
+        (cols < raster.depth.shape[1] // 2)
+        if cols_sign < 0
+        else (cols >= raster.depth.shape[1] // 2)
+    )
     mask = np.zeros_like(eye_mask)
     mask[rows[sel], cols[sel]] = True
     left, right = _corner(mask, "left"), _corner(mask, "right")
@@ -174,7 +201,9 @@ def place_ibug68(
     idx[INNER_LIPS] = [snap_o.vertex(*p) for p in inner_pix]
 
     # outer lips on the neutral face: mouth slit row and corners from the inner points
-    lip_row = int(np.round(np.mean([r.to_pixel(*v[[i], ::2].T)[0][0] for i in idx[[61, 62, 63, 65, 66, 67]]])))
+    lip_row = int(
+        np.round(np.mean([r.to_pixel(*v[[i], ::2].T)[0][0] for i in idx[[61, 62, 63, 65, 66, 67]]]))
+    )
     cl = r.to_pixel(*v[[idx[60]], ::2].T)[1][0]
     cr = r.to_pixel(*v[[idx[64]], ::2].T)[1][0]
     width = cr - cl
@@ -210,7 +239,9 @@ def place_ibug68(
         lo_i, hi_i = int(0.008 / res), int(0.025 / res)
         c_ala = int(cols[lo_i + int(np.argmax(dd[lo_i:hi_i]))])
         idx[outer] = snap.vertex(ala_row, c_ala)
-        idx[inner] = snap.vertex(int(round((ala_row + sub_row) / 2)), int(round((c_ala + c_mid) / 2)))
+        idx[inner] = snap.vertex(
+            int(round((ala_row + sub_row) / 2)), int(round((c_ala + c_mid) / 2))
+        )
     nose_tip_row = tip_row
 
     # --- brows: brow ridge above each eye ------------------------------------------------
@@ -237,7 +268,9 @@ def place_ibug68(
     return _symmetrize(v, idx, skin)
 
 
-def vertex_mirror_map(vertices: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def vertex_mirror_map(
+    vertices: np.ndarray, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """Index of each vertex's mirror image (x -> -x) and the largest mismatch distance."""
     v = np.asarray(vertices, float)
     ids = np.arange(len(v)) if allowed is None else np.flatnonzero(allowed)
@@ -285,16 +318,23 @@ class _LipZone:
         """The ellipse through the lip landmarks' bounding box, grown by ``margin`` pixels."""
         r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
         # sqrt(2) makes the ellipse contain the box's corners
-        return cls((r0 + r1) / 2, (c0 + c1) / 2, (r1 - r0) / 2 * np.sqrt(2) + margin,
-                   (c1 - c0) / 2 * np.sqrt(2) + margin)
+        return cls(
+            (r0 + r1) / 2,
+            (c0 + c1) / 2,
+            (r1 - r0) / 2 * np.sqrt(2) + margin,
+            (c1 - c0) / 2 * np.sqrt(2) + margin,
+        )
 
     def contains(self, row: int, col: int) -> bool:
         """Whether pixel (row, col) lies inside the ellipse."""
-        return ((row - self.row) / self.half_rows) ** 2 + ((col - self.col) / self.half_cols) ** 2 <= 1.0
+        return ((row - self.row) / self.half_rows) ** 2 + (
+            (col - self.col) / self.half_cols
+        ) ** 2 <= 1.0
 
 
-def _jaw(r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row, tip_row,
-         lips: _LipZone) -> list[int]:
+def _jaw(
+    r: FrontalRaster, snap: _Snapper, normals_y: np.ndarray, c_mid, eye_row, tip_row, lips: _LipZone
+) -> list[int]:
     """17 outline points from the subject's right (image left) through the chin.
 
     Rays leave a centre on the midline (between the eyes and the nose tip) in the frontal

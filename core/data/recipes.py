@@ -31,8 +31,18 @@ __all__ = [
 ]
 
 COMA_LABELS = (
-    "bareteeth", "cheeks_in", "eyebrow", "high_smile", "lips_back", "lips_up", "mouth_down",
-    "mouth_extreme", "mouth_middle", "mouth_open", "mouth_side", "mouth_up",
+    "bareteeth",
+    "cheeks_in",
+    "eyebrow",
+    "high_smile",
+    "lips_back",
+    "lips_up",
+    "mouth_down",
+    "mouth_extreme",
+    "mouth_middle",
+    "mouth_open",
+    "mouth_side",
+    "mouth_up",
 )
 MEAD_LABELS = ("angry", "contempt", "disgusted", "fear", "happy", "sad", "surprised")
 LABELS = COMA_LABELS + MEAD_LABELS
@@ -51,54 +61,98 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "bareteeth": Recipe("lips pulled apart to show the teeth",
-                        {"mouthUpperUp*": 0.9, "mouthLowerDown*": 0.8, "mouthStretch*": 0.5},
-                        jaw=(3.0, 0.0)),
-    "cheeks_in": Recipe("cheeks sucked in, lips slightly pursed",
-                        {"cheekPuff": -1.0, "mouthPucker": 0.5, "mouthFunnel": 0.2}),
-    "eyebrow": Recipe("both eyebrows raised high",
-                      {"browInnerUp": 1.0, "browOuterUp*": 1.0, "eyeWide*": 0.3}),
-    "high_smile": Recipe("broad open smile with squinting cheeks",
-                         {"mouthSmile*": 1.0, "cheekSquint*": 0.8, "eyeSquint*": 0.4,
-                          "mouthUpperUp*": 0.3}, jaw=(6.0, 0.0)),
-    "lips_back": Recipe("lips stretched back and pressed",
-                        {"mouthStretch*": 1.0, "mouthPress*": 0.5, "mouthRollLower": 0.3}),
-    "lips_up": Recipe("upper lip raised, nose wrinkled",
-                      {"mouthUpperUp*": 1.0, "noseSneer*": 0.6, "mouthShrugUpper": 0.5}),
-    "mouth_down": Recipe("mouth corners pulled down",
-                         {"mouthFrown*": 1.0, "mouthShrugLower": 0.6, "mouthLowerDown*": 0.3}),
-    "mouth_extreme": Recipe("jaw wide open with stretched lips and raised brows",
-                            {"mouthStretch*": 0.6, "mouthFunnel": 0.3, "eyeWide*": 0.5,
-                             "browInnerUp": 0.5}, jaw=(28.0, 0.0)),
-    "mouth_middle": Recipe("half-open rounded mouth",
-                           {"mouthFunnel": 0.6, "mouthPucker": 0.3}, jaw=(12.0, 0.0)),
+    "bareteeth": Recipe(
+        "lips pulled apart to show the teeth",
+        {"mouthUpperUp*": 0.9, "mouthLowerDown*": 0.8, "mouthStretch*": 0.5},
+        jaw=(3.0, 0.0),
+    ),
+    "cheeks_in": Recipe(
+        "cheeks sucked in, lips slightly pursed",
+        {"cheekPuff": -1.0, "mouthPucker": 0.5, "mouthFunnel": 0.2},
+    ),
+    "eyebrow": Recipe(
+        "both eyebrows raised high", {"browInnerUp": 1.0, "browOuterUp*": 1.0, "eyeWide*": 0.3}
+    ),
+    "high_smile": Recipe(
+        "broad open smile with squinting cheeks",
+        {"mouthSmile*": 1.0, "cheekSquint*": 0.8, "eyeSquint*": 0.4, "mouthUpperUp*": 0.3},
+        jaw=(6.0, 0.0),
+    ),
+    "lips_back": Recipe(
+        "lips stretched back and pressed",
+        {"mouthStretch*": 1.0, "mouthPress*": 0.5, "mouthRollLower": 0.3},
+    ),
+    "lips_up": Recipe(
+        "upper lip raised, nose wrinkled",
+        {"mouthUpperUp*": 1.0, "noseSneer*": 0.6, "mouthShrugUpper": 0.5},
+    ),
+    "mouth_down": Recipe(
+        "mouth corners pulled down",
+        {"mouthFrown*": 1.0, "mouthShrugLower": 0.6, "mouthLowerDown*": 0.3},
+    ),
+    "mouth_extreme": Recipe(
+        "jaw wide open with stretched lips and raised brows",
+        {"mouthStretch*": 0.6, "mouthFunnel": 0.3, "eyeWide*": 0.5, "browInnerUp": 0.5},
+        jaw=(28.0, 0.0),
+    ),
+    "mouth_middle": Recipe(
+        "half-open rounded mouth", {"mouthFunnel": 0.6, "mouthPucker": 0.3}, jaw=(12.0, 0.0)
+    ),
     "mouth_open": Recipe("jaw dropped, relaxed lips", {"mouthLowerDown*": 0.3}, jaw=(20.0, 0.0)),
-    "mouth_side": Recipe("mouth and jaw pulled to one side",
-                         {"mouthLeft": 1.0, "jawLeft": 0.6}, jaw=(2.0, 5.0), one_sided=True),
-    "mouth_up": Recipe("lips pushed up, chin raised",
-                       {"mouthShrugUpper": 0.7, "mouthShrugLower": 1.0, "mouthPress*": 0.5,
-                        "mouthRollLower": 0.3}),
-    "angry": Recipe("brows down and together, eyes narrowed, lips pressed",
-                    {"browDown*": 1.0, "eyeSquint*": 0.6, "noseSneer*": 0.4, "mouthPress*": 0.7,
-                     "mouthFrown*": 0.3}),
-    "contempt": Recipe("one-sided smirk",
-                       {"mouthSmileLeft": 0.8, "mouthDimpleLeft": 0.6, "eyeSquintLeft": 0.3,
-                        "browDownLeft": 0.2}, one_sided=True),
-    "disgusted": Recipe("nose wrinkled, upper lip raised, brows lowered",
-                        {"noseSneer*": 1.0, "mouthUpperUp*": 0.6, "browDown*": 0.5,
-                         "mouthFrown*": 0.4, "cheekSquint*": 0.5}),
-    "fear": Recipe("inner brows up, eyes wide, lips stretched",
-                   {"browInnerUp": 1.0, "browOuterUp*": 0.4, "eyeWide*": 1.0,
-                    "mouthStretch*": 0.8}, jaw=(8.0, 0.0)),
-    "happy": Recipe("smile with raised cheeks",
-                    {"mouthSmile*": 0.85, "cheekSquint*": 0.5, "eyeSquint*": 0.3,
-                     "mouthDimple*": 0.3}, jaw=(3.0, 0.0)),
-    "sad": Recipe("inner brows raised, mouth corners down",
-                  {"browInnerUp": 0.9, "mouthFrown*": 0.9, "mouthShrugLower": 0.5,
-                   "eyeBlink*": 0.2}),
-    "surprised": Recipe("brows raised, eyes wide, jaw dropped",
-                        {"browInnerUp": 1.0, "browOuterUp*": 1.0, "eyeWide*": 1.0,
-                         "mouthFunnel": 0.3}, jaw=(18.0, 0.0)),
+    "mouth_side": Recipe(
+        "mouth and jaw pulled to one side",
+        {"mouthLeft": 1.0, "jawLeft": 0.6},
+        jaw=(2.0, 5.0),
+        one_sided=True,
+    ),
+    "mouth_up": Recipe(
+        "lips pushed up, chin raised",
+        {"mouthShrugUpper": 0.7, "mouthShrugLower": 1.0, "mouthPress*": 0.5, "mouthRollLower": 0.3},
+    ),
+    "angry": Recipe(
+        "brows down and together, eyes narrowed, lips pressed",
+        {
+            "browDown*": 1.0,
+            "eyeSquint*": 0.6,
+            "noseSneer*": 0.4,
+            "mouthPress*": 0.7,
+            "mouthFrown*": 0.3,
+        },
+    ),
+    "contempt": Recipe(
+        "one-sided smirk",
+        {"mouthSmileLeft": 0.8, "mouthDimpleLeft": 0.6, "eyeSquintLeft": 0.3, "browDownLeft": 0.2},
+        one_sided=True,
+    ),
+    "disgusted": Recipe(
+        "nose wrinkled, upper lip raised, brows lowered",
+        {
+            "noseSneer*": 1.0,
+            "mouthUpperUp*": 0.6,
+            "browDown*": 0.5,
+            "mouthFrown*": 0.4,
+            "cheekSquint*": 0.5,
+        },
+    ),
+    "fear": Recipe(
+        "inner brows up, eyes wide, lips stretched",
+        {"browInnerUp": 1.0, "browOuterUp*": 0.4, "eyeWide*": 1.0, "mouthStretch*": 0.8},
+        jaw=(8.0, 0.0),
+    ),
+    "happy": Recipe(
+        "smile with raised cheeks",
+        {"mouthSmile*": 0.85, "cheekSquint*": 0.5, "eyeSquint*": 0.3, "mouthDimple*": 0.3},
+        jaw=(3.0, 0.0),
+    ),
+    "sad": Recipe(
+        "inner brows raised, mouth corners down",
+        {"browInnerUp": 0.9, "mouthFrown*": 0.9, "mouthShrugLower": 0.5, "eyeBlink*": 0.2},
+    ),
+    "surprised": Recipe(
+        "brows raised, eyes wide, jaw dropped",
+        {"browInnerUp": 1.0, "browOuterUp*": 1.0, "eyeWide*": 1.0, "mouthFunnel": 0.3},
+        jaw=(18.0, 0.0),
+    ),
 }
 
 #: Labels whose expression happens on one random side (Motion3DGAN splits each into two classes).
@@ -108,8 +162,16 @@ ONE_SIDED_LABELS = tuple(name for name in LABELS if RECIPES[name].one_sided)
 EXPRESSION_SPLIT_TEST_LABELS = ("mouth_side", "cheeks_in", "lips_up")
 #: Signature actions of the held-out labels; random training mixtures never use them either,
 #: so expression-split test expressions are truly unseen.
-HELD_OUT_ACTIONS = ("mouthLeft", "mouthRight", "jawLeft", "jawRight", "cheekPuff",
-                    "mouthUpperUpLeft", "mouthUpperUpRight", "mouthShrugUpper")
+HELD_OUT_ACTIONS = (
+    "mouthLeft",
+    "mouthRight",
+    "jawLeft",
+    "jawRight",
+    "cheekPuff",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "mouthShrugUpper",
+)
 
 
 def _expand(actions: dict, labels: list[str], asym: float, flip: bool) -> np.ndarray:
@@ -136,8 +198,15 @@ def sample_apex(label: str, labels: list[str], rng: np.random.Generator) -> Face
     flip = bool(rec.one_sided and rng.random() < 0.5)
     fa = np.clip(_expand(rec.actions, labels, asym, flip) * intensity, -1.0, 1.2)
     side = rec.jaw[1] * (-1 if flip else 1)
-    jaw = np.array([[rec.jaw[0] * intensity + rng.normal(0, 0.7),
-                     side * intensity + rng.normal(0, 0.4), rng.normal(0, 0.4)]])
+    jaw = np.array(
+        [
+            [
+                rec.jaw[0] * intensity + rng.normal(0, 0.7),
+                side * intensity + rng.normal(0, 0.4),
+                rng.normal(0, 0.4),
+            ]
+        ]
+    )
     jaw[:, 0] = np.clip(jaw[:, 0], 0.0, 30.0)
     bones = {}
     for name in BONE_GROUPS["lips"][0]:
@@ -165,8 +234,9 @@ def _blink(rng: np.random.Generator, n_frames: int) -> np.ndarray:
     return out
 
 
-def sample_sequence(label: str, labels: list[str], rng: np.random.Generator,
-                    n_frames: int = 30) -> FaceParams:
+def sample_sequence(
+    label: str, labels: list[str], rng: np.random.Generator, n_frames: int = 30
+) -> FaceParams:
     """A neutral→apex sequence (B = n_frames) of ``label``; frame 0 is the neutral face."""
     apex = sample_apex(label, labels, rng)
     s = sequence_weights(rng, n_frames)[:, None]
@@ -179,16 +249,20 @@ def sample_sequence(label: str, labels: list[str], rng: np.random.Generator,
     return FaceParams(fa, s * apex.jaw_deg, bones)
 
 
-def sample_random_mixture(labels: list[str], rng: np.random.Generator, n: int,
-                          exclude_actions: tuple[str, ...] = ()) -> FaceParams:
+def sample_random_mixture(
+    labels: list[str], rng: np.random.Generator, n: int, exclude_actions: tuple[str, ...] = ()
+) -> FaceParams:
     """Random sparse expression mixtures for decoder training (B = n).
 
     Each frame activates 1-6 facial actions (independent left/right weights, so asymmetric),
     opens the jaw with probability 0.6 (0-30°, plus small sideways rotations), and rotates a
     random subset of lip, brow and eyelid bones within the ranges of ``BONE_GROUPS``.
     """
-    allowed = [i for i, lab in enumerate(labels)
-               if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))]
+    allowed = [
+        i
+        for i, lab in enumerate(labels)
+        if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))
+    ]
     fa = np.zeros((n, len(labels)))
     for b in range(n):
         k = rng.integers(1, 7)

@@ -36,8 +36,14 @@ from core.data.recipes import (
     sample_sequence,
 )
 
-__all__ = ["SynthConfig", "SynthData", "generate", "load_or_generate", "load_synth",
-           "default_cache_dir"]
+__all__ = [
+    "SynthConfig",
+    "SynthData",
+    "generate",
+    "load_or_generate",
+    "load_synth",
+    "default_cache_dir",
+]
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,11 @@ class SynthData:
     @classmethod
     def load(cls, path: Path) -> SynthData:
         with np.load(path, allow_pickle=False) as d:
-            cfg = config_from_dict(SynthConfig, json.loads(str(d["config"])),
-                                   "delete the cached data set to synthesise it again")
+            cfg = config_from_dict(
+                SynthConfig,
+                json.loads(str(d["config"])),
+                "delete the cached data set to synthesise it again",
+            )
             return cls(config=cfg, **{k: d[k] for k in d.files if k != "config"})
 
 
@@ -128,12 +137,20 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
     mixed = SOURCE_BITS["actions"] | SOURCE_BITS["bones"]
     s_id, s_lab, s_lm = [], [], []
     n_seq_per_label = max(1, round(config.sequences_per_label_per_identity * n_id))
-    bar = tqdm(total=n_id + len(LABELS), desc="synthesising anny 4D data", disable=not progress,
-               unit="batch")
+    bar = tqdm(
+        total=n_id + len(LABELS),
+        desc="synthesising anny 4D data",
+        disable=not progress,
+        unit="batch",
+    )
     for i in range(n_id):
         exclude = rng.random() < 0.5  # half the identities never use the held-out actions
-        mix = sample_random_mixture(fa_labels, rng, config.mixtures_per_identity,
-                                    exclude_actions=HELD_OUT_ACTIONS if exclude else ())
+        mix = sample_random_mixture(
+            fa_labels,
+            rng,
+            config.mixtures_per_identity,
+            exclude_actions=HELD_OUT_ACTIONS if exclude else (),
+        )
         v = head.vertices(ident, np.full(config.mixtures_per_identity, i), mix)
         f_id.append(np.full(len(v), i))
         f_lm.append(v[:, landmark_idx])
@@ -146,10 +163,17 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
             if count < 1:
                 continue
             params, local, sources = sample_family(
-                family, head, rng, count, ident["local_changes"][i],
-                exclude_actions=HELD_OUT_ACTIONS if exclude else ())
-            frame_ident = {"phenotypes": np.repeat(ident["phenotypes"][i:i + 1], count, axis=0),
-                           "local_changes": local}
+                family,
+                head,
+                rng,
+                count,
+                ident["local_changes"][i],
+                exclude_actions=HELD_OUT_ACTIONS if exclude else (),
+            )
+            frame_ident = {
+                "phenotypes": np.repeat(ident["phenotypes"][i : i + 1], count, axis=0),
+                "local_changes": local,
+            }
             v = head.vertices(frame_ident, np.arange(count), params)
             f_id.append(np.full(count, i))
             f_lm.append(v[:, landmark_idx])
@@ -170,8 +194,13 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
             s_id.append(i)
             s_lab.append(li)
             s_lm.append(v[:, landmark_idx])
-            pick = np.linspace(config.n_frames // 3, config.n_frames - 1,
-                               config.sequence_frames_for_decoder).round().astype(int)
+            pick = (
+                np.linspace(
+                    config.n_frames // 3, config.n_frames - 1, config.sequence_frames_for_decoder
+                )
+                .round()
+                .astype(int)
+            )
             f_id.append(np.full(len(pick), i))
             f_lm.append(v[pick][:, landmark_idx])
             f_disp.append((v[pick] - neutral[i]).astype(np.float16))
@@ -199,8 +228,12 @@ def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = Tru
     )
 
 
-def load_or_generate(config: SynthConfig, landmark_idx: np.ndarray,
-                     cache_dir: Path | None = None, progress: bool = True) -> SynthData:
+def load_or_generate(
+    config: SynthConfig,
+    landmark_idx: np.ndarray,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> SynthData:
     """Load the cached data set for this config, or synthesise and cache it."""
     cache_dir = Path(cache_dir or default_cache_dir())
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -212,8 +245,7 @@ def load_or_generate(config: SynthConfig, landmark_idx: np.ndarray,
     return data
 
 
-def load_synth(config: SynthConfig | None = None, cache_dir: Path | str | None = None
-               ) -> SynthData:
+def load_synth(config: SynthConfig | None = None, cache_dir: Path | str | None = None) -> SynthData:
     """The synthesised data set of ``config`` on the shipped landmarks (generated on first use).
 
     The data every training and evaluation command reads; ``cache_dir`` defaults to
@@ -221,5 +253,8 @@ def load_synth(config: SynthConfig | None = None, cache_dir: Path | str | None =
     """
     from core.assets import load_landmarks
 
-    return load_or_generate(config or SynthConfig(), load_landmarks().indices,
-                            cache_dir=Path(cache_dir) if cache_dir else None)
+    return load_or_generate(
+        config or SynthConfig(),
+        load_landmarks().indices,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+    )

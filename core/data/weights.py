@@ -12,8 +12,9 @@ __all__ = ["landmark_distance_weights", "face_region_mask"]
 WEIGHT_DISTANCE_OFFSET = 5e-3
 
 
-def landmark_distance_weights(vertices: np.ndarray, landmark_idx: np.ndarray,
-                              offset: float = WEIGHT_DISTANCE_OFFSET) -> np.ndarray:
+def landmark_distance_weights(
+    vertices: np.ndarray, landmark_idx: np.ndarray, offset: float = WEIGHT_DISTANCE_OFFSET
+) -> np.ndarray:
     """w_i = 1 / (min_j ||p_i - Z_j|| + offset), min-max rescaled to [0, 1] (eq. 7).
 
     vertices : (V, 3); landmark_idx : (68,) → (V,) float32; landmark vertices get 1.
@@ -25,7 +26,9 @@ def landmark_distance_weights(vertices: np.ndarray, landmark_idx: np.ndarray,
     return w.astype(np.float32)
 
 
-def face_region_mask(vertices: np.ndarray, landmark_idx: np.ndarray, margin: float = 0.01) -> np.ndarray:
+def face_region_mask(
+    vertices: np.ndarray, landmark_idx: np.ndarray, margin: float = 0.01
+) -> np.ndarray:
     """Vertices of the face region: inside the frontal outline made of the jaw landmarks
     and the brows raised by ``margin``, and in front of the jaw's end points (not ears/back).
 

@@ -26,8 +26,17 @@ from core.errors import InvalidInputError
 from core.motion import Motion
 from core.sculpt import temporal_weights
 
-__all__ = ["EDIT_EPS", "DragEdit", "ResetEdit", "apply_edits", "edited_frames",
-           "edit_from_json", "symmetric_landmarks", "neutral_motion", "frozen"]
+__all__ = [
+    "EDIT_EPS",
+    "DragEdit",
+    "ResetEdit",
+    "apply_edits",
+    "edited_frames",
+    "edit_from_json",
+    "symmetric_landmarks",
+    "neutral_motion",
+    "frozen",
+]
 
 #: Landmark offsets below this (metres, 1 micrometre) count as "not edited"; such frames show the
 #: base face unchanged instead of being decoded.
@@ -71,18 +80,29 @@ class DragEdit:
 
     def describe(self, names) -> dict:
         """The human-readable manifest record (moved landmarks' deltas in mm, 4 decimals)."""
-        return {"frame": self.frame, "landmark": names[self.landmark], "mode": self.mode,
-                "symmetric": self.symmetric,
-                "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
-                "delta_mm": {names[i]: [round(float(x) * 1000, 4) for x in self.delta[i]]
-                             for i in self.moved()}}
+        return {
+            "frame": self.frame,
+            "landmark": names[self.landmark],
+            "mode": self.mode,
+            "symmetric": self.symmetric,
+            "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
+            "delta_mm": {
+                names[i]: [round(float(x) * 1000, 4) for x in self.delta[i]] for i in self.moved()
+            },
+        }
 
     def to_json(self) -> dict:
         """Exact record for replay: float32 deltas as JSON numbers (exact round trip)."""
-        return {"drag": {"frame": int(self.frame), "landmark": int(self.landmark),
-                         "mode": self.mode, "symmetric": bool(self.symmetric),
-                         "sigma": None if math.isinf(self.sigma) else float(self.sigma),
-                         "delta_m": [[float(x) for x in row] for row in self.delta]}}
+        return {
+            "drag": {
+                "frame": int(self.frame),
+                "landmark": int(self.landmark),
+                "mode": self.mode,
+                "symmetric": bool(self.symmetric),
+                "sigma": None if math.isinf(self.sigma) else float(self.sigma),
+                "delta_m": [[float(x) for x in row] for row in self.delta],
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -110,7 +130,8 @@ def edit_from_json(record: dict) -> DragEdit | ResetEdit:
     """Inverse of ``to_json`` of :class:`DragEdit` / :class:`ResetEdit`."""
     if not isinstance(record, dict) or len(record) != 1 or not {"drag", "reset"} & set(record):
         raise InvalidInputError(
-            f"expected an edit {{'drag': {{...}}}} or {{'reset': ...}}, found {record!r:.80}")
+            f"expected an edit {{'drag': {{...}}}} or {{'reset': ...}}, found {record!r:.80}"
+        )
     if "reset" in record:
         ks = record["reset"]
         return ResetEdit(None if ks is None else tuple(int(k) for k in ks))
@@ -118,30 +139,34 @@ def edit_from_json(record: dict) -> DragEdit | ResetEdit:
     try:
         delta = np.asarray(d["delta_m"], dtype=np.float32)
         sigma = math.inf if d["sigma"] is None else float(d["sigma"])
-        edit = DragEdit(int(d["frame"]), delta, sigma, int(d["landmark"]), str(d["mode"]),
-                        bool(d["symmetric"]))
+        edit = DragEdit(
+            int(d["frame"]), delta, sigma, int(d["landmark"]), str(d["mode"]), bool(d["symmetric"])
+        )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(f"a drag edit is incomplete or malformed ({exc}): "
-                                f"{str(d)[:80]}") from exc
+        raise InvalidInputError(
+            f"a drag edit is incomplete or malformed ({exc}): {str(d)[:80]}"
+        ) from exc
     if edit.delta.ndim != 2 or edit.delta.shape[1] != 3 or not np.isfinite(edit.delta).all():
         raise InvalidInputError(
-            f"a drag edit's delta_m must be finite (K, 3), found shape {edit.delta.shape}")
+            f"a drag edit's delta_m must be finite (K, 3), found shape {edit.delta.shape}"
+        )
     return edit
 
 
-def apply_edits(base_landmarks: np.ndarray, edits, offsets: np.ndarray | None = None
-                ) -> np.ndarray:
+def apply_edits(base_landmarks: np.ndarray, edits, offsets: np.ndarray | None = None) -> np.ndarray:
     """Offsets (T, K, 3) float32 of ``edits`` applied in order (from zero by default)."""
     base = np.asarray(base_landmarks)
     off = frozen(np.zeros_like(base)) if offsets is None else offsets
     for e in edits:
         if isinstance(e, DragEdit) and not 0 <= e.frame < len(base):
             raise InvalidInputError(
-                f"an edit on frame {e.frame} does not fit a motion of {len(base)} frames")
+                f"an edit on frame {e.frame} does not fit a motion of {len(base)} frames"
+            )
         if isinstance(e, DragEdit) and e.delta.shape != base.shape[1:]:
             raise InvalidInputError(
                 f"an edit's delta has shape {e.delta.shape}, the motion's landmarks "
-                f"{base.shape[1:]}")
+                f"{base.shape[1:]}"
+            )
         off = e.apply(off, base)
     return off
 

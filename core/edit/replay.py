@@ -21,8 +21,15 @@ from core.edit.model import apply_edits, edit_from_json, neutral_motion
 from core.edit.residual import STUDIO_TRACED_BATCHES, decode_edited_motion
 from core.errors import InvalidInputError, MissingWeightsError
 
-__all__ = ["REPLAY_VERSION", "replay_section", "vertices_sha256", "studio_pipeline",
-           "studio_generator", "base_motion", "replay"]
+__all__ = [
+    "REPLAY_VERSION",
+    "replay_section",
+    "vertices_sha256",
+    "studio_pipeline",
+    "studio_generator",
+    "base_motion",
+    "replay",
+]
 
 #: Version of the ``replay`` section; bumped for incompatible changes.
 REPLAY_VERSION = 1
@@ -34,19 +41,32 @@ def vertices_sha256(vertices: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(vertices, "<f4").tobytes()).hexdigest()
 
 
-def replay_section(face_vertices: np.ndarray, face_path: str | None, source: dict, edits,
-                   models: dict, device: str, uv: bool) -> dict:
+def replay_section(
+    face_vertices: np.ndarray,
+    face_path: str | None,
+    source: dict,
+    edits,
+    models: dict,
+    device: str,
+    uv: bool,
+) -> dict:
     """The manifest section :func:`replay` reads.
 
     source : ``Source.manifest()`` of the base motion; edits : DragEdit/ResetEdit in order;
     models : ``{"s2d_decoder": sha256 or None, "motion3dgan": sha256 or None}``; uv : the
     export wrote texture coordinates.
     """
-    return {"version": REPLAY_VERSION,
-            "face": {"path": face_path, "vertices_sha256": vertices_sha256(face_vertices)},
-            "source": dict(source), "edits": [e.to_json() for e in edits],
-            "models": dict(models), "device": str(device),
-            "decoder_batches": list(STUDIO_TRACED_BATCHES), "torch_threads": 1, "uv": bool(uv)}
+    return {
+        "version": REPLAY_VERSION,
+        "face": {"path": face_path, "vertices_sha256": vertices_sha256(face_vertices)},
+        "source": dict(source),
+        "edits": [e.to_json() for e in edits],
+        "models": dict(models),
+        "device": str(device),
+        "decoder_batches": list(STUDIO_TRACED_BATCHES),
+        "torch_threads": 1,
+        "uv": bool(uv),
+    }
 
 
 def studio_pipeline(weights=None, device: str = "auto"):
@@ -79,11 +99,18 @@ def base_motion(source: dict, neutral: np.ndarray, generator, landmark_idx: np.n
         raise MissingWeightsError(f"a {kind!r} motion needs the motion generator")
     n = int(source.get("n_frames", 30))
     if kind in ("generate", "compare"):
-        return generator.generate(source["label"], int(source["seed"]), n_frames=n,
-                                  neutral=neutral, side=source.get("side"))
+        return generator.generate(
+            source["label"],
+            int(source["seed"]),
+            n_frames=n,
+            neutral=neutral,
+            side=source.get("side"),
+        )
     if kind in ("interpolate", "mix_apex"):
-        a, b = (generator.generate(e["label"], int(e["seed"]), n_frames=n, neutral=neutral,
-                                   side=None) for e in (source["a"], source["b"]))
+        a, b = (
+            generator.generate(e["label"], int(e["seed"]), n_frames=n, neutral=neutral, side=None)
+            for e in (source["a"], source["b"])
+        )
         fn = generator.interpolate if kind == "interpolate" else generator.mix_apex
         return fn(a, b, float(source["tau"]))
     raise InvalidInputError(f"cannot replay a motion of kind {kind!r}")
@@ -99,13 +126,18 @@ def _read(manifest_path: Path) -> dict:
     rep = data.get("replay") if isinstance(data, dict) else None
     if not isinstance(rep, dict):
         raise InvalidInputError(
-            f"{manifest_path} has no 'replay' section; only studio exports can be replayed")
+            f"{manifest_path} has no 'replay' section; only studio exports can be replayed"
+        )
     if rep.get("version") != REPLAY_VERSION:
-        raise InvalidInputError(f"{manifest_path}: replay version {rep.get('version')!r} is not "
-                                f"supported (expected {REPLAY_VERSION})")
+        raise InvalidInputError(
+            f"{manifest_path}: replay version {rep.get('version')!r} is not "
+            f"supported (expected {REPLAY_VERSION})"
+        )
     if data.get("format") not in _FOLDER_FORMATS:
-        raise InvalidInputError(f"{manifest_path}: replay re-creates {'/'.join(_FOLDER_FORMATS)} "
-                                f"sequences, found format {data.get('format')!r}")
+        raise InvalidInputError(
+            f"{manifest_path}: replay re-creates {'/'.join(_FOLDER_FORMATS)} "
+            f"sequences, found format {data.get('format')!r}"
+        )
     return data
 
 
@@ -117,27 +149,34 @@ def _face(rep: dict, template) -> np.ndarray:
         from core.io.mesh_io import check_topology, load_mesh
 
         mesh = load_mesh(path)
-        check_topology(mesh, template.faces, template.n_vertices,
-                       template_name="the studio's face topology")
+        check_topology(
+            mesh, template.faces, template.n_vertices, template_name="the studio's face topology"
+        )
         v = np.asarray(mesh.vertices, np.float32)
     if vertices_sha256(v) != rep["face"]["vertices_sha256"]:
-        raise InvalidInputError(f"the neutral face {path or '(shipped default)'} differs from "
-                                "the one the export was made on")
+        raise InvalidInputError(
+            f"the neutral face {path or '(shipped default)'} differs from "
+            "the one the export was made on"
+        )
     return v
 
 
 def _check_models(rep: dict, pipe, generator) -> None:
-    got = {"s2d_decoder": pipe.meta.get("sha256"),
-           "motion3dgan": generator.meta.get("motion3dgan_sha256") if generator else None}
+    got = {
+        "s2d_decoder": pipe.meta.get("sha256"),
+        "motion3dgan": generator.meta.get("motion3dgan_sha256") if generator else None,
+    }
     for role, want in rep.get("models", {}).items():
         if want and got.get(role) and got[role] != want:
             raise InvalidInputError(
                 f"the {role} weights differ from the export's ({got[role][:12]} vs "
-                f"{want[:12]}); pass the weights it was made with")
+                f"{want[:12]}); pass the weights it was made with"
+            )
 
 
-def replay(manifest_path, out_dir, weights=None, decoder_weights=None, device=None,
-           overwrite: bool = False) -> Path:
+def replay(
+    manifest_path, out_dir, weights=None, decoder_weights=None, device=None, overwrite: bool = False
+) -> Path:
     """Re-create the export of ``manifest_path`` in ``out_dir``; returns ``out_dir``.
 
     weights, decoder_weights : Motion3DGAN / S2D-Dec files (default: the shipped ones; their
@@ -154,8 +193,7 @@ def replay(manifest_path, out_dir, weights=None, decoder_weights=None, device=No
     template, lms = load_face(), load_landmarks()
     neutral = _face(rep, template)
     pipe = studio_pipeline(decoder_weights, device or rep.get("device", "auto"))
-    generator = None if rep["source"].get("kind") == "neutral" else studio_generator(pipe,
-                                                                                     weights)
+    generator = None if rep["source"].get("kind") == "neutral" else studio_generator(pipe, weights)
     _check_models(rep, pipe, generator)
     base = base_motion(rep["source"], neutral, generator, lms.indices)
     offsets = apply_edits(base.landmarks, edits)
@@ -164,12 +202,35 @@ def replay(manifest_path, out_dir, weights=None, decoder_weights=None, device=No
         return np.asarray(pipe.decode(nv, lm), dtype=np.float32)
 
     frames = decode_edited_motion(decode, neutral, base.vertices, base.landmarks, offsets)
-    keep = {k: v for k, v in data.items() if k not in (
-        "format", "n_frames", "n_vertices", "n_faces", "units", "up", "has_uv", "has_normals",
-        "files", "frames", "read_back")}
+    keep = {
+        k: v
+        for k, v in data.items()
+        if k
+        not in (
+            "format",
+            "n_frames",
+            "n_vertices",
+            "n_faces",
+            "units",
+            "up",
+            "has_uv",
+            "has_normals",
+            "files",
+            "frames",
+            "read_back",
+        )
+    }
     uv = rep.get("uv", True)
     return export_sequence(
-        out_dir, frames, template.faces, data["format"], uv=template.uv if uv else None,
-        face_uv=template.face_uv if uv else None, manifest=keep, overwrite=overwrite,
-        up=data.get("up", "z"), units=data.get("units", "m"),
-        normals=bool(data.get("has_normals", True)) if data["format"] == "obj" else True)
+        out_dir,
+        frames,
+        template.faces,
+        data["format"],
+        uv=template.uv if uv else None,
+        face_uv=template.face_uv if uv else None,
+        manifest=keep,
+        overwrite=overwrite,
+        up=data.get("up", "z"),
+        units=data.get("units", "m"),
+        normals=bool(data.get("has_normals", True)) if data["format"] == "obj" else True,
+    )

@@ -32,14 +32,20 @@ STUDIO_TRACED_BATCHES = (1, 30)
 Decode = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def apply_residual(reference_vertices: np.ndarray, decoded: np.ndarray,
-                   decoded_reference: np.ndarray) -> np.ndarray:
+def apply_residual(
+    reference_vertices: np.ndarray, decoded: np.ndarray, decoded_reference: np.ndarray
+) -> np.ndarray:
     """``V_ref + (D(X) - D(X_ref))``; arrays broadcast as (n, V, 3) or (V, 3)."""
     return reference_vertices + (decoded - decoded_reference)
 
 
-def decode_edited_motion(decode: Decode, neutral: np.ndarray, base_vertices: np.ndarray,
-                         base_landmarks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def decode_edited_motion(
+    decode: Decode,
+    neutral: np.ndarray,
+    base_vertices: np.ndarray,
+    base_landmarks: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
     """Faces (T, V, 3) float32, read-only, of a base motion with landmark ``offsets``.
 
     Unedited frames (offsets below ``EDIT_EPS``) keep the base faces; the edited ones are

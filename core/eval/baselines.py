@@ -19,6 +19,7 @@ from scipy.interpolate import RBFInterpolator
 
 __all__ = ["PCAFit", "rbf_displacement"]
 
+
 class PCAFit:
     """PCA of dense displacements fitted to landmark displacements.
 
@@ -59,8 +60,13 @@ class PCAFit:
         return self.predict(X.reshape(len(X), -1, 3))
 
 
-def rbf_displacement(neutral: np.ndarray, landmark_idx: np.ndarray, dl: np.ndarray,
-                     kernel: str = "thin_plate_spline", sigma: float = 0.02) -> np.ndarray:
+def rbf_displacement(
+    neutral: np.ndarray,
+    landmark_idx: np.ndarray,
+    dl: np.ndarray,
+    kernel: str = "thin_plate_spline",
+    sigma: float = 0.02,
+) -> np.ndarray:
     """Interpolate landmark displacements over one neutral face.
 
     neutral : (V, 3) metres; dl : (B, K, 3) landmark displacements (metres) → (B, V, 3).
@@ -71,8 +77,9 @@ def rbf_displacement(neutral: np.ndarray, landmark_idx: np.ndarray, dl: np.ndarr
     vals = np.moveaxis(np.asarray(dl, float), 0, 1).reshape(len(landmark_idx), -1)  # (K, B*3)
     if kernel == "gaussian":
         # regularised (smoothing) so nearby landmarks do not make the system ill-conditioned
-        rbf = RBFInterpolator(centres, vals, kernel="gaussian", epsilon=1.0 / sigma, degree=-1,
-                              smoothing=1e-3)
+        rbf = RBFInterpolator(
+            centres, vals, kernel="gaussian", epsilon=1.0 / sigma, degree=-1, smoothing=1e-3
+        )
     else:
         rbf = RBFInterpolator(centres, vals, kernel=kernel, smoothing=0.0)
     out = rbf(neutral).reshape(len(neutral), len(dl), 3)

@@ -15,8 +15,13 @@ from core.eval.baselines import PCAFit, rbf_displacement
 from core.models.normalization import landmark_scale, normalize_input, output_factor
 from core.models.ridge import RidgeMap, validated_lambda
 
-__all__ = ["vertex_errors_mm", "summarize", "predict_decoder", "predict_baselines",
-           "ridge_nonlinearity"]
+__all__ = [
+    "vertex_errors_mm",
+    "summarize",
+    "predict_decoder",
+    "predict_baselines",
+    "ridge_nonlinearity",
+]
 
 
 def vertex_errors_mm(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -27,8 +32,10 @@ def vertex_errors_mm(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 def summarize(err: np.ndarray, face_mask: np.ndarray) -> dict:
     """Mean/std (mm) over all vertices and over the face region of (N, V) errors."""
     return {
-        "all_mean": float(err.mean()), "all_std": float(err.std()),
-        "face_mean": float(err[:, face_mask].mean()), "face_std": float(err[:, face_mask].std()),
+        "all_mean": float(err.mean()),
+        "all_std": float(err.std()),
+        "face_mean": float(err[:, face_mask].mean()),
+        "face_std": float(err[:, face_mask].std()),
     }
 
 
@@ -38,8 +45,8 @@ def predict_decoder(model, split, normalization: str, batch: int = 64) -> np.nda
     out = []
     dev = next(model.parameters()).device
     for s in range(0, len(split), batch):
-        nl = torch.as_tensor(split.neutral_lm[s:s + batch], device=dev)
-        tl = torch.as_tensor(split.target_lm[s:s + batch], device=dev)
+        nl = torch.as_tensor(split.neutral_lm[s : s + batch], device=dev)
+        tl = torch.as_tensor(split.target_lm[s : s + batch], device=dev)
         x = normalize_input(normalization, nl, tl)
         pred = model(x) * output_factor(normalization, nl)[:, None, None]
         out.append(pred.cpu().numpy())
@@ -52,8 +59,15 @@ def _xy(split):
     return x, s
 
 
-def predict_baselines(train, test, neutral_faces, landmark_idx, pca_ks=(38, 220),
-                      log=print, max_rbf_frames: int | None = None) -> dict[str, np.ndarray]:
+def predict_baselines(
+    train,
+    test,
+    neutral_faces,
+    landmark_idx,
+    pca_ks=(38, 220),
+    log=print,
+    max_rbf_frames: int | None = None,
+) -> dict[str, np.ndarray]:
     """Every baseline's dense displacement (N, V, 3) metres on ``test``.
 
     neutral_faces : (I, V, 3) neutral meshes indexed by ``split.identity`` (for the RBFs).
@@ -71,8 +85,13 @@ def predict_baselines(train, test, neutral_faces, landmark_idx, pca_ks=(38, 220)
     out["ridge"] = ridge.predict(xte).reshape(len(test), -1, 3) * ste
     for k in pca_ks:
         log(f"  PCA-{k} fitting…")
-        lam, _ = validated_lambda(lambda lam, k=k: PCAFit(k, lam), xtr[sub], ytr[sub],
-                                  train.identity[sub], landmark_idx=landmark_idx)
+        lam, _ = validated_lambda(
+            lambda lam, k=k: PCAFit(k, lam),
+            xtr[sub],
+            ytr[sub],
+            train.identity[sub],
+            landmark_idx=landmark_idx,
+        )
         lambdas[f"pca{k}"] = lam
         pca = PCAFit(k, lam).fit(ytr, landmark_idx)
         out[f"pca{k}"] = pca.predict(xte.reshape(len(test), -1, 3)) * ste

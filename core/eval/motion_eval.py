@@ -36,7 +36,8 @@ def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
     pred, labels = np.asarray(pred), np.asarray(labels)
     if pred.shape != labels.shape or pred.ndim != 1 or len(pred) == 0:
         raise InvalidInputError(
-            f"expected two non-empty (N,) arrays, found {pred.shape} and {labels.shape}")
+            f"expected two non-empty (N,) arrays, found {pred.shape} and {labels.shape}"
+        )
     return float((pred == labels).mean())
 
 
@@ -62,7 +63,8 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(len(f1), len(f2)) < 2:
         raise InvalidInputError(
-            f"expected feature sets (N1, F) and (N2, F) with N >= 2, found {f1.shape}, {f2.shape}")
+            f"expected feature sets (N1, F) and (N2, F) with N >= 2, found {f1.shape}, {f2.shape}"
+        )
     mu1, mu2 = f1.mean(0), f2.mean(0)
     c1, c2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
     s1 = _sqrtm_psd(c1)
@@ -101,8 +103,7 @@ def diversity(landmarks: np.ndarray, labels: np.ndarray) -> dict:
     return {"mean": float(np.mean(list(per.values()))), "per_label": per}
 
 
-def evaluate_sets(classifier, sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                  reference) -> dict:
+def evaluate_sets(classifier, sets: Mapping[str, tuple[np.ndarray, np.ndarray]], reference) -> dict:
     """Accuracy, FID (against the reference set) and diversity of named sequence sets.
 
     Parameters
@@ -126,9 +127,13 @@ def evaluate_sets(classifier, sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
     for name, (lm, lab) in sets.items():
         pred, f = classifier.predict(lm)
         feats[name] = f
-        out[name] = {"accuracy": accuracy(pred, lab), "n": int(len(lab)),
-                     "diversity_mm": diversity(lm, lab)["mean"],
-                     "predictions": pred.tolist(), "labels": np.asarray(lab).tolist()}
+        out[name] = {
+            "accuracy": accuracy(pred, lab),
+            "n": int(len(lab)),
+            "diversity_mm": diversity(lm, lab)["mean"],
+            "predictions": pred.tolist(),
+            "labels": np.asarray(lab).tolist(),
+        }
     ref_feats = feats[reference] if ref_feats is None else ref_feats
     for name in sets:
         out[name]["fid"] = frechet_distance(feats[name], ref_feats)
@@ -167,8 +172,11 @@ def metrics_markdown(res: dict) -> str:
     reference rows.
     """
     methods = ("GT", "Motion3DGAN", "LSTM")
-    lines = ["| Landmarks | Acc. GT (%) | Acc. Motion3DGAN (%) | Acc. LSTM (%) | "
-             "FID GT | FID Motion3DGAN | FID LSTM |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| Landmarks | Acc. GT (%) | Acc. Motion3DGAN (%) | Acc. LSTM (%) | "
+        "FID GT | FID Motion3DGAN | FID LSTM |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in ("Gen-LM", "Det-LM"):
         r = res.get(row) or {}
         if not r:

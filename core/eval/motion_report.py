@@ -50,14 +50,16 @@ def _per_label_seeds(labels: np.ndarray) -> np.ndarray:
     return seeds
 
 
-def _decoded_landmarks(gen, neutral: np.ndarray, identity: np.ndarray, seqs: np.ndarray
-                       ) -> np.ndarray:
+def _decoded_landmarks(
+    gen, neutral: np.ndarray, identity: np.ndarray, seqs: np.ndarray
+) -> np.ndarray:
     """Det-LM: decode every sequence (N, T, K, 3) on its identity's neutral, re-gather landmarks."""
     from core.assets import load_landmarks
 
     idx = load_landmarks().indices
-    return np.stack([gen.decode(neutral[i], s)[:, idx] for i, s in zip(identity, seqs,
-                                                                       strict=True)])
+    return np.stack(
+        [gen.decode(neutral[i], s)[:, idx] for i, s in zip(identity, seqs, strict=True)]
+    )
 
 
 def run_motion_evaluation(data, cfg: MotionEvalConfig) -> int:
@@ -86,8 +88,7 @@ def run_motion_evaluation(data, cfg: MotionEvalConfig) -> int:
     _, gan_meta = load_gan(cfg.weights)
     seeds = _per_label_seeds(lab_te)
     q, length = gen.sample_srvf([LABELS[k] for k in lab_te], seeds.tolist())
-    gan_lm = np.stack([gen.landmark_motion(q[i], length[i], lm_te[i, 0])
-                       for i in range(len(q))])
+    gan_lm = np.stack([gen.landmark_motion(q[i], length[i], lm_te[i, 0]) for i in range(len(q))])
     lstm_lm = base.generate(lab_te, lm_te[:, 0])
     sets = {"GT": (lm_te, lab_te), "Motion3DGAN": (gan_lm, lab_te), "LSTM": (lstm_lm, lab_te)}
     res = {"Gen-LM": evaluate_sets(clf, sets, "GT")}
@@ -96,38 +97,68 @@ def run_motion_evaluation(data, cfg: MotionEvalConfig) -> int:
         qr, lr_ = gen.sample_srvf([LABELS[k] for k in lab_te], (seeds + 1000 * r).tolist())
         lm_r = np.stack([gen.landmark_motion(qr[i], lr_[i], lm_te[i, 0]) for i in range(len(qr))])
         reps.append(evaluate_sets(clf, {"GT": (lm_te, lab_te), "GAN": (lm_r, lab_te)}, "GT")["GAN"])
-    res["seed_sets"] = {m: {"mean": float(np.mean([x[m] for x in reps])),
-                            "std": float(np.std([x[m] for x in reps])), "n_sets": len(reps)}
-                        for m in ("accuracy", "fid", "diversity_mm")}
-    res["train_real"] = {"GT train (real)": {"n": int(len(lab_tr)),
-                                             "diversity_mm": diversity(lm_tr, lab_tr)["mean"]}}
+    res["seed_sets"] = {
+        m: {
+            "mean": float(np.mean([x[m] for x in reps])),
+            "std": float(np.std([x[m] for x in reps])),
+            "n_sets": len(reps),
+        }
+        for m in ("accuracy", "fid", "diversity_mm")
+    }
+    res["train_real"] = {
+        "GT train (real)": {"n": int(len(lab_tr)), "diversity_mm": diversity(lm_tr, lab_tr)["mean"]}
+    }
     dec_path = Path(cfg.decoder_weights)
     if dec_path.is_file():
-        det = {name: (_decoded_landmarks(gen, data.neutral, id_te, lm), lab)
-               for name, (lm, lab) in sets.items()}
+        det = {
+            name: (_decoded_landmarks(gen, data.neutral, id_te, lm), lab)
+            for name, (lm, lab) in sets.items()
+        }
         res["Det-LM"] = evaluate_sets(clf, det, lm_te)
         res["det_landmark_error_um"] = {
             name: float(np.linalg.norm(det[name][0] - sets[name][0], axis=-1).mean() * 1e6)
-            for name in sets}
-    per_label = _per_label_table(res, sets, LABELS, gan_lm, lm_te, lstm_lm, length, lab_te,
-                                 lm_tr, lab_tr)
+            for name in sets
+        }
+    per_label = _per_label_table(
+        res, sets, LABELS, gan_lm, lm_te, lstm_lm, length, lab_te, lm_tr, lab_tr
+    )
     _figures(fig_dir, res, LABELS, per_label, gan_meta)
-    body = _report_body(res, per_label, LABELS, gan_meta, clf_meta, base_meta,
-                        dec_path.is_file(), time.time() - t0)
-    slim = {k: ({n: {m: v for m, v in r.items() if m not in ("predictions", "labels")}
-                 for n, r in rows.items()} if k in ("Gen-LM", "Det-LM", "train_real") else rows)
-            for k, rows in res.items()}
-    write_report(docs / "motion3dgan.md", docs / "motion3dgan_metrics.json", "motion-eval",
-                 body, {"tables": slim, "per_label": per_label,
-                        "models": {"motion3dgan": gan_meta.get("sha256"),
-                                   "classifier": clf_meta.get("sha256"),
-                                   "lstm_baseline": base_meta.get("sha256")}})
+    body = _report_body(
+        res, per_label, LABELS, gan_meta, clf_meta, base_meta, dec_path.is_file(), time.time() - t0
+    )
+    slim = {
+        k: (
+            {
+                n: {m: v for m, v in r.items() if m not in ("predictions", "labels")}
+                for n, r in rows.items()
+            }
+            if k in ("Gen-LM", "Det-LM", "train_real")
+            else rows
+        )
+        for k, rows in res.items()
+    }
+    write_report(
+        docs / "motion3dgan.md",
+        docs / "motion3dgan_metrics.json",
+        "motion-eval",
+        body,
+        {
+            "tables": slim,
+            "per_label": per_label,
+            "models": {
+                "motion3dgan": gan_meta.get("sha256"),
+                "classifier": clf_meta.get("sha256"),
+                "lstm_baseline": base_meta.get("sha256"),
+            },
+        },
+    )
     print(body)
     return 0
 
 
-def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te, lm_tr,
-                     lab_tr) -> dict:
+def _per_label_table(
+    res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te, lm_tr, lab_tr
+) -> dict:
     from core.models.normalization import landmark_scale
 
     gen = res["Gen-LM"]
@@ -136,8 +167,9 @@ def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te,
 
     def _len(lm):
         rel = (lm - lm[:, :1]) / landmark_scale(lm[:, 0])[:, None, None, None]
-        return np.linalg.norm(np.diff(rel.reshape(len(lm), lm.shape[1], -1), axis=1),
-                              axis=-1).sum(1)
+        return np.linalg.norm(np.diff(rel.reshape(len(lm), lm.shape[1], -1), axis=1), axis=-1).sum(
+            1
+        )
 
     len_real, len_gan = _len(lm_te.astype(np.float64)), np.asarray(gan_len)
 
@@ -162,8 +194,9 @@ def _per_label_table(res, sets, labels, gan_lm, lm_te, lstm_lm, gan_len, lab_te,
     return out
 
 
-def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_decoder,
-                 seconds) -> str:
+def _report_body(
+    res, per_label, labels, gan_meta, clf_meta, base_meta, has_decoder, seconds
+) -> str:
     import datetime
 
     gen = res["Gen-LM"]
@@ -172,13 +205,22 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
     acc_gan, fid_gan, d_gan = (ss[m]["mean"] for m in ("accuracy", "fid", "diversity_mm"))
     fid_lstm, d_gt = gen["LSTM"]["fid"], gen["GT"]["diversity_mm"]
     checks = [
-        ("GAN accuracy >= 0.9 x GT accuracy", acc_gan >= 0.9 * acc_gt,
-         f"{100 * acc_gan:.1f} % vs 0.9 x {100 * acc_gt:.1f} % = {90 * acc_gt:.1f} %"),
-        ("GAN accuracy > LSTM accuracy", acc_gan > acc_lstm,
-         f"{100 * acc_gan:.1f} % vs {100 * acc_lstm:.1f} %"),
+        (
+            "GAN accuracy >= 0.9 x GT accuracy",
+            acc_gan >= 0.9 * acc_gt,
+            f"{100 * acc_gan:.1f} % vs 0.9 x {100 * acc_gt:.1f} % = {90 * acc_gt:.1f} %",
+        ),
+        (
+            "GAN accuracy > LSTM accuracy",
+            acc_gan > acc_lstm,
+            f"{100 * acc_gan:.1f} % vs {100 * acc_lstm:.1f} %",
+        ),
         ("GAN FID < LSTM FID", fid_gan < fid_lstm, f"{fid_gan:.2f} vs {fid_lstm:.2f}"),
-        ("GAN diversity >= 0.5 x real (GT test)", d_gan >= 0.5 * d_gt,
-         f"{d_gan:.2f} mm vs 0.5 x {d_gt:.2f} mm = {0.5 * d_gt:.2f} mm"),
+        (
+            "GAN diversity >= 0.5 x real (GT test)",
+            d_gan >= 0.5 * d_gt,
+            f"{d_gan:.2f} mm vs 0.5 x {d_gt:.2f} mm = {0.5 * d_gt:.2f} mm",
+        ),
     ]
     lines = [
         f"Measured by `python main.py evaluate-motion` on {datetime.date.today().isoformat()} "
@@ -195,27 +237,43 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
         "",
     ]
     if not has_decoder:
-        lines += ["Det-LM: not measured (no S2D-Dec weights at models/s2d_decoder.safetensors "
-                  "when this ran; rerun the command once they exist).", ""]
-    lines += [f"Motion3DGAN over {ss['accuracy']['n_sets']} seed sets (seeds + 1000 r): accuracy "
-              f"{100 * ss['accuracy']['mean']:.1f} ± {100 * ss['accuracy']['std']:.1f} %, FID "
-              f"{ss['fid']['mean']:.2f} ± {ss['fid']['std']:.2f}, diversity "
-              f"{ss['diversity_mm']['mean']:.2f} ± {ss['diversity_mm']['std']:.2f} mm (Gen-LM).",
-              ""]
+        lines += [
+            "Det-LM: not measured (no S2D-Dec weights at models/s2d_decoder.safetensors "
+            "when this ran; rerun the command once they exist).",
+            "",
+        ]
+    lines += [
+        f"Motion3DGAN over {ss['accuracy']['n_sets']} seed sets (seeds + 1000 r): accuracy "
+        f"{100 * ss['accuracy']['mean']:.1f} ± {100 * ss['accuracy']['std']:.1f} %, FID "
+        f"{ss['fid']['mean']:.2f} ± {ss['fid']['std']:.2f}, diversity "
+        f"{ss['diversity_mm']['mean']:.2f} ± {ss['diversity_mm']['std']:.2f} mm (Gen-LM).",
+        "",
+    ]
     if "det_landmark_error_um" in res:
         err = res["det_landmark_error_um"]
-        lines += ["Det-LM landmarks differ from the decoded input landmarks by "
-                  + ", ".join(f"{k} {v:.1f} µm" for k, v in err.items())
-                  + " on average (S2D-Dec reproduces its landmark vertices closely, and "
-                  "re-extraction gathers vertices, without a detector's noise).", ""]
-    lines += ["Targets, with the Motion3DGAN numbers averaged over the seed sets:", "",
-              "| Target | met | measured |", "|---|---|---|"]
+        lines += [
+            "Det-LM landmarks differ from the decoded input landmarks by "
+            + ", ".join(f"{k} {v:.1f} µm" for k, v in err.items())
+            + " on average (S2D-Dec reproduces its landmark vertices closely, and "
+            "re-extraction gathers vertices, without a detector's noise).",
+            "",
+        ]
+    lines += [
+        "Targets, with the Motion3DGAN numbers averaged over the seed sets:",
+        "",
+        "| Target | met | measured |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {'yes' if ok else '**no**'} | {txt} |" for name, ok, txt in checks]
-    lines += ["", "Per label (Gen-LM accuracy %; diversity mm; mean curve length L in face-scale "
-              "units; apex = mean landmark displacement of the last frame, mm):", "",
-              "| label | n | acc GT | acc GAN | acc LSTM | div GT | div GAN | div train | "
-              "L real | L GAN | apex real | apex GAN | apex LSTM |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per label (Gen-LM accuracy %; diversity mm; mean curve length L in face-scale "
+        "units; apex = mean landmark displacement of the last frame, mm):",
+        "",
+        "| label | n | acc GT | acc GAN | acc LSTM | div GT | div GAN | div train | "
+        "L real | L GAN | apex real | apex GAN | apex LSTM |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in labels:
         r = per_label[name]
 
@@ -226,10 +284,14 @@ def _report_body(res, per_label, labels, gan_meta, clf_meta, base_meta, has_deco
             f"| {name} | {r['n_test']} | {f(r['acc_GT'], 1)} | {f(r['acc_Motion3DGAN'], 1)} | "
             f"{f(r['acc_LSTM'], 1)} | {f(r['div_GT'])} | {f(r['div_Motion3DGAN'])} | "
             f"{f(r['div_train'])} | {f(r['length_real'])} | {f(r['length_gan'])} | "
-            f"{f(r['apex_mm_real'])} | {f(r['apex_mm_gan'])} | {f(r['apex_mm_lstm'])} |")
-    lines += ["", "![confusion](figures/motion_confusion.png)",
-              "![diversity and length](figures/motion_diversity.png)",
-              "![training](figures/motion_training.png)"]
+            f"{f(r['apex_mm_real'])} | {f(r['apex_mm_gan'])} | {f(r['apex_mm_lstm'])} |"
+        )
+    lines += [
+        "",
+        "![confusion](figures/motion_confusion.png)",
+        "![diversity and length](figures/motion_diversity.png)",
+        "![training](figures/motion_training.png)",
+    ]
     return "\n".join(lines)
 
 
@@ -256,8 +318,12 @@ def _figures(fig_dir: Path, res, labels, per_label, gan_meta) -> None:
 
     fig, axes = plt.subplots(3, 1, figsize=(12, 11), sharex=True)
     x = np.arange(n)
-    for off, key, lab in ((-0.3, "div_GT", "GT test"), (-0.1, "div_train", "GT train"),
-                          (0.1, "div_Motion3DGAN", "Motion3DGAN"), (0.3, "div_LSTM", "LSTM")):
+    for off, key, lab in (
+        (-0.3, "div_GT", "GT test"),
+        (-0.1, "div_train", "GT train"),
+        (0.1, "div_Motion3DGAN", "Motion3DGAN"),
+        (0.3, "div_LSTM", "LSTM"),
+    ):
         axes[0].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.2, label=lab)
     axes[0].set_ylabel("diversity (mm)")
     axes[0].legend()
@@ -265,8 +331,11 @@ def _figures(fig_dir: Path, res, labels, per_label, gan_meta) -> None:
         axes[1].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.3, label=lab)
     axes[1].set_ylabel("mean curve length L")
     axes[1].legend()
-    for off, key, lab in ((-0.25, "apex_mm_real", "GT test"), (0.0, "apex_mm_gan", "Motion3DGAN"),
-                          (0.25, "apex_mm_lstm", "LSTM")):
+    for off, key, lab in (
+        (-0.25, "apex_mm_real", "GT test"),
+        (0.0, "apex_mm_gan", "Motion3DGAN"),
+        (0.25, "apex_mm_lstm", "LSTM"),
+    ):
         axes[2].bar(x + off, [per_label[k][key] or 0 for k in labels], 0.25, label=lab)
     axes[2].set_ylabel("apex displacement (mm)")
     axes[2].set_xticks(x, labels, rotation=60, fontsize=8)

@@ -51,8 +51,12 @@ class AnyFace:
         verts = self.fit.carry(motion.vertices, self.mesh.vertices)
         d = np.asarray(motion.landmarks, float) - np.asarray(motion.landmarks[:1], float)
         lms = self.fit.landmarks[None] + self.fit.to_template.inverse_vectors(d)
-        return replace(motion, vertices=verts, landmarks=lms,
-                       meta={**motion.meta, "topology": "user", "face": self.source})
+        return replace(
+            motion,
+            vertices=verts,
+            landmarks=lms,
+            meta={**motion.meta, "topology": "user", "face": self.source},
+        )
 
     def decode_landmarks(self, pipeline, landmarks: np.ndarray) -> np.ndarray:
         """Target landmarks (B, 68, 3) on the face -> dense faces (B, V, 3) in its topology.
@@ -99,6 +103,5 @@ def open_face(
         result.check_mesh(mesh)
     else:
         pts = read_face_landmarks(landmarks, mesh.vertices) if landmarks is not None else None
-        result = fit_face(mesh, pts, detection=detection, progress=progress,
-                          cancelled=cancelled)
+        result = fit_face(mesh, pts, detection=detection, progress=progress, cancelled=cancelled)
     return AnyFace(mesh, result, str(Path(path).resolve()))

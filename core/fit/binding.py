@@ -109,18 +109,30 @@ class Binding:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The fields as arrays for an npz file (``bind_*`` keys)."""
-        return {"bind_tri": self.tri, "bind_bary": self.bary, "bind_distance": self.distance,
-                "bind_gain": self.gain, "bind_piece": self.piece, "bind_seam_row": self.seam_row,
-                "bind_seam_col": self.seam_col, "bind_seam_w": self.seam_w}
+        return {
+            "bind_tri": self.tri,
+            "bind_bary": self.bary,
+            "bind_distance": self.distance,
+            "bind_gain": self.gain,
+            "bind_piece": self.piece,
+            "bind_seam_row": self.seam_row,
+            "bind_seam_col": self.seam_col,
+            "bind_seam_w": self.seam_w,
+        }
 
     @classmethod
     def from_arrays(cls, d) -> Binding:
         """Inverse of :meth:`arrays`."""
-        return cls(np.asarray(d["bind_tri"], np.int64), np.asarray(d["bind_bary"], float),
-                   np.asarray(d["bind_distance"], float), np.asarray(d["bind_gain"], float),
-                   np.asarray(d["bind_piece"], np.int64),
-                   np.asarray(d["bind_seam_row"], np.int64),
-                   np.asarray(d["bind_seam_col"], np.int64), np.asarray(d["bind_seam_w"], float))
+        return cls(
+            np.asarray(d["bind_tri"], np.int64),
+            np.asarray(d["bind_bary"], float),
+            np.asarray(d["bind_distance"], float),
+            np.asarray(d["bind_gain"], float),
+            np.asarray(d["bind_piece"], np.int64),
+            np.asarray(d["bind_seam_row"], np.int64),
+            np.asarray(d["bind_seam_col"], np.int64),
+            np.asarray(d["bind_seam_w"], float),
+        )
 
 
 def identity_binding(n_vertices: int) -> Binding:
@@ -128,8 +140,13 @@ def identity_binding(n_vertices: int) -> Binding:
     idx = np.arange(n_vertices)
     bary = np.zeros((n_vertices, 3))
     bary[:, 0] = 1.0
-    return Binding(np.stack([idx, idx, idx], axis=1), bary, np.zeros(n_vertices),
-                   np.ones(n_vertices), np.full(n_vertices, -1, np.int64))
+    return Binding(
+        np.stack([idx, idx, idx], axis=1),
+        bary,
+        np.zeros(n_vertices),
+        np.ones(n_vertices),
+        np.full(n_vertices, -1, np.int64),
+    )
 
 
 def bind(

@@ -72,7 +72,10 @@ def _vertex_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
 
 
 def closest_on_mesh(
-    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 4,
+    points: np.ndarray,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    k: int = 4,
     tree: cKDTree | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Closest surface point of each query.
@@ -100,7 +103,7 @@ def closest_on_mesh(
     out_f = np.empty(len(q), np.int64)
     kk = min(k, len(ids))
     for s in range(0, len(q), _CHUNK):
-        qq = q[s:s + _CHUNK]
+        qq = q[s : s + _CHUNK]
         _, nn = tree.query(qq, k=kk)
         nn = ids[np.asarray(nn).reshape(len(qq), kk)]
         cand = vf[nn].reshape(len(qq), -1)  # (n, kk * valence)
@@ -112,7 +115,7 @@ def closest_on_mesh(
         d[~valid] = np.inf
         best = d.argmin(axis=1)
         pick = np.arange(len(qq)) * ci.shape[1] + best
-        out_p[s:s + _CHUNK] = cp[pick]
-        out_b[s:s + _CHUNK] = cb[pick]
-        out_f[s:s + _CHUNK] = ci.ravel()[pick]
+        out_p[s : s + _CHUNK] = cp[pick]
+        out_b[s : s + _CHUNK] = cb[pick]
+        out_f[s : s + _CHUNK] = ci.ravel()[pick]
     return out_p, out_f, out_b, np.linalg.norm(out_p - q, axis=1)

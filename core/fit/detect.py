@@ -96,7 +96,9 @@ class _FaceMesh:
                 "`pip install -e '.[anyface]'` or pass --landmarks FILE with 68 points"
             ) from exc
         self._fm = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, refine_landmarks=True, max_num_faces=1,
+            static_image_mode=True,
+            refine_landmarks=True,
+            max_num_faces=1,
             min_detection_confidence=0.3,
         )
         return self
@@ -131,14 +133,20 @@ def _template_embedding() -> tuple[np.ndarray, np.ndarray]:
 
     face = load_face()
     v, f = face.vertices.astype(float), face.faces
-    view = View(np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), v.mean(axis=0),
-                1.3 * float(np.ptp(v, axis=0).max()), 512)
+    view = View(
+        np.array([0.0, 1.0, 0.0]),
+        np.array([0.0, 0.0, 1.0]),
+        v.mean(axis=0),
+        1.3 * float(np.ptp(v, axis=0).max()),
+        512,
+    )
     rend = render(v, f, view)
     with _FaceMesh() as fm:
         pts = fm(rend.image)
     if pts is None:
-        raise NoFaceFoundError("the detector found no face on our own template; reinstall "
-                               "mediapipe==0.10.14")
+        raise NoFaceFoundError(
+            "the detector found no face on our own template; reinstall mediapipe==0.10.14"
+        )
     xyz, tri, _ = _lift_detection(rend, v, f, pts)
     corners = v[f[tri]]  # (P, 3, 3)
     bary = np.stack([_bary3(corners[i], xyz[i]) for i in range(len(xyz))])
@@ -269,8 +277,9 @@ def ibug_pixels(det: Detection) -> np.ndarray:
     return ibug68_from_mediapipe(det.pixels)
 
 
-def move_ibug_point(det: Detection, vertices: np.ndarray, faces: np.ndarray, k: int,
-                    pixel: np.ndarray) -> Detection:
+def move_ibug_point(
+    det: Detection, vertices: np.ndarray, faces: np.ndarray, k: int, pixel: np.ndarray
+) -> Detection:
     """Move iBUG point ``k`` to an image position (user correction before fitting).
 
     The position is lifted onto the surface along the view ray; the MediaPipe points that make

@@ -44,8 +44,15 @@ from core.fit.binding import Binding, bind, identity_binding
 from core.glossary import N_LANDMARKS
 from core.io.mesh_io import MeshData
 
-__all__ = ["FaceFit", "fit_face", "detect_for_fit", "load_fit", "save_fit", "faces_sha256",
-           "FIT_VERSION"]
+__all__ = [
+    "FaceFit",
+    "fit_face",
+    "detect_for_fit",
+    "load_fit",
+    "save_fit",
+    "faces_sha256",
+    "FIT_VERSION",
+]
 
 FIT_VERSION = 1
 #: Meshes with more vertices are decimated (vertex clustering) for detection and fitting; below
@@ -189,7 +196,8 @@ def fit_face(
     if len(v) < _MIN_VERTICES:
         raise InvalidInputError(
             f"this mesh has {len(v)} vertices; a face mesh needs at least {_MIN_VERTICES} "
-            "(a scan, a game head or a face mask) — choose another mesh")
+            "(a scan, a game head or a face mask) — choose another mesh"
+        )
     if np.ptp(v, axis=0).max() <= 0:
         raise InvalidInputError("the mesh has no extent (all vertices coincide)")
     sha = faces_sha256(f)
@@ -200,10 +208,12 @@ def fit_face(
         user_pts = np.asarray(landmarks, float)
         if user_pts.shape != (N_LANDMARKS, 3) or not np.isfinite(user_pts).all():
             raise InvalidInputError(
-                f"expected 68 finite landmarks (68, 3), found shape {user_pts.shape}")
+                f"expected 68 finite landmarks (68, 3), found shape {user_pts.shape}"
+            )
         n_t = face.n_vertices
-        a = sp.csr_matrix((np.ones(N_LANDMARKS), (np.arange(N_LANDMARKS), lm.indices)),
-                          shape=(N_LANDMARKS, n_t))
+        a = sp.csr_matrix(
+            (np.ones(N_LANDMARKS), (np.arange(N_LANDMARKS), lm.indices)), shape=(N_LANDMARKS, n_t)
+        )
         weights = np.where(np.arange(N_LANDMARKS) < 17, _JAW_WEIGHT, 1.0)
         method = "user landmarks"
         detected = user_pts
@@ -213,15 +223,16 @@ def fit_face(
         det = detection or detect_face(fv, ff, progress=say, cancelled=cancelled)
         tri, bary = _template_embedding()
         p = len(tri)
-        a = sp.csr_matrix((bary.ravel(), (np.repeat(np.arange(p), 3), face.faces[tri].ravel())),
-                          shape=(p, face.n_vertices))
+        a = sp.csr_matrix(
+            (bary.ravel(), (np.repeat(np.arange(p), 3), face.faces[tri].ravel())),
+            shape=(p, face.n_vertices),
+        )
         user_pts, weights = det.points, None
         method = f"MediaPipe FaceMesh ({det.views_tried} views, residual {det.residual:.3f})"
         detected = det.points
     from core.fit.register import register
 
-    reg = register(fv, ff, user_pts, a, landmark_weights=weights, progress=say,
-                   cancelled=cancelled)
+    reg = register(fv, ff, user_pts, a, landmark_weights=weights, progress=say, cancelled=cancelled)
     say("binding every vertex", 0.96)
     sim = reg.to_template
     u_t = sim.apply(v)  # (V, 3) the full mesh in the template frame
@@ -249,8 +260,18 @@ def _own_topology(v, f, sha, face, lm) -> FaceFit:
     fitted = sim.apply(v)
     n = len(v)
     zeros_t = np.where(face.face_mask, 0.0, np.nan)
-    return _finish(v[lm.indices].copy(), np.zeros((0, 3)), sim, fitted, identity_binding(n),
-                   zeros_t, np.where(face.face_mask, 0.0, np.nan), n, sha, "own topology")
+    return _finish(
+        v[lm.indices].copy(),
+        np.zeros((0, 3)),
+        sim,
+        fitted,
+        identity_binding(n),
+        zeros_t,
+        np.where(face.face_mask, 0.0, np.nan),
+        n,
+        sha,
+        "own topology",
+    )
 
 
 def _finish(lm_user, detected, sim, fitted, binding, err_t, err_f, n, sha, method) -> FaceFit:
@@ -261,11 +282,18 @@ def _finish(lm_user, detected, sim, fitted, binding, err_t, err_f, n, sha, metho
         return (float(np.median(e)), float(np.percentile(e, 95))) if len(e) else (0.0, 0.0)
 
     (mt, pt), (mf, pf) = stats(err_t), stats(err_f)
-    summary = (f"fit error (mm at our template's scale): template->face median {mt:.2f}, "
-               f"95% {pt:.2f}; face->template median {mf:.2f}, 95% {pf:.2f}; {frame['text']}")
-    meta = {**frame, "method": method, "summary": summary, "version": FIT_VERSION,
-            "error_template_mm": {"median": mt, "p95": pt},
-            "error_face_mm": {"median": mf, "p95": pf}}
+    summary = (
+        f"fit error (mm at our template's scale): template->face median {mt:.2f}, "
+        f"95% {pt:.2f}; face->template median {mf:.2f}, 95% {pf:.2f}; {frame['text']}"
+    )
+    meta = {
+        **frame,
+        "method": method,
+        "summary": summary,
+        "version": FIT_VERSION,
+        "error_template_mm": {"median": mt, "p95": pt},
+        "error_face_mm": {"median": mf, "p95": pf},
+    }
     return FaceFit(lm_user, detected, sim, fitted, binding, err_t, err_f, n, sha, meta)
 
 
@@ -274,11 +302,16 @@ def save_fit(path: str | os.PathLike[str], fit: FaceFit) -> None:
     from core.io.atomic import atomic_savez
 
     arrays = {
-        "landmarks": fit.landmarks, "detected": fit.detected,
-        "to_template": fit.to_template.as_array(), "template_vertices": fit.template_vertices,
-        "error_template_mm": fit.error_template_mm, "error_face_mm": fit.error_face_mm,
-        "n_vertices": np.int64(fit.n_vertices), "faces_sha256": np.str_(fit.faces_sha256),
-        "meta": np.str_(json.dumps(fit.meta)), **fit.binding.arrays(),
+        "landmarks": fit.landmarks,
+        "detected": fit.detected,
+        "to_template": fit.to_template.as_array(),
+        "template_vertices": fit.template_vertices,
+        "error_template_mm": fit.error_template_mm,
+        "error_face_mm": fit.error_face_mm,
+        "n_vertices": np.int64(fit.n_vertices),
+        "faces_sha256": np.str_(fit.faces_sha256),
+        "meta": np.str_(json.dumps(fit.meta)),
+        **fit.binding.arrays(),
     }
     atomic_savez(path, arrays)
 
@@ -290,12 +323,22 @@ def load_fit(path: str | os.PathLike[str]) -> FaceFit:
         with np.load(p, allow_pickle=False) as d:
             meta = json.loads(str(d["meta"]))
             if meta.get("version") != FIT_VERSION:
-                raise InvalidInputError(f"{p}: fit version {meta.get('version')}, expected "
-                                        f"{FIT_VERSION}; run `main.py fit` again")
+                raise InvalidInputError(
+                    f"{p}: fit version {meta.get('version')}, expected "
+                    f"{FIT_VERSION}; run `main.py fit` again"
+                )
             return FaceFit(
-                d["landmarks"], d["detected"], Similarity.from_array(d["to_template"]),
-                d["template_vertices"], Binding.from_arrays(d), d["error_template_mm"],
-                d["error_face_mm"], int(d["n_vertices"]), str(d["faces_sha256"]), meta)
+                d["landmarks"],
+                d["detected"],
+                Similarity.from_array(d["to_template"]),
+                d["template_vertices"],
+                Binding.from_arrays(d),
+                d["error_template_mm"],
+                d["error_face_mm"],
+                int(d["n_vertices"]),
+                str(d["faces_sha256"]),
+                meta,
+            )
     except S2DError:
         raise
     except (OSError, KeyError, ValueError) as exc:

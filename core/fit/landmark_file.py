@@ -52,7 +52,8 @@ def read_face_landmarks(path: str | os.PathLike[str], vertices: np.ndarray) -> n
     if data is not None and np.issubdtype(data.dtype, np.integer):
         if data.shape != (N_LANDMARKS,):
             raise InvalidInputError(
-                f"{p}: expected 68 vertex indices, found integers of shape {data.shape}")
+                f"{p}: expected 68 vertex indices, found integers of shape {data.shape}"
+            )
         if data.min() < 0 or data.max() >= len(v):
             raise InvalidInputError(
                 f"{p}: expected 68 vertex indices in 0..{len(v) - 1}, found {data.min()}.."
@@ -73,7 +74,8 @@ def read_face_landmarks(path: str | os.PathLike[str], vertices: np.ndarray) -> n
         )
     if pts.shape != (N_LANDMARKS, 3) or not np.issubdtype(pts.dtype, np.number):
         raise InvalidInputError(
-            f"{p}: expected 68 points (68, 3) or 68 vertex indices, found shape {pts.shape}")
+            f"{p}: expected 68 points (68, 3) or 68 vertex indices, found shape {pts.shape}"
+        )
     pts = pts.astype(float)
     if not np.isfinite(pts).all():
         raise InvalidInputError(f"{p}: the landmarks contain NaN or inf; fix the file")

@@ -141,8 +141,10 @@ def _load_trimesh(p: Path, suffix: str, mesh_index: int | None) -> MeshData:
             "repair or re-export the mesh"
         )
     if len(v) < 3 or len(f) < 1:
-        raise MeshFormatError(f"{p}: expected a surface mesh, found {len(v)} vertices and "
-                              f"{len(f)} faces; choose a surface mesh")
+        raise MeshFormatError(
+            f"{p}: expected a surface mesh, found {len(v)} vertices and "
+            f"{len(f)} faces; choose a surface mesh"
+        )
     uv = face_uv = None
     if all(u is not None for u in uvs):
         uv, face_uv = np.concatenate(uvs), f.copy()

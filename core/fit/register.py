@@ -36,8 +36,13 @@ from core.mesh.topology import boundary_vertices, vertex_adjacency
 __all__ = ["Registration", "register", "STIFFNESS"]
 
 #: (stiffness alpha, rejection distance in metres, landmark weight beta) per NICP stage.
-STIFFNESS = ((40.0, 0.03, 4.0), (15.0, 0.02, 2.0), (5.0, 0.012, 1.0), (2.0, 0.008, 0.5),
-             (1.0, 0.006, 0.25))
+STIFFNESS = (
+    (40.0, 0.03, 4.0),
+    (15.0, 0.02, 2.0),
+    (5.0, 0.012, 1.0),
+    (2.0, 0.008, 0.5),
+    (1.0, 0.006, 0.25),
+)
 #: Normal compatibility: pairs whose normals differ by more than 60 degrees are rejected.
 _MIN_NORMAL_COS = 0.5
 #: Expected residual (metres) of the identity fit; sets the ridge prior (noise^2 / std^2).
@@ -201,8 +206,11 @@ def register(
         sel = (w2 * skin) > 0
         if sel.sum() > 50:
             upd = umeyama(c2[sel], x[sel])
-            sim = Similarity(upd.scale * sim.scale, upd.rotation @ sim.rotation,
-                             upd.scale * upd.rotation @ sim.translation + upd.translation)
+            sim = Similarity(
+                upd.scale * sim.scale,
+                upd.rotation @ sim.rotation,
+                upd.scale * upd.rotation @ sim.translation + upd.translation,
+            )
             target.sim = sim
 
     lap = _laplacian(mean, t_faces, skin)
@@ -216,8 +224,10 @@ def register(
         for rep in range(2):
             if stop():
                 raise KeyboardInterrupt
-            say(f"non-rigid fit: stiffness {stiff:g} ({2 * s + rep + 1}/{2 * len(STIFFNESS)})",
-                0.7 + 0.25 * (2 * s + rep) / (2 * len(STIFFNESS)))
+            say(
+                f"non-rigid fit: stiffness {stiff:g} ({2 * s + rep + 1}/{2 * len(STIFFNESS)})",
+                0.7 + 0.25 * (2 * s + rep) / (2 * len(STIFFNESS)),
+            )
             cur = x0 + d
             c, w, _ = target.match(cur, vertex_normals(cur, t_faces), dist)
             w = w * skin

@@ -68,14 +68,22 @@ def remesh_template(
     n_old = len(used)
     remap = np.full(len(tv), -1)
     remap[used] = np.arange(n_old)
-    src_tri = np.concatenate([np.stack([used] * 3, axis=1), np.stack(
-        [uniq[:, 0], uniq[:, 1], uniq[:, 1]], axis=1)])
-    src_bary = np.concatenate([np.tile([1.0, 0.0, 0.0], (n_old, 1)),
-                               np.tile([0.5, 0.5, 0.0], (len(uniq), 1))])
+    src_tri = np.concatenate(
+        [np.stack([used] * 3, axis=1), np.stack([uniq[:, 0], uniq[:, 1], uniq[:, 1]], axis=1)]
+    )
+    src_bary = np.concatenate(
+        [np.tile([1.0, 0.0, 0.0], (n_old, 1)), np.tile([0.5, 0.5, 0.0], (len(uniq), 1))]
+    )
     m = n_old + inv.ravel().reshape(3, -1).T  # (F, 3) midpoint ids of edges 01, 12, 20
     a, b, c = remap[tf[:, 0]], remap[tf[:, 1]], remap[tf[:, 2]]
-    faces = np.concatenate([np.stack([a, m[:, 0], m[:, 2]], 1), np.stack([m[:, 0], b, m[:, 1]], 1),
-                            np.stack([m[:, 2], m[:, 1], c], 1), m])
+    faces = np.concatenate(
+        [
+            np.stack([a, m[:, 0], m[:, 2]], 1),
+            np.stack([m[:, 0], b, m[:, 1]], 1),
+            np.stack([m[:, 2], m[:, 1], c], 1),
+            m,
+        ]
+    )
     perm = rng.permutation(len(src_tri))
     inv_perm = np.argsort(perm)
     src_tri, src_bary = src_tri[perm], src_bary[perm]

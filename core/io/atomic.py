@@ -92,8 +92,9 @@ def _check_parent(dest: Path) -> Path:
     return parent
 
 
-def check_destination(dest: str | os.PathLike[str], *, overwrite: bool = False,
-                      folder: bool = False) -> Path:
+def check_destination(
+    dest: str | os.PathLike[str], *, overwrite: bool = False, folder: bool = False
+) -> Path:
     """Check, before any work, that an export can be written to ``dest``; return it as a Path.
 
     The parent folder must exist and be writable; an existing ``dest`` of the other kind (a
@@ -109,16 +110,21 @@ def check_destination(dest: str | os.PathLike[str], *, overwrite: bool = False,
     if dest.exists():
         kind = "folder" if dest.is_dir() else "file"
         if dest.is_dir() != folder:
-            raise ExportError(f"cannot export to {dest}: a {kind} with that name already exists; "
-                              "choose another name")
+            raise ExportError(
+                f"cannot export to {dest}: a {kind} with that name already exists; "
+                "choose another name"
+            )
         if not overwrite:
-            raise ExportError(f"cannot export to {dest}: the {kind} already exists; choose "
-                              "another name or allow overwriting")
+            raise ExportError(
+                f"cannot export to {dest}: the {kind} already exists; choose "
+                "another name or allow overwriting"
+            )
     return dest
 
 
-def prepare_output_dir(path: str | os.PathLike[str], names: list[str], overwrite: bool
-                       ) -> tuple[Path, bool]:
+def prepare_output_dir(
+    path: str | os.PathLike[str], names: list[str], overwrite: bool
+) -> tuple[Path, bool]:
     """Check (and create) a folder that will receive the entries ``names``; ``(folder, created)``.
 
     The folder may exist (its parent must, when it does not); an existing entry of ``names``
@@ -135,7 +141,8 @@ def prepare_output_dir(path: str | os.PathLike[str], names: list[str], overwrite
             out.mkdir()
         except OSError as exc:
             raise ExportError(
-                f"cannot create {out}: {exc.strerror}; choose another folder") from exc
+                f"cannot create {out}: {exc.strerror}; choose another folder"
+            ) from exc
         created = True
     if not os.access(out, os.W_OK | os.X_OK):
         raise ExportError(f"cannot write to {out}: permission denied; choose another folder")
@@ -144,8 +151,8 @@ def prepare_output_dir(path: str | os.PathLike[str], names: list[str], overwrite
         if created:
             out.rmdir()
         raise ExportError(
-            f"{out} already holds {', '.join(clash[:3])}; pass --overwrite or choose another "
-            "folder")
+            f"{out} already holds {', '.join(clash[:3])}; pass --overwrite or choose another folder"
+        )
     return out, created
 
 
@@ -209,8 +216,9 @@ def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def atomic_savez(dest: str | os.PathLike[str], arrays: Mapping[str, Any], *,
-                 compressed: bool = False) -> Path:
+def atomic_savez(
+    dest: str | os.PathLike[str], arrays: Mapping[str, Any], *, compressed: bool = False
+) -> Path:
     """Write ``arrays`` as an ``.npz`` archive to exactly ``dest``, atomically.
 
     Any name works (``out.NPZ``, ``out``, ``out.npy``: no ``.npz`` is appended); no pickles.

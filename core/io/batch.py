@@ -85,8 +85,16 @@ class ExportBatch:
         Receives one line per event (removed temporaries, resuming, progress).
     """
 
-    def __init__(self, out, request: Mapping, names: Sequence[str], *, overwrite: bool = False,
-                 resume: bool = False, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        out,
+        request: Mapping,
+        names: Sequence[str],
+        *,
+        overwrite: bool = False,
+        resume: bool = False,
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.out = Path(out)
         self.request = json.loads(json.dumps(dict(request)))  # plain JSON values, for ==
         self.names = list(names)
@@ -117,15 +125,17 @@ class ExportBatch:
     def _lock(self) -> None:
         if fcntl is None:
             return
-        fd = os.open(self.out / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                     0o666)
+        fd = os.open(
+            self.out / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
             raise ExportError(
                 f"another export is writing into {self.out} right now; wait for it to finish "
-                "or choose another folder") from exc
+                "or choose another folder"
+            ) from exc
         self._lock_fd = fd
 
     def _clean(self) -> None:
@@ -136,9 +146,11 @@ class ExportBatch:
             else:
                 p.unlink(missing_ok=True)
         if stale:
-            self.log(f"removed {len(stale)} stale temporary file(s)/folder(s) left in {self.out} "
-                     f"by an interrupted export ({', '.join(p.name for p in stale[:3])}"
-                     f"{', …' if len(stale) > 3 else ''})")
+            self.log(
+                f"removed {len(stale)} stale temporary file(s)/folder(s) left in {self.out} "
+                f"by an interrupted export ({', '.join(p.name for p in stale[:3])}"
+                f"{', …' if len(stale) > 3 else ''})"
+            )
 
     def _read_record(self) -> dict:
         path = self.out / RECORD_NAME
@@ -156,9 +168,12 @@ class ExportBatch:
     def is_complete(self, name: str) -> bool:
         """``name`` is recorded complete for this request and its folder still has a manifest."""
         entry = self._record.get(name)
-        return (isinstance(entry, dict) and entry.get("complete") is True
-                and entry.get("request") == self.request
-                and (self.out / name / "manifest.json").is_file())
+        return (
+            isinstance(entry, dict)
+            and entry.get("complete") is True
+            and entry.get("request") == self.request
+            and (self.out / name / "manifest.json").is_file()
+        )
 
     def _ours(self, name: str) -> bool:
         """With ``resume``: ``name`` was started by this request (it may be replaced)."""
@@ -170,15 +185,20 @@ class ExportBatch:
         self.todo = [n for n in self.names if n not in done]
         clash = [n for n in self.todo if (self.out / n).exists() and not self._ours(n)]
         if clash and not self.overwrite:
-            hint = "pass --overwrite, or --resume to finish an interrupted run with the same " \
-                   "options" if not self.resume else "they were not made by this request; pass " \
-                   "--overwrite to replace them"
+            hint = (
+                "pass --overwrite, or --resume to finish an interrupted run with the same options"
+                if not self.resume
+                else "they were not made by this request; pass --overwrite to replace them"
+            )
             raise ExportError(
                 f"{self.out} already holds {', '.join(clash[:3])}"
-                f"{' …' if len(clash) > 3 else ''}; {hint}, or choose another folder")
+                f"{' …' if len(clash) > 3 else ''}; {hint}, or choose another folder"
+            )
         if done:
-            self.log(f"resuming: {len(done)} of {len(self.names)} sequence(s) already complete "
-                     f"in {self.out}; writing the other {len(self.todo)}")
+            self.log(
+                f"resuming: {len(done)} of {len(self.names)} sequence(s) already complete "
+                f"in {self.out}; writing the other {len(self.todo)}"
+            )
         for n in self.todo:
             self._record[n] = {"request": self.request, "complete": False}
 
@@ -204,9 +224,11 @@ class ExportBatch:
                 shutil.rmtree(self.out, ignore_errors=True)  # nothing of value was written
             elif failed and self.written:
                 left = len(self.todo) - len(self.written)
-                self.log(f"note: {len(self.written)} sequence(s) were written completely to "
-                         f"{self.out}, {left} not; rerun the same command with --resume to "
-                         "write only those")
+                self.log(
+                    f"note: {len(self.written)} sequence(s) were written completely to "
+                    f"{self.out}, {left} not; rerun the same command with --resume to "
+                    "write only those"
+                )
         finally:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)

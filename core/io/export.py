@@ -58,6 +58,7 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'core.io.export' has no attribute {name!r}")
 
+
 NPZ_NAME = "sequence.npz"
 
 
@@ -163,8 +164,17 @@ def export_sequence(
     names = [NPZ_NAME] if fmt == "npz" else _frame_names(name_pattern, n_frames, f".{fmt}")
     meta = {
         **dict(manifest or {}),
-        **file_part(fmt, n_frames, n_vertices, len(faces), names, units=units, up=up,
-                    has_uv=uv is not None, has_normals=normals and fmt == "obj"),
+        **file_part(
+            fmt,
+            n_frames,
+            n_vertices,
+            len(faces),
+            names,
+            units=units,
+            up=up,
+            has_uv=uv is not None,
+            has_normals=normals and fmt == "obj",
+        ),
     }
     manifest_bytes = _json_bytes(meta)  # fail on a bad manifest before touching the disk
 

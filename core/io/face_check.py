@@ -102,8 +102,13 @@ def _fit(x: np.ndarray, y: np.ndarray, proper: bool) -> tuple[np.ndarray, float]
     return q, float(np.sqrt(((x @ q.T - y) ** 2).sum(-1).mean()))
 
 
-def check_face(vertices: np.ndarray, template: np.ndarray, faces: np.ndarray,
-               landmarks: np.ndarray, name: str = "the face") -> FaceCheck:
+def check_face(
+    vertices: np.ndarray,
+    template: np.ndarray,
+    faces: np.ndarray,
+    landmarks: np.ndarray,
+    name: str = "the face",
+) -> FaceCheck:
     """Check a neutral face (V, 3) of the template's topology against the template (V, 3).
 
     Parameters
@@ -133,7 +138,8 @@ def check_face(vertices: np.ndarray, template: np.ndarray, faces: np.ndarray,
     if size_v <= 1e-9 * size_t or zero > MAX_ZERO_EDGES:
         raise InvalidInputError(
             f"{name} is collapsed: {zero:.0%} of its edges have zero length (landmark radius "
-            f"{size_v:.3g}); the vertex positions were lost when it was saved — export it again")
+            f"{size_v:.3g}); the vertex positions were lost when it was saved — export it again"
+        )
     scale = size_v / size_t
     ok = e_t > 0
     log_ratio = np.abs(np.log(np.maximum(e_v[ok], 1e-30) / (scale * e_t[ok])))
@@ -143,7 +149,8 @@ def check_face(vertices: np.ndarray, template: np.ndarray, faces: np.ndarray,
             f"{name} has the template's triangles but not its vertex order: its edges are "
             f"{np.exp(med):.1f}x longer or shorter than the template's on median (vertices "
             "shuffled or reordered by the program that saved it); export it again with vertex "
-            "reordering turned off")
+            "reordering turned off"
+        )
     c_v = lm_v.mean(axis=0)
     x = (lm_v - c_v) / size_v
     y = (lm_t - lm_t.mean(axis=0)) / size_t
@@ -153,25 +160,31 @@ def check_face(vertices: np.ndarray, template: np.ndarray, faces: np.ndarray,
         raise InvalidInputError(
             f"{name} is mirrored (left and right swapped, its normals point inwards): its "
             f"landmarks fit the template with a reflection ({res_ref:.2f}) far better than with "
-            f"any rotation ({res_rot:.2f}); mirror it back in the program that exported it")
+            f"any rotation ({res_rot:.2f}); mirror it back in the program that exported it"
+        )
     if res_rot > MAX_LANDMARK_RESIDUAL:
         raise InvalidInputError(
             f"{name}'s landmarks do not match the template face (residual {res_rot:.2f} of the "
             f"face size after the best rotation, at most {MAX_LANDMARK_RESIDUAL} expected); "
-            "it is not a face of this topology — choose another mesh")
+            "it is not a face of this topology — choose another mesh"
+        )
     units = guess_units(v)
     notes = []
     if units != "m":
-        notes.append(f"{name} is in {'centimetres' if units == 'cm' else 'millimetres'} "
-                     f"({scale:.0f}x the template in metres); the result keeps its units")
+        notes.append(
+            f"{name} is in {'centimetres' if units == 'cm' else 'millimetres'} "
+            f"({scale:.0f}x the template in metres); the result keeps its units"
+        )
     angle = float(np.degrees(np.arccos(np.clip((np.trace(rot) - 1) / 2, -1.0, 1.0))))
     if angle <= ROTATION_FIX_DEG:
         return FaceCheck(v.astype(np.float32), None, c_v, scale, units, tuple(notes))
     w, vec = np.linalg.eig(rot)
     axis = np.real(vec[:, int(np.argmin(np.abs(w - 1)))])
     axis = axis * np.sign(axis[int(np.argmax(np.abs(axis)))])
-    notes.append(f"{name} is rotated by {angle:.0f} degrees about the axis "
-                 f"({axis[0]:.2f}, {axis[1]:.2f}, {axis[2]:.2f}) relative to the template; it is "
-                 "animated upright")
+    notes.append(
+        f"{name} is rotated by {angle:.0f} degrees about the axis "
+        f"({axis[0]:.2f}, {axis[1]:.2f}, {axis[2]:.2f}) relative to the template; it is "
+        "animated upright"
+    )
     upright = (v - c_v) @ rot.T + c_v
     return FaceCheck(upright.astype(np.float32), rot, c_v, scale, units, tuple(notes))

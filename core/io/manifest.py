@@ -46,8 +46,16 @@ SCHEMA_VERSION = 1
 UP_AXES = ("z", "y")
 UNITS = ("m", "cm", "mm")
 PRODUCERS = ("cli", "studio")
-MOTION_KINDS = ("neutral", "generate", "interpolate", "mix_apex", "compare", "speech", "transfer",
-                "sequence")
+MOTION_KINDS = (
+    "neutral",
+    "generate",
+    "interpolate",
+    "mix_apex",
+    "compare",
+    "speech",
+    "transfer",
+    "sequence",
+)
 
 #: How to read each format back in topology order (vertex ``i`` of the file = vertex ``i`` here).
 READ_BACK = {
@@ -122,9 +130,18 @@ def model_entry(path: str | os.PathLike[str]) -> dict:
     return {"file": Path(path).name, "sha256": file_sha256(path, length=64)}
 
 
-def file_part(fmt: str, n_frames: int, n_vertices: int, n_faces: int, files: list[str], *,
-              units: str = "m", up: str = "z", has_uv: bool = False,
-              has_normals: bool = False) -> dict:
+def file_part(
+    fmt: str,
+    n_frames: int,
+    n_vertices: int,
+    n_faces: int,
+    files: list[str],
+    *,
+    units: str = "m",
+    up: str = "z",
+    has_uv: bool = False,
+    has_normals: bool = False,
+) -> dict:
     """The file part of a manifest: what was written and how to read it back."""
     return {
         "format": fmt,

@@ -203,7 +203,8 @@ def load_mesh(
                 vertices, faces, uv, face_uv, notes = read_obj(path, fh, max_vertices)
             else:
                 vertices, faces, uv, face_uv, notes = _parse_ply(
-                    path, fh.read(max_bytes + 1), max_vertices)
+                    path, fh.read(max_bytes + 1), max_vertices
+                )
         except OSError as exc:
             raise MeshFormatError(
                 f"{path} cannot be read ({exc.strerror or exc}); check the file and its disk"

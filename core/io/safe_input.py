@@ -37,6 +37,7 @@ __all__ = [
 #: float64 is 100 MB).
 MAX_NPZ_BYTES = 1 << 30
 
+
 def open_regular(path: str | os.PathLike[str], max_bytes: int, what: str = "file") -> BinaryIO:
     """Open ``path`` for binary reading only if it is a regular file of at most ``max_bytes``.
 
@@ -108,12 +109,26 @@ def read_regular(path: str | os.PathLike[str], max_bytes: int, what: str = "file
 
 
 #: Everything numpy/zipfile raise on a damaged archive (all mean "damaged or not an .npz").
-_NPZ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, ValueError,
-               TypeError, KeyError, OSError, NotImplementedError, MemoryError)
+_NPZ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    zlib.error,
+    ValueError,
+    TypeError,
+    KeyError,
+    OSError,
+    NotImplementedError,
+    MemoryError,
+)
 
 
-def read_npz(path: str | os.PathLike[str], names: tuple[str, ...],
-             max_bytes: int = MAX_NPZ_BYTES, expected: str = "") -> dict[str, np.ndarray]:
+def read_npz(
+    path: str | os.PathLike[str],
+    names: tuple[str, ...],
+    max_bytes: int = MAX_NPZ_BYTES,
+    expected: str = "",
+) -> dict[str, np.ndarray]:
     """The arrays ``names`` of an ``.npz`` file, each checked before it is allocated.
 
     Parameters
@@ -150,14 +165,17 @@ def read_npz(path: str | os.PathLike[str], names: tuple[str, ...],
         return {n: _read_member(path, zf, members[n], n, max_bytes) for n in names}
 
 
-def _read_member(path: Path, zf: zipfile.ZipFile, member: str, name: str,
-                 max_bytes: int) -> np.ndarray:
+def _read_member(
+    path: Path, zf: zipfile.ZipFile, member: str, name: str, max_bytes: int
+) -> np.ndarray:
     try:
         info = zf.getinfo(member)
         with zf.open(member) as fh:
             version = np.lib.format.read_magic(fh)
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
             if read_header is None:
                 raise ValueError(f"unsupported .npy format version {version}")
             shape, _fortran, dtype = read_header(fh)

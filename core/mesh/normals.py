@@ -32,8 +32,9 @@ class VertexNormals:
         self.corners = [np.ascontiguousarray(f[:, k]) for k in range(3)]  # 3 x (F,)
         rows = f.ravel()  # (3F,) vertex of each corner
         cols = np.repeat(np.arange(len(f)), 3)  # (3F,) its face
-        self.incidence = csr_matrix((np.ones(len(rows), self.dtype), (rows, cols)),
-                                    shape=(n_vertices, len(f)))  # (V, F)
+        self.incidence = csr_matrix(
+            (np.ones(len(rows), self.dtype), (rows, cols)), shape=(n_vertices, len(f))
+        )  # (V, F)
 
     def __call__(self, vertices: np.ndarray) -> np.ndarray:
         """(V, 3) unit normals (``dtype``) of vertices (V, 3)."""

@@ -77,11 +77,13 @@ def normalize_sequences(landmarks) -> torch.Tensor:
 
     ``(X_t - X_0) / s`` with ``s`` the RMS radius of ``X_0`` (frame 0 is all zeros).
     """
-    x = torch.as_tensor(np.asarray(landmarks) if not isinstance(landmarks, torch.Tensor)
-                        else landmarks).float()
+    x = torch.as_tensor(
+        np.asarray(landmarks) if not isinstance(landmarks, torch.Tensor) else landmarks
+    ).float()
     if x.ndim != 4 or x.shape[-1] != 3:
         raise InvalidInputError(
-            f"landmarks: expected sequences of shape (B, T, K, 3), found {tuple(x.shape)}")
+            f"landmarks: expected sequences of shape (B, T, K, 3), found {tuple(x.shape)}"
+        )
     s = landmark_scale(x[:, 0]).clamp_min(1e-12)  # (B,)
     return ((x - x[:, :1]) / s[:, None, None, None]).flatten(2)  # (B, T, 3K)
 
@@ -108,8 +110,9 @@ class ExpressionClassifier(nn.Module):
         """Labels (B,) int64 and features (B, hidden) float32 of (B, T, K, 3)."""
         x = normalize_sequences(landmarks)
         dev = next(self.parameters()).device
-        feats = torch.cat([self.features(x[s:s + batch].to(dev)).cpu()
-                           for s in range(0, len(x), batch)])
+        feats = torch.cat(
+            [self.features(x[s : s + batch].to(dev)).cpu() for s in range(0, len(x), batch)]
+        )
         return self.fc(feats.to(dev)).argmax(1).cpu().numpy(), feats.numpy()
 
 
@@ -127,8 +130,9 @@ class LSTMBaseline(nn.Module):
         dev = self.fc.weight.device
         c = nn.functional.one_hot(labels.long().to(dev), n_lab).float()  # (B, C)
         t = torch.linspace(0, 1, t_n, device=dev)  # (T,)
-        code = torch.cat([c[:, None].expand(-1, t_n, -1),
-                          t[None, :, None].expand(len(c), -1, 1)], dim=2)  # (B, T, C + 1)
+        code = torch.cat(
+            [c[:, None].expand(-1, t_n, -1), t[None, :, None].expand(len(c), -1, 1)], dim=2
+        )  # (B, T, C + 1)
         y = self.fc(self.lstm(code)[0])  # (B, T, 3K)
         return (y - y[:, :1]) / self.config.input_gain  # frame 0 is exactly 0
 
@@ -144,11 +148,12 @@ class LSTMBaseline(nn.Module):
 
 def _batches(n: int, size: int, gen: torch.Generator):
     perm = torch.randperm(n, generator=gen)
-    return [perm[s:s + size] for s in range(0, n, size)]
+    return [perm[s : s + size] for s in range(0, n, size)]
 
 
-def _fit(model: nn.Module, loss_fn: Callable, n: int, cfg: SequenceTrainConfig, log, name: str
-         ) -> dict:
+def _fit(
+    model: nn.Module, loss_fn: Callable, n: int, cfg: SequenceTrainConfig, log, name: str
+) -> dict:
     torch.manual_seed(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
@@ -168,8 +173,10 @@ def _fit(model: nn.Module, loss_fn: Callable, n: int, cfg: SequenceTrainConfig, 
         sched.step()
         hist.append(tot / n)
         el = time.time() - t0
-        log(f"{name} epoch {ep + 1}/{cfg.epochs} loss {tot / n:.4f} "
-            f"({el:.0f}s, ETA {el / (ep + 1) * (cfg.epochs - ep - 1):.0f}s)")
+        log(
+            f"{name} epoch {ep + 1}/{cfg.epochs} loss {tot / n:.4f} "
+            f"({el:.0f}s, ETA {el / (ep + 1) * (cfg.epochs - ep - 1):.0f}s)"
+        )
     return {"train_seconds": round(time.time() - t0, 1), "epochs": cfg.epochs, "loss": hist}
 
 
@@ -177,8 +184,7 @@ def _gain(x: torch.Tensor) -> float:
     return float(1.0 / x[:, 1:].square().mean().sqrt().clamp_min(1e-12))
 
 
-def _setup(cls, landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
-           device):
+def _setup(cls, landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig, device):
     """(model, x, y) for a training run: normalised sequences x, long labels y, and a seeded
     ``cls`` model whose config carries the input gain of x, all on ``device``."""
     x = normalize_sequences(landmarks)
@@ -189,25 +195,44 @@ def _setup(cls, landmarks, labels, config: SequenceModelConfig, cfg: SequenceTra
     return model, x.to(device), y.to(device)
 
 
-def fit_classifier(landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
-                   device="cpu", log=print) -> tuple[ExpressionClassifier, dict]:
+def fit_classifier(
+    landmarks,
+    labels,
+    config: SequenceModelConfig,
+    cfg: SequenceTrainConfig,
+    device="cpu",
+    log=print,
+) -> tuple[ExpressionClassifier, dict]:
     """Train the classifier on sequences (N, T, K, 3) with labels (N,) (cross-entropy)."""
     model, x, y = _setup(ExpressionClassifier, landmarks, labels, config, cfg, device)
-    summary = _fit(model, lambda i: nn.functional.cross_entropy(model(x[i]), y[i]), len(x), cfg,
-                   log, "classifier")
+    summary = _fit(
+        model,
+        lambda i: nn.functional.cross_entropy(model(x[i]), y[i]),
+        len(x),
+        cfg,
+        log,
+        "classifier",
+    )
     model.eval()
     with torch.no_grad():
         summary["train_accuracy"] = float((model(x).argmax(1) == y).float().mean())
     return model, summary
 
 
-def fit_baseline(landmarks, labels, config: SequenceModelConfig, cfg: SequenceTrainConfig,
-                 device="cpu", log=print) -> tuple[LSTMBaseline, dict]:
+def fit_baseline(
+    landmarks,
+    labels,
+    config: SequenceModelConfig,
+    cfg: SequenceTrainConfig,
+    device="cpu",
+    log=print,
+) -> tuple[LSTMBaseline, dict]:
     """Train the LSTM baseline: L1 to the real normalised sequences of each label."""
     model, x, y = _setup(LSTMBaseline, landmarks, labels, config, cfg, device)
     g = model.config.input_gain
-    summary = _fit(model, lambda i: (model(y[i]) - x[i]).abs().mean() * g, len(x), cfg, log,
-                   "LSTM baseline")
+    summary = _fit(
+        model, lambda i: (model(y[i]) - x[i]).abs().mean() * g, len(x), cfg, log, "LSTM baseline"
+    )
     model.eval()
     return model, summary
 

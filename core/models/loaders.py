@@ -22,13 +22,26 @@ from core.errors import MissingWeightsError, S2DError
 from core.files import file_sha256
 from core.models.checkpoint import load_checkpoint
 
-__all__ = ["load_model", "load_decoder", "load_gan", "load_sequence_model", "check_config_bounds",
-           "MAX_CONFIG_INT"]
+__all__ = [
+    "load_model",
+    "load_decoder",
+    "load_gan",
+    "load_sequence_model",
+    "check_config_bounds",
+    "MAX_CONFIG_INT",
+]
 
 
-def load_model(path: Path | str, kind: str, build: Callable[[dict, dict], nn.Module],
-               device: str | torch.device = "cpu", *, what: str, train_hint: str,
-               optional_prefixes: tuple[str, ...] = ()) -> tuple[nn.Module, dict[str, Any]]:
+def load_model(
+    path: Path | str,
+    kind: str,
+    build: Callable[[dict, dict], nn.Module],
+    device: str | torch.device = "cpu",
+    *,
+    what: str,
+    train_hint: str,
+    optional_prefixes: tuple[str, ...] = (),
+) -> tuple[nn.Module, dict[str, Any]]:
     """Read a checkpoint of ``kind`` and build its model -> (model in eval mode, metadata).
 
     Parameters
@@ -55,12 +68,14 @@ def load_model(path: Path | str, kind: str, build: Callable[[dict, dict], nn.Mod
     except RuntimeError as exc:  # size mismatches the meta probe could not see
         raise MissingWeightsError(
             f"{path}: the weights do not match the {what} config "
-            f"({str(exc).splitlines()[-1].strip()[:200]}); {train_hint}") from exc
+            f"({str(exc).splitlines()[-1].strip()[:200]}); {train_hint}"
+        ) from exc
     bad = [k for k in missing if not k.startswith(optional_prefixes)] + list(unexpected)
     if bad:
         raise MissingWeightsError(
             f"{path}: the weights do not match the {what} config (mismatched keys "
-            f"{bad[:5]}); {train_hint}")
+            f"{bad[:5]}); {train_hint}"
+        )
     model.eval().to(device)
     extra = dict(extra)
     extra["sha256"] = file_sha256(path)
@@ -89,15 +104,19 @@ def check_config_bounds(cfg: Any, where: str) -> None:
                 raise MissingWeightsError(
                     f"{where}: {name} = {value} is outside the sane range "
                     f"[-{MAX_CONFIG_INT}, {MAX_CONFIG_INT}]; the file is damaged or not ours — "
-                    "re-download or retrain the weights")
+                    "re-download or retrain the weights"
+                )
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise MissingWeightsError(f"{where}: {name} = {value} is not finite; the file "
-                                          "is damaged — re-download or retrain the weights")
+                raise MissingWeightsError(
+                    f"{where}: {name} = {value} is not finite; the file "
+                    "is damaged — re-download or retrain the weights"
+                )
         elif isinstance(value, (list, tuple)):
             if len(value) > 1000:
-                raise MissingWeightsError(f"{where}: {name} has {len(value)} entries (at most "
-                                          "1000); the file is damaged")
+                raise MissingWeightsError(
+                    f"{where}: {name} has {len(value)} entries (at most 1000); the file is damaged"
+                )
             for i, v in enumerate(value):
                 walk(v, f"{name}[{i}]", depth + 1)
         elif isinstance(value, dict):
@@ -114,7 +133,8 @@ def _check_finite(path: Path, state: dict, train_hint: str) -> None:
     bad = [k for k, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         raise MissingWeightsError(
-            f"{path}: weights {bad[:3]} hold NaN/inf values; the file is damaged — {train_hint}")
+            f"{path}: weights {bad[:3]} hold NaN/inf values; the file is damaged — {train_hint}"
+        )
 
 
 def _build_on_meta(build, cfg: dict, extra: dict) -> nn.Module | None:
@@ -129,25 +149,32 @@ def _build_on_meta(build, cfg: dict, extra: dict) -> nn.Module | None:
         return None
 
 
-def _check_shapes(path: Path, probe: nn.Module, state: dict, optional: tuple[str, ...],
-                  what: str, train_hint: str) -> None:
+def _check_shapes(
+    path: Path, probe: nn.Module, state: dict, optional: tuple[str, ...], what: str, train_hint: str
+) -> None:
     """Every tensor of the file must have the shape the config implies (before allocation)."""
     expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
-    wrong = [f"{k} {tuple(t.shape)} instead of {expected[k]}" for k, t in state.items()
-             if k in expected and tuple(t.shape) != expected[k]]
+    wrong = [
+        f"{k} {tuple(t.shape)} instead of {expected[k]}"
+        for k, t in state.items()
+        if k in expected and tuple(t.shape) != expected[k]
+    ]
     missing = [k for k in expected if k not in state and not k.startswith(optional)]
     unexpected = [k for k in state if k not in expected]
     if wrong or missing or unexpected:
-        parts = ([f"shapes {wrong[:2]}"] if wrong else []) + \
-            ([f"missing {missing[:3]}"] if missing else []) + \
-            ([f"unexpected {unexpected[:3]}"] if unexpected else [])
+        parts = (
+            ([f"shapes {wrong[:2]}"] if wrong else [])
+            + ([f"missing {missing[:3]}"] if missing else [])
+            + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
+        )
         raise MissingWeightsError(
-            f"{path}: the weights do not match the {what} config ({'; '.join(parts)}); "
-            f"{train_hint}")
+            f"{path}: the weights do not match the {what} config ({'; '.join(parts)}); {train_hint}"
+        )
 
 
-def load_decoder(path: Path | str | None = None, hierarchy=None, device="cpu"
-                 ) -> tuple[nn.Module, dict]:
+def load_decoder(
+    path: Path | str | None = None, hierarchy=None, device="cpu"
+) -> tuple[nn.Module, dict]:
     """S2D-Dec (or S2D-Dec+ with its linear shortcut, or either inside a
     :class:`~core.models.residual_decoder.ResidualDecoder` with its gate) -> (model, metadata).
 
@@ -161,8 +188,11 @@ def load_decoder(path: Path | str | None = None, hierarchy=None, device="cpu"
 
     def build(cfg: dict, extra: dict) -> nn.Module:
         config = config_from_dict(DecoderConfig, cfg)
-        h = hierarchy if hierarchy is not None else MeshHierarchy.load(
-            resource_path("hierarchy.npz"))
+        h = (
+            hierarchy
+            if hierarchy is not None
+            else MeshHierarchy.load(resource_path("hierarchy.npz"))
+        )
         model = S2DDecoder(config, h)
         if extra.get("train_config", {}).get("linear_skip"):
             from core.models.linear_skip import SkipDecoder
@@ -174,9 +204,15 @@ def load_decoder(path: Path | str | None = None, hierarchy=None, device="cpu"
             model = residual_decoder(model, gate_config_of(extra))
         return model
 
-    return load_model(path or MODELS / "s2d_decoder.safetensors", DECODER_KIND, build, device,
-                      what="decoder", train_hint="train them with `python main.py "
-                      "train-decoder` or restore models/ from the repository")
+    return load_model(
+        path or MODELS / "s2d_decoder.safetensors",
+        DECODER_KIND,
+        build,
+        device,
+        what="decoder",
+        train_hint="train them with `python main.py "
+        "train-decoder` or restore models/ from the repository",
+    )
 
 
 def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
@@ -184,12 +220,22 @@ def load_gan(path: Path | str, device: str | torch.device = "cpu") -> tuple[nn.M
     from core.models.motion_gan import GAN_KIND, Motion3DGAN, MotionGANConfig
 
     def build(cfg: dict, extra: dict) -> nn.Module:
-        return Motion3DGAN(config_from_dict(
-            MotionGANConfig, cfg, "the weights file was written by another version"))
+        return Motion3DGAN(
+            config_from_dict(
+                MotionGANConfig, cfg, "the weights file was written by another version"
+            )
+        )
 
-    return load_model(path, GAN_KIND, build, device, what="Motion3DGAN",
-                      train_hint="train them with `python main.py train-gan` or restore "
-                      "models/ from the repository", optional_prefixes=("critic.",))
+    return load_model(
+        path,
+        GAN_KIND,
+        build,
+        device,
+        what="Motion3DGAN",
+        train_hint="train them with `python main.py train-gan` or restore "
+        "models/ from the repository",
+        optional_prefixes=("critic.",),
+    )
 
 
 def load_sequence_model(path: Path | str, kind: str, device="cpu") -> tuple[nn.Module, dict]:
@@ -208,5 +254,11 @@ def load_sequence_model(path: Path | str, kind: str, device="cpu") -> tuple[nn.M
     def build(cfg: dict, extra: dict) -> nn.Module:
         return classes[kind](config_from_dict(SequenceModelConfig, cfg))
 
-    return load_model(path, kind, build, device, what=kind,
-                      train_hint="train them with `python main.py train-classifier`")
+    return load_model(
+        path,
+        kind,
+        build,
+        device,
+        what=kind,
+        train_hint="train them with `python main.py train-classifier`",
+    )

@@ -120,7 +120,8 @@ class MotionGANConfig:
         if len(self.labels) < 1 or len(set(self.labels)) != len(self.labels):
             raise InvalidInputError(
                 f"labels: expected distinct names, found {self.labels!r}; pass e.g. "
-                "core.data.recipes.LABELS")
+                "core.data.recipes.LABELS"
+            )
         unknown = sorted(set(self.one_sided) - set(self.labels))
         if unknown:
             raise InvalidInputError(f"one_sided: {unknown} are not among the labels")
@@ -128,7 +129,8 @@ class MotionGANConfig:
             raise InvalidInputError(
                 "expected n_frames >= 2 and n_landmarks, z_dim, n_components, pack >= 1; found "
                 f"{self.n_frames}, {self.n_landmarks}, {self.z_dim}, {self.n_components}, "
-                f"{self.pack}")
+                f"{self.pack}"
+            )
 
     @property
     def n_labels(self) -> int:
@@ -138,8 +140,11 @@ class MotionGANConfig:
     def classes(self) -> tuple[str, ...]:
         """Conditioning classes in one-hot order: the labels, each one-sided label split in two
         (``"mouth_side:left"``, ``"mouth_side:right"``) at its place."""
-        return tuple(c for lab in self.labels for c in (
-            (f"{lab}:{side}" for side in SIDES) if lab in self.one_sided else (lab,)))
+        return tuple(
+            c
+            for lab in self.labels
+            for c in ((f"{lab}:{side}" for side in SIDES) if lab in self.one_sided else (lab,))
+        )
 
     @property
     def n_classes(self) -> int:
@@ -149,12 +154,14 @@ class MotionGANConfig:
         """One-hot index of ``label`` (and ``side``, required for one-sided labels only)."""
         if label not in self.labels:
             raise InvalidInputError(
-                f"label: expected one of {', '.join(self.labels)}; found {label!r}")
+                f"label: expected one of {', '.join(self.labels)}; found {label!r}"
+            )
         if label not in self.one_sided:
             if side is not None:
                 raise InvalidInputError(
                     f"side: {label!r} is not one-sided ({', '.join(self.one_sided) or 'none'} "
-                    f"are); pass side=None")
+                    f"are); pass side=None"
+                )
             return self.classes.index(label)
         if side not in SIDES:
             raise InvalidInputError(f"side: expected one of {SIDES} for {label!r}, found {side!r}")
@@ -239,7 +246,7 @@ class Motion3DGAN(nn.Module):
         p[:, 0] = 1.0 / m**0.5
         basis = torch.zeros(k, m, d)
         if not basis.is_meta:  # (torch.eye on meta imports torch's Python refs)
-            basis.view(k, -1)[:, 1:k + 1] = torch.eye(k)[:, : min(k, m * d - 1)]
+            basis.view(k, -1)[:, 1 : k + 1] = torch.eye(k)[:, : min(k, m * d - 1)]
         self.register_buffer("p", p)
         self.register_buffer("tangent_mean", torch.zeros(m, d))
         # on the meta device (the loaders' shape check) only shapes matter; computing there
@@ -250,8 +257,9 @@ class Motion3DGAN(nn.Module):
         self.register_buffer("loglen_std", torch.tensor(1.0))
 
     @classmethod
-    def from_data(cls, config: MotionGANConfig, p: torch.Tensor, tangents: torch.Tensor,
-                  lengths: torch.Tensor) -> Motion3DGAN:
+    def from_data(
+        cls, config: MotionGANConfig, p: torch.Tensor, tangents: torch.Tensor, lengths: torch.Tensor
+    ) -> Motion3DGAN:
         """A fresh model whose statistics come from the training data.
 
         Parameters
@@ -268,11 +276,13 @@ class Motion3DGAN(nn.Module):
         if tuple(p.shape) != config.srvf_shape or tuple(tangents.shape[1:]) != config.srvf_shape:
             raise InvalidInputError(
                 f"p and tangents: expected (M, D) = {config.srvf_shape} and (N, M, D), found "
-                f"{tuple(p.shape)} and {tuple(tangents.shape)}")
+                f"{tuple(p.shape)} and {tuple(tangents.shape)}"
+            )
         if n <= k:
             raise InvalidInputError(
                 f"expected more training motions than n_components = {k}, found {n}; lower "
-                "n_components or add data")
+                "n_components or add data"
+            )
         v = tangents.double().reshape(n, -1)  # (N, M*D)
         mean = v.mean(0)
         _, s, vh = torch.linalg.svd(v - mean, full_matrices=False)  # vh: (min(N, M*D), M*D)
@@ -360,5 +370,6 @@ class Motion3DGAN(nn.Module):
         pk = self.config.pack
         if x.shape[0] % pk:
             raise InvalidInputError(
-                f"expected a batch size divisible by pack = {pk}, found {x.shape[0]}")
+                f"expected a batch size divisible by pack = {pk}, found {x.shape[0]}"
+            )
         return self.critic(x.reshape(x.shape[0] // pk, -1), c[::pk])

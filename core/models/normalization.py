@@ -24,7 +24,7 @@ def landmark_scale(neutral_landmarks):
         c = neutral_landmarks - neutral_landmarks.mean(-2, keepdim=True)
         return c.pow(2).sum(-1).mean(-1).sqrt()
     c = neutral_landmarks - neutral_landmarks.mean(-2, keepdims=True)
-    return np.sqrt((c ** 2).sum(-1).mean(-1))
+    return np.sqrt((c**2).sum(-1).mean(-1))
 
 
 def _frob(x):

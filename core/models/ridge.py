@@ -44,8 +44,9 @@ class RidgeMap:
         return self.predict(X).reshape(len(X), -1, 3)
 
 
-def validated_lambda(make, X, Y, groups, grid=LAMBDA_GRID, n_val_groups: int = 30,
-                     landmark_idx=None) -> tuple[float, dict]:
+def validated_lambda(
+    make, X, Y, groups, grid=LAMBDA_GRID, n_val_groups: int = 30, landmark_idx=None
+) -> tuple[float, dict]:
     """Pick a regularisation strength by validation on held-out groups (identities).
 
     make(lam) returns an unfitted model with ``fit_frames(X, Y, landmark_idx)`` and

@@ -74,8 +74,9 @@ class MotionSet:
         return int(self.q.shape[0])
 
 
-def motion_set(landmarks: np.ndarray, label: np.ndarray, identity: np.ndarray | None = None
-               ) -> MotionSet:
+def motion_set(
+    landmarks: np.ndarray, label: np.ndarray, identity: np.ndarray | None = None
+) -> MotionSet:
     """Encode landmark sequences (N, T, K, 3) metres as scale-free SRVFs + lengths.
 
     Static sequences (:func:`core.geometry.srvf.is_static`) are dropped.
@@ -83,7 +84,8 @@ def motion_set(landmarks: np.ndarray, label: np.ndarray, identity: np.ndarray | 
     lm = np.asarray(landmarks)
     if lm.ndim != 4 or lm.shape[-1] != 3 or lm.shape[1] < 2:
         raise InvalidInputError(
-            f"landmarks: expected (N, T, K, 3) sequences with T >= 2, found {lm.shape}")
+            f"landmarks: expected (N, T, K, 3) sequences with T >= 2, found {lm.shape}"
+        )
     label = np.asarray(label, np.int64)
     identity = np.zeros(len(lm), np.int64) if identity is None else np.asarray(identity, np.int64)
     x = torch.as_tensor(lm, dtype=torch.float64)
@@ -92,8 +94,14 @@ def motion_set(landmarks: np.ndarray, label: np.ndarray, identity: np.ndarray | 
     keep = ~is_static(curves)
     q, length = curve_to_srvf(curves[keep])
     k = keep.numpy()
-    return MotionSet(q, length, torch.as_tensor(label[k]), torch.as_tensor(identity[k]),
-                     scale[keep], lm[k].astype(np.float32))
+    return MotionSet(
+        q,
+        length,
+        torch.as_tensor(label[k]),
+        torch.as_tensor(identity[k]),
+        scale[keep],
+        lm[k].astype(np.float32),
+    )
 
 
 def motion_split(data, part: str) -> MotionSet:
@@ -136,9 +144,13 @@ def class_indices(motions: MotionSet, config: MotionGANConfig) -> torch.Tensor:
     :func:`motion_side`."""
     side = motion_side(motions.landmarks)
     names = [config.labels[k] for k in motions.label.tolist()]
-    return torch.as_tensor([
-        config.class_index(n, SIDES[s] if n in config.one_sided else None)
-        for n, s in zip(names, side, strict=True)], dtype=torch.int64)
+    return torch.as_tensor(
+        [
+            config.class_index(n, SIDES[s] if n in config.one_sided else None)
+            for n, s in zip(names, side, strict=True)
+        ],
+        dtype=torch.int64,
+    )
 
 
 @dataclass(frozen=True)
@@ -167,22 +179,31 @@ class GANTrainConfig:
     def __post_init__(self) -> None:
         if self.reconstruction not in RECONSTRUCTIONS:
             raise InvalidInputError(
-                f"reconstruction: expected one of {RECONSTRUCTIONS}, found {self.reconstruction!r}")
+                f"reconstruction: expected one of {RECONSTRUCTIONS}, found {self.reconstruction!r}"
+            )
         if min(self.steps, self.batch_size, self.n_critic) < 1 or not self.lr > 0:
             raise InvalidInputError(
                 "expected steps, batch_size, n_critic >= 1 and lr > 0; found "
-                f"{self.steps}, {self.batch_size}, {self.n_critic}, {self.lr}")
+                f"{self.steps}, {self.batch_size}, {self.n_critic}, {self.lr}"
+            )
         if self.lr_drop_step < 0 or not self.lr_final > 0:
             raise InvalidInputError(
                 f"expected lr_drop_step >= 0 and lr_final > 0; found {self.lr_drop_step}, "
-                f"{self.lr_final}")
+                f"{self.lr_final}"
+            )
 
     def lr_at(self, step: int) -> float:
         """Learning rate of generator step ``step`` (0-based)."""
         return self.lr_final if 0 < self.lr_drop_step <= step else self.lr
 
-def gradient_penalty(critic: Callable, x_real: torch.Tensor, x_fake: torch.Tensor,
-                     c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+
+def gradient_penalty(
+    critic: Callable,
+    x_real: torch.Tensor,
+    x_fake: torch.Tensor,
+    c: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """WGAN-GP term ``E[(||grad_x D(x_hat, c)||_2 - 1)^2]`` (eq. 2-3).
 
     ``x_hat = a x_real + (1 - a) x_fake`` with one ``a ~ U(0, 1)`` per sample.
@@ -201,17 +222,23 @@ def gradient_penalty(critic: Callable, x_real: torch.Tensor, x_fake: torch.Tenso
     -------
     () float, differentiable w.r.t. the critic parameters (``create_graph=True``).
     """
-    a = torch.rand(x_real.shape[0], 1, dtype=x_real.dtype, device=x_real.device,
-                   generator=generator)
+    a = torch.rand(
+        x_real.shape[0], 1, dtype=x_real.dtype, device=x_real.device, generator=generator
+    )
     x_hat = (a * x_real.detach() + (1 - a) * x_fake.detach()).requires_grad_(True)  # (B, F)
     out = critic(x_hat, c)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # (B, F)
     return (grad.norm(dim=1) - 1).square().mean()
 
 
-def reconstruction_loss(x_fake: torch.Tensor, labels: torch.Tensor, x_bank: torch.Tensor,
-                        bank_labels: torch.Tensor, mode: str = "nearest",
-                        paired: torch.Tensor | None = None) -> torch.Tensor:
+def reconstruction_loss(
+    x_fake: torch.Tensor,
+    labels: torch.Tensor,
+    x_bank: torch.Tensor,
+    bank_labels: torch.Tensor,
+    mode: str = "nearest",
+    paired: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``L_r`` (eq. 4): mean L1 between fake features and real features of the same label.
 
     Parameters
@@ -242,8 +269,9 @@ def reconstruction_loss(x_fake: torch.Tensor, labels: torch.Tensor, x_bank: torc
     else:
         with torch.no_grad():
             f = x_fake.detach()
-            d2 = (f.square().sum(1, keepdim=True) - 2 * f @ x_bank.T
-                  + x_bank.square().sum(1)[None])  # (B, N)
+            d2 = (
+                f.square().sum(1, keepdim=True) - 2 * f @ x_bank.T + x_bank.square().sum(1)[None]
+            )  # (B, N)
             d2 = d2.masked_fill(labels[:, None] != bank_labels[None], math.inf)
             j = d2.argmin(dim=1)  # (B,)
     return (x_fake - x_bank[j]).abs().mean()
@@ -266,8 +294,9 @@ class _LabelSampler:
 
     def groups(self, b: int, pack: int) -> torch.Tensor:
         """(b,) rows: b / pack uniform anchors, each followed by pack - 1 rows of its label."""
-        anchors = torch.randint(len(self.labels), (b // pack,), device=self.labels.device,
-                                generator=self.gen)
+        anchors = torch.randint(
+            len(self.labels), (b // pack,), device=self.labels.device, generator=self.gen
+        )
         idx = self.same_label(self.labels[anchors].repeat_interleave(pack))
         idx[::pack] = anchors
         return idx
@@ -277,7 +306,8 @@ def _finite(name: str, value: torch.Tensor, step: int) -> None:
     if not bool(torch.isfinite(value)):
         raise S2DError(
             f"non-finite {name} ({value.item()}) at step {step}: training diverged; lower the "
-            "learning rate (--lr) or resume from the last checkpoint with another --seed")
+            "learning rate (--lr) or resume from the last checkpoint with another --seed"
+        )
 
 
 def train_gan(
@@ -299,15 +329,17 @@ def train_gan(
     if int(train.label.max()) >= model_config.n_labels:
         raise InvalidInputError(
             f"training labels go up to {int(train.label.max())} but the model has "
-            f"{model_config.n_labels} labels")
+            f"{model_config.n_labels} labels"
+        )
     if cfg.batch_size % model_config.pack:
         raise InvalidInputError(
-            f"batch_size {cfg.batch_size} must be a multiple of the critic pack "
-            f"{model_config.pack}")
+            f"batch_size {cfg.batch_size} must be a multiple of the critic pack {model_config.pack}"
+        )
     if tuple(train.q.shape[1:]) != model_config.srvf_shape:
         raise InvalidInputError(
             f"training SRVFs have shape {tuple(train.q.shape[1:])}, the model expects "
-            f"{model_config.srvf_shape}")
+            f"{model_config.srvf_shape}"
+        )
     torch.manual_seed(cfg.seed)
     km = karcher_mean(train.q, tol=1e-6)
     p = km.mean
@@ -343,8 +375,13 @@ def train_gan(
             with torch.no_grad():
                 x_fake = model.fake_features(z, c)
             d_real, d_fake = model.score(x_bank[idx], c), model.score(x_fake, c)
-            gp = gradient_penalty(model.critic, x_bank[idx].reshape(b // pk, -1),
-                                  x_fake.reshape(b // pk, -1), c[::pk], generator=gen)
+            gp = gradient_penalty(
+                model.critic,
+                x_bank[idx].reshape(b // pk, -1),
+                x_fake.reshape(b // pk, -1),
+                c[::pk],
+                generator=gen,
+            )
             loss_d = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp
             _finite("critic loss", loss_d, step)
             opt_d.zero_grad(set_to_none=True)
@@ -366,19 +403,33 @@ def train_gan(
         opt_g.step()
         if step % cfg.log_every == 0 or step == cfg.steps - 1:
             el = time.time() - t0
-            rec_h = {"step": step + 1, "loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                     "wasserstein": (d_real.mean() - d_fake.mean()).item(), "gp": gp.item(),
-                     "rec": rec.item(), "seconds": round(el, 1)}
+            rec_h = {
+                "step": step + 1,
+                "loss_d": loss_d.item(),
+                "loss_g": loss_g.item(),
+                "wasserstein": (d_real.mean() - d_fake.mean()).item(),
+                "gp": gp.item(),
+                "rec": rec.item(),
+                "seconds": round(el, 1),
+            }
             hist.append(rec_h)
             left = el / max(1, step + 1 - start) * (cfg.steps - step - 1)
-            log(f"step {step + 1}/{cfg.steps} D {rec_h['loss_d']:+.4f} G {rec_h['loss_g']:+.4f} "
+            log(
+                f"step {step + 1}/{cfg.steps} D {rec_h['loss_d']:+.4f} G {rec_h['loss_g']:+.4f} "
                 f"W {rec_h['wasserstein']:.4f} GP {rec_h['gp']:.4f} L_r {rec_h['rec']:.4f} "
-                f"({el:.0f}s, ETA {left:.0f}s)")
+                f"({el:.0f}s, ETA {left:.0f}s)"
+            )
         if ckpt is not None and ((step + 1) % cfg.checkpoint_every == 0 or step == cfg.steps - 1):
             _save_resume(ckpt, model, opt_g, opt_d, step + 1, hist, cfg, extra_meta)
-    summary = {"train_seconds": round(time.time() - t0, 1), "steps": cfg.steps,
-               "resumed_from": start, "history": hist, "karcher_iterations": km.n_iter,
-               "n_train": len(train), "device": str(device)}
+    summary = {
+        "train_seconds": round(time.time() - t0, 1),
+        "steps": cfg.steps,
+        "resumed_from": start,
+        "history": hist,
+        "karcher_iterations": km.n_iter,
+        "n_train": len(train),
+        "device": str(device),
+    }
     return model, summary
 
 
@@ -386,13 +437,17 @@ def train_gan(
 # weights files
 
 
-def save_gan(path: Path, model: Motion3DGAN, cfg: GANTrainConfig, extra: dict | None = None
-             ) -> None:
+def save_gan(
+    path: Path, model: Motion3DGAN, cfg: GANTrainConfig, extra: dict | None = None
+) -> None:
     """Inference weights (generator + ``p`` and statistics; no critic) + configs, safetensors."""
     from core.models.checkpoint import save_checkpoint
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
-             if not k.startswith("critic.")}
+    state = {
+        k: v.detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+        if not k.startswith("critic.")
+    }
     meta = {"train_config": asdict(cfg), **(extra or {})}
     save_checkpoint(Path(path), state, model.config, GAN_KIND, meta)
 
@@ -412,8 +467,11 @@ def _set_opt_state(prefix: str, opt: torch.optim.Optimizer, state: dict, pids: l
     new = {}
     for pid in pids:
         pre = f"{prefix}.{pid}."
-        new[pid] = {k[len(pre):]: (v.reshape(()) if k.endswith(".step") else v)
-                    for k, v in state.items() if k.startswith(pre)}
+        new[pid] = {
+            k[len(pre) :]: (v.reshape(()) if k.endswith(".step") else v)
+            for k, v in state.items()
+            if k.startswith(pre)
+        }
     osd["state"] = new
     opt.load_state_dict(osd)
 
@@ -422,9 +480,14 @@ def _save_resume(path: Path, model, opt_g, opt_d, step: int, hist: list, cfg, ex
     from core.models.checkpoint import save_checkpoint
 
     state = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"step": step, "history": hist, "train_config": asdict(cfg),
-            "opt_g": _opt_state("opt_g", opt_g, state),
-            "opt_d": _opt_state("opt_d", opt_d, state), **(extra or {})}
+    meta = {
+        "step": step,
+        "history": hist,
+        "train_config": asdict(cfg),
+        "opt_g": _opt_state("opt_g", opt_g, state),
+        "opt_d": _opt_state("opt_d", opt_d, state),
+        **(extra or {}),
+    }
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     save_checkpoint(path, state, model.config, GAN_KIND + "-resume", meta)
 

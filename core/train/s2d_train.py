@@ -99,8 +99,10 @@ def make_split(data, split: str, part: str) -> DecoderSplit:
         held = np.isin(data.frame_label, [LABELS.index(x) for x in EXPRESSION_SPLIT_TEST_LABELS])
         sel = (~test_id & data.frame_expr_train) if part == "train" else held
     else:
-        raise S2DError(f"unknown split {split!r}; expected 'identity', 'expression' or "
-                       "'family:<actions|bones|local>'")
+        raise S2DError(
+            f"unknown split {split!r}; expected 'identity', 'expression' or "
+            "'family:<actions|bones|local>'"
+        )
     ids = data.frame_identity[sel]
     return DecoderSplit(
         neutral_lm=data.neutral_landmarks[ids],
@@ -111,8 +113,9 @@ def make_split(data, split: str, part: str) -> DecoderSplit:
     )
 
 
-def decoder_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
-                 cfg: S2DTrainConfig) -> tuple[torch.Tensor, dict]:
+def decoder_loss(
+    pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, cfg: S2DTrainConfig
+) -> tuple[torch.Tensor, dict]:
     """pred, target : (B, V, 3) normalised displacements; weights : (V,) → loss, parts."""
     err = (pred - target).abs().sum(-1)  # (B, V) L1 per vertex
     l_dr = err.mean()
@@ -170,8 +173,9 @@ def train_decoder(
     """
     rank, world = _dist_info()
     torch.manual_seed(cfg.seed)
-    dcfg = DecoderConfig.from_hierarchy(hierarchy, channels=tuple(cfg.channels),
-                                        n_landmarks=train.target_lm.shape[1])
+    dcfg = DecoderConfig.from_hierarchy(
+        hierarchy, channels=tuple(cfg.channels), n_landmarks=train.target_lm.shape[1]
+    )
     model = S2DDecoder(dcfg, hierarchy)
     if cfg.linear_skip:
         model = _with_ridge_skip(model, train, cfg)
@@ -214,18 +218,25 @@ def train_decoder(
         if rank == 0 and (step % cfg.log_every == 0 or step == cfg.steps - 1):
             el = time.time() - t0
             hist.append({"step": step, "loss": float(loss.detach()), **parts})
-            log(f"step {step + 1}/{cfg.steps} loss {float(loss.detach()):.5f} L_dr {parts['l_dr']:.5f} "
+            log(
+                f"step {step + 1}/{cfg.steps} loss {float(loss.detach()):.5f} L_dr {parts['l_dr']:.5f} "
                 f"L_pr {parts['l_pr']:.5f} lr {_lr_at(step, cfg):.2e} "
-                f"({el:.0f}s, ~{el / max(1, step + 1 - start) * (cfg.steps - step - 1):.0f}s left)")
+                f"({el:.0f}s, ~{el / max(1, step + 1 - start) * (cfg.steps - step - 1):.0f}s left)"
+            )
         if rank == 0 and run_dir is not None and (step + 1) % cfg.checkpoint_every == 0:
             _save_resume(run_dir / "last.safetensors", model, opt, step + 1, cfg, extra_meta)
-    summary = {"train_seconds": round(time.time() - t0, 1), "steps": cfg.steps,
-               "history": hist, "world_size": world}
+    summary = {
+        "train_seconds": round(time.time() - t0, 1),
+        "steps": cfg.steps,
+        "history": hist,
+        "world_size": world,
+    }
     return model, summary
 
 
-def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConfig,
-                     max_frames: int = 6000):
+def _with_ridge_skip(
+    decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConfig, max_frames: int = 6000
+):
     """Wrap the decoder with a linear shortcut initialised to the training ridge solution;
     the spiral branch's last layer starts at zero so training starts exactly at ridge."""
     from core.models.linear_skip import SkipDecoder
@@ -249,8 +260,9 @@ def _with_ridge_skip(decoder: S2DDecoder, train: DecoderSplit, cfg: S2DTrainConf
     return model
 
 
-def _with_residual(learned, train: DecoderSplit, cfg: S2DTrainConfig, template=None,
-                   max_frames: int = 20000):
+def _with_residual(
+    learned, train: DecoderSplit, cfg: S2DTrainConfig, template=None, max_frames: int = 20000
+):
     """Wrap in a :class:`ResidualDecoder` on ``template`` (default: the shipped face); with
     ``cfg.gate`` the gate is fitted to (up to ``max_frames``) normalised training inputs."""
     from core.models.landmark_residual import LandmarkResidual
@@ -265,8 +277,11 @@ def _with_residual(learned, train: DecoderSplit, cfg: S2DTrainConfig, template=N
     if cfg.gate:
         rng = np.random.default_rng(cfg.seed)
         idx = rng.choice(len(train), min(max_frames, len(train)), replace=False)
-        x = normalize_input(cfg.normalization, torch.as_tensor(train.neutral_lm[idx]),
-                            torch.as_tensor(train.target_lm[idx]))
+        x = normalize_input(
+            cfg.normalization,
+            torch.as_tensor(train.neutral_lm[idx]),
+            torch.as_tensor(train.target_lm[idx]),
+        )
         gate = fit_gate(x.numpy())
     residual = LandmarkResidual.from_face(*template)
     return ResidualDecoder(learned, residual, template[2], gate)
@@ -289,9 +304,15 @@ def _save_resume(path: Path, model, opt, step: int, cfg: S2DTrainConfig, extra) 
             if isinstance(v, torch.Tensor):
                 state[f"opt.{pid}.{k}"] = v.reshape(-1) if v.ndim == 0 else v
         groups.append(pid)
-    meta = {"step": step, "train_config": asdict(cfg), "opt_params": groups,
-            "opt_groups": [{k: v for k, v in g.items() if k != "params"}
-                           for g in opt.state_dict()["param_groups"]], **(extra or {})}
+    meta = {
+        "step": step,
+        "train_config": asdict(cfg),
+        "opt_params": groups,
+        "opt_groups": [
+            {k: v for k, v in g.items() if k != "params"} for g in opt.state_dict()["param_groups"]
+        ],
+        **(extra or {}),
+    }
     save_checkpoint(path, state, model.config, DECODER_KIND + "-resume", meta)
 
 
@@ -305,12 +326,9 @@ def _load_resume(path: Path, model, opt) -> int:
         for k, v in state.items():
             pre = f"opt.{pid}."
             if k.startswith(pre):
-                name = k[len(pre):]
+                name = k[len(pre) :]
                 st[name] = v.reshape(()) if name == "step" else v
         new_state[pid] = st
     osd["state"] = new_state
     opt.load_state_dict(osd)
     return int(extra["step"])
-
-
-

@@ -22,17 +22,33 @@ def polydata(vertices, faces):
     return pv.PolyData(np.asarray(vertices, np.float32), f)
 
 
-def render(vertices, faces, points=None, azimuth=0.0, size=(360, 400), title=None, zoom=1.45,
-           point_color="crimson", labels=None):
+def render(
+    vertices,
+    faces,
+    points=None,
+    azimuth=0.0,
+    size=(360, 400),
+    title=None,
+    zoom=1.45,
+    point_color="crimson",
+    labels=None,
+):
     pl = pv.Plotter(off_screen=True, window_size=size, lighting="three lights")
     pl.set_background("white")
     pl.add_mesh(polydata(vertices, faces), color=SKIN, smooth_shading=True, specular=0.15)
     if points is not None:
-        pl.add_points(np.asarray(points), color=point_color, point_size=7,
-                      render_points_as_spheres=True)
+        pl.add_points(
+            np.asarray(points), color=point_color, point_size=7, render_points_as_spheres=True
+        )
         if labels is not None:
-            pl.add_point_labels(np.asarray(points), labels, font_size=8, point_size=1,
-                                shape_opacity=0.0, always_visible=True)
+            pl.add_point_labels(
+                np.asarray(points),
+                labels,
+                font_size=8,
+                point_size=1,
+                shape_opacity=0.0,
+                always_visible=True,
+            )
     pl.camera_position = "xz"
     pl.camera.azimuth = azimuth
     pl.reset_camera()
@@ -48,7 +64,7 @@ def grid(images, cols):
     rows = []
     blank = np.full_like(images[0], 255)
     for i in range(0, len(images), cols):
-        row = list(images[i:i + cols])
+        row = list(images[i : i + cols])
         row += [blank] * (cols - len(row))
         rows.append(np.concatenate(row, axis=1))
     return np.concatenate(rows, axis=0)

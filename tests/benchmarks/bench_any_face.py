@@ -39,8 +39,11 @@ LABELS = ("happy", "surprised", "sad")
 
 
 def _stats(e: np.ndarray) -> dict:
-    return {"median": float(np.median(e)), "p95": float(np.percentile(e, 95)),
-            "mean": float(np.mean(e))}
+    return {
+        "median": float(np.median(e)),
+        "p95": float(np.percentile(e, 95)),
+        "mean": float(np.mean(e)),
+    }
 
 
 def _offset_scheme(anyf: AnyFace, frames: np.ndarray) -> np.ndarray:
@@ -69,9 +72,11 @@ def remeshed_faces(gen) -> list[dict]:
     face, lm, basis = load_face(), load_landmarks(), load_identity_basis()
     rows = []
     rng = np.random.default_rng(0)
-    cases = [("cm, y up, full head", 100.0, None, False),
-             ("mm, random rotation, full head", 1000.0, random_rotation(rng), False),
-             ("m, z up, face mask only", 1.0, np.eye(3), True)]
+    cases = [
+        ("cm, y up, full head", 100.0, None, False),
+        ("mm, random rotation, full head", 1000.0, random_rotation(rng), False),
+        ("m, z up, face mask only", 1.0, np.eye(3), True),
+    ]
     for k, (name, scale, rot, mask) in enumerate(cases):
         alpha = rng.normal(size=len(basis["std"])) * basis["std"]
         ident = basis["mean"] + np.tensordot(alpha, basis["basis"], axes=1)  # (V_t, 3)
@@ -110,16 +115,34 @@ def remeshed_faces(gen) -> list[dict]:
                 anim_off.append(e[:, inside])
             anim = np.concatenate([a.ravel() for a in anim])
             anim_off = np.concatenate([a.ravel() for a in anim_off])
-            motion = np.concatenate([np.linalg.norm(
-                r.on_template(gen.generate(label, i, neutral=ident.astype(np.float32)).vertices)
-                - r.on_template(ident[None]), axis=2).ravel() * 1000 for i, label in
-                enumerate(LABELS)])
-            rows.append({"case": name, "method": method, "vertices": len(r.vertices),
-                         "fit_s": t_fit, "correspondence_mm": _stats(corr),
-                         "animation_error_mm": _stats(anim),
-                         "animation_error_normal_offset_mm": _stats(anim_off),
-                         "motion_mm_mean": float(motion.mean()), "units": fit.meta["units"],
-                         "up": fit.meta["up"], "facing": fit.meta["facing"]})
+            motion = np.concatenate(
+                [
+                    np.linalg.norm(
+                        r.on_template(
+                            gen.generate(label, i, neutral=ident.astype(np.float32)).vertices
+                        )
+                        - r.on_template(ident[None]),
+                        axis=2,
+                    ).ravel()
+                    * 1000
+                    for i, label in enumerate(LABELS)
+                ]
+            )
+            rows.append(
+                {
+                    "case": name,
+                    "method": method,
+                    "vertices": len(r.vertices),
+                    "fit_s": t_fit,
+                    "correspondence_mm": _stats(corr),
+                    "animation_error_mm": _stats(anim),
+                    "animation_error_normal_offset_mm": _stats(anim_off),
+                    "motion_mm_mean": float(motion.mean()),
+                    "units": fit.meta["units"],
+                    "up": fit.meta["up"],
+                    "facing": fit.meta["facing"],
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -147,10 +170,17 @@ def real_meshes(gen, folder: Path, figures: Path | None) -> list[dict]:
             continue
         t_fit = time.perf_counter() - t0
         anyf = AnyFace(mesh, fit, str(path))
-        row = {"mesh": path.name, "vertices": mesh.n_vertices, "detected": True,
-               "method": fit.meta["method"], "fit_s": t_fit, **{
-                   k: fit.meta[k] for k in ("units", "up", "facing", "error_template_mm",
-                                            "error_face_mm")}}
+        row = {
+            "mesh": path.name,
+            "vertices": mesh.n_vertices,
+            "detected": True,
+            "method": fit.meta["method"],
+            "fit_s": t_fit,
+            **{
+                k: fit.meta[k]
+                for k in ("units", "up", "facing", "error_template_mm", "error_face_mm")
+            },
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
         if figures is not None:
@@ -161,7 +191,8 @@ def real_meshes(gen, folder: Path, figures: Path | None) -> list[dict]:
                 m = anyf.carry_motion(gen.generate(label, i, neutral=anyf.neutral))
                 tiles.append(_peak_render(anyf, m.vertices[-1]))
             Image.fromarray(np.concatenate(tiles, axis=1)).save(
-                figures / f"any_face_{path.stem}.png", optimize=True)
+                figures / f"any_face_{path.stem}.png", optimize=True
+            )
     return rows
 
 
@@ -192,18 +223,25 @@ def speed(gen, folder: Path) -> dict:
         t0 = time.perf_counter()
         anyf.carry_motion(gen.generate("happy", rep, neutral=anyf.neutral))
         theirs.append(time.perf_counter() - t0)
-    row = {"vertices": mesh.n_vertices, "detect_fit_s": t_fit, "detect_fit_cpu_s": c_fit,
-           "generate_ours_s": min(ours),
-           "generate_theirs_s": min(theirs), "ratio": min(theirs) / min(ours),
-           "load": os.getloadavg()}
+    row = {
+        "vertices": mesh.n_vertices,
+        "detect_fit_s": t_fit,
+        "detect_fit_cpu_s": c_fit,
+        "generate_ours_s": min(ours),
+        "generate_theirs_s": min(theirs),
+        "ratio": min(theirs) / min(ours),
+        "load": os.getloadavg(),
+    }
     print(json.dumps(row), flush=True)
     return row
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    default = next((p / "shared" / "meshes" for p in ROOT.parents
-                    if (p / "shared" / "meshes").is_dir()), ROOT.parent / "shared" / "meshes")
+    default = next(
+        (p / "shared" / "meshes" for p in ROOT.parents if (p / "shared" / "meshes").is_dir()),
+        ROOT.parent / "shared" / "meshes",
+    )
     ap.add_argument("--meshes", default=str(default), help="real meshes (never committed)")
     ap.add_argument("--figures", default=None, help="write the label renders here")
     ap.add_argument("--json", default=None)

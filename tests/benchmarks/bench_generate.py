@@ -64,8 +64,11 @@ def _stats(ms: list[float]) -> dict:
     import numpy as np
 
     a = np.asarray(ms)
-    return {"median": float(np.median(a)), "p10": float(np.percentile(a, 10)),
-            "p90": float(np.percentile(a, 90))}
+    return {
+        "median": float(np.median(a)),
+        "p10": float(np.percentile(a, 10)),
+        "p90": float(np.percentile(a, 90)),
+    }
 
 
 def run(args) -> dict:
@@ -82,8 +85,12 @@ def run(args) -> dict:
     gen, kinds = _generator(Path(args.weights), Path(args.decoder_weights))
     neutral = load_face().vertices
     lm0 = load_landmarks().gather(neutral)
-    stages = {"total generate()": [], "Motion3DGAN sample": [], "SRVF -> landmarks": [],
-              "S2D-Dec decode (30 frames)": []}
+    stages = {
+        "total generate()": [],
+        "Motion3DGAN sample": [],
+        "SRVF -> landmarks": [],
+        "S2D-Dec decode (30 frames)": [],
+    }
     for i in range(args.warmup + args.runs):
         label, seed = LABELS[i % len(LABELS)], i
         t0 = time.perf_counter()
@@ -98,10 +105,17 @@ def run(args) -> dict:
         if i >= args.warmup:
             for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 stages[name].append(1000 * dt)
-    return {"stages": {k: _stats(v) for k, v in stages.items()}, "models": kinds,
-            "threads": torch.get_num_threads(), "malloc_tuned": malloc, "runs": args.runs,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "load_average": os.getloadavg(), "torch": torch.__version__}
+    return {
+        "stages": {k: _stats(v) for k, v in stages.items()},
+        "models": kinds,
+        "threads": torch.get_num_threads(),
+        "malloc_tuned": malloc,
+        "runs": args.runs,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "torch": torch.__version__,
+    }
 
 
 def table(res: dict) -> str:
@@ -109,11 +123,14 @@ def table(res: dict) -> str:
     for name, s in res["stages"].items():
         lines.append(f"| {name} | {s['median']:.1f} | {s['p10']:.1f} | {s['p90']:.1f} |")
     la = ", ".join(f"{x:.1f}" for x in res["load_average"])
-    lines += ["", f"{res['runs']} runs, torch {res['torch']}, {res['threads']} thread(s), "
-              f"{res['cores']} cores ({res['cpu']}), malloc tuned: "
-              f"{all(res['malloc_tuned'].values())}, models: "
-              f"{', '.join(f'{k} {v}' for k, v in res['models'].items())}, load average during "
-              f"the run: {la} (the machine is shared; medians under load are pessimistic)."]
+    lines += [
+        "",
+        f"{res['runs']} runs, torch {res['torch']}, {res['threads']} thread(s), "
+        f"{res['cores']} cores ({res['cpu']}), malloc tuned: "
+        f"{all(res['malloc_tuned'].values())}, models: "
+        f"{', '.join(f'{k} {v}' for k, v in res['models'].items())}, load average during "
+        f"the run: {la} (the machine is shared; medians under load are pessimistic).",
+    ]
     return "\n".join(lines)
 
 
@@ -135,8 +152,13 @@ def main(argv=None) -> int:
     if args.write:
         from core.eval.motion_eval import write_report
 
-        write_report(ROOT / "docs" / "motion3dgan.md", ROOT / "docs" / "motion3dgan_metrics.json",
-                     f"bench-{res['threads']}-thread", table(res), res)
+        write_report(
+            ROOT / "docs" / "motion3dgan.md",
+            ROOT / "docs" / "motion3dgan_metrics.json",
+            f"bench-{res['threads']}-thread",
+            table(res),
+            res,
+        )
     return 0
 
 

@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             th.join()
             stop.clear()
         rows.append((name, np.median(alone), np.median(beside), np.percentile(beside, 95)))
-    print(f"B=1 decode, torch {torch.__version__}, 1 thread, switch interval "
-          f"{sys.getswitchinterval() * 1000:.0f} ms")
+    print(
+        f"B=1 decode, torch {torch.__version__}, 1 thread, switch interval "
+        f"{sys.getswitchinterval() * 1000:.0f} ms"
+    )
     print(f"{'decoder':<8} {'alone median':>13} {'beside GIL holder median':>25} {'p95':>8}")
     for name, a, b, b95 in rows:
         print(f"{name:<8} {a:10.1f} ms {b:22.1f} ms {b95:5.1f} ms")

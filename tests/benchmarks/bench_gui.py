@@ -54,8 +54,18 @@ def _ensure_display(argv: list[str]) -> None:
     if xvfb is None:
         sys.exit("no DISPLAY and no xvfb-run: install xvfb (see README) or run under a display")
     os.environ["S2D_BENCH_CHILD"] = "1"
-    os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1920x1200x24", sys.executable,
-                    str(Path(__file__).resolve()), *argv])
+    os.execv(
+        xvfb,
+        [
+            xvfb,
+            "-a",
+            "-s",
+            "-screen 0 1920x1200x24",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            *argv,
+        ],
+    )
 
 
 def _models():
@@ -154,7 +164,8 @@ class Bench:
         self.xvfb = _xvfb_pid()
         s.timing.connect(lambda lane, ms: self.timings.setdefault(lane, []).append(ms))
         s.runner.finished.connect(  # worker-thread CPU time per job (contention-free cost)
-            lambda lane, _w, cpu: self.timings.setdefault(lane + "_cpu", []).append(1e3 * cpu))
+            lambda lane, _w, cpu: self.timings.setdefault(lane + "_cpu", []).append(1e3 * cpu)
+        )
         w.show()
         self.wait_until(lambda: w.isVisible(), 5.0)
         self.wait(0.3)
@@ -210,9 +221,13 @@ class Bench:
             self.wait_until(done, 30.0)
             out.append((self.shown[-1][1] - t0) * 1000.0)
         cpu = self.timings.get("generate_cpu", [])[-n:]
-        return {"click_to_first_frame_ms": out, "median_ms": _pct(out, 50),
-                "p95_ms": _pct(out, 95), "worker_ms": self.timings.get("generate", [])[-n:],
-                "worker_cpu_median_ms": _pct(cpu, 50)}
+        return {
+            "click_to_first_frame_ms": out,
+            "median_ms": _pct(out, 50),
+            "p95_ms": _pct(out, 95),
+            "worker_ms": self.timings.get("generate", [])[-n:],
+            "worker_cpu_median_ms": _pct(cpu, 50),
+        }
 
     def drag(self, moves: int, frame: int = 0, landmark: int = 48) -> dict:
         import numpy as np
@@ -225,8 +240,9 @@ class Bench:
         self.timings.pop("drag", None)
         self.timings.pop("drag_cpu", None)
         start = vp.world_to_widget(s.current_landmarks()[landmark]).toPoint()
-        QTest.mousePress(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         start)
+        QTest.mousePress(
+            vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start
+        )
         assert s.dragging, "the landmark was not grabbed"
         sent: list[tuple[int, float]] = []
         self.shown.clear()
@@ -241,8 +257,9 @@ class Bench:
         self.idle()
         cpu = cpu_seconds(self.xvfb) - c0
         self.wait(0.1)
-        QTest.mouseRelease(vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           pos)
+        QTest.mouseRelease(
+            vp.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+        )
         self.idle()
         lat = []
         for version, t0 in sent:
@@ -251,12 +268,18 @@ class Bench:
                 lat.append((min(t) - t0) * 1000.0)
         dec = self.timings.get("drag", [])
         dec_cpu = self.timings.get("drag_cpu", [])
-        return {"moves": moves, "measured": len(lat), "latencies_ms": lat,
-                "median_ms": _pct(lat, 50),
-                "p95_ms": _pct(lat, 95), "max_ms": max(lat) if lat else float("nan"),
-                "decodes": len(dec), "decode_median_ms": _pct(dec, 50),
-                "decode_cpu_median_ms": _pct(dec_cpu, 50),
-                "cpu_ms_per_move": 1000.0 * cpu / moves}
+        return {
+            "moves": moves,
+            "measured": len(lat),
+            "latencies_ms": lat,
+            "median_ms": _pct(lat, 50),
+            "p95_ms": _pct(lat, 95),
+            "max_ms": max(lat) if lat else float("nan"),
+            "decodes": len(dec),
+            "decode_median_ms": _pct(dec, 50),
+            "decode_cpu_median_ms": _pct(dec_cpu, 50),
+            "cpu_ms_per_move": 1000.0 * cpu / moves,
+        }
 
     def drags(self, moves: int, n: int, mode: str) -> dict:
         s = self.session
@@ -281,8 +304,13 @@ class Bench:
         s.pause()
         t1, c1 = time.perf_counter(), cpu_seconds(self.xvfb)
         n = sum(1 for _v, t in self.shown if t0 <= t <= t1)
-        return {"requested_fps": fps, "shown_fps": n / (t1 - t0), "seconds": t1 - t0,
-                "frames": n, "cpu_ms_per_frame": 1000.0 * (c1 - c0) / max(n, 1)}
+        return {
+            "requested_fps": fps,
+            "shown_fps": n / (t1 - t0),
+            "seconds": t1 - t0,
+            "frames": n,
+            "cpu_ms_per_frame": 1000.0 * (c1 - c0) / max(n, 1),
+        }
 
     def frame_costs(self, reps: int) -> dict:
         import resource
@@ -298,9 +326,14 @@ class Bench:
 
         actors = [*p.renderer.GetActors(), vp.caption]
         shown = [a.GetVisibility() for a in actors]
-        configs = {"shipped": (True, True), "no teeth/eyes": (True, True),
-                   "no culling": (False, True), "no fast hand-over": (True, False),
-                   "neither": (False, False), "empty scene": (True, True)}
+        configs = {
+            "shipped": (True, True),
+            "no teeth/eyes": (True, True),
+            "no culling": (False, True),
+            "no fast hand-over": (True, False),
+            "neither": (False, False),
+            "empty scene": (True, True),
+        }
         parts = set(map(id, vp.face.parts.actors)) if vp.face.parts is not None else set()
         out = {name: {"repaint": [], "repaint_cpu": [], "render": []} for name in configs}
         try:
@@ -309,8 +342,7 @@ class Bench:
                     vp.face.culling.enabled = cull
                     p.fast_handover_enabled = fast
                     for a, v in zip(actors, shown, strict=True):
-                        hide = name == "empty scene" or (name == "no teeth/eyes"
-                                                         and id(a) in parts)
+                        hide = name == "empty scene" or (name == "no teeth/eyes" and id(a) in parts)
                         a.SetVisibility(v and not hide)
                     p.repaint()  # unmeasured: the first frame after a switch rebuilds state
                     vp.face.set_points(vp.face.skin_mesh.points.copy())
@@ -328,9 +360,14 @@ class Bench:
             for a, v in zip(actors, shown, strict=True):
                 a.SetVisibility(v)
             p.update()
-        return {name: {"repaint_median_ms": _pct(r["repaint"], 50),
-                       "repaint_cpu_mean_ms": float(np.mean(r["repaint_cpu"])),
-                       "render_median_ms": _pct(r["render"], 50)} for name, r in out.items()}
+        return {
+            name: {
+                "repaint_median_ms": _pct(r["repaint"], 50),
+                "repaint_cpu_mean_ms": float(np.mean(r["repaint_cpu"])),
+                "render_median_ms": _pct(r["render"], 50),
+            }
+            for name, r in out.items()
+        }
 
     def close(self) -> None:
         self.window.close()
@@ -340,15 +377,21 @@ class Bench:
 def pooled_drags(runs: list[dict]) -> dict:
     """Several :meth:`Bench.drag` results as one (latencies pooled; per-drag medians kept)."""
     lat = [v for r in runs for v in r["latencies_ms"]]
-    return {"drags": len(runs), "moves": sum(r["moves"] for r in runs), "measured": len(lat),
-            "median_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "max_ms": max(lat),
-            "per_drag_median_ms": [r["median_ms"] for r in runs],
-            "per_drag_p95_ms": [r["p95_ms"] for r in runs],
-            "decodes": sum(r["decodes"] for r in runs),
-            "decode_median_ms": _pct([r["decode_median_ms"] for r in runs], 50),
-            "decode_cpu_median_ms": _pct([r["decode_cpu_median_ms"] for r in runs], 50),
-            "cpu_ms_per_move": sum(r["cpu_ms_per_move"] * r["moves"] for r in runs)
-            / max(1, sum(r["moves"] for r in runs))}
+    return {
+        "drags": len(runs),
+        "moves": sum(r["moves"] for r in runs),
+        "measured": len(lat),
+        "median_ms": _pct(lat, 50),
+        "p95_ms": _pct(lat, 95),
+        "max_ms": max(lat),
+        "per_drag_median_ms": [r["median_ms"] for r in runs],
+        "per_drag_p95_ms": [r["p95_ms"] for r in runs],
+        "decodes": sum(r["decodes"] for r in runs),
+        "decode_median_ms": _pct([r["decode_median_ms"] for r in runs], 50),
+        "decode_cpu_median_ms": _pct([r["decode_cpu_median_ms"] for r in runs], 50),
+        "cpu_ms_per_move": sum(r["cpu_ms_per_move"] * r["moves"] for r in runs)
+        / max(1, sum(r["moves"] for r in runs)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,15 +399,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", default=None, help="also write the results to this file")
     p.add_argument("--moves", type=int, default=180, help="mouse moves per drag")
-    p.add_argument("--drags", type=int, default=3,
-                   help="drags, one after another on the same landmark (results pooled)")
+    p.add_argument(
+        "--drags",
+        type=int,
+        default=3,
+        help="drags, one after another on the same landmark (results pooled)",
+    )
     p.add_argument("--generate", type=int, default=8, help="generate clicks")
     p.add_argument("--seconds", type=float, default=4.0, help="playback seconds per case")
-    p.add_argument("--mode", choices=("direct", "coherent"), default="direct",
-                   help="sculpting mode of the drags (coherent: the other landmarks follow the "
-                        "prior)")
-    p.add_argument("--frames", type=int, default=60,
-                   help="repaints per configuration for the frame costs (0: skip)")
+    p.add_argument(
+        "--mode",
+        choices=("direct", "coherent"),
+        default="direct",
+        help="sculpting mode of the drags (coherent: the other landmarks follow the prior)",
+    )
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=60,
+        help="repaints per configuration for the frame costs (0: skip)",
+    )
     p.add_argument("--viewport", default=f"{VIEWPORT[0]}x{VIEWPORT[1]}", help="3-D view size, WxH")
     args = p.parse_args(argv)
     _ensure_display(argv)
@@ -376,10 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         vp = bench.window.viewport.plotter
         res = {
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version(), "gl_renderer": bench.renderer,
-                        "load_avg": os.getloadavg(), "viewport": [vp.width(), vp.height()],
-                        "models": bench.models},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "gl_renderer": bench.renderer,
+                "load_avg": os.getloadavg(),
+                "viewport": [vp.width(), vp.height()],
+                "models": bench.models,
+            },
             "generate": bench.generate(args.generate),
             "drag": bench.drags(args.moves, args.drags, args.mode),
             "playback_max": bench.playback(120.0, args.seconds),
@@ -391,28 +450,42 @@ def main(argv: list[str] | None = None) -> int:
     g, d = res["generate"], res["drag"]
     pm, p30 = res["playback_max"], res["playback_30"]
     m = res["machine"]
-    print(f"GUI benchmark — {m['gl_renderer']}, {m['cpus']} CPUs, viewport "
-          f"{m['viewport'][0]}x{m['viewport'][1]}, {m['models']}")
+    print(
+        f"GUI benchmark — {m['gl_renderer']}, {m['cpus']} CPUs, viewport "
+        f"{m['viewport'][0]}x{m['viewport'][1]}, {m['models']}"
+    )
     print(f"{'case':<44} {'result':>12} {'target':>10}")
-    print(f"{'drag (' + d['mode'] + ') -> face on screen, p95 (median)':<44} "
-          f"{d['p95_ms']:7.1f} ms ({d['median_ms']:.1f}) {'<= 33 ms':>10}")
-    print(f"{'  per drag: median / p95 (ms)':<44} " + ", ".join(
-        f"{m:.0f}/{p:.0f}" for m, p in zip(d["per_drag_median_ms"], d["per_drag_p95_ms"],
-                                           strict=True)))
-    print(f"{'  decodes / moves; decode median':<44} "
-          f"{d['decodes']:>4}/{d['moves']}; {d['decode_median_ms']:.1f} ms")
+    print(
+        f"{'drag (' + d['mode'] + ') -> face on screen, p95 (median)':<44} "
+        f"{d['p95_ms']:7.1f} ms ({d['median_ms']:.1f}) {'<= 33 ms':>10}"
+    )
+    print(
+        f"{'  per drag: median / p95 (ms)':<44} "
+        + ", ".join(
+            f"{m:.0f}/{p:.0f}"
+            for m, p in zip(d["per_drag_median_ms"], d["per_drag_p95_ms"], strict=True)
+        )
+    )
+    print(
+        f"{'  decodes / moves; decode median':<44} "
+        f"{d['decodes']:>4}/{d['moves']}; {d['decode_median_ms']:.1f} ms"
+    )
     print(f"{'  CPU time per mouse move (app + X server)':<44} {d['cpu_ms_per_move']:9.1f} ms")
     print(f"{'playback, as fast as possible':<44} {pm['shown_fps']:9.1f} fps {'>= 30 fps':>10}")
     print(f"{'  CPU time per frame (app + X server)':<44} {pm['cpu_ms_per_frame']:9.1f} ms")
     print(f"{'playback at 30 fps (frames shown per s)':<44} {p30['shown_fps']:9.1f} fps")
-    print(f"{'generate: click -> first frame, median (p95)':<44} "
-          f"{g['median_ms']:7.1f} ms ({g['p95_ms']:.1f}) {'<= 300 ms':>9}")
+    print(
+        f"{'generate: click -> first frame, median (p95)':<44} "
+        f"{g['median_ms']:7.1f} ms ({g['p95_ms']:.1f}) {'<= 300 ms':>9}"
+    )
     print(f"{'  generate job CPU time (worker), median':<44} {g['worker_cpu_median_ms']:7.1f} ms")
     if res["frame_costs"]:
         print(f"{'frame costs (ms)':<44} {'repaint':>8} {'its CPU':>8} {'Render()':>9}")
         for name, c in res["frame_costs"].items():
-            print(f"{'  ' + name:<44} {c['repaint_median_ms']:8.1f} "
-                  f"{c['repaint_cpu_mean_ms']:8.1f} {c['render_median_ms']:9.1f}")
+            print(
+                f"{'  ' + name:<44} {c['repaint_median_ms']:8.1f} "
+                f"{c['repaint_cpu_mean_ms']:8.1f} {c['render_median_ms']:9.1f}"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     return 0

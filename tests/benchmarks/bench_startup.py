@@ -64,8 +64,18 @@ def _ensure_display(argv: list[str]) -> None:
     if xvfb is None:
         sys.exit("no DISPLAY and no xvfb-run: install xvfb (see README) or run under a display")
     os.environ["S2D_BENCH_CHILD"] = "1"
-    os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1920x1200x24", sys.executable,
-                    str(Path(__file__).resolve()), *argv])
+    os.execv(
+        xvfb,
+        [
+            xvfb,
+            "-a",
+            "-s",
+            "-screen 0 1920x1200x24",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            *argv,
+        ],
+    )
 
 
 def _commands(out: Path) -> dict[str, list[str]]:
@@ -73,8 +83,18 @@ def _commands(out: Path) -> dict[str, list[str]]:
     return {
         "torch": [py, "-c", "import torch"],
         "info": [py, "main.py", "info", "--json"],
-        "generate": [py, "main.py", "generate", "--label", "happy", "--seeds", "0", "--out",
-                     str(out), "--overwrite"],
+        "generate": [
+            py,
+            "main.py",
+            "generate",
+            "--label",
+            "happy",
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+            "--overwrite",
+        ],
         "studio": [py, "-c", _STUDIO],
     }
 
@@ -83,8 +103,9 @@ def time_once(cmd: list[str], until_ready: bool, timeout: float = 300.0) -> floa
     """Seconds from starting ``cmd`` until it exits (or prints READY)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     if until_ready:
         for line in proc.stdout:
             if line.strip() == "READY":
@@ -115,9 +136,14 @@ def run(repeats: int) -> dict:
                 times.setdefault(kind, []).append(t)
                 print(f"  repeat {r + 1}/{repeats} {kind:9s} {t:6.2f} s", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
-    return {"median_s": med, "runs_s": times,
-            "ratio": {k: med[k] / med["torch"] for k in med if k != "torch"},
-            "targets": TARGETS, "loadavg_before": load0, "loadavg_after": os.getloadavg()}
+    return {
+        "median_s": med,
+        "runs_s": times,
+        "ratio": {k: med[k] / med["torch"] for k in med if k != "torch"},
+        "targets": TARGETS,
+        "loadavg_before": load0,
+        "loadavg_after": os.getloadavg(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,14 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="also write the results here")
     args = p.parse_args(argv)
     res = run(args.repeats)
-    print(f"\nload average {res['loadavg_before'][0]:.1f} before, "
-          f"{res['loadavg_after'][0]:.1f} after")
+    print(
+        f"\nload average {res['loadavg_before'][0]:.1f} before, {res['loadavg_after'][0]:.1f} after"
+    )
     print(f"{'':10s} {'median':>8s} {'ratio':>7s} {'target':>7s}")
     print(f"{'torch':10s} {res['median_s']['torch']:7.2f}s")
     for kind, ratio in res["ratio"].items():
         ok = "met" if ratio <= TARGETS[kind] else "MISSED"
-        print(f"{kind:10s} {res['median_s'][kind]:7.2f}s {ratio:6.2f}x {TARGETS[kind]:6.1f}x "
-              f"{ok}")
+        print(f"{kind:10s} {res['median_s'][kind]:7.2f}s {ratio:6.2f}x {TARGETS[kind]:6.1f}x {ok}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     return 0
