@@ -117,3 +117,29 @@ def test_typicality_fades_inputs_far_larger_than_the_training_ones():
         big = torch.as_tensor(train_x[:4] * 20, dtype=torch.float32)  # in the span, far too large
         assert float(gate.out_of_span(big).max()) < 1e-5 and float(gate(big).max()) == 0.0
     assert fit_gate(train_x, typical_factor=0).config.typical_high == 0.0
+
+
+def test_the_shipped_basis_is_the_solve_of_the_shipped_template(tmp_path):
+    """resources/landmark_residual.npz is used for the shipped face (its key matches) and holds
+    what the solve gives; any other template is solved, never given the shipped basis."""
+    from core.assets import load_face, load_landmarks
+    from core.models import landmark_residual as lr
+
+    face, lms = load_face(), load_landmarks()
+    key = lr.template_key(face.vertices, face.faces, lms.indices)
+    shipped = lr._shipped_basis(key)
+    assert shipped is not None, "resources/landmark_residual.npz is stale: build-assets rewrites it"
+    solved = lr.compute_basis(face.vertices, face.faces, lms.indices)
+    np.testing.assert_allclose(shipped, solved, atol=1e-6)
+    moved = face.vertices.copy()
+    moved[:, 0] *= 1.1  # another template of the same topology
+    other = lr.LandmarkResidual.from_face(moved, face.faces, lms.indices).basis.numpy()
+    np.testing.assert_allclose(other, lr.compute_basis(moved, face.faces, lms.indices), atol=1e-6)
+    assert not np.allclose(other, shipped, atol=1e-4)
+    # a written file round-trips, and a missing or foreign file means "solve"
+    path = tmp_path / lr.BASIS_FILE
+    lr.write_basis_file(moved, face.faces, lms.indices, path)
+    key_moved = lr.template_key(moved, face.faces, lms.indices)
+    np.testing.assert_array_equal(lr._shipped_basis(key_moved, path), other)
+    assert lr._shipped_basis(key, path) is None
+    assert lr._shipped_basis(key, tmp_path / "missing.npz") is None

@@ -33,10 +33,24 @@ def cmd_build_assets(args) -> int:
 
     if args.landmarks_only:
         build_landmark_assets(Path(args.out))
-        return 0
-
-    build_assets(Path(args.out))
+    else:
+        build_assets(Path(args.out))
+    _write_residual_basis(Path(args.out))
     return 0
+
+
+def _write_residual_basis(out: Path) -> None:
+    """The decoder's landmark-residual basis of the face just built (it depends on the
+    template and its landmarks): precomputed so that loading the decoder solves nothing."""
+    import numpy as np
+
+    from core.models.landmark_residual import BASIS_FILE, write_basis_file
+
+    with np.load(out / "face.npz", allow_pickle=False) as face:  # as core.assets.load_face
+        vertices, faces = face["vertices"].astype(np.float32), face["faces"].astype(np.int64)
+    idx = np.asarray(json.loads((out / "landmarks.json").read_text())["indices"], np.int64)
+    write_basis_file(vertices, faces, idx, out / BASIS_FILE)
+    print(f"wrote {out / BASIS_FILE}")
 
 
 def cmd_info(args) -> int:

@@ -17,7 +17,21 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ANCHOR_DISTANCE", "cotangent_laplacian", "biharmonic_basis", "LandmarkResidual"]
+__all__ = [
+    "ANCHOR_DISTANCE",
+    "BASIS_FILE",
+    "cotangent_laplacian",
+    "biharmonic_basis",
+    "compute_basis",
+    "template_key",
+    "write_basis_file",
+    "LandmarkResidual",
+]
+
+#: The basis of the shipped template, precomputed (``write_basis_file``): loading it instead of
+#: solving saves ~0.5 s of every start (the solve and scipy's imports). Used only when its key
+#: (a hash of the template and the anchor distance) matches; any other template is solved.
+BASIS_FILE = "landmark_residual.npz"
 
 #: Skin vertices farther than this (metres, straight line) from every landmark are held still
 #: (measured, leave-one-family-out with interpolation alone: 2 cm explains 58 / 62 / 52 % of
@@ -106,18 +120,11 @@ class LandmarkResidual(nn.Module):
 
         The largest connected component is the skin; other components are anchored.
         """
-        from scipy.spatial import cKDTree
-
-        from core.mesh.topology import connected_components
-
-        v = np.asarray(vertices, np.float64)
-        comp = connected_components(np.asarray(faces, np.int64), len(v))
-        skin = comp == np.bincount(comp).argmax()
-        d, _ = cKDTree(v[landmark_idx]).query(v)
-        anchored = ~skin | (d > anchor_distance)
-        anchored[np.asarray(landmark_idx)] = False
-        basis = biharmonic_basis(v, faces, landmark_idx, anchored)
-        return cls(torch.from_numpy(basis))
+        key = template_key(vertices, faces, landmark_idx, anchor_distance)
+        cached = _shipped_basis(key)
+        if cached is not None:
+            return cls(torch.from_numpy(cached))
+        return cls(torch.from_numpy(compute_basis(vertices, faces, landmark_idx, anchor_distance)))
 
     def forward(self, landmark_residual: torch.Tensor) -> torch.Tensor:
         """(B, K, 3) → (B, V, 3)."""
@@ -130,3 +137,59 @@ class LandmarkResidual(nn.Module):
         return np.einsum(
             "vk,bkc->bvc", self.basis.double().numpy(), np.asarray(landmark_residual, np.float64)
         )
+
+
+def template_key(vertices, faces, landmark_idx, anchor_distance: float = ANCHOR_DISTANCE) -> str:
+    """sha256 of what the basis depends on: vertices (V, 3), faces (F, 3), landmark indices
+    (K,) and the anchor distance."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a, dt in ((vertices, np.float64), (faces, np.int64), (landmark_idx, np.int64)):
+        h.update(np.ascontiguousarray(np.asarray(a, dt)).tobytes())
+    h.update(repr(float(anchor_distance)).encode())
+    return h.hexdigest()
+
+
+def compute_basis(vertices, faces, landmark_idx, anchor_distance: float = ANCHOR_DISTANCE):
+    """Solve the template's basis: (V, K) float32. The largest connected component is the
+    skin; other components, and skin farther than ``anchor_distance`` from every landmark,
+    are anchored."""
+    from core.mesh.topology import connected_components
+
+    v = np.asarray(vertices, np.float64)
+    idx = np.asarray(landmark_idx, np.int64)
+    comp = connected_components(np.asarray(faces, np.int64), len(v))
+    skin = comp == np.bincount(comp).argmax()
+    d = np.sqrt(((v[:, None, :] - v[idx][None]) ** 2).sum(-1)).min(1)  # (V,) to the landmarks
+    anchored = ~skin | (d > anchor_distance)
+    anchored[idx] = False
+    return biharmonic_basis(v, faces, idx, anchored).astype(np.float32)
+
+
+def _shipped_basis(key: str, path=None) -> np.ndarray | None:
+    """The precomputed basis when the shipped file's key is ``key``; else None."""
+    from core.paths import RESOURCES
+
+    path = RESOURCES / BASIS_FILE if path is None else path
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return None
+            return np.asarray(z["basis"], np.float32)
+    except (OSError, KeyError, ValueError):
+        return None  # missing or unreadable: solve instead
+
+
+def write_basis_file(vertices, faces, landmark_idx, path=None) -> None:
+    """Precompute the basis of a template into ``resources/`` (see ``BASIS_FILE``)."""
+    from core.io.atomic import atomic_savez
+    from core.paths import RESOURCES
+
+    path = RESOURCES / BASIS_FILE if path is None else path
+    basis = compute_basis(vertices, faces, landmark_idx)
+    atomic_savez(
+        path,
+        {"basis": basis, "key": np.array(template_key(vertices, faces, landmark_idx))},
+        compressed=True,
+    )
