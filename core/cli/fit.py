@@ -98,9 +98,6 @@ def neutral_face(
 ) -> NeutralFace:
     """``--neutral`` (any topology) -> NeutralFace; our own topology is used as is."""
     from core.assets import load_face
-    from core.fit.any_face import open_face
-    from core.fit.face_fit import faces_sha256
-    from core.fit.load import load_any_mesh
 
     face = load_face()
     if path is None:
@@ -109,6 +106,11 @@ def neutral_face(
                 "--fit/--landmarks need --neutral FACE (the mesh they belong to)"
             )
         return NeutralFace(face.vertices, face.faces, face.uv, face.face_uv, "default face", "m")
+    # core.fit (scipy.spatial, the fitter: ~0.4 s of imports) only for a face file
+    from core.fit.any_face import open_face
+    from core.fit.face_fit import faces_sha256
+    from core.fit.load import load_any_mesh
+
     mesh = load_any_mesh(path)
     same = mesh.n_vertices == face.n_vertices and faces_sha256(mesh.faces) == faces_sha256(
         face.faces
