@@ -1,7 +1,6 @@
 """core.generate and the generate/interpolate CLI with tiny randomly initialised models."""
 
 import json
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -9,65 +8,28 @@ import torch
 
 from core.assets import load_face, load_landmarks
 from core.cli import run_cli
-from core.data.recipes import LABELS, ONE_SIDED_LABELS
 from core.errors import InvalidInputError, TopologyMismatchError
 from core.generate import MotionGenerator, check_seed, resample_curve
-from core.geometry.sphere import karcher_mean, log_map
 from core.io.manifest import validate_manifest
 from core.io.mesh_io import load_mesh, save_mesh
-from core.mesh.hierarchy import MeshHierarchy
-from core.models.checkpoint import save_checkpoint
-from core.models.motion_gan import Motion3DGAN, MotionGANConfig
-from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
-from core.paths import RESOURCES
 from core.pipeline import S2DPipeline
-from core.train.gan_train import GANTrainConfig, motion_set, save_gan
-from core.train.s2d_train import S2DTrainConfig
-
-
-def _tiny_gan() -> Motion3DGAN:
-    """Random generator over random smooth 30-frame landmark motions (real shapes, 19 labels)."""
-    rng = np.random.default_rng(0)
-    lm0 = load_landmarks().gather(load_face().vertices)  # (68, 3)
-    seqs = []
-    for _ in range(24):
-        t = np.linspace(0, 1, 30)[:, None, None] ** rng.uniform(0.5, 2)
-        seqs.append(lm0 + 0.005 * t * rng.normal(size=(1, 68, 3)))
-    ms = motion_set(np.asarray(seqs, np.float32), np.arange(24) % len(LABELS))
-    p = karcher_mean(ms.q, tol=1e-6).mean
-    cfg = MotionGANConfig(
-        labels=LABELS, n_components=8, g_hidden=(32,), d_hidden=(32,), one_sided=ONE_SIDED_LABELS
-    )
-    torch.manual_seed(0)
-    return Motion3DGAN.from_data(cfg, p, log_map(p, ms.q), ms.length).eval()
+from tests._tiny_models import tiny_decoder, tiny_gan, tiny_weight_files
 
 
 @pytest.fixture(scope="module")
 def decoder():
-    torch.manual_seed(0)
-    h = MeshHierarchy.load(RESOURCES / "hierarchy.npz")
-    cfg = DecoderConfig.from_hierarchy(h, channels=(16, 8, 8, 8, 8), output_scale=0.05)
-    return S2DDecoder(cfg, h).eval()
+    return tiny_decoder()
 
 
 @pytest.fixture(scope="module")
 def gen(decoder):
     pipe = S2DPipeline(decoder, "scale", load_face(), load_landmarks(), torch.device("cpu"), {})
-    return MotionGenerator(_tiny_gan(), pipe)
+    return MotionGenerator(tiny_gan(), pipe)
 
 
 @pytest.fixture(scope="module")
-def weight_files(tmp_path_factory, decoder):
-    d = tmp_path_factory.mktemp("w")
-    save_gan(d / "gan.safetensors", _tiny_gan(), GANTrainConfig())
-    save_checkpoint(
-        d / "dec.safetensors",
-        decoder.state_dict(),
-        decoder.config,
-        DECODER_KIND,
-        {"train_config": asdict(S2DTrainConfig())},
-    )
-    return d / "gan.safetensors", d / "dec.safetensors"
+def weight_files(tmp_path_factory):
+    return tiny_weight_files(tmp_path_factory.mktemp("w"))
 
 
 def test_generate_shapes_frame0_neutral_and_determinism(gen):
