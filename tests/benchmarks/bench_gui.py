@@ -42,30 +42,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _display import ensure_display  # noqa: E402 - after the path setup
+
 sys.path.insert(0, str(ROOT))
 
 VIEWPORT = (1280, 720)  # default size of the 3-D view (--viewport)
-
-
-def _ensure_display(argv: list[str]) -> None:
-    if os.environ.get("DISPLAY") or os.environ.get("S2D_BENCH_CHILD"):
-        return
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
-        sys.exit("no DISPLAY and no xvfb-run: install xvfb (see README) or run under a display")
-    os.environ["S2D_BENCH_CHILD"] = "1"
-    os.execv(
-        xvfb,
-        [
-            xvfb,
-            "-a",
-            "-s",
-            "-screen 0 1920x1200x24",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            *argv,
-        ],
-    )
 
 
 def _models():
@@ -421,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--viewport", default=f"{VIEWPORT[0]}x{VIEWPORT[1]}", help="3-D view size, WxH")
     args = p.parse_args(argv)
-    _ensure_display(argv)
+    ensure_display(__file__, argv)
     from core.runtime import tune_malloc
 
     tune_malloc()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _display import ensure_display  # noqa: E402 - after the path setup
+
 TARGETS = {"info": 1.2, "generate": 1.5, "studio": 3.0}
 
 _STUDIO = r"""
@@ -55,27 +57,6 @@ sys.path.insert(0, os.getcwd())
 import main
 sys.exit(main.main([]))
 """
-
-
-def _ensure_display(argv: list[str]) -> None:
-    if os.environ.get("DISPLAY") or os.environ.get("S2D_BENCH_CHILD"):
-        return
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
-        sys.exit("no DISPLAY and no xvfb-run: install xvfb (see README) or run under a display")
-    os.environ["S2D_BENCH_CHILD"] = "1"
-    os.execv(
-        xvfb,
-        [
-            xvfb,
-            "-a",
-            "-s",
-            "-screen 0 1920x1200x24",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            *argv,
-        ],
-    )
 
 
 def _commands(out: Path) -> dict[str, list[str]]:
@@ -148,7 +129,7 @@ def run(repeats: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _ensure_display(argv)
+    ensure_display(__file__, argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", default=None, help="also write the results here")
