@@ -203,10 +203,11 @@ def _albedo(neutral: np.ndarray, faces: np.ndarray):
     template = load_face()
     if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
         return None
-    from core.mesh.albedo import skin_albedo
+    from core.mesh.albedo import eye_albedo, skin_albedo
 
     rgb = skin_albedo(neutral, faces, load_landmarks().indices)
-    rgb[~template.skin] = (40, 30, 24)  # eyeballs
+    eyes = ~template.skin
+    rgb[eyes] = eye_albedo(neutral, eyes)[eyes]  # sclera, iris, pupil
     return rgb
 
 

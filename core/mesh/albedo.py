@@ -13,12 +13,21 @@ import numpy as np
 
 from core.glossary import INNER_LIPS, MOUTH
 
-__all__ = ["SKIN_RGB", "mouth_interior", "skin_albedo"]
+__all__ = ["SKIN_RGB", "eye_albedo", "mouth_interior", "skin_albedo"]
 
 SKIN_RGB = np.array([222, 179, 153], np.float32)
 LIP_RGB = np.array([196, 118, 112], np.float32)
 MOUTH_RGB = np.array([92, 30, 34], np.float32)  # just behind the lips
 THROAT_RGB = np.array([22, 8, 10], np.float32)  # deep inside
+
+SCLERA_RGB = np.array([236, 232, 226], np.float32)
+IRIS_RGB = np.array([96, 66, 44], np.float32)
+LIMBUS_RGB = np.array([44, 30, 22], np.float32)
+PUPIL_RGB = np.array([12, 10, 10], np.float32)
+#: Half-angles (degrees, from the eyeball's centre, around its forward axis -y) of the pupil,
+#: the iris and the dark ring at the iris' edge: a 24 mm eyeball with a 12 mm iris and a 4 mm
+#: pupil.
+PUPIL_DEG, LIMBUS_DEG, IRIS_DEG = 10.0, 26.0, 30.0
 
 #: Depths (metres) behind the neutral face's visible surface over which the mouth interior goes
 #: from lip colour to its darkest.
@@ -104,3 +113,32 @@ def _signed_distance_2d(p: np.ndarray, poly: np.ndarray) -> np.ndarray:
     )
     inside = cross.sum(1) % 2 == 1
     return np.where(inside, -d, d)
+
+
+def eye_albedo(vertices: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """Colours (V, 3) uint8 for the eyeballs: sclera, iris, limbus and pupil looking ahead.
+
+    vertices (V, 3) of the neutral face (looking towards -y); eyes (V,) bool marks the eyeball
+    vertices (left of x = 0 one eyeball, right the other). Other vertices get the sclera colour
+    (callers keep their own colours there).
+    """
+    v = np.asarray(vertices, np.float64)
+    eyes = np.asarray(eyes, bool)
+    rgb = np.repeat(SCLERA_RGB[None], len(v), axis=0)
+    for side in (v[:, 0] < 0, v[:, 0] >= 0):
+        sel = eyes & side
+        if not sel.any():
+            continue
+        p = v[sel]
+        # the eyeball's centre: least-squares sphere |p|^2 = 2 c.p + k (the mesh may be a cap)
+        a = np.c_[2 * p, np.ones(len(p))]
+        centre = np.linalg.lstsq(a, (p**2).sum(1), rcond=None)[0][:3]
+        d = p - centre  # (n, 3) from the eyeball's centre
+        cos = -d[:, 1] / np.maximum(np.linalg.norm(d, axis=1), 1e-12)
+        deg = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+        col = np.repeat(SCLERA_RGB[None], len(d), axis=0)
+        col[deg < IRIS_DEG] = LIMBUS_RGB
+        col[deg < LIMBUS_DEG] = IRIS_RGB
+        col[deg < PUPIL_DEG] = PUPIL_RGB
+        rgb[sel] = col
+    return np.clip(rgb, 0, 255).astype(np.uint8)

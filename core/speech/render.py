@@ -23,7 +23,6 @@ from core.mesh.normals import vertex_normals
 __all__ = ["render_frames", "write_mp4_with_audio"]
 
 SKIN = np.array([0.86, 0.70, 0.62], np.float32)
-OTHER = np.array([0.92, 0.92, 0.90], np.float32)  # eyeballs
 MOUTH = np.array([0.30, 0.08, 0.08], np.float32)
 BACKGROUND = np.array([0.16, 0.17, 0.20], np.float32)
 LIGHT = np.array([0.35, -0.85, 0.4], np.float32)
@@ -104,7 +103,13 @@ def render_frames(
     """
     vertices = np.asarray(vertices, np.float32)
     T, V = vertices.shape[:2]
-    base = np.tile(SKIN, (V, 1)) if skin is None else np.where(skin[:, None], SKIN, OTHER)
+    if skin is None:
+        base = np.tile(SKIN, (V, 1))
+    else:  # eyeballs: sclera, iris and pupil looking ahead (as the generate video)
+        from core.mesh.albedo import eye_albedo
+
+        eyes = eye_albedo(vertices[0], ~skin).astype(np.float32) / 255.0
+        base = np.where(skin[:, None], SKIN, eyes)
     v0 = vertices[0]
     lo, hi = v0.min(0), v0.max(0)
     span = max(hi[0] - lo[0], hi[2] - lo[2]) * 1.08
