@@ -168,25 +168,26 @@ def synthesise(cfg: SpeechDataConfig, log=print) -> SpeechData:
 
 
 def _save(path: Path, d: SpeechData, cfg: SpeechDataConfig) -> None:
-    from core.io.atomic import atomic_file
+    from core.io.atomic import atomic_savez
 
     bil_off = np.cumsum([0] + [len(b) for b in d.bilabial])
-    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(
-            fh,
-            mel=d.mel,
-            params=d.params,
-            mel_off=d.mel_off,
-            frame_off=d.frame_off,
-            emotion=d.emotion,
-            intensity=d.intensity,
-            voice=d.voice,
-            test=d.test,
-            bilabial=np.concatenate(d.bilabial + [np.zeros(0, np.float32)]),
-            bil_off=bil_off,
-            text=np.array(d.text),
-            config=np.array(json.dumps(asdict(cfg))),
-        )
+    atomic_savez(
+        path,
+        {
+            "mel": d.mel,
+            "params": d.params,
+            "mel_off": d.mel_off,
+            "frame_off": d.frame_off,
+            "emotion": d.emotion,
+            "intensity": d.intensity,
+            "voice": d.voice,
+            "test": d.test,
+            "bilabial": np.concatenate(d.bilabial + [np.zeros(0, np.float32)]),
+            "bil_off": bil_off,
+            "text": np.array(d.text),
+            "config": np.array(json.dumps(asdict(cfg))),
+        },
+    )
 
 
 def load_or_build(cfg: SpeechDataConfig, cache_dir: Path, log=print) -> SpeechData:
