@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data.anny_source import BONE_GROUPS, FaceParams
+from core.data.anny_source import BONE_GROUPS, FACE_LOCAL_CHANGE_PREFIXES, FaceParams
 from core.errors import S2DError
 
 __all__ = [
@@ -56,17 +56,10 @@ RIG_BONES: dict[str, float] = {
 JAW_OPEN, JAW_SIDE = BONE_GROUPS["jaw"][1], 4.0
 EXTREME = 1.4
 
-#: Prefixes of the local shape changes used as deformation sources.
-LOCAL_PREFIXES = (
-    "nose-",
-    "mouth-",
-    "chin-",
-    "l-cheek",
-    "r-cheek",
-    "l-eye",
-    "r-eye",
-    "eyebrows-",
-    "forehead-",
+#: Prefixes of the local shape changes used as deformation sources: the head's local changes
+#: (:data:`~core.data.anny_source.FACE_LOCAL_CHANGE_PREFIXES`) without the whole head and ears.
+LOCAL_PREFIXES = tuple(
+    p for p in FACE_LOCAL_CHANGE_PREFIXES if p not in ("head-", "l-ear", "r-ear")
 )
 LOCAL_SOURCES = LOCAL_PREFIXES  # alias for the docs
 
