@@ -173,10 +173,12 @@ def _export_single(
             export_glb(tmp / name, frames, faces, fps=fps)
         else:
             from core.io.export_video import export_video
-            from core.io.render import render_frames
+            from core.io.render import face_colors, render_frames
 
             export_video(
-                tmp / name, render_frames(frames, faces, colors=_albedo(frames[0], faces)), fps=fps
+                tmp / name,
+                render_frames(frames, faces, colors=face_colors(frames[0], faces)),
+                fps=fps,
             )
         write_manifest(
             tmp / MANIFEST_NAME,
@@ -194,21 +196,6 @@ def _export_single(
                 ),
             },
         )
-
-
-def _albedo(neutral: np.ndarray, faces: np.ndarray):
-    """Video colours: skin, lips, a dark mouth and eyes on the app's topology (else None)."""
-    from core.assets import load_face, load_landmarks
-
-    template = load_face()
-    if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
-        return None
-    from core.mesh.albedo import eye_albedo, skin_albedo
-
-    rgb = skin_albedo(neutral, faces, load_landmarks().indices)
-    eyes = ~template.skin
-    rgb[eyes] = eye_albedo(neutral, eyes)[eyes]  # sclera, iris, pupil
-    return rgb
 
 
 def _request(args, gen, face, **fields) -> dict:

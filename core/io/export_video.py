@@ -5,7 +5,8 @@ Rendering is the GUI's job; this module only encodes ``(T, H, W, 3) uint8`` fram
 * **MP4**: libx264, ``yuv420p`` (plays everywhere), ``+faststart``. H.264 works on 16-pixel
   macro blocks and imageio would silently *resize* other sizes, so frames are padded on the right
   and bottom to multiples of 16 by repeating the edge pixels (no stretching, no black bars).
-  imageio-ffmpeg ships its own ffmpeg binary, so this works offline.
+  imageio-ffmpeg ships its own ffmpeg binary, so this works offline. With ``audio`` the sound
+  of that file is muxed in (AAC), cut at ``duration`` seconds (``-t``; ``-shortest`` overruns).
 * **GIF**: Pillow via imageio, looping forever. GIF delays are whole centiseconds, so the real
   frame rate is ``100 / round(100 / fps)`` (30 fps plays at 33.3 fps; 25 or 20 fps are exact).
 """
@@ -45,6 +46,8 @@ def export_video(
     *,
     progress: ProgressCallback | None = None,
     quality: int = 8,
+    audio: str | os.PathLike[str] | None = None,
+    duration: float | None = None,
 ) -> Path:
     """Encode frames to ``path`` (``.mp4`` or ``.gif``, chosen by extension), atomically.
 
@@ -60,6 +63,10 @@ def export_video(
         MP4: called after every frame; GIF: once at the end. ``False`` cancels.
     quality : int
         MP4 quality 0..10 (imageio's scale; 8 is visually lossless for renders).
+    audio : str or PathLike or None
+        MP4 only: a sound file (any format ffmpeg reads) muxed in as AAC.
+    duration : float or None
+        With ``audio``: the length of the result in seconds (the audio's duration).
 
     Returns
     -------
@@ -93,10 +100,13 @@ def export_video(
         )
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise InvalidInputError(f"fps must be a positive number, got {fps!r}")
+    if audio is not None and suffix != ".mp4":
+        raise InvalidInputError(f"cannot put sound into {path}: only .mp4 carries audio")
+    sound = None if audio is None else (str(audio), duration)
     what = f"encoding {len(frames)} frames to {path}"
     with atomic_file(path) as tmp:
         if suffix == ".mp4":
-            _write_mp4(tmp, pad_to_multiple(frames), float(fps), quality, progress, what)
+            _write_mp4(tmp, pad_to_multiple(frames), float(fps), quality, progress, what, sound)
         else:
             _write_gif(tmp, frames, float(fps))
             report_progress(progress, len(frames), len(frames), what)
@@ -110,9 +120,15 @@ def _write_mp4(
     quality: int,
     progress: ProgressCallback | None,
     what: str,
+    sound: tuple[str, float | None] | None = None,
 ) -> None:
     import imageio.v2 as iio  # lazy: starting ffmpeg support is only needed here
 
+    extra = {}
+    cut = []
+    if sound is not None:
+        extra = {"audio_path": sound[0], "audio_codec": "aac"}
+        cut = [] if sound[1] is None else ["-t", f"{sound[1]:.3f}"]
     writer = iio.get_writer(
         tmp,
         format="FFMPEG",
@@ -122,7 +138,8 @@ def _write_mp4(
         pixelformat="yuv420p",
         macro_block_size=MACRO_BLOCK,
         ffmpeg_log_level="error",
-        output_params=["-movflags", "+faststart"],
+        output_params=[*cut, "-movflags", "+faststart"],
+        **extra,
     )
     try:
         for k, frame in enumerate(frames):

@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.mesh.normals import VertexNormals
 
-__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "render_frames"]
+__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "face_colors", "render_frames"]
 
 BACKGROUND_RGB = (44, 49, 57)  # the studio's background
 SKIN_RGB = (222, 179, 153)
@@ -76,6 +76,23 @@ def render_frames(
     for t, v in enumerate(frames):
         out[t] = _render_one(v, normals(v), faces, albedo, centre, scale, width, height, lights)
     return out
+
+
+def face_colors(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
+    """Video albedo (V, 3) float32 RGB 0..255 of a face on the app's topology: skin, redder lips,
+    a dark mouth interior and eyes (sclera, iris, pupil); None for another topology (plain
+    skin). neutral (V, 3), faces (F, 3)."""
+    from core.assets import load_face, load_landmarks
+
+    template = load_face()
+    if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
+        return None
+    from core.mesh.albedo import eye_albedo, skin_albedo
+
+    rgb = skin_albedo(neutral, faces, load_landmarks().indices)
+    eyes = ~template.skin
+    rgb[eyes] = eye_albedo(neutral, eyes)[eyes]
+    return rgb
 
 
 def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights) -> np.ndarray:

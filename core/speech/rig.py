@@ -45,7 +45,7 @@ class SpeechRig:
     action_delta : (52, V, 3) float32 offsets of each action at weight 1, metres.
     jaw_angles : (J,) float64 degrees; jaw_delta : (J, V, 3) float32 offsets at those angles.
     lip_vertices : (L,) int64 vertices of the lips (LVE); upper_face : (U,) int64 (FDD);
-    mouth_cavity : (V,) bool, the inside of the mouth (drawn dark).
+    mouth_cavity : (V,) bool, the inside of the mouth (anny's segmentation).
     """
 
     action_names: tuple[str, ...]

@@ -151,8 +151,9 @@ def write_speech(
     from core.assets import load_face
     from core.io.atomic import atomic_dir
     from core.io.export import export_sequence
+    from core.io.export_video import export_video
     from core.io.manifest import build_manifest, validate_manifest
-    from core.speech.render import render_frames, write_mp4_with_audio
+    from core.io.render import face_colors, render_frames
 
     rig = load_speech_rig()
     face = load_face()
@@ -195,9 +196,10 @@ def write_speech(
             "weights_json": "weights.json",
         }
         if video:
-            skin = face.skin if len(neutral) == face.n_vertices else None
-            frames = render_frames(anim.vertices, faces, skin, rig.mouth_cavity, video_size)
-            write_mp4_with_audio(tmp / "speech.mp4", frames, anim.fps, audio, anim.duration)
+            colors = face_colors(neutral, faces)
+            size = (video_size, video_size)
+            frames = render_frames(anim.vertices, faces, size, colors)
+            export_video(tmp / "speech.mp4", frames, anim.fps, audio=audio, duration=anim.duration)
             outputs["video"] = "speech.mp4"
         top = json.loads((tmp / "frames" / "manifest.json").read_text())
         top["files"] = [f"frames/{n}" for n in top["files"]]
