@@ -133,3 +133,44 @@ def test_direct_regressor_reuses_stage_1_and_ignores_the_seed(tiny, tmp_path):
     mel, params = data.item(1)
     p0 = a.generate(mel, len(params), "angry", seed=0)
     np.testing.assert_array_equal(p0, a.generate(mel, len(params), "angry", seed=9))
+
+
+def test_lip_gap_matches_the_rig_and_the_closure_hinge():
+    from core.assets import load_landmarks
+    from core.speech.rig import load_speech_rig
+    from core.speech.visemes import mouth_opening
+    from core.train.speech_closure import CLOSED_TARGET_MM, LipGap, closure_loss
+
+    rig = load_speech_rig()
+    rng = np.random.default_rng(0)
+    p = np.zeros((6, rig.n_params), np.float32)
+    p[:, :-1] = rng.uniform(0, 0.6, (6, rig.n_params - 1)) * (rng.random((6, 52)) < 0.1)
+    p[:, -1] = [0.0, 3.0, 9.5, 17.0, 26.0, 40.0]  # inside and past the jaw samples
+    lm = load_landmarks().indices
+    want = mouth_opening(rig.vertices(p), lm[62], lm[66]) * 1000
+    got = LipGap(rig)(torch.from_numpy(p)[None])[0]
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-3)
+    gap = torch.tensor([[0.0, 4.0, 9.0]], requires_grad=True)
+    bil = torch.tensor([[True, True, False]])
+    loss = closure_loss(gap, bil)
+    assert float(loss.detach()) == pytest.approx((4.0 - CLOSED_TARGET_MM) ** 2 / 2)
+    loss.backward()  # only the open bilabial frame is pushed
+    assert gap.grad[0, 0] == 0 and gap.grad[0, 1] > 0 and gap.grad[0, 2] == 0
+    assert float(closure_loss(gap.detach(), torch.zeros_like(bil))) == 0.0
+
+
+def test_fine_tuning_with_the_closure_loss_keeps_stage_1(tiny, tmp_path):
+    from core.speech.ldm import SpeechLDM
+
+    data, out, _ = tiny
+    cfg = SpeechTrainConfig(ldm_steps=6, batch_ldm=4, window=32, closure_weight=0.05, seed=2)
+    ft = tmp_path / "ft.safetensors"
+    losses = train_speech(data, cfg, ft, small=True, log=lambda s: 0, finetune=out)
+    a, b = SpeechLDM.load(ft), SpeechLDM.load(out)
+    assert np.isfinite(losses["ldm"])
+    torch.testing.assert_close(a.vq.book_local, b.vq.book_local)
+    torch.testing.assert_close(a.p_std, b.p_std)
+    moved = [
+        not torch.equal(x, y) for x, y in zip(a.den.parameters(), b.den.parameters(), strict=True)
+    ]
+    assert any(moved)  # the denoiser started from ``out`` and was trained further

@@ -67,6 +67,16 @@ def register(sub) -> None:
         help="train the direct-regressor baseline instead of the diffusion model",
     )
     p.add_argument("--init-vq", default=None, help="take stage 1 from these weights")
+    p.add_argument(
+        "--finetune", default=None, help="continue stage 2 from these weights (all of them)"
+    )
+    p.add_argument("--lr-ldm", type=float, default=1e-3, help="stage 2 peak learning rate")
+    p.add_argument(
+        "--closure-weight",
+        type=float,
+        default=0.0,
+        help="weight of the lip-closure hinge at p/b/m frames (0 = off)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate-speech", help="diffusion vs rule baselines → docs/speech.md")
@@ -112,6 +122,8 @@ def cmd_train(args) -> int:
         batch=args.batch,
         batch_ldm=args.batch_ldm,
         seed=args.seed,
+        lr_ldm=args.lr_ldm,
+        closure_weight=args.closure_weight,
     )
     data = load_or_build(_data_cfg(args), Path(args.cache))
     run_dir = Path(args.run_dir) if args.run_dir else None
@@ -125,6 +137,7 @@ def cmd_train(args) -> int:
         str(pick_device(args.device)),
         direct=args.direct,
         init_vq=Path(args.init_vq) if args.init_vq else None,
+        finetune=Path(args.finetune) if args.finetune else None,
     )
     print(f"saved {args.out} (final losses {losses})")
     return 0

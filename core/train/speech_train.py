@@ -22,10 +22,12 @@ from torch.nn import functional as F
 
 from core.models.speech_ldm import SpeechLDMConfig, gather_audio
 from core.models.speech_vq import SpeechVQConfig
+from core.speech import visemes
 from core.speech.audio import LOG_FLOOR
 from core.speech.emotion import global_mask
 from core.speech.ldm import KIND, SpeechLDM, normalise_mel
 from core.speech.rig import load_speech_rig
+from core.train.speech_closure import LipGap, closure_loss
 from core.train.speech_data import SpeechData
 
 __all__ = ["SpeechTrainConfig", "train_speech", "default_configs"]
@@ -43,6 +45,8 @@ class SpeechTrainConfig:
     lr_vq: float = 2e-3
     lr_ldm: float = 1e-3
     decode_weight: float = 1.0
+    #: weight of the closure hinge (:mod:`core.train.speech_closure`) at bilabial frames
+    closure_weight: float = 0.0
     ckpt_every: int = 250
     log_every: int = 100
     seed: int = 0
@@ -89,11 +93,15 @@ class _Batches:
         self.rest = (-pm / ps).astype(np.float32)
         self.emotion = data.emotion[self.train]
         self.intensity = data.intensity[self.train]
+        self.bil_frames = [
+            np.round(data.bilabial[i] * visemes.FPS).astype(np.int64) for i in self.train
+        ]
 
     def __call__(self, B: int):
         L = self.window
         pick = self.rng.integers(len(self.items), size=B)
         x = np.empty((B, L, len(self.rest)), np.float32)
+        bil = np.zeros((B, L), bool)  # the bilabial closure frames of each crop
         mels = []
         for b, i in enumerate(pick):
             mel, p = self.items[i]
@@ -102,6 +110,8 @@ class _Batches:
             seg = p[s : s + L]
             x[b, : len(seg)] = seg
             x[b, len(seg) :] = self.rest
+            f = self.bil_frames[i] - s
+            bil[b, f[(f >= 0) & (f < len(seg))]] = True
             m0 = int(round(s * 100 / 30))
             n_mel = int(round(L * 100 / 30)) + 20
             m = mel[m0 : m0 + n_mel]
@@ -112,6 +122,7 @@ class _Batches:
             torch.from_numpy(np.stack(mels)),
             torch.from_numpy(self.emotion[pick]),
             torch.from_numpy(self.intensity[pick]),
+            torch.from_numpy(bil),
         )
 
 
@@ -153,11 +164,13 @@ def train_speech(
     log=print,
     direct: bool = False,
     init_vq: Path | None = None,
+    finetune: Path | None = None,
 ) -> dict:
     """Train both stages and save ``out`` (safetensors); returns the final losses.
 
     ``direct`` trains the regressor baseline instead of the diffusion model; ``init_vq`` takes
-    stage 1 (VQ-VAE and statistics) from existing weights and trains stage 2 only.
+    stage 1 (VQ-VAE and statistics) from existing weights and trains stage 2 only;
+    ``finetune`` takes everything (the denoiser too) and continues stage 2 from it.
     """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -166,15 +179,15 @@ def train_speech(
     _stats(model, data)
     stage, start = "vq", 0
     state = None
-    if init_vq is not None:
-        src = SpeechLDM.load(init_vq).state_dict()
+    if init_vq is not None or finetune is not None:
+        src = SpeechLDM.load(finetune or init_vq).state_dict()
         own = model.state_dict()
         for k, v in src.items():
-            if not k.startswith("den.") and k in own:
+            if (finetune is not None or not k.startswith("den.")) and k in own:
                 own[k] = v.float()
         model.load_state_dict(own)
         stage = "ldm"
-        log(f"stage 1 from {init_vq}")
+        log(f"{'fine-tuning' if finetune else 'stage 1 from'} {finetune or init_vq}")
     if run_dir is not None and (Path(run_dir) / "state.pt").is_file():
         state = torch.load(Path(run_dir) / "state.pt", weights_only=False)
         model.load_state_dict(state["model"])
@@ -195,7 +208,7 @@ def train_speech(
         w[list(vq_cfg.local_idx)] = 2.0  # the lips matter most
         used = torch.zeros(vq_cfg.k_local, dtype=torch.bool, device=device)
         for step in range(start, cfg.vq_steps):
-            x, _, e, _ = (t.to(device) for t in batches(cfg.batch))
+            x, _, e, _, _ = (t.to(device) for t in batches(cfg.batch))
             lr = cfg.lr_vq * min(1.0, 0.5 * (1 + np.cos(np.pi * step / cfg.vq_steps)) + 0.05)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -226,8 +239,9 @@ def train_speech(
     if state is not None and state["stage"] == "ldm" and state["step"] > 0:
         opt.load_state_dict(state["opt"])
     ab = model.den.alpha_bar
+    lip_gap = LipGap(load_speech_rig()).to(device) if cfg.closure_weight else None
     for step in range(start, cfg.ldm_steps):
-        x, mel, e, inten = (t.to(device) for t in batches(cfg.batch_ldm))
+        x, mel, e, inten, bil = (t.to(device) for t in batches(cfg.batch_ldm))
         lr = (
             cfg.lr_ldm
             * min(1.0, (step + 1) / 200)
@@ -255,9 +269,12 @@ def train_speech(
         e_in = torch.where(drop_e | drop_a[:, 0, 0], torch.full_like(e, ldm_cfg.n_emotions), e)
         x0 = model.den(xt, t, feats, e_in, inten)
         loss = F.mse_loss(x0, z0)
-        if cfg.decode_weight:
+        if cfg.decode_weight or cfg.closure_weight:
             rec = model.vq.decode(x0 * model.z_std + model.z_mean)
             loss = loss + cfg.decode_weight * F.mse_loss(rec, x)
+        if cfg.closure_weight:
+            gap = lip_gap(rec * model.p_std + model.p_mean)  # (B, L) mm
+            loss = loss + cfg.closure_weight * closure_loss(gap, bil)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.den.parameters(), 1.0)
@@ -278,7 +295,7 @@ def train_speech(
 def _latent_stats(model: SpeechLDM, batches: _Batches, device) -> None:
     zs = []
     for _ in range(20):
-        x, _, e, _ = (t.to(device) for t in batches(32))
+        x, _, e, _, _ = (t.to(device) for t in batches(32))
         zs.append(model.vq.encode(x, e).reshape(-1, model.den.cfg.d_latent))
     z = torch.cat(zs)
     model.z_mean.copy_(z.mean(0))
