@@ -121,11 +121,15 @@ class ExportController(QObject):
         face = s.template
         fps = s.fps
         faces, uv, face_uv = face.faces, face.uv, face.face_uv
+        layout, glb_uv = None, {}
         units = manifest["face"]["units"]
         user = snap.face.user
         if user is not None:  # a face of another topology: its own mesh, order and UVs
             frames = user.fit.carry(frames, user.mesh.vertices)
             faces, uv, face_uv = user.mesh.faces, user.mesh.uv, user.mesh.face_uv
+            layout = user.mesh.layout  # its polygons, materials and groups
+            if uv is not None:
+                glb_uv = {"uv": uv, "face_uv": face_uv}
             units = user.units if user.units in ("m", "cm", "mm") else units
             manifest["face"]["units"] = units
             manifest["face"]["n_vertices"] = int(frames.shape[1])
@@ -149,10 +153,11 @@ class ExportController(QObject):
                     progress=progress,
                     overwrite=overwrite,
                     units=units,
+                    layout=layout,
                 )
             if fmt == "glb":
                 progress(0, 1)
-                ex.export_glb(path, frames, faces, fps=fps)
+                ex.export_glb(path, frames, faces, fps=fps, **glb_uv)
                 progress(1, 1)
             else:
                 ex.export_video(path, frames_rgb, fps=fps, progress=progress)

@@ -91,6 +91,7 @@ class NeutralFace:
     units: str
     carry: object = None
     frame: str = ""
+    layout: object = None  # the user's polygons and materials (core.io.obj_layout.ObjLayout)
 
 
 def neutral_face(
@@ -136,6 +137,7 @@ def neutral_face(
         anyf.units,
         anyf.carry_motion,
         frame,
+        anyf.mesh.layout,
     )
 
 

@@ -158,9 +158,11 @@ def _export_single(
     manifest: dict,
     overwrite: bool,
     up: str,
+    uv: tuple | None = None,
 ) -> None:
     """``folder/<name>.<fmt>`` (GLB, or an MP4/GIF rendered by :mod:`core.io.render`) and
-    ``folder/manifest.json``, atomically (the folder appears complete or not at all)."""
+    ``folder/manifest.json``, atomically (the folder appears complete or not at all).
+    ``uv`` = (uv, face_uv) is written into a GLB."""
     from core.io.atomic import atomic_dir
     from core.io.export import MANIFEST_NAME, write_manifest
     from core.io.manifest import file_part
@@ -170,7 +172,7 @@ def _export_single(
         if fmt == "glb":
             from core.io.export_gltf import export_glb
 
-            export_glb(tmp / name, frames, faces, fps=fps)
+            export_glb(tmp / name, frames, faces, fps=fps, **_uv_kw(uv))
         else:
             from core.io.export_video import export_video
             from core.io.render import face_colors, render_frames
@@ -196,6 +198,10 @@ def _export_single(
                 ),
             },
         )
+
+
+def _uv_kw(uv: tuple | None) -> dict:
+    return {} if uv is None or uv[0] is None else {"uv": uv[0], "face_uv": uv[1]}
 
 
 def _request(args, gen, face, **fields) -> dict:
@@ -253,6 +259,7 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make) -> in
                     manifest,
                     args.overwrite or args.resume,
                     "y" if args.format == "glb" else getattr(args, "up", "z"),
+                    (uv, fuv) if face.layout is not None else None,  # a user's face: its UVs
                 )
                 batch.complete(name)
                 print(
@@ -274,6 +281,7 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make) -> in
                 overwrite=args.overwrite or args.resume,
                 units=manifest["face"]["units"],
                 up=getattr(args, "up", "z"),
+                layout=face.layout,
             )
             batch.complete(name)
             print(

@@ -27,6 +27,7 @@ from core.io.atomic import (
 )
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
 from core.io.manifest import UNITS, file_part, to_up
+from core.io.obj_layout import ObjLayout, copy_materials
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from core.io.export_gltf import export_glb
@@ -96,6 +97,7 @@ def export_sequence(
     up: str = "z",
     units: str = "m",
     normals: bool = True,
+    layout: ObjLayout | None = None,
 ) -> Path:
     """Write an animation as ``out_dir/frame_0001.<fmt>`` ... plus ``out_dir/manifest.json``.
 
@@ -135,6 +137,12 @@ def export_sequence(
         Unit of ``frames`` (the neutral face's own; recorded, nothing is scaled).
     normals : bool
         Write ``vn`` lines in OBJ frames (ignored for PLY/NPZ).
+    layout : ObjLayout or None
+        The user's polygons behind ``faces`` (:mod:`core.io.obj_layout`, from
+        ``MeshData.layout``): OBJ frames are written as those polygons with their
+        ``usemtl``/``g``/``o``/``s`` lines, and the ``.mtl`` files and their textures are copied
+        into ``out_dir`` (``mtllib`` at the top of every frame; manifest ``materials``); PLY
+        frames keep the polygons; NPZ adds ``polygon_sizes``. Ignored if it does not fit ``faces``.
 
     Returns
     -------
@@ -162,6 +170,8 @@ def export_sequence(
     uv, face_uv = as_uv(uv, face_uv, len(faces))
     vertex_uv = per_vertex_uv(uv, face_uv, faces, n_vertices) if fmt == "ply" else None
     names = [NPZ_NAME] if fmt == "npz" else _frame_names(name_pattern, n_frames, f".{fmt}")
+    if layout is not None and (not layout.fits(faces) or layout.trivial):
+        layout = None
     meta = {
         **dict(manifest or {}),
         **file_part(
@@ -185,19 +195,34 @@ def export_sequence(
             arrays = {"frames": frames, "faces": faces}
             if uv is not None:
                 arrays.update(uv=uv, face_uv=face_uv)
+            if layout is not None:
+                arrays.update(polygon_sizes=layout.sizes)
             np.savez(tmp / NPZ_NAME, **arrays)
             report_progress(progress, 1, 1, what)
         else:
-            encoder = (
-                ObjEncoder(faces, uv, face_uv, decimals=decimals, normals=normals)
-                if fmt == "obj"
-                else None
-            )
+            encoder = None
+            if fmt == "obj":
+                libs = []
+                if layout is not None:
+                    libs, copied = copy_materials(layout, tmp)
+                    if copied:
+                        meta["materials"] = copied
+                        manifest_bytes = _json_bytes(meta)
+                encoder = ObjEncoder(
+                    faces,
+                    uv,
+                    face_uv,
+                    decimals=decimals,
+                    normals=normals,
+                    layout=layout,
+                    mtllib=libs,
+                )
+            sizes = None if layout is None else layout.sizes
             for k, name in enumerate(names):
                 if encoder is not None:
                     data = encoder.encode(frames[k], comment=f"frame {k + 1} of {n_frames}")
                 else:
-                    data = encode_ply(frames[k], faces, vertex_uv)
+                    data = encode_ply(frames[k], faces, vertex_uv, sizes)
                 (tmp / name).write_bytes(data)
                 report_progress(progress, k + 1, n_frames, what)
         (tmp / MANIFEST_NAME).write_bytes(manifest_bytes)

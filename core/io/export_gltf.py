@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 import pygltflib as gl
 
-from core.arrays import as_faces, as_frames
+from core.arrays import as_faces, as_frames, as_uv
 from core.errors import InvalidInputError
 from core.io.atomic import atomic_write_bytes
 from core.mesh.normals import vertex_normals
 
-__all__ = ["export_glb", "z_up_to_y_up", "y_up_to_z_up"]
+__all__ = ["export_glb", "split_seams", "z_up_to_y_up", "y_up_to_z_up"]
 
 _FLOAT, _UINT32 = 5126, 5125
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -94,6 +94,8 @@ def export_glb(
     names: Sequence[str] | None = None,
     *,
     normals: bool = True,
+    uv: np.ndarray | None = None,
+    face_uv: np.ndarray | None = None,
 ) -> Path:
     """Write an animated GLB (morph target per frame + weights animation), atomically.
 
@@ -111,6 +113,11 @@ def export_glb(
         Morph target names (default ``frame_0001`` ...).
     normals : bool
         Also write ``NORMAL`` and per-target normal deltas (smooth shading in viewers).
+    uv, face_uv : (N_uv, 2) float and (F, 3) int, or None
+        Texture coordinates per face corner, written as ``TEXCOORD_0`` (v flipped to glTF's
+        top-left origin). glTF has one UV per vertex, so a vertex with several UVs (a seam) is
+        written once per UV: the first V vertices are the given ones in order, the copies
+        follow (``mesh.extras.sourceVertexCount`` = V).
 
     Returns
     -------
@@ -137,17 +144,57 @@ def export_glb(
             f"names must give one name per frame ({n_frames}), got {len(names)}; "
             "pass names=None for frame_0001, ..."
         )
-    data = _glb_bytes(frames, faces, float(fps), names, normals)
+    uv, face_uv = as_uv(uv, face_uv, len(faces))
+    data = _glb_bytes(frames, faces, float(fps), names, normals, uv, face_uv)
     path = Path(path)
     atomic_write_bytes(path, data)
     return path
 
 
+def split_seams(
+    faces: np.ndarray, uv: np.ndarray, face_uv: np.ndarray, n_vertices: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One UV per vertex: vertices with several UVs are copied.
+
+    Returns
+    -------
+    source : (V',) int64, the vertex each output vertex copies (``source[:V] = arange(V)``)
+    faces' : (F, 3) int64, the faces on the output vertices
+    uv' : (V', 2) float64, one UV per output vertex ((0, 0) for vertices used by no face)
+    """
+    key = faces.ravel() * len(uv) + face_uv.ravel()  # (3F,) one id per (vertex, uv) pair
+    pairs, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    vert, tex = pairs // len(uv), pairs % len(uv)
+    order = np.lexsort((first, vert))  # by vertex, then first use
+    primary = np.r_[True, vert[order][1:] != vert[order][:-1]]
+    index = np.empty(len(pairs), np.int64)
+    index[order[primary]] = vert[order[primary]]
+    extra = order[~primary]
+    index[extra] = n_vertices + np.arange(len(extra))
+    source = np.concatenate([np.arange(n_vertices), vert[extra]])
+    out_uv = np.zeros((len(source), 2))
+    out_uv[index] = uv[tex]
+    return source, index[inverse].reshape(-1, 3), out_uv
+
+
 def _glb_bytes(
-    frames: np.ndarray, faces: np.ndarray, fps: float, names: list[str], normals: bool
+    frames: np.ndarray,
+    faces: np.ndarray,
+    fps: float,
+    names: list[str],
+    normals: bool,
+    uv: np.ndarray | None = None,
+    face_uv: np.ndarray | None = None,
 ) -> bytes:
-    n_frames = len(frames)
+    n_frames, n_vertices = frames.shape[:2]
     positions = z_up_to_y_up(frames.astype(np.float64)).astype(np.float32)  # (T, V, 3)
+    unit_normals = vertex_normals(positions, faces) if normals else None
+    tex = None
+    if uv is not None:  # copies of seam vertices share their original's position and normal
+        source, faces, tex = split_seams(faces, uv, face_uv, n_vertices)
+        positions = positions[:, source]  # (T, V', 3)
+        unit_normals = None if unit_normals is None else unit_normals[:, source]
+        tex[:, 1] = 1.0 - tex[:, 1]  # glTF's UV origin is the top-left corner
     gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator="Sparse2Dense Studio"))
     gltf.bufferViews, gltf.accessors = [], []
     bins = _BinBuilder(gltf)
@@ -155,7 +202,8 @@ def _glb_bytes(
     idx = bins.add(faces.astype(np.uint32).reshape(-1), "SCALAR", target=_ELEMENT_ARRAY_BUFFER)
     base = positions[0]
     attributes = gl.Attributes(POSITION=bins.add(base, "VEC3", target=_ARRAY_BUFFER, bounds=True))
-    unit_normals = vertex_normals(positions, faces) if normals else None
+    if tex is not None:
+        attributes.TEXCOORD_0 = bins.add(tex.astype(np.float32), "VEC2", target=_ARRAY_BUFFER)
     if unit_normals is not None:
         attributes.NORMAL = bins.add(unit_normals[0], "VEC3", target=_ARRAY_BUFFER)
     targets = []
@@ -188,7 +236,7 @@ def _glb_bytes(
             name="face",
             primitives=[primitive],
             weights=[0.0] * n_frames,
-            extras={"targetNames": names},
+            extras={"targetNames": names, "sourceVertexCount": int(n_vertices)},
         )
     ]
     gltf.nodes = [gl.Node(name="face", mesh=0)]

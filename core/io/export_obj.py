@@ -8,9 +8,12 @@ given and never merged or reordered, so a frame written here reloads with identi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.io.obj_layout import ObjLayout, polygon_block, polygon_corners
 from core.mesh.normals import vertex_normals
 
 __all__ = ["ObjEncoder", "encode_ply", "per_vertex_uv"]
@@ -32,6 +35,11 @@ class ObjEncoder:
     normals : bool
         Also write one unit ``vn`` per vertex (area-weighted, :func:`core.mesh.normals.vertex_normals`), in vertex
         order, referenced by every corner (``f a//a`` or ``f a/ta/a``).
+    layout : ObjLayout or None
+        The user's polygons behind ``faces`` (:mod:`core.io.obj_layout`): written as those
+        polygons, with their ``usemtl``/``g``/``o``/``s`` lines in place.
+    mtllib : sequence of str
+        ``mtllib`` names written at the top of every frame.
     """
 
     def __init__(
@@ -42,15 +50,20 @@ class ObjEncoder:
         *,
         decimals: int = 6,
         normals: bool = False,
+        layout: ObjLayout | None = None,
+        mtllib: Sequence[str] = (),
     ) -> None:
         self._v_fmt = f"v %.{decimals}f %.{decimals}f %.{decimals}f\n"
         self._faces = faces
         self._normals = normals
+        self._mtl = "".join(f"mtllib {name}\n" for name in mtllib)
         tail = []
         has_uv = uv is not None and face_uv is not None
         if has_uv:
             tail.append(_rows(f"vt %.{decimals}f %.{decimals}f\n", uv))
-        if has_uv and normals:  # vn i belongs to v i: f v/vt/vn with vn = v
+        if layout is not None:
+            tail.append(polygon_block(layout, faces, face_uv if has_uv else None, normals))
+        elif has_uv and normals:  # vn i belongs to v i: f v/vt/vn with vn = v
             corners = np.stack([faces + 1, face_uv + 1, faces + 1], axis=-1)  # (F, 3, 3)
             tail.append(_rows("f %d/%d/%d %d/%d/%d %d/%d/%d\n", corners.reshape(len(faces), 9)))
         elif has_uv:
@@ -73,7 +86,7 @@ class ObjEncoder:
         comment : str or None
             One line written as ``# comment`` at the top.
         """
-        head = f"# {comment}\n" if comment else ""
+        head = (f"# {comment}\n" if comment else "") + self._mtl
         v_block = _rows(self._v_fmt, vertices)
         if self._normals:
             n = vertex_normals(np.asarray(vertices)[None], self._faces)[0]  # (V, 3)
@@ -93,6 +106,7 @@ def encode_ply(
     vertices: np.ndarray,
     faces: np.ndarray,
     uv: np.ndarray | None = None,
+    sizes: np.ndarray | None = None,
 ) -> bytes:
     """Binary little-endian PLY bytes of one triangle mesh.
 
@@ -104,6 +118,11 @@ def encode_ply(
         Written as ``list uchar int vertex_indices``.
     uv : (V, 2) float or None
         Per-vertex texture coordinates, written as ``s``/``t`` (PLY has no per-corner UVs).
+    sizes : (P,) int or None
+        Corner counts when ``faces`` are the fan triangulation of polygons
+        (:func:`core.io.obj_layout.polygon_corners`): polygons that all have the same number of
+        corners (a quad mesh) are written instead. Mixed polygons stay triangles, since common
+        binary PLY readers (trimesh among them, so our own loader) need one list length.
     """
     real = "float" if vertices.dtype == np.float32 else "double"
     kind = "<f4" if real == "float" else "<f8"
@@ -114,9 +133,13 @@ def encode_ply(
     v_rec["x"], v_rec["y"], v_rec["z"] = vertices[:, 0], vertices[:, 1], vertices[:, 2]
     if uv is not None:
         v_rec["s"], v_rec["t"] = uv[:, 0], uv[:, 1]
-    f_rec = np.empty(len(faces), dtype=[("n", "u1"), ("idx", "<i4", (3,))])
-    f_rec["n"] = 3
-    f_rec["idx"] = faces
+    if sizes is None or np.ptp(sizes) != 0 or sizes[0] == 3 or sizes[0] > 255:
+        f_rec = np.empty(len(faces), dtype=[("n", "u1"), ("idx", "<i4", (3,))])
+        f_rec["n"] = 3
+        f_rec["idx"] = faces
+        face_bytes, n_faces = f_rec.tobytes(), len(faces)
+    else:
+        face_bytes, n_faces = _ply_polygons(faces, np.asarray(sizes, np.int64)), len(sizes)
     header = [
         "ply",
         "format binary_little_endian 1.0",
@@ -129,11 +152,23 @@ def encode_ply(
     if uv is not None:
         header += ["property float s", "property float t"]
     header += [
-        f"element face {len(faces)}",
+        f"element face {n_faces}",
         "property list uchar int vertex_indices",
         "end_header",
     ]
-    return ("\n".join(header) + "\n").encode("ascii") + v_rec.tobytes() + f_rec.tobytes()
+    return ("\n".join(header) + "\n").encode("ascii") + v_rec.tobytes() + face_bytes
+
+
+def _ply_polygons(faces: np.ndarray, sizes: np.ndarray) -> bytes:
+    """``list uchar int`` records of polygons of ``sizes`` (P,) (each at most 255 corners)."""
+    corners = polygon_corners(faces, sizes).astype("<i4")  # (C,)
+    rec_start = np.cumsum(1 + 4 * sizes) - (1 + 4 * sizes)  # (P,) byte offset of each record
+    out = np.empty(int(len(sizes) + 4 * len(corners)), np.uint8)
+    out[rec_start] = np.minimum(sizes, 255).astype(np.uint8)
+    j = np.arange(len(corners)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # corner in polygon
+    pos = np.repeat(rec_start, sizes) + 1 + 4 * j  # (C,) byte offset of each index
+    out[pos[:, None] + np.arange(4)] = corners.view(np.uint8).reshape(-1, 4)
+    return out.tobytes()
 
 
 def per_vertex_uv(

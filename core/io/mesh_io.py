@@ -30,6 +30,7 @@ from core.arrays import as_faces, as_uv, as_vertices
 from core.errors import InvalidInputError, MeshFormatError, TopologyMismatchError
 from core.io.atomic import atomic_write_bytes
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
+from core.io.obj_layout import ObjLayout
 from core.io.obj_reader import read_obj
 from core.io.safe_input import open_regular
 
@@ -67,6 +68,9 @@ class MeshData:
         Per-corner indices into ``uv`` (present exactly when ``uv`` is).
     notes : tuple of str
         Non-fatal observations for the user (triangulated polygons, unreferenced vertices, ...).
+    layout : ObjLayout or None
+        The file's own polygons (and, for OBJ, materials and groups) behind ``faces``
+        (:mod:`core.io.obj_layout`); None when unknown.
     """
 
     vertices: np.ndarray
@@ -74,6 +78,7 @@ class MeshData:
     uv: np.ndarray | None = None
     face_uv: np.ndarray | None = None
     notes: tuple[str, ...] = ()
+    layout: ObjLayout | None = None
 
     @property
     def n_vertices(self) -> int:
@@ -200,9 +205,9 @@ def load_mesh(
     with fh:
         try:
             if suffix == ".obj":
-                vertices, faces, uv, face_uv, notes = read_obj(path, fh, max_vertices)
+                vertices, faces, uv, face_uv, notes, layout = read_obj(path, fh, max_vertices)
             else:
-                vertices, faces, uv, face_uv, notes = _parse_ply(
+                vertices, faces, uv, face_uv, notes, layout = _parse_ply(
                     path, fh.read(max_bytes + 1), max_vertices
                 )
         except OSError as exc:
@@ -221,7 +226,7 @@ def load_mesh(
             notes.append("texture coordinates were damaged and have been ignored")
     if inspect:
         notes.extend(mesh_warnings(vertices, faces))
-    return MeshData(vertices, faces, uv, face_uv, tuple(notes))
+    return MeshData(vertices, faces, uv, face_uv, tuple(notes), layout)
 
 
 def _fan(polygon: list[int]) -> list[tuple[int, int, int]]:
@@ -258,7 +263,8 @@ def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
             f"{path}: expected a triangle mesh, found a {type(mesh).__name__}; choose a surface mesh"
         )
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    faces, n_polygons = _ply_faces_in_file_order(mesh)
+    faces, sizes = _ply_faces_in_file_order(mesh)
+    n_polygons = int((sizes > 3).sum())
     notes = []
     if n_polygons:
         notes.append(f"{n_polygons} polygon(s) with more than 3 corners were split into triangles")
@@ -267,7 +273,7 @@ def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
     if visual_uv is not None and len(visual_uv) == len(vertices):
         uv = np.asarray(visual_uv, dtype=np.float64)
         face_uv = faces.copy()
-    return vertices, faces, uv, face_uv, notes
+    return vertices, faces, uv, face_uv, notes, ObjLayout(sizes)
 
 
 def _ply_vertex_count(data: bytes) -> int | None:
@@ -283,24 +289,25 @@ def _ply_vertex_count(data: bytes) -> int | None:
     return None
 
 
-def _ply_faces_in_file_order(mesh) -> tuple[np.ndarray, int]:
-    """Faces as listed in the file, polygons fan-triangulated like OBJ.
+def _ply_faces_in_file_order(mesh) -> tuple[np.ndarray, np.ndarray]:
+    """Faces as listed in the file, polygons fan-triangulated like OBJ, and the corner count
+    of each polygon (P,).
 
     trimesh moves triangles before triangulated polygons when a PLY mixes them, so the raw face
     lists it keeps in ``metadata['_ply_raw']`` are used when present (falls back to ``faces``).
     """
     lists = _raw_face_lists(mesh)
-    if lists is None:
-        return np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3), 0
+    if lists is None or (lists.dtype != object and lists.ndim == 2 and lists.shape[1] == 3):
+        tris = np.asarray(mesh.faces if lists is None else lists, dtype=np.int64).reshape(-1, 3)
+        return tris, np.full(len(tris), 3, np.int64)
     if lists.dtype != object and lists.ndim == 2:
-        if lists.shape[1] == 3:
-            return lists.astype(np.int64), 0
         polys = [list(row) for row in lists]
     else:
         polys = [list(np.ravel(row)) for row in lists]
-    tris = [t for poly in polys if len(poly) >= 3 for t in _fan([int(i) for i in poly])]
-    n_polygons = sum(len(p) > 3 for p in polys)
-    return np.array(tris, dtype=np.int64).reshape(-1, 3), n_polygons
+    polys = [p for p in polys if len(p) >= 3]
+    tris = [t for poly in polys for t in _fan([int(i) for i in poly])]
+    sizes = np.array([len(p) for p in polys], np.int64)
+    return np.array(tris, dtype=np.int64).reshape(-1, 3), sizes
 
 
 def _raw_face_lists(mesh) -> np.ndarray | None:

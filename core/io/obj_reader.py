@@ -18,12 +18,15 @@ from typing import BinaryIO
 import numpy as np
 
 from core.errors import MeshFormatError
+from core.io.obj_layout import ObjLayout
 
 __all__ = ["read_obj", "MAX_TRIANGLES_PER_VERTEX"]
 
 #: With ``max_vertices`` set, more triangles than this many per allowed vertex are refused too
 #: (a closed triangle mesh has about 2 per vertex; 8 leaves room for polygons and duplicates).
 MAX_TRIANGLES_PER_VERTEX = 8
+#: Lines kept in their place between the faces (materials, groups, objects, smoothing).
+_MARKS = (b"usemtl", b"g", b"o", b"s")
 
 
 def _lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -47,7 +50,8 @@ def _lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
 
 def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
     """Parse an OBJ from ``fh`` -> (vertices (V, 3) float64, faces (F, 3) int64, uv (N, 2) or None,
-    face_uv (F, 3) or None, notes list of str).
+    face_uv (F, 3) or None, notes list of str,
+    layout :class:`~core.io.obj_layout.ObjLayout`: polygons, ``mtllib`` and ``usemtl`` lines).
 
     Raises
     ------
@@ -63,7 +67,9 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
         )
     max_tris = None if max_vertices is None else MAX_TRIANGLES_PER_VERTEX * max_vertices + 16
     pos, tex = array("d"), array("d")
-    tris, tri_uv = array("q"), array("q")
+    tris, tri_uv, sizes = array("q"), array("q"), array("q")
+    mtllib: list[str] = []
+    marks: list[tuple[int, str]] = []
     n_v = n_vt = n_uv_faces = n_polygons = n_tris = 0
     for lineno, line in _lines(fh):
         parts = line.split()
@@ -102,6 +108,7 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
             verts, uvs = _parse_face(path, lineno, parts[1:], n_v, n_vt)
             if len(verts) > 3:
                 n_polygons += 1
+            sizes.append(len(verts))
             for a, b in zip(verts[1:-1], verts[2:], strict=True):
                 tris.extend((verts[0], a, b))
             n_tris += len(verts) - 2
@@ -114,6 +121,10 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
                 n_uv_faces += 1
                 for a, b in zip(uvs[1:-1], uvs[2:], strict=True):
                     tri_uv.extend((uvs[0], a, b))
+        elif tag == b"mtllib":
+            mtllib.extend(_text(x) for x in parts[1:])
+        elif tag in _MARKS:
+            marks.append((len(sizes), _text(b" ".join(parts))))
     if not n_v:
         raise MeshFormatError(
             f"{path}: expected Wavefront OBJ vertex lines ('v x y z'), found none; the file is "
@@ -133,7 +144,17 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
             notes.append("texture coordinates are not numeric and have been ignored")
     elif n_uv_faces:
         notes.append("only some faces have texture coordinates; UVs have been ignored")
-    return vertices, faces, uv, face_uv, notes
+    layout = ObjLayout(
+        np.frombuffer(sizes, dtype=np.int64).copy(),
+        tuple(mtllib),
+        tuple(marks),
+        str(path.absolute().parent),
+    )
+    return vertices, faces, uv, face_uv, notes, layout
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _show(text: bytes) -> str:
