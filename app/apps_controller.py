@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.backend import array_key
 from app.errors import guarded
-from app.state import FaceState, Snapshot, Source
+from app.state import CREATED_FACE, FaceState, Snapshot, Source
 from core.edit.model import neutral_motion
 
 __all__ = ["AppsController"]
@@ -69,7 +69,7 @@ class AppsController(QObject):
         changed = tuple(
             sorted((k, float(x)) for k, x in vals.items() if x != self.basis.slider(k).default)
         )
-        face = FaceState(v, "created face", None, array_key(v), changed)
+        face = FaceState(v, CREATED_FACE, None, array_key(v), changed)
         if self._before is None:
             self._before = self.session.snapshot
         self.session.set_snapshot(Snapshot.of(face, _neutral(face, self.session), Source()))
@@ -138,28 +138,37 @@ class AppsController(QObject):
         )
 
     # -------------------------------------------------------------------------- transfer
-    def transfer(self, path: str, mode: str = "srvf", source_fps: float = 30.0) -> None:
-        """Replay the motion in ``path`` (mesh/.pts folder, .npy, .csv) on the current face."""
+    def transfer(
+        self,
+        path: str,
+        mode: str = "srvf",
+        source_fps: float = 30.0,
+        stabilize: bool = True,
+        align: bool = True,
+    ) -> None:
+        """Replay the motion in ``path`` (mesh/.pts folder, .npy, .csv) recorded at
+        ``source_fps`` on the current face (options as ``python main.py transfer``'s; the
+        manifest records them, :func:`core.apps.replay.transfer_params`)."""
         s = self.session
         face, fps = s.face, s.fps
 
         def job(be):
+            from core.apps.replay import transfer_params
             from core.apps.sources import read_source, resample
             from core.apps.transfer import transfer_motion
 
             src = read_source(path, source_fps)
             lm = resample(src.landmarks, src.fps, fps)
-            return transfer_motion(be.generator, lm, face.vertices, mode, fps), src
+            motion = transfer_motion(be.generator, lm, face.vertices, mode, fps, stabilize, align)
+            return motion, src, transfer_params(src, mode, stabilize, align)
 
         def done(result):
-            motion, src = result
+            motion, src, params = result
             if face is not s.face:
                 return
             name = Path(src.path).name
-            s.push_snapshot(
-                Snapshot.of(face, motion, Source("transfer", name, None, motion.n_frames)),
-                f"Transfer {name}",
-            )
+            source = Source("transfer", name, None, motion.n_frames, params=params)
+            s.push_snapshot(Snapshot.of(face, motion, source), f"Transfer {name}")
             s.status.emit(
                 f"Transferred {name}: {src.n_frames} frames at {src.fps:g} fps -> "
                 f"{motion.n_frames} at {fps:g} fps ({mode})"
@@ -207,11 +216,12 @@ class AppsController(QObject):
     def build_timeline(self) -> None:
         """Play the clips as one motion on the current face (an undo step; then playable,
         scrubbable, sculptable and exportable like any motion)."""
+        from core.apps.replay import sequence_params
         from core.apps.timeline import format_spec
 
         s = self.session
         face, clips, fps = s.face, list(self.clips), s.fps
-        spec = format_spec(clips)
+        spec, params = format_spec(clips), sequence_params(clips)
 
         def job(be):
             from core.apps.timeline import build_timeline
@@ -222,7 +232,9 @@ class AppsController(QObject):
             if face is not s.face:
                 return
             s.push_snapshot(
-                Snapshot.of(face, motion, Source("sequence", spec, None, motion.n_frames)),
+                Snapshot.of(
+                    face, motion, Source("sequence", spec, None, motion.n_frames, params=params)
+                ),
                 "Timeline",
             )
             s.status.emit(f"Timeline: {motion.n_frames} frames ({spec})")

@@ -602,6 +602,7 @@ class StudioSession(QObject):
             },
             self.backend.torch_device,
             uv=True,
+            face_extra=_face_extra(snap.face),
         )
         return out
 
@@ -724,3 +725,12 @@ def _file_name(path) -> str:
     from pathlib import Path
 
     return Path(path).name
+
+
+def _face_extra(face) -> dict | None:
+    """How a face with no file was made, for ``python main.py replay`` (face-creator sliders)."""
+    from app.state import CREATED_FACE
+
+    if face.path is None and face.name == CREATED_FACE:
+        return {"sliders": dict(face.sliders)}
+    return None

@@ -21,7 +21,10 @@ import numpy as np
 from core.edit.model import DragEdit, ResetEdit, edited_frames, frozen
 from core.motion import Motion
 
-__all__ = ["FaceState", "Source", "Snapshot", "new_token"]
+__all__ = ["FaceState", "Source", "Snapshot", "new_token", "CREATED_FACE"]
+
+#: ``FaceState.name`` of a face made with the face creator (its ``sliders`` replay it).
+CREATED_FACE = "created face"
 
 _tokens = itertools.count(1)
 
@@ -55,7 +58,9 @@ class Source:
     source's name) or "sequence" (label: the timeline's spec);
     label/seed/n_frames: the generated motion (or motion A); a/b: (label, seed) of the
     interpolation ends; tau: the interpolation parameter; side: the side a one-sided label
-    (mouth_side, contempt) was generated on.
+    (mouth_side, contempt) was generated on; params: what else replays the motion (a
+    transfer's file, mode and frame rates, a timeline's clips; :mod:`core.apps.replay`),
+    merged into :meth:`manifest`.
     """
 
     kind: str = "neutral"
@@ -66,6 +71,7 @@ class Source:
     b: tuple | None = None
     tau: float | None = None
     side: str | None = None
+    params: dict | None = field(default=None, compare=False)
 
     def describe(self, ascii_only: bool = False) -> str:
         """One line for panels (``ascii_only`` for VTK text, whose font lacks → and τ)."""
@@ -95,6 +101,8 @@ class Source:
             v = getattr(self, name)
             if v is not None:
                 out[name] = {"label": v[0], "seed": int(v[1])}
+        for key, v in (self.params or {}).items():
+            out.setdefault(key, v)
         return out
 
 

@@ -115,7 +115,9 @@ def test_timeline_and_transfer_become_undoable_motions(real_session, qtbot, tmp_
     apps.build_timeline()
     qtbot.waitUntil(lambda: s.source.kind == "sequence", timeout=30000)
     assert s.n_motion_frames == 31 and s.source.label == "happy:3@0.5s,neutral@0.5s"
-    assert s.manifest()["motion"] == {"kind": "sequence", "label": s.source.label, "n_frames": 31}
+    motion = s.manifest()["motion"]
+    assert motion["kind"] == "sequence" and motion["label"] == s.source.label
+    assert motion["n_frames"] == 31 and [c["seed"] for c in motion["clips"]] == [3, 0]
     np.save(tmp_path / "perf.npy", s.snapshot.base.landmarks)
     apps.transfer(str(tmp_path / "perf.npy"))
     qtbot.waitUntil(lambda: s.source.kind == "transfer", timeout=30000)

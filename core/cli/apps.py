@@ -116,6 +116,7 @@ def _check_fps(value: float, flag: str) -> float:
 
 
 def cmd_sequence(args) -> int:
+    from core.apps.replay import sequence_params
     from core.apps.timeline import build_timeline, parse_spec
 
     fps = _check_fps(args.fps, "--fps")
@@ -131,10 +132,15 @@ def cmd_sequence(args) -> int:
         m = build_timeline(gen, clips, face.vertices, fps)
         return m, {"kind": "sequence", "timeline": m.meta["timeline"]}
 
-    return _export_stream(args, gen, face, ["sequence"], request, make)
+    def replay(name, m):
+        return {"kind": "sequence", "label": args.spec, "n_frames": m.n_frames, **params}
+
+    params = sequence_params(clips)
+    return _export_stream(args, gen, face, ["sequence"], request, make, replay)
 
 
 def cmd_transfer(args) -> int:
+    from core.apps.replay import transfer_params
     from core.apps.sources import read_source, resample
     from core.apps.transfer import transfer_motion
 
@@ -175,7 +181,11 @@ def cmd_transfer(args) -> int:
         }
         return m, info
 
-    return _export_stream(args, gen, face, ["transfer"], request, make)
+    def replay(name, m):
+        params = transfer_params(src, args.mode, args.stabilize, not args.no_align)
+        return {"kind": "transfer", "label": Path(src.path).name, "n_frames": m.n_frames, **params}
+
+    return _export_stream(args, gen, face, ["transfer"], request, make, replay)
 
 
 def _check_mesh_destination(path: str) -> Path:

@@ -225,9 +225,12 @@ def _load_generator(args):
     return gen
 
 
-def _export_stream(args, gen, face, names: list[str], request: dict, make) -> int:
+def _export_stream(args, gen, face, names: list[str], request: dict, make, replay=None) -> int:
     """Generate, write and release one sequence at a time: ``make(name) -> (Motion, info)``
     on ``face.vertices``; frames are written in ``face``'s topology and pose (``face.carry``).
+
+    ``replay(name, motion) -> source dict``: also write the manifest's ``replay`` section
+    (``python main.py replay``), for OBJ/PLY/NPZ frames of our topology in its own pose.
 
     Sequences already complete for the same request are skipped with ``--resume``; temporaries
     of an interrupted run are removed first (:class:`core.io.batch.ExportBatch`).
@@ -270,6 +273,8 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make) -> in
                 continue
             if args.format == "ply" and uv is not None:
                 uv, fuv = _ply_uv(uv, fuv, faces, frames.shape[1])
+            if replay is not None:
+                _add_replay(manifest, args, gen, face, replay(name, motion), uv, fuv)
             export_sequence(
                 batch.out / name,
                 frames,
@@ -290,6 +295,32 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make) -> in
             )
             del motion, frames, manifest
     return 0
+
+
+def _add_replay(manifest: dict, args, gen, face, source: dict, uv, fuv) -> None:
+    """The ``replay`` section of a CLI export (:func:`core.edit.replay.replay_section`): the
+    decoder ran eagerly with this process's torch threads. Left out where a replay could not
+    re-create the files: a face in another topology or pose, or with UVs of its own."""
+    import torch
+
+    from core.assets import load_face
+    from core.edit.replay import replay_section
+
+    t = load_face()
+    own_uv = uv is not None and not (np.array_equal(uv, t.uv) and np.array_equal(fuv, t.face_uv))
+    if face.carry is not None or face.frame or own_uv:
+        return
+    manifest["replay"] = replay_section(
+        face.vertices,
+        manifest["face"]["path"],
+        source,
+        [],
+        {role: manifest["models"][role]["sha256"] for role in ("s2d_decoder", "motion3dgan")},
+        str(gen.pipeline.device),
+        uv=uv is not None,
+        decoder_batches=(),
+        torch_threads=torch.get_num_threads(),
+    )
 
 
 def _ply_uv(uv, fuv, faces, n_vertices: int):

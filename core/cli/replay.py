@@ -1,4 +1,5 @@
-"""``python main.py replay manifest.json --out DIR``: re-create a studio export bit for bit."""
+"""``python main.py replay manifest.json --out DIR``: re-create a studio export bit for bit
+(and a CLI ``sequence``/``transfer`` export: :mod:`core.apps.replay`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ __all__ = ["register", "cmd_replay"]
 def register(sub) -> None:
     """Add ``replay``."""
     p = sub.add_parser("replay", help="re-create an exported studio sequence from its manifest")
-    p.add_argument("manifest", help="manifest.json of an OBJ/PLY/NPZ studio export")
+    p.add_argument(
+        "manifest",
+        help="manifest.json of an OBJ/PLY/NPZ studio export (or CLI sequence/transfer export)",
+    )
     p.add_argument("--out", required=True, help="folder to create (its parent must exist)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     p.add_argument("--weights", default=None, help="Motion3DGAN weights (default: shipped)")
@@ -18,7 +22,7 @@ def register(sub) -> None:
 
 
 def cmd_replay(args) -> int:
-    from core.edit.replay import replay
+    from core.apps.replay import replay  # core.edit.replay with the applications' kinds
 
     out = replay(
         args.manifest, args.out, args.weights, args.decoder_weights, args.device, args.overwrite

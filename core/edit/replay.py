@@ -7,12 +7,19 @@ batches. :func:`replay` loads the models the way the studio does (:func:`studio_
 :func:`studio_generator`), regenerates the base motion, replays the edits, decodes with
 :func:`core.edit.residual.decode_edited_motion` and exports with the manifest's options. On the
 same machine (same device, torch build, one thread) the frames are byte-identical.
+
+Motions and faces made above this layer (timelines, transfers, face-creator faces:
+:mod:`core.apps`) are replayed through hooks the caller passes (``kinds``, ``make_face``);
+:func:`core.apps.replay.replay` passes them, and ``python main.py replay`` calls that one.
+CLI exports carry the same section (``decoder_batches`` empty: the CLI decodes eagerly, with
+its own torch thread count).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -49,35 +56,47 @@ def replay_section(
     models: dict,
     device: str,
     uv: bool,
+    face_extra: Mapping | None = None,
+    decoder_batches=STUDIO_TRACED_BATCHES,
+    torch_threads: int = 1,
 ) -> dict:
     """The manifest section :func:`replay` reads.
 
     source : ``Source.manifest()`` of the base motion; edits : DragEdit/ResetEdit in order;
     models : ``{"s2d_decoder": sha256 or None, "motion3dgan": sha256 or None}``; uv : the
-    export wrote texture coordinates.
+    export wrote texture coordinates; face_extra : how a face with no file was made (e.g.
+    ``{"sliders": {...}}``, read by the ``make_face`` hook); decoder_batches, torch_threads :
+    how the decoder ran (the studio: traced, one thread; the CLI: eager, ``[]``).
     """
     return {
         "version": REPLAY_VERSION,
-        "face": {"path": face_path, "vertices_sha256": vertices_sha256(face_vertices)},
+        "face": {
+            "path": face_path,
+            "vertices_sha256": vertices_sha256(face_vertices),
+            **dict(face_extra or {}),
+        },
         "source": dict(source),
         "edits": [e.to_json() for e in edits],
         "models": dict(models),
         "device": str(device),
-        "decoder_batches": list(STUDIO_TRACED_BATCHES),
-        "torch_threads": 1,
+        "decoder_batches": [int(b) for b in decoder_batches],
+        "torch_threads": int(torch_threads),
         "uv": bool(uv),
     }
 
 
-def studio_pipeline(weights=None, device: str = "auto"):
-    """S2D-Dec loaded and traced as the studio uses it (one torch thread)."""
+def studio_pipeline(
+    weights=None, device: str = "auto", batches=STUDIO_TRACED_BATCHES, threads: int = 1
+):
+    """S2D-Dec loaded and traced as the studio uses it (one torch thread); ``batches=()`` and
+    the CLI's thread count load it as the CLI does (eager)."""
     import torch
 
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, int(threads)))
     pipe = S2DPipeline.load(weights or DEFAULT_DECODER, device=device)
-    pipe.use_traced(STUDIO_TRACED_BATCHES)
+    pipe.use_traced(tuple(batches))
     return pipe
 
 
@@ -90,13 +109,27 @@ def studio_generator(pipe, weights=None):
     return MotionGenerator(gan, pipe, {"motion3dgan_sha256": meta["sha256"]}, device=pipe.device)
 
 
-def base_motion(source: dict, neutral: np.ndarray, generator, landmark_idx: np.ndarray):
-    """The studio's base motion for ``Source.manifest()`` ``source`` on ``neutral`` (V, 3)."""
+#: ``kinds`` hook: ``(source, neutral (V, 3), generator, fps) -> Motion`` for one motion kind.
+MotionHook = Callable[[dict, np.ndarray, object, float], object]
+
+
+def base_motion(
+    source: dict,
+    neutral: np.ndarray,
+    generator,
+    landmark_idx: np.ndarray,
+    kinds: Mapping[str, MotionHook] | None = None,
+    fps: float = 30.0,
+):
+    """The studio's base motion for ``Source.manifest()`` ``source`` on ``neutral`` (V, 3);
+    ``kinds`` replays the kinds made above this layer (sequence, transfer)."""
     kind = source.get("kind")
     if kind == "neutral":
         return neutral_motion(neutral, landmark_idx)
     if generator is None:
         raise MissingWeightsError(f"a {kind!r} motion needs the motion generator")
+    if kinds and kind in kinds:
+        return kinds[kind](source, neutral, generator, float(fps))
     n = int(source.get("n_frames", 30))
     if kind in ("generate", "compare"):
         return generator.generate(
@@ -133,6 +166,16 @@ def _read(manifest_path: Path) -> dict:
             f"{manifest_path}: replay version {rep.get('version')!r} is not "
             f"supported (expected {REPLAY_VERSION})"
         )
+    batches, threads = rep.get("decoder_batches", []), rep.get("torch_threads", 1)
+    if not (
+        isinstance(batches, list)
+        and all(type(b) is int and 1 <= b <= 4096 for b in batches)
+        and type(threads) is int
+        and 1 <= threads <= 1024
+    ):
+        raise InvalidInputError(
+            f"{manifest_path}: malformed decoder_batches {batches!r} / torch_threads {threads!r}"
+        )
     if data.get("format") not in _FOLDER_FORMATS:
         raise InvalidInputError(
             f"{manifest_path}: replay re-creates {'/'.join(_FOLDER_FORMATS)} "
@@ -141,9 +184,12 @@ def _read(manifest_path: Path) -> dict:
     return data
 
 
-def _face(rep: dict, template) -> np.ndarray:
+def _face(rep: dict, template, make_face=None) -> np.ndarray:
     path = rep["face"]["path"]
-    if path is None:
+    made = make_face(rep["face"]) if make_face is not None and path is None else None
+    if made is not None:
+        v = np.asarray(made, np.float32)
+    elif path is None:
         v = template.vertices
     else:
         from core.io.mesh_io import check_topology, load_mesh
@@ -175,12 +221,21 @@ def _check_models(rep: dict, pipe, generator) -> None:
 
 
 def replay(
-    manifest_path, out_dir, weights=None, decoder_weights=None, device=None, overwrite: bool = False
+    manifest_path,
+    out_dir,
+    weights=None,
+    decoder_weights=None,
+    device=None,
+    overwrite: bool = False,
+    kinds: Mapping[str, MotionHook] | None = None,
+    make_face: Callable[[dict], np.ndarray | None] | None = None,
 ) -> Path:
     """Re-create the export of ``manifest_path`` in ``out_dir``; returns ``out_dir``.
 
     weights, decoder_weights : Motion3DGAN / S2D-Dec files (default: the shipped ones; their
-    hashes must match the manifest's when both are known); device : default the export's.
+    hashes must match the manifest's when both are known); device : default the export's;
+    kinds : motion hooks by kind (:data:`MotionHook`); make_face : the neutral (V, 3) of a
+    manifest ``face`` section with no file (None when it does not apply).
     """
     from core.assets import load_face, load_landmarks
     from core.io.atomic import check_destination
@@ -191,11 +246,18 @@ def replay(
     edits = [edit_from_json(e) for e in rep["edits"]]  # malformed edits fail before any work
     check_destination(out_dir, overwrite=overwrite, folder=True)
     template, lms = load_face(), load_landmarks()
-    neutral = _face(rep, template)
-    pipe = studio_pipeline(decoder_weights, device or rep.get("device", "auto"))
+    neutral = _face(rep, template, make_face)
+    pipe = studio_pipeline(
+        decoder_weights,
+        device or rep.get("device", "auto"),
+        rep.get("decoder_batches", STUDIO_TRACED_BATCHES),
+        rep.get("torch_threads", 1),
+    )
     generator = None if rep["source"].get("kind") == "neutral" else studio_generator(pipe, weights)
     _check_models(rep, pipe, generator)
-    base = base_motion(rep["source"], neutral, generator, lms.indices)
+    base = base_motion(
+        rep["source"], neutral, generator, lms.indices, kinds, float(data.get("fps", 30.0))
+    )
     offsets = apply_edits(base.landmarks, edits)
 
     def decode(nv, lm):
