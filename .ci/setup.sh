@@ -26,6 +26,12 @@ fi
 # torch first, pinned: an unpinned torch would pull the multi-GB CUDA build from PyPI.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[dev]"
+# QtMultimedia for the studio's speech sound (optional: silent playback and skipped tests without
+# it); PySide6-Addons pinned to the installed PySide6-Essentials, which it must match.
+ESSENTIALS=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("PySide6_Essentials"))')
+timeout 600 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[audio]" \
+  "PySide6-Addons==$ESSENTIALS" \
+  || echo "note: PySide6-Addons not installed (studio speech playback is silent; its test skips)"
 # MediaPipe for automatic landmarks on any face mesh (optional: its tests skip without it).
 timeout 600 .venv/bin/python -m pip install -q -c .ci/constraints.txt -e ".[anyface]" \
   || echo "note: mediapipe not installed (automatic face landmarks and their tests will skip)"

@@ -5,8 +5,9 @@
 result as a new :class:`app.state.Snapshot` (source kind ``speech``), so playback, scrubbing,
 sculpting, undo and export work on it like on any motion. :func:`install_speech` adds the menu
 entry and a small dialog (audio file, emotion, seed, method, optional transcript). The dialog is
-reached through ``window.ask_speech`` so tests can answer it. Playback is silent; the CLI's
-``speak`` writes an MP4 with the sound.
+reached through ``window.ask_speech`` so tests can answer it. The sound plays with the frames
+through :class:`app.speech_audio.SpeechAudio` (silent, with a status message, without
+QtMultimedia); the CLI's ``speak`` writes an MP4 with the sound.
 """
 
 from __future__ import annotations
@@ -169,8 +170,11 @@ def _animate_from_audio(window) -> None:
 
 def install_speech(window) -> SpeechController:
     """Add File ▸ Animate from audio… to ``window`` (before Export…); returns the controller."""
+    from app.speech_audio import SpeechAudio
+
     ctrl = SpeechController(window.session, window)
     window.speech = ctrl
+    window.speech_audio = SpeechAudio(window.session, window)
     mb = window.menuBar()
     file_menu = next(a.menu() for a in mb.actions() if a.text() == "&File")
     act = window._action(
