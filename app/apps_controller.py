@@ -69,9 +69,15 @@ class AppsController(QObject):
         changed = tuple(
             sorted((k, float(x)) for k, x in vals.items() if x != self.basis.slider(k).default)
         )
-        face = FaceState(v, CREATED_FACE, None, array_key(v), changed)
         if self._before is None:
             self._before = self.session.snapshot
+        user = self._before.face.user
+        if user is None:
+            face = FaceState(v, CREATED_FACE, None, array_key(v), changed)
+        else:  # another topology: the sliders' change moves its fitted template, which the
+            # binding carries to the user's mesh (exports and the viewport use its displacement)
+            v = user.neutral + (v - self.basis.vertices(self.basis.defaults()))
+            face = _user_face(self._before.face, v, changed, "sliders")
         self.session.set_snapshot(Snapshot.of(face, _neutral(face, self.session), Source()))
 
     def commit_face(self, text: str = "Face sliders") -> None:
@@ -124,8 +130,13 @@ class AppsController(QObject):
 
             return neutralize(shown, method, be.pipeline if method == "paper" else None)
 
+        before = s.face
+
         def done(v):
-            face = FaceState(v, f"{name} (neutralized)", None, array_key(v))
+            if before.user is None:
+                face = FaceState(v, f"{name} (neutralized)", None, array_key(v))
+            else:  # the fitted template is neutralized; the binding carries it to the user's mesh
+                face = _user_face(before, v, before.sliders, "neutralized")
             s.push_snapshot(Snapshot.of(face, _neutral(face, s), Source()), "Neutralize")
             s.status.emit("Neutralized the face (joint identity + expression fit)")
 
@@ -246,6 +257,14 @@ class AppsController(QObject):
             guarded(done),
             lambda m: s.failed.emit(f"Could not build the timeline. {m}"),
         )
+
+
+def _user_face(face: FaceState, v: np.ndarray, sliders: tuple, what: str) -> FaceState:
+    """The face of another topology ``face`` with its fitted template replaced by ``v`` (V_t, 3):
+    same user mesh and fit, so the change is carried to the user's mesh through the binding."""
+    v = np.asarray(v, np.float32)
+    name = Path(face.user.source).name
+    return FaceState(v, f"{name} ({what})", face.path, array_key(v), tuple(sliders), face.user)
 
 
 def _neutral(face: FaceState, session):
