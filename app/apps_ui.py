@@ -1,5 +1,6 @@
 """Wires the applications into the main window: the Face and Timeline docks, the Face menu
-and File ▸ Transfer motion from… (one call, :func:`install_apps`, from ``MainWindow``).
+and File ▸ Transfer motion from… with its options dialog (one call, :func:`install_apps`, from
+``MainWindow``).
 
 File dialogs go through the window's ``ask_*`` methods defined here, which tests replace to
 avoid native dialogs.
@@ -7,6 +8,7 @@ avoid native dialogs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 from app.apps_controller import AppsController
 from app.widgets.face_panel import FacePanel
 from app.widgets.timeline_strip import TimelineStrip
+from app.widgets.transfer_dialog import TransferDialog
 
 __all__ = ["install_apps"]
 
@@ -55,19 +58,8 @@ def install_apps(window) -> AppsController:
         lambda: _transfer(window, folder=True),
         name="transfer_folder",
     )
-    window.transfer_absolute = window._action(
-        file_menu,
-        "Transfer keeps &absolute displacements",
-        lambda _on: None,
-        checkable=True,
-        name="transfer_absolute",
-    )
-    window.transfer_absolute.setToolTip(
-        "On: the performer's displacements in metres (same-sized faces); off: scaled to this "
-        "face (the paper's SRVF transfer; any units)"
-    )
     export = next(a for a in file_menu.actions() if a.objectName() == "export")
-    acts = [t_file, t_dir, window.transfer_absolute]
+    acts = [t_file, t_dir]
     for act in acts:  # before Export…, not after Quit
         file_menu.removeAction(act)
     file_menu.insertActions(export, acts)
@@ -117,7 +109,30 @@ def _ask_export_neutral_path(window) -> str:
 def _transfer(window, folder: bool) -> None:
     path = window.ask_transfer_path(folder)
     if path:
-        window.apps.transfer(path, "absolute" if window.transfer_absolute.isChecked() else "srvf")
+        _transfer_options(window, path)
+
+
+def _transfer_options(window, path: str) -> TransferDialog:
+    """The options dialog of a transfer of ``path`` (non-modal; also ``window.transfer_dialog``);
+    Transfer starts it and remembers the options for the next one."""
+    try:
+        last = json.loads(str(window.settings.value("transfer_options", "{}")))
+    except ValueError:
+        last = {}
+    dialog = TransferDialog(
+        path, window.session.fps, last if isinstance(last, dict) else {}, window
+    )
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.transfer_dialog = dialog
+
+    def accepted():
+        options = dialog.options()
+        window.settings.setValue("transfer_options", json.dumps(options))
+        window.apps.transfer(path, **options)
+
+    dialog.accepted.connect(accepted)
+    dialog.open()
+    return dialog
 
 
 def _export_neutral(window) -> None:

@@ -218,6 +218,10 @@ class FakeGenerator:
             m.meta["side"] = side
         return m
 
+    def decode(self, neutral, landmarks):
+        """Dense faces of absolute landmarks, like MotionGenerator.decode (used by transfers)."""
+        return self.pipeline.decode(np.asarray(neutral, np.float32).reshape(-1, 3), landmarks)
+
     def interpolate(self, a, b, tau):
         lm = ((1 - tau) * a.landmarks + tau * b.landmarks).astype("float32")
         return self._motion(lm, a.meta["neutral"])

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 
 from core.assets import load_face
 from core.io.mesh_io import load_mesh
@@ -168,25 +168,71 @@ def test_face_menu_transfer_and_export_neutral(studio, qtbot, tmp_path):
     np.testing.assert_allclose(
         load_mesh(tmp_path / "neutral.obj").vertices, s.face.vertices, atol=1e-6
     )
-    asked, modes = [], []
-    w.apps.transfer = lambda path, mode: modes.append((path, mode))
+    asked = []
     w.ask_transfer_path = lambda folder: asked.append(folder) or "perf.npy"
-    next(
+    _menu_action(w, "transfer_folder").trigger()
+    d = w.transfer_dialog
+    qtbot.waitExposed(d)
+    assert asked == [True] and d.isVisible() and d.options()["mode"] == "srvf"
+    cancel = d.buttons.button(d.buttons.StandardButton.Cancel)
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)  # nothing transferred
+    assert s.source.kind == "neutral"
+
+
+@pytest.mark.gl
+def test_transfer_options_dialog_with_real_events(studio, qtbot, tmp_path):
+    """File ▸ Transfer motion from file… -> the options dialog (mode, source fps, stabilise,
+    align) driven by mouse and keys -> a transfer whose manifest records the options; the next
+    dialog starts from them; Escape cancels."""
+    w, s = studio, studio.session
+    lm = s.snapshot.base.landmarks[0] + np.zeros((24, 1, 1), np.float32)
+    lm[:, 48:68, 2] -= np.linspace(0, 0.004, 24)[:, None]  # the mouth opens
+    np.save(tmp_path / "perf.npy", lm)
+    w.ask_transfer_path = lambda folder: str(tmp_path / "perf.npy")
+    _menu_action(w, "transfer_file").trigger()
+    d = w.transfer_dialog
+    qtbot.waitExposed(d)
+    d.mode.setFocus()
+    qtbot.keyClick(d.mode, Qt.Key.Key_Down)  # the second mode: absolute
+    qtbot.mouseDClick(d.source_fps.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClick(d.source_fps.lineEdit(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(d.source_fps.lineEdit(), "60")
+    qtbot.mouseClick(
+        d.stabilize, Qt.MouseButton.LeftButton, pos=QPoint(4, d.stabilize.height() // 2)
+    )
+    assert d.options() == {
+        "mode": "absolute",
+        "source_fps": 60.0,
+        "stabilize": False,
+        "align": True,
+    }
+    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.source.kind == "transfer", timeout=20000)
+    assert s.n_motion_frames == 13  # 24 frames at 60 fps -> 0.383 s at 30 fps
+    motion = s.manifest()["motion"]
+    assert (motion["mode"], motion["source_fps"], motion["stabilize"]) == ("absolute", 60, False)
+    assert motion["path"] == str((tmp_path / "perf.npy").resolve())
+    disp = s.snapshot.base.landmarks[-1] - s.snapshot.base.landmarks[0]
+    assert 0.0035 < -disp[48:68, 2].min() < 0.00401  # absolute: the source's own metres
+    assert np.abs(disp[:48]).max() < 1e-6
+    steps = s.undo_stack.count()
+
+    _menu_action(w, "transfer_file").trigger()
+    d2 = w.transfer_dialog
+    qtbot.waitExposed(d2)
+    assert d2 is not d and d2.options()["source_fps"] == 60 and d2.options()["mode"] == "absolute"
+    qtbot.keyClick(d2, Qt.Key.Key_Escape)
+    assert not d2.isVisible() and s.undo_stack.count() == steps
+
+
+def _menu_action(w, name):
+    return next(
         a
         for m in w.menuBar().actions()
         if m.menu()
         for a in m.menu().actions()
-        if a.objectName() == "transfer_absolute"
-    ).trigger()
-    assert w.transfer_absolute.isChecked()
-    next(
-        a
-        for m in w.menuBar().actions()
-        if m.menu()
-        for a in m.menu().actions()
-        if a.objectName() == "transfer_folder"
-    ).trigger()
-    assert asked == [True] and modes == [("perf.npy", "absolute")]
+        if a.objectName() == name
+    )
 
 
 @pytest.mark.gl

@@ -51,7 +51,11 @@ onto the face's (Kabsch on frame 0; `--no-align` skips it) and `--stabilize` rem
 motion (rigid fit on the nose bridge and inner eye corners each frame). `srvf` (the paper)
 encodes the displacement curve divided by the performer's face scale as an SRVF + length and
 replays it at the target's scale; `absolute` keeps the performer's displacements in metres.
-S2D-Dec decodes every frame. In the studio: File ▸ Transfer motion from file… / folder….
+S2D-Dec decodes every frame. In the studio: File ▸ Transfer motion from file… / folder…, then
+an options dialog with the same choices (mode, source frame rate, stabilisation, alignment).
+Exports of timelines, transfers and face-creator faces, from the CLI or the studio, are
+re-created bit for bit by `python main.py replay manifest.json --out DIR` (a transfer needs its
+source file unchanged).
 
 ## Face creator
 
