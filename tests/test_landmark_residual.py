@@ -143,3 +143,28 @@ def test_the_shipped_basis_is_the_solve_of_the_shipped_template(tmp_path):
     np.testing.assert_array_equal(lr._shipped_basis(key_moved, path), other)
     assert lr._shipped_basis(key, path) is None
     assert lr._shipped_basis(key, tmp_path / "missing.npz") is None
+
+
+def test_mahalanobis_gate_closes_on_directions_the_training_inputs_barely_used():
+    """Inputs in the principal span that move along a direction of tiny training variance pass
+    the span and typicality tests but not the Mahalanobis tests; training inputs pass all."""
+    rng = np.random.default_rng(3)
+    scales = np.ones(30)
+    scales[5] = 0.2  # one coordinate the training inputs barely move (still in their span)
+    train_x = (rng.normal(size=(2000, 30)) * scales).reshape(-1, 10, 3) * 0.01
+    gate = fit_gate(train_x)
+    c = gate.config
+    assert 0 < c.mahalanobis_low < c.mahalanobis_high and 0 < c.direction_low < c.direction_high
+    odd = np.zeros((2, 30))
+    odd[:, 5] = 0.01  # an ordinary size, along the rare coordinate
+    odd = torch.as_tensor(odd.reshape(2, 10, 3), dtype=torch.float32)
+    off = fit_gate(train_x, mahalanobis_factor=0)
+    assert off.config.mahalanobis_high == 0.0 and not hasattr(off, "whiten")
+    with torch.no_grad():
+        assert float(gate.out_of_span(odd).max()) < 1e-5  # it is in the span…
+        assert float(off(odd).min()) == 1.0  # …and passes the span and typicality tests…
+        assert float(gate(odd).max()) == 0.0  # …but not the Mahalanobis tests
+        g = gate(torch.as_tensor(train_x, dtype=torch.float32))
+        assert float((g == 1.0).float().mean()) > 0.95
+    with pytest.raises(InvalidInputError, match="mahalanobis_low < mahalanobis_high"):
+        GateConfig(n_inputs=30, rank=3, mahalanobis_low=2.0, mahalanobis_high=1.0)
