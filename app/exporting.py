@@ -121,13 +121,18 @@ class ExportController(QObject):
         face = s.template
         fps = s.fps
         faces, uv, face_uv = face.faces, face.uv, face.face_uv
-        layout, glb_uv = None, {}
+        layout, glb_uv, extra = None, {}, {}
         units = manifest["face"]["units"]
         user = snap.face.user
         if user is not None:  # a face of another topology: its own mesh, order and UVs
             frames = user.fit.carry(frames, user.mesh.vertices)
             faces, uv, face_uv = user.mesh.faces, user.mesh.uv, user.mesh.face_uv
             layout = user.mesh.layout  # its polygons, materials and groups
+            if folder:  # replay reads the fit and the neutral from the folder
+                from core.fit.replay_face import user_face_files
+
+                face_extra, extra = user_face_files(user, snap.face.vertices)
+                manifest["replay"]["face"].update(face_extra)
             if uv is not None:
                 glb_uv = {"uv": uv, "face_uv": face_uv}
             units = user.units if user.units in ("m", "cm", "mm") else units
@@ -154,6 +159,7 @@ class ExportController(QObject):
                     overwrite=overwrite,
                     units=units,
                     layout=layout,
+                    extra_files=extra,
                 )
             if fmt == "glb":
                 progress(0, 1)

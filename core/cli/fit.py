@@ -92,6 +92,7 @@ class NeutralFace:
     carry: object = None
     frame: str = ""
     layout: object = None  # the user's polygons and materials (core.io.obj_layout.ObjLayout)
+    user: object = None  # the fitted face of another topology (core.fit.any_face.AnyFace)
 
 
 def neutral_face(
@@ -138,6 +139,7 @@ def neutral_face(
         anyf.carry_motion,
         frame,
         anyf.mesh.layout,
+        anyf,
     )
 
 

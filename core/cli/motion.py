@@ -273,8 +273,9 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make, repla
                 continue
             if args.format == "ply" and uv is not None:
                 uv, fuv = _ply_uv(uv, fuv, faces, frames.shape[1])
+            extra = {}
             if replay is not None:
-                _add_replay(manifest, args, gen, face, replay(name, motion), uv, fuv)
+                extra = _add_replay(manifest, args, gen, face, replay(name, motion), uv, fuv)
             export_sequence(
                 batch.out / name,
                 frames,
@@ -287,6 +288,7 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make, repla
                 units=manifest["face"]["units"],
                 up=getattr(args, "up", "z"),
                 layout=face.layout,
+                extra_files=extra,
             )
             batch.complete(name)
             print(
@@ -297,10 +299,12 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make, repla
     return 0
 
 
-def _add_replay(manifest: dict, args, gen, face, source: dict, uv, fuv) -> None:
+def _add_replay(manifest: dict, args, gen, face, source: dict, uv, fuv) -> dict[str, bytes]:
     """The ``replay`` section of a CLI export (:func:`core.edit.replay.replay_section`): the
-    decoder ran eagerly with this process's torch threads. Left out where a replay could not
-    re-create the files: a face in another topology or pose, or with UVs of its own."""
+    decoder ran eagerly with this process's torch threads. A face of another topology adds its
+    fit and neutral (:mod:`core.fit.replay_face`); the files to write beside the frames are
+    returned. Left out where a replay could not re-create the files: a face of our topology in
+    another pose, or with UVs of its own."""
     import torch
 
     from core.assets import load_face
@@ -308,8 +312,8 @@ def _add_replay(manifest: dict, args, gen, face, source: dict, uv, fuv) -> None:
 
     t = load_face()
     own_uv = uv is not None and not (np.array_equal(uv, t.uv) and np.array_equal(fuv, t.face_uv))
-    if face.carry is not None or face.frame or own_uv:
-        return
+    if face.user is None and (face.carry is not None or face.frame or own_uv):
+        return {}
     manifest["replay"] = replay_section(
         face.vertices,
         manifest["face"]["path"],
@@ -321,6 +325,13 @@ def _add_replay(manifest: dict, args, gen, face, source: dict, uv, fuv) -> None:
         decoder_batches=(),
         torch_threads=torch.get_num_threads(),
     )
+    if face.user is None:
+        return {}
+    from core.fit.replay_face import user_face_files
+
+    face_extra, files = user_face_files(face.user, face.vertices)
+    manifest["replay"]["face"].update(face_extra)
+    return files
 
 
 def _ply_uv(uv, fuv, faces, n_vertices: int):
@@ -363,7 +374,12 @@ def cmd_generate(args) -> int:
             info["side"] = m.meta["side"]
         return m, info
 
-    return _export_stream(args, gen, face, names, request, make)
+    def replay(name, m):  # the studio's Source.manifest() of this motion
+        out = {"kind": "generate", "label": args.label, "seed": seed_of[name]}
+        out["n_frames"] = args.frames
+        return out if args.side is None else {**out, "side": args.side}
+
+    return _export_stream(args, gen, face, names, request, make, replay)
 
 
 def _parse_spec(text: str, flag: str) -> tuple[str, int]:
@@ -420,4 +436,8 @@ def cmd_interpolate(args) -> int:
             "tau": t,
         }
 
-    return _export_stream(args, gen, face, names, request, make)
+    def replay(name, m):
+        ends = {"a": {"label": la, "seed": sa}, "b": {"label": lb, "seed": sb}}
+        return {"kind": "interpolate", **ends, "tau": tau_of[name], "n_frames": 30}
+
+    return _export_stream(args, gen, face, names, request, make, replay)

@@ -11,7 +11,8 @@ def register(sub) -> None:
     p = sub.add_parser("replay", help="re-create an exported studio sequence from its manifest")
     p.add_argument(
         "manifest",
-        help="manifest.json of an OBJ/PLY/NPZ studio export (or CLI sequence/transfer export)",
+        help="manifest.json of an OBJ/PLY/NPZ studio export (or CLI generate/interpolate/"
+        "sequence/transfer export)",
     )
     p.add_argument("--out", required=True, help="folder to create (its parent must exist)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")

@@ -199,6 +199,10 @@ def _face(rep: dict, template, make_face=None) -> np.ndarray:
             mesh, template.faces, template.n_vertices, template_name="the studio's face topology"
         )
         v = np.asarray(mesh.vertices, np.float32)
+    return _checked(v, rep, path)
+
+
+def _checked(v: np.ndarray, rep: dict, path: str | None) -> np.ndarray:
     if vertices_sha256(v) != rep["face"]["vertices_sha256"]:
         raise InvalidInputError(
             f"the neutral face {path or '(shipped default)'} differs from "
@@ -246,7 +250,14 @@ def replay(
     edits = [edit_from_json(e) for e in rep["edits"]]  # malformed edits fail before any work
     check_destination(out_dir, overwrite=overwrite, folder=True)
     template, lms = load_face(), load_landmarks()
-    neutral = _face(rep, template, make_face)
+    user = None
+    if isinstance(rep.get("face"), dict) and "user" in rep["face"]:  # another topology
+        from core.fit.replay_face import open_user_face
+
+        user = open_user_face(rep["face"], Path(manifest_path))
+        neutral = _checked(user.neutral, rep, rep["face"]["path"])
+    else:
+        neutral = _face(rep, template, make_face)
     pipe = studio_pipeline(
         decoder_weights,
         device or rep.get("device", "auto"),
@@ -280,16 +291,30 @@ def replay(
             "files",
             "frames",
             "read_back",
+            "materials",  # written again by export_sequence (the copied .mtl and textures)
         )
     }
     uv = rep.get("uv", True)
+    faces, tex, tex_idx, extra = template.faces, template.uv, template.face_uv, {}
+    layout = None
+    if user is not None:  # carried to the user's mesh, written in its topology and layout
+        frames = user.fit.carry(frames, user.mesh.vertices)
+        faces, tex, tex_idx, layout = (
+            user.mesh.faces,
+            user.mesh.uv,
+            user.mesh.face_uv,
+            user.mesh.layout,
+        )
+        extra = {rep["face"]["user"].get("fit", "face_fit.npz"): user.fit_bytes}
     return export_sequence(
         out_dir,
         frames,
-        template.faces,
+        faces,
         data["format"],
-        uv=template.uv if uv else None,
-        face_uv=template.face_uv if uv else None,
+        uv=tex if uv else None,
+        face_uv=tex_idx if uv else None,
+        layout=layout,
+        extra_files=extra,
         manifest=keep,
         overwrite=overwrite,
         up=data.get("up", "z"),

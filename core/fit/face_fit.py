@@ -34,6 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,7 @@ __all__ = [
     "detect_for_fit",
     "load_fit",
     "save_fit",
+    "fit_arrays",
     "faces_sha256",
     "FIT_VERSION",
 ]
@@ -301,7 +303,12 @@ def save_fit(path: str | os.PathLike[str], fit: FaceFit) -> None:
     """Write ``FIT.npz`` atomically (see the module docstring)."""
     from core.io.atomic import atomic_savez
 
-    arrays = {
+    atomic_savez(path, fit_arrays(fit))
+
+
+def fit_arrays(fit: FaceFit) -> dict[str, np.ndarray]:
+    """The arrays of ``FIT.npz`` by name."""
+    return {
         "landmarks": fit.landmarks,
         "detected": fit.detected,
         "to_template": fit.to_template.as_array(),
@@ -313,12 +320,11 @@ def save_fit(path: str | os.PathLike[str], fit: FaceFit) -> None:
         "meta": np.str_(json.dumps(fit.meta)),
         **fit.binding.arrays(),
     }
-    atomic_savez(path, arrays)
 
 
-def load_fit(path: str | os.PathLike[str]) -> FaceFit:
-    """Read ``FIT.npz``; a clear error when it is not one."""
-    p = Path(path)
+def load_fit(path: str | os.PathLike[str] | BinaryIO) -> FaceFit:
+    """Read ``FIT.npz`` (a path or an open binary file); a clear error when it is not one."""
+    p = path if hasattr(path, "read") else Path(path)
     try:
         with np.load(p, allow_pickle=False) as d:
             meta = json.loads(str(d["meta"]))

@@ -98,6 +98,7 @@ def export_sequence(
     units: str = "m",
     normals: bool = True,
     layout: ObjLayout | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write an animation as ``out_dir/frame_0001.<fmt>`` ... plus ``out_dir/manifest.json``.
 
@@ -143,6 +144,9 @@ def export_sequence(
         ``usemtl``/``g``/``o``/``s`` lines, and the ``.mtl`` files and their textures are copied
         into ``out_dir`` (``mtllib`` at the top of every frame; manifest ``materials``); PLY
         frames keep the polygons; NPZ adds ``polygon_sizes``. Ignored if it does not fit ``faces``.
+    extra_files : mapping of plain file name -> bytes, or None
+        More files written into ``out_dir`` with the frames (e.g. the fit of a user's face that
+        ``replay`` reads); a name clashing with a frame or the manifest is refused.
 
     Returns
     -------
@@ -172,6 +176,10 @@ def export_sequence(
     names = [NPZ_NAME] if fmt == "npz" else _frame_names(name_pattern, n_frames, f".{fmt}")
     if layout is not None and (not layout.fits(faces) or layout.trivial):
         layout = None
+    extra_files = dict(extra_files or {})
+    for name in extra_files:
+        if name in names or name == MANIFEST_NAME or Path(name).name != name or name[:1] == ".":
+            raise InvalidInputError(f"extra file name {name!r} is not a free plain file name")
     meta = {
         **dict(manifest or {}),
         **file_part(
@@ -225,6 +233,8 @@ def export_sequence(
                     data = encode_ply(frames[k], faces, vertex_uv, sizes)
                 (tmp / name).write_bytes(data)
                 report_progress(progress, k + 1, n_frames, what)
+        for name, data in extra_files.items():
+            (tmp / name).write_bytes(data)
         (tmp / MANIFEST_NAME).write_bytes(manifest_bytes)
     return out_dir
 

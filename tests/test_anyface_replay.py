@@ -1,0 +1,140 @@
+"""``python main.py replay`` of exports made on a face of another topology (CLI
+``generate --neutral FACE`` and the studio, after a slider move): identical bytes in the user's
+polygons and materials; a mesh changed or moved since the export is refused in one line.
+Tiny random models (:mod:`tests._tiny_models`) and a re-meshed template fitted from its true
+landmarks keep it fast."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.assets import load_face, load_landmarks
+from core.cli import run_cli
+from core.fit.remesh import remesh_template
+from tests._polygon_face import write_polygon_face
+from tests._tiny_models import tiny_weights  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+FACE = load_face()
+
+
+@pytest.fixture(scope="module")
+def poly_face(tmp_path_factory):
+    d = tmp_path_factory.mktemp("replayface")
+    r = remesh_template(FACE.vertices, FACE.faces, FACE.skin, seed=17)
+    write_polygon_face(d, r.vertices, r.faces)
+    np.save(d / "lm.npy", r.to_template.inverse(FACE.vertices[load_landmarks().indices]))
+    args = ["fit", "--mesh", str(d / "face.obj"), "--landmarks", str(d / "lm.npy")]
+    assert run_cli([*args, "--out", str(d / "FIT.npz")]) == 0
+    return d
+
+
+def _replay(manifest, out, weights, capsys):
+    argv = ["replay", str(manifest), "--out", str(out)]
+    rc = run_cli([*argv, "--weights", str(weights[0]), "--decoder-weights", str(weights[1])])
+    return rc, capsys.readouterr().err
+
+
+def _same_folders(a, b):
+    names = sorted(p.name for p in a.iterdir())
+    assert sorted(p.name for p in b.iterdir()) == names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    return names
+
+
+def test_cli_generate_on_a_users_face_replays_byte_for_byte(
+    poly_face,
+    tiny_weights,  # noqa: F811
+    tmp_path,
+    capsys,
+):
+    d = poly_face
+    w = ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    face = ["--neutral", str(d / "face.obj"), "--fit", str(d / "FIT.npz")]
+    argv = ["generate", "--label", "happy", "--seeds", "4", "--frames", "5", *face, *w]
+    assert run_cli([*argv, "--device", "cpu", "--out", str(tmp_path / "g")]) == 0
+    seq = tmp_path / "g" / "happy_seed4"
+    man = json.loads((seq / "manifest.json").read_text())
+    assert man["replay"]["face"]["user"]["fit"] == "face_fit.npz"
+    capsys.readouterr()
+    rc, err = _replay(seq / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    assert rc == 0, err
+    names = _same_folders(seq, tmp_path / "r")
+    assert {"face.mtl", "skin.png", "face_fit.npz", "frame_0005.obj"} <= set(names)
+
+    obj = d / "face.obj"  # the mesh changed since the export: one line, exit 2, nothing written
+    original = obj.read_bytes()
+    obj.write_bytes(original + b"# edited\n")
+    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    assert rc == 2 and "changed since the export" in err and err.count("\n") == 1
+    obj.rename(d / "moved.obj")  # moved away
+    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    assert rc == 2 and "moved or deleted" in err and err.count("\n") == 1
+    (d / "moved.obj").rename(obj)
+    obj.write_bytes(original)
+    (seq / "face_fit.npz").unlink()
+    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    assert rc == 2 and "face_fit.npz is missing" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_interpolate_on_our_own_face_replays_byte_for_byte(
+    tiny_weights,  # noqa: F811
+    tmp_path,
+    capsys,
+):
+    w = ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    argv = ["interpolate", "--from", "happy:1", "--to", "sad:2", "--steps", "2", *w]
+    assert run_cli([*argv, "--device", "cpu", "--format", "ply", "--out", str(tmp_path / "i")]) == 0
+    step = next((tmp_path / "i").glob("step_001*"))
+    capsys.readouterr()
+    rc, err = _replay(step / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    assert rc == 0, err
+    assert len(_same_folders(step, tmp_path / "r")) == 31  # 30 frames + manifest
+
+
+@pytest.fixture
+def tiny_session(qtbot, tiny_weights):  # noqa: F811
+    from app.apps_controller import AppsController
+    from app.session import StudioSession
+    from core.edit.replay import studio_generator, studio_pipeline
+
+    pipe = studio_pipeline(tiny_weights[1], "cpu")
+    s = StudioSession(pipe, studio_generator(pipe, tiny_weights[0]))
+    with qtbot.waitSignal(s.models_ready, timeout=30000):
+        s.start()
+    yield s, AppsController(s)
+    s.shutdown()
+
+
+def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
+    poly_face,
+    tiny_session,
+    tiny_weights,  # noqa: F811
+    qtbot,
+    tmp_path,
+    capsys,
+):
+    from app.any_face_ui import use_any_face
+    from app.exporting import ExportController
+    from core.fit.any_face import open_face
+
+    d = poly_face
+    s, apps = tiny_session
+    use_any_face(s, open_face(d / "face.obj", fit=d / "FIT.npz"))
+    apps.set_face({"nose-width": 0.4}, "Face sliders")
+    assert s.face.user is not None
+    s.generate("surprised", 2)
+    qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
+    s.exports = ExportController(s)
+    out = tmp_path / "studio"
+    with qtbot.waitSignal(s.exports.finished, timeout=30000):
+        assert s.export("obj", str(out))
+    capsys.readouterr()
+    rc, err = _replay(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    assert rc == 0, err
+    assert "face_fit.npz" in _same_folders(out, tmp_path / "r")
