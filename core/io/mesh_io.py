@@ -141,10 +141,12 @@ def mesh_warnings(vertices: np.ndarray, faces: np.ndarray) -> list[str]:
     zero_area = ~repeated & (np.linalg.norm(cross, axis=1) == 0.0)
     if repeated.any() or zero_area.any():
         notes.append(f"{int(repeated.sum() + zero_area.sum())} degenerate (zero-area) face(s)")
-    n_dup = len(faces) - len(np.unique(np.sort(faces, axis=1), axis=0))
+    n_dup = len(faces) - _n_unique_rows(np.sort(faces, axis=1), len(v))
     if n_dup:
         notes.append(f"{n_dup} duplicate face(s)")
-    n_unref = len(v) - len(np.unique(faces))
+    used = np.zeros(len(v), bool)
+    used[faces.ravel()] = True
+    n_unref = len(v) - int(used.sum())
     if n_unref:
         notes.append(f"{n_unref} vertex/vertices not used by any face")
     diagonal = float(np.linalg.norm(v.max(axis=0) - v.min(axis=0)))
@@ -154,6 +156,16 @@ def mesh_warnings(vertices: np.ndarray, faces: np.ndarray) -> list[str]:
             "(a face is about 0.2 m) — if it is in millimetres, scale it by 0.001"
         )
     return notes
+
+
+def _n_unique_rows(rows: np.ndarray, n: int) -> int:
+    """Distinct rows of ``rows (F, 3)`` with entries in [0, n): one int64 key per row when
+    n**3 fits (2 M vertices do), else ``np.unique(axis=0)``."""
+    if n <= 2_097_151:  # 21 bits per index, 63 bits per key
+        rows = rows.astype(np.int64)
+        keys = np.sort((rows[:, 0] * n + rows[:, 1]) * n + rows[:, 2])  # (F,)
+        return int(len(keys) > 0) + int(np.count_nonzero(np.diff(keys)))
+    return len(np.unique(rows, axis=0))
 
 
 # ---------------------------------------------------------------------------------- reading

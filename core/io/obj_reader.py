@@ -10,6 +10,8 @@ refused after reading a few hundred kilobytes. Polygons are fan-triangulated in 
 
 from __future__ import annotations
 
+import io
+import os
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 
 from core.errors import MeshFormatError
+from core.io.obj_fast import MIN_FAST_BYTES, read_obj_fast
 from core.io.obj_layout import ObjLayout
 
 __all__ = ["read_obj", "MAX_TRIANGLES_PER_VERTEX"]
@@ -66,6 +69,13 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
             "not an OBJ — choose an OBJ or PLY mesh"
         )
     max_tris = None if max_vertices is None else MAX_TRIANGLES_PER_VERTEX * max_vertices + 16
+    size = _size(fh)
+    if size is not None and size >= MIN_FAST_BYTES and hasattr(fh, "read"):
+        data = fh.read()  # a large file: parse it vectorised, else stream it (same result)
+        fast = read_obj_fast(path, data, max_vertices, max_tris)
+        if fast is not None:
+            return fast
+        fh = io.BytesIO(data)
     pos, tex = array("d"), array("d")
     tris, tri_uv, sizes = array("q"), array("q"), array("q")
     mtllib: list[str] = []
@@ -151,6 +161,14 @@ def read_obj(path: Path, fh: BinaryIO, max_vertices: int | None = None):
         str(path.absolute().parent),
     )
     return vertices, faces, uv, face_uv, notes, layout
+
+
+def _size(fh: BinaryIO) -> int | None:
+    """Bytes left in ``fh`` (a regular file), or None when unknown."""
+    try:
+        return os.fstat(fh.fileno()).st_size - fh.tell()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _text(raw: bytes) -> str:
