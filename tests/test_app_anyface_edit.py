@@ -6,6 +6,8 @@ fitted from its true 68 landmarks."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -54,6 +56,7 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     shown = np.asarray(vp.face.skin_mesh.points)
     base = anyf.fit.to_template.apply(anyf.mesh.vertices)
     assert np.abs(shown - base).max() > 0.5 * moved  # the user's mesh moved with it
+    w.grab().save(str(tmp_path / "sliders.png"))
 
     s.undo_stack.undo()
     s.undo_stack.undo()
@@ -80,6 +83,12 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     got = load_mesh(first).vertices
     want = anyf.fit.carry(s.face.vertices[None], anyf.mesh.vertices)[0]
     np.testing.assert_allclose(got, want, atol=2e-5)  # the neutralized face, in its topology
+    glb = tmp_path / "clip.glb"  # the GLB keeps the user's UVs
+    assert s.export("glb", str(glb))
+    qtbot.waitUntil(lambda: glb.with_name("clip.manifest.json").exists(), timeout=30000)
+    doc = json.loads(glb.read_bytes()[20 : 20 + int.from_bytes(glb.read_bytes()[12:16], "little")])
+    assert "TEXCOORD_0" in doc["meshes"][0]["primitives"][0]["attributes"]
+    assert doc["meshes"][0]["extras"]["sourceVertexCount"] == n_user
     s.undo_stack.undo()  # Neutralize undone: the slider face again
     np.testing.assert_array_equal(s.face.vertices, after_sliders)
     assert s.face.user is anyf
