@@ -15,6 +15,8 @@ import pytest
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYTEST_QT_API", "pyside6")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# the decoder's trace cache (core.trace_cache) stays off: tests never read or evict the user's
+os.environ["S2D_TRACE_CACHE"] = "off"
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-xvfb exported DISPLAY

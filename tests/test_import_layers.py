@@ -22,7 +22,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("train", ("core.train",)),
     (
         "inference",
-        ("core.pipeline", "core.generate", "core.sculpt", "core.edit", "core.fit", "core.speech"),
+        (
+            "core.pipeline",
+            "core.trace_cache",
+            "core.generate",
+            "core.sculpt",
+            "core.edit",
+            "core.fit",
+            "core.speech",
+        ),
     ),
     ("models", ("core.models",)),
     ("base", ("core.data", "core.mesh", "core.io", "core.geometry", "core.assets", "core.motion")),

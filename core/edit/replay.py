@@ -89,14 +89,16 @@ def studio_pipeline(
     weights=None, device: str = "auto", batches=STUDIO_TRACED_BATCHES, threads: int = 1
 ):
     """S2D-Dec loaded and traced as the studio uses it (one torch thread); ``batches=()`` and
-    the CLI's thread count load it as the CLI does (eager)."""
+    the CLI's thread count load it as the CLI does (eager). Traces are kept between runs in
+    :func:`core.trace_cache.default_trace_cache`."""
     import torch
 
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
+    from core.trace_cache import default_trace_cache
 
     torch.set_num_threads(max(1, int(threads)))
     pipe = S2DPipeline.load(weights or DEFAULT_DECODER, device=device)
-    pipe.use_traced(tuple(batches))
+    pipe.use_traced(tuple(batches), cache=default_trace_cache())
     return pipe
 
 
