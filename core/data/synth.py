@@ -35,6 +35,7 @@ from core.data.recipes import (
     sample_random_mixture,
     sample_sequence,
 )
+from core.paths import user_cache_dir
 
 __all__ = [
     "SynthConfig",
@@ -115,7 +116,7 @@ class SynthData:
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "sparse2dense-studio"
+    return user_cache_dir()
 
 
 def generate(config: SynthConfig, landmark_idx: np.ndarray, progress: bool = True) -> SynthData:

@@ -1,0 +1,40 @@
+"""Start-up of the studio: pyvista is imported without matplotlib.pyplot (app.main.defer_pyplot),
+and pyplot is complete as soon as something uses it. In a fresh interpreter: the test process
+has imported pyplot long ago."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = """
+import sys
+from app.main import defer_pyplot
+defer_pyplot()
+defer_pyplot()  # twice: harmless
+import pyvista.plotting
+import PySide6.QtWidgets  # shiboken reads __file__ of every module: must not load pyplot
+assert 'matplotlib.figure' not in sys.modules, 'pyplot was imported with pyvista'
+assert pyvista.plotting.colors.plt.__file__.endswith('pyplot.py')
+print(len(pyvista.plotting.colors.get_matplotlib_theme_cycler()))  # reads plt.rcParams
+assert 'matplotlib.figure' in sys.modules
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.pyplot import subplots
+assert subplots is plt.subplots and matplotlib.pyplot.figure is plt.figure
+assert type(sys.modules['matplotlib.pyplot']).__name__ == 'module'
+print('ok')
+"""
+
+
+def test_pyvista_imports_without_pyplot_until_it_is_used():
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "QT_API": "pyside6"}
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["10", "ok"]
