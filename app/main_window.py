@@ -53,7 +53,7 @@ SHORTCUTS = [
     ("Pin selected landmark", "P"),
     ("Reset selected landmark", "Backspace"),
     ("Reset all landmarks", "Ctrl+Backspace"),
-    ("Coherent / direct mode", "C"),
+    ("Coherent mode on / off (back to smooth or direct)", "C"),
     ("Symmetric editing", "M"),
     ("Wireframe / heat map / landmarks", "W / H / L"),
     ("Reset camera", "R"),
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         self._mode_action = self._action(
             e,
             "&Coherent mode (prior)",
-            lambda on: s.set_mode("coherent" if on else "direct"),
+            lambda on: s.set_mode("coherent" if on else s.plain_mode),
             "C",
             checkable=True,
         )
@@ -432,7 +432,7 @@ class MainWindow(QMainWindow):
             if v is not None:
                 s.set_view_option(name, str(v).lower() in ("true", "1"))
         mode = st.value("sculpt/mode")
-        if mode in ("direct", "coherent") and (mode == "direct" or s.prior is not None):
+        if mode in ("smooth", "direct", "coherent") and (mode != "coherent" or s.prior is not None):
             s.set_mode(mode)
         s.set_symmetric(str(st.value("sculpt/symmetric", "false")).lower() in ("true", "1"))
         try:

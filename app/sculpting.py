@@ -37,7 +37,7 @@ from core.sculpt import DragPlan
 
 __all__ = ["Sculptor", "SculptHost", "Drag", "PinsCommand", "MODES"]
 
-MODES = ("direct", "coherent")
+MODES = ("smooth", "direct", "coherent")  # the first is the default
 #: Largest single-face decode time (ms) run inline on the GUI thread during a drag.
 INLINE_DECODE_MS = 12.0
 
@@ -105,7 +105,8 @@ class Sculptor(QObject):
         super().__init__(host)  # the session is a QObject: it owns the sculptor
         self.host = host
         self.prior, self.prior_error = prior, prior_error
-        self.mode = "direct"
+        self.mode = MODES[0]
+        self.plain_mode = MODES[0]  # the last mode other than coherent (the C key goes back to it)
         self.symmetric = False
         self.sigma = float(sigma)
         self.pins: set[int] = set()
@@ -163,6 +164,8 @@ class Sculptor(QObject):
             self.host.failed.emit(f"Coherent sculpting is unavailable: {self.prior_error}")
             return
         self.mode = mode
+        if mode != "coherent":
+            self.plain_mode = mode
         self.host.options_changed.emit()
 
     def set_symmetric(self, on: bool) -> None:
@@ -233,6 +236,7 @@ class Sculptor(QObject):
                 self.pins,
                 self.symmetric,
                 view_rows if self.mode == "coherent" else None,
+                positions=self.host.current_landmarks(),
             )
         except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
             self.host.failed.emit(f"cannot drag this landmark: {exc}")

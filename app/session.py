@@ -666,6 +666,7 @@ class StudioSession(QObject):
     # ======================================================================== sculpting
     prior = property(lambda self: self.sculpt.prior)
     mode = property(lambda self: self.sculpt.mode)
+    plain_mode = property(lambda self: self.sculpt.plain_mode)
     symmetric = property(lambda self: self.sculpt.symmetric)
     sigma = property(lambda self: self.sculpt.sigma)
     pins = property(lambda self: frozenset(self.sculpt.pins))

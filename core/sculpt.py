@@ -21,7 +21,10 @@ A mouse drag only fixes the components of the dragged landmark's displacement in
 view plane, so :class:`ConditionalEdit` conditions on *linear* observations A x = a instead
 (delta = Sigma A^T (A Sigma A^T)^-1 a): the landmark's depth follows the prior too.
 :class:`DragPlan` assembles the observations of one drag (dragged landmark, its mirror in
-symmetric mode, pins) or, in *direct* mode, moves only the dragged landmark.
+symmetric mode, pins) or, in *direct* mode, moves only the dragged landmark, or, in *smooth*
+mode, moves the landmarks near the dragged one with a smooth falloff of their distance
+(:func:`falloff_weights`): a lip or eyelid point then carries its neighbours along instead of
+being pushed past them.
 
 *Temporal falloff* carries an edit made on frame t0 of a motion to the other frames:
 
@@ -55,6 +58,9 @@ __all__ = [
     "LandmarkPrior",
     "ConditionalEdit",
     "DragPlan",
+    "DRAG_MODES",
+    "SMOOTH_RADIUS",
+    "falloff_weights",
     "orthonormal_rows",
     "build_landmark_prior",
     "save_landmark_prior",
@@ -76,6 +82,13 @@ ENVELOPE_EPS = 1e-4
 
 #: Singular values below this fraction of the largest make observation rows linearly dependent.
 RANK_TOL = 1e-9
+
+#: The ways a drag moves the landmarks (:class:`DragPlan`).
+DRAG_MODES = ("direct", "coherent", "smooth")
+
+#: Landmarks closer than this (metres) to a landmark dragged in *smooth* mode follow it (measured
+#: with ``tests/benchmarks/bench_drag.py --mode smooth``; see ``docs/benchmarks.md``).
+SMOOTH_RADIUS = 0.015
 
 #: x -> -x: mirrored landmarks move with the x component of the displacement negated.
 _MIRROR_SIGN = np.array([-1.0, 1.0, 1.0])
@@ -196,11 +209,13 @@ class DragPlan:
         The dragged landmark k.
     mirror : (K,) int
         Landmark mirror map (``Landmarks.mirror``).
-    mode : {"direct", "coherent"}
+    mode : {"direct", "coherent", "smooth"}
         ``direct``: only the dragged landmark (and its mirror) moves. ``coherent``: the
         components of the drag along ``view_rows`` are observed, pinned landmarks are observed
         not to move, and everything else (other landmarks, and the dragged landmark's depth)
-        follows the prior's conditional expectation (:class:`ConditionalEdit`).
+        follows the prior's conditional expectation (:class:`ConditionalEdit`). ``smooth``:
+        the landmarks within ``radius`` of the dragged one (of its mirror, for the mirrored
+        drag) move by the drag times :func:`falloff_weights`; pinned landmarks stay.
     prior : LandmarkPrior or None
         Needed for ``coherent``.
     pins : iterable of int
@@ -211,6 +226,10 @@ class DragPlan:
     view_rows : (r, 3) or None
         Directions the user controls (the camera's right and up vectors for a mouse drag);
         None means all three axes.
+    positions : (K, 3) or None
+        Landmark positions when the drag starts (metres); needed for ``smooth``.
+    radius : float
+        The ``smooth`` falloff radius (metres).
     """
 
     def __init__(
@@ -222,11 +241,18 @@ class DragPlan:
         pins=(),
         symmetric: bool = False,
         view_rows: np.ndarray | None = None,
+        positions: np.ndarray | None = None,
+        radius: float = SMOOTH_RADIUS,
     ) -> None:
-        if mode not in ("direct", "coherent"):
-            raise InvalidInputError(f"mode must be 'direct' or 'coherent', found {mode!r}")
+        if mode not in DRAG_MODES:
+            raise InvalidInputError(f"mode must be one of {DRAG_MODES}, found {mode!r}")
         if mode == "coherent" and prior is None:
             raise InvalidInputError("coherent sculpting needs a landmark prior")
+        if mode == "smooth" and (positions is None or np.shape(positions) != (len(mirror), 3)):
+            raise InvalidInputError(
+                f"smooth sculpting needs the ({len(mirror)}, 3) landmark positions, found "
+                f"{None if positions is None else np.shape(positions)}"
+            )
         self.landmark = k = int(landmark)
         self.mirror = int(np.asarray(mirror)[k]) if symmetric else k
         self.symmetric = bool(symmetric)
@@ -238,6 +264,11 @@ class DragPlan:
         self.moved = [k] if self.mirror == k else [k, self.mirror]
         self.pins = sorted({int(p) for p in pins} - set(self.moved))
         self._edit = None
+        self._weights = None  # (n moved, K) smooth falloff of each moved landmark
+        if mode == "smooth":
+            w = falloff_weights(np.asarray(positions, np.float64), self.moved, radius)
+            w[:, self.pins] = 0.0
+            self._weights = w
         if mode == "coherent":
             obs = [(k, rows)]
             if self.mirror != k:
@@ -253,10 +284,34 @@ class DragPlan:
         moved = [d] if self.mirror == self.landmark else [d, mirror_displacement(d)]
         if self._edit is not None:
             return self._edit(moved + [np.zeros(3)] * len(self.pins))
+        if self._weights is not None:
+            return np.einsum("mk,mc->kc", self._weights, np.asarray(moved))  # (K, 3)
         out = np.zeros((self.n_landmarks, 3))
         for i, v in zip(self.moved, moved, strict=True):
             out[i] = v
         return out
+
+
+def falloff_weights(positions: np.ndarray, centres, radius: float) -> np.ndarray:
+    """Smooth weights (n, K) of landmarks around ``centres`` (n,) indices: positions (K, 3).
+
+    ``w = (1 - (r / radius)^2)^2`` for the distance r < radius to the centre, else 0 (1 at the
+    centre, zero slope at the radius). Where two centres (a drag and its mirror) reach one
+    landmark, each row is scaled so that the landmark moves at most by the larger weight, and a
+    centre is moved by its own drag only.
+    """
+    p = np.asarray(positions, np.float64)
+    c = [int(i) for i in centres]
+    if not radius > 0:
+        raise InvalidInputError(f"the falloff radius must be positive, found {radius}")
+    r = np.linalg.norm(p[None] - p[c][:, None], axis=-1) / radius  # (n, K)
+    w = np.clip(1.0 - r**2, 0.0, None) ** 2
+    total = w.sum(0)
+    w = w * np.where(total > 1.0, w.max(0) / np.maximum(total, 1e-12), 1.0)
+    for row, i in enumerate(c):
+        w[:, i] = 0.0
+        w[row, i] = 1.0
+    return w
 
 
 def mirror_displacement(delta: np.ndarray) -> np.ndarray:

@@ -131,6 +131,7 @@ def test_playback_and_frames(qtbot, session):
 
 def test_direct_drag_moves_face_locally_and_undo_restores(qtbot, session):
     s = session
+    s.set_mode("direct")
     before = s.current_vertices().copy()
     drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.004])
     after = s.current_vertices()
@@ -149,6 +150,24 @@ def test_direct_drag_moves_face_locally_and_undo_restores(qtbot, session):
     np.testing.assert_array_equal(s.current_vertices(), before)
     s.undo_stack.redo()
     np.testing.assert_allclose(s.current_vertices(), after)
+
+
+def test_smooth_is_the_default_and_near_landmarks_follow_the_drag(qtbot, session):
+    s = session
+    assert s.mode == "smooth"
+    idx = s.landmarks.indices
+    p0 = s.current_vertices()[idx].astype(np.float64)
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.004])
+    moved = s.current_landmarks() - p0
+    dist = np.linalg.norm(p0 - p0[MOUTH_CORNER], axis=1)
+    np.testing.assert_allclose(moved[MOUTH_CORNER], [0, 0, 0.004], atol=1e-6)
+    near = (dist > 0) & (dist < 0.01)
+    assert near.any() and np.all(moved[near, 2] > 0.0) and np.all(moved[near, 2] < 0.004)
+    assert np.abs(moved[dist > 0.015]).max() < 1e-7
+    assert s.sculpt.drag is None and s.snapshot.edits[-1].mode == "smooth"
+    s.set_mode("coherent")
+    s.set_mode(s.plain_mode)  # the C key goes back to the last non-coherent mode
+    assert s.mode == "smooth"
 
 
 def test_coherent_symmetric_drag_with_pins(qtbot, session):

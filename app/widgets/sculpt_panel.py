@@ -27,6 +27,7 @@ __all__ = ["SculptPanel"]
 
 _HINT = (
     "Drag a landmark in the view. Ctrl+click pins it; right click for more. "
+    "Smooth: the unpinned landmarks within 15 mm follow with a smooth falloff. "
     "Direct: only that landmark moves. Coherent: the unpinned landmarks follow a prior "
     "learned from the training data."
 )
@@ -43,11 +44,14 @@ class SculptPanel(QWidget):
     def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = s = session
+        self.smooth = QRadioButton("Smooth", self)
+        self.smooth.setObjectName("smooth_mode")
         self.direct = QRadioButton("Direct", self)
         self.coherent = QRadioButton("Coherent (prior)", self)
         self.coherent.setObjectName("coherent_mode")
         self.coherent.setEnabled(s.prior is not None)
         group = QButtonGroup(self)
+        group.addButton(self.smooth)
         group.addButton(self.direct)
         group.addButton(self.coherent)
         self.symmetric = QCheckBox("Symmetric (mirror x → −x)", self)
@@ -80,6 +84,7 @@ class SculptPanel(QWidget):
         hint.setStyleSheet("color: palette(mid);")
 
         modes = QHBoxLayout()
+        modes.addWidget(self.smooth)
         modes.addWidget(self.direct)
         modes.addWidget(self.coherent)
         sig_row = QHBoxLayout()
@@ -104,6 +109,7 @@ class SculptPanel(QWidget):
         lay.addWidget(hint)
         lay.addStretch(1)
 
+        self.smooth.toggled.connect(guarded(lambda on: on and s.set_mode("smooth")))
         self.direct.toggled.connect(guarded(lambda on: on and s.set_mode("direct")))
         self.coherent.toggled.connect(guarded(lambda on: on and s.set_mode("coherent")))
         self.symmetric.toggled.connect(guarded(s.set_symmetric))
@@ -129,8 +135,9 @@ class SculptPanel(QWidget):
 
     def _sync_options(self) -> None:
         s = self.session
-        with blocked(self.direct, self.coherent, self.symmetric, self.sigma, self.whole):
-            (self.coherent if s.mode == "coherent" else self.direct).setChecked(True)
+        buttons = {"smooth": self.smooth, "direct": self.direct, "coherent": self.coherent}
+        with blocked(*buttons.values(), self.symmetric, self.sigma, self.whole):
+            buttons[s.mode].setChecked(True)
             self.symmetric.setChecked(s.symmetric)
             whole = math.isinf(s.sigma)
             self.whole.setChecked(whole)

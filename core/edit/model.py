@@ -56,7 +56,8 @@ class DragEdit:
 
     frame : int, 0-based; delta : (K, 3) float32 metres (every landmark, as applied);
     sigma : temporal window in frames (``math.inf``: the whole motion); landmark : the grabbed
-    landmark; mode : ``"direct"`` or ``"coherent"``; symmetric : mirrored drag.
+    landmark; mode : ``"smooth"``, ``"direct"`` or ``"coherent"`` (:class:`core.sculpt.DragPlan`;
+    a record only: the delta is already the result); symmetric : mirrored drag.
     """
 
     frame: int

@@ -68,19 +68,24 @@ def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def drag_targets(
-    neutral_landmarks: np.ndarray, distance: float, landmarks=None
+    neutral_landmarks: np.ndarray, distance: float, landmarks=None, spread=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets of every single-landmark drag.
 
     neutral_landmarks : (68, 3) → targets (N, 68, 3), landmark (N,) int, direction (N,) str
-    with N = len(landmarks) * 4 (all 68 by default).
+    with N = len(landmarks) * 4 (all 68 by default). ``spread(k, drag (3,)) -> (68, 3)``: how
+    a drag of landmark k moves every landmark (e.g. ``DragPlan(k, ...).delta`` of a studio
+    mode); default: landmark k alone.
     """
     ids = range(len(neutral_landmarks)) if landmarks is None else landmarks
     targets, lm, dirs = [], [], []
     for k in ids:
         for name, vec in DIRECTIONS.items():
             t = np.array(neutral_landmarks, np.float64)
-            t[k] += distance * np.asarray(vec)
+            if spread is None:
+                t[k] += distance * np.asarray(vec)
+            else:
+                t += spread(k, distance * np.asarray(vec))
             targets.append(t)
             lm.append(k)
             dirs.append(name)

@@ -8,7 +8,13 @@ Run from the repository root::
 
     python tests/benchmarks/bench_drag.py                        # shipped decoder, table
     python tests/benchmarks/bench_drag.py --weights other.safetensors --json
-    python tests/benchmarks/bench_drag.py --baselines            # + ridge / RBF / no-motion rows
+    python tests/benchmarks/bench_drag.py --baselines            # + biharmonic-only rows
+    python tests/benchmarks/bench_drag.py --mode smooth          # the studio's smooth drags
+    python tests/benchmarks/bench_drag.py --mode coherent        # the prior's coherent drags
+
+``--mode`` says how the drag moves the other landmarks (``core.sculpt.DragPlan``): ``direct``
+(the protocol: they stay), ``smooth`` (neighbours within ``--radius`` follow) or ``coherent``
+(the landmark prior's conditional expectation, the drag observed in the frontal plane).
 """
 
 from __future__ import annotations
@@ -26,15 +32,16 @@ sys.path.insert(0, str(ROOT))
 DISTANCES_MM = (5.0, 10.0, 15.0)
 
 
-def run(decode, face, landmark_idx, distances_mm=DISTANCES_MM, landmarks=None) -> dict:
-    """decode(targets (N, 68, 3)) -> (N, V, 3); returns {distance_mm: summary} and failures."""
+def run(decode, face, landmark_idx, distances_mm=DISTANCES_MM, landmarks=None, spread=None) -> dict:
+    """decode(targets (N, 68, 3)) -> (N, V, 3); returns {distance_mm: summary} and failures;
+    ``spread``: see :func:`core.eval.drag.drag_targets`."""
     from core.eval.drag import drag_targets, score_drags, summarize_drags
 
     v0 = face.vertices.astype(np.float64)
     out = {}
     for mm in distances_mm:
         d = mm / 1000.0
-        targets, lm, dirs = drag_targets(v0[landmark_idx], d, landmarks)
+        targets, lm, dirs = drag_targets(v0[landmark_idx], d, landmarks, spread)
         decoded = np.asarray(decode(targets), np.float64)
         res = score_drags(v0, face.faces, landmark_idx, decoded, targets, lm, dirs, d)
         s = summarize_drags(res)
@@ -53,11 +60,38 @@ def _pipeline_decoder(weights):
     return lambda targets: pipe.decode(pipe.face.vertices, targets)
 
 
+def drag_spread(mode: str, landmarks, radius: float | None = None):
+    """``spread(k, drag)`` of a studio drag mode on the neutral landmarks (None: direct)."""
+    if mode == "direct":
+        return None
+    from core.sculpt import SMOOTH_RADIUS, DragPlan, load_landmark_prior
+
+    v0 = load_face_landmarks(landmarks)
+    prior = load_landmark_prior() if mode == "coherent" else None
+    frontal = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # the drag plane of the protocol
+    r = SMOOTH_RADIUS if radius is None else radius
+
+    def spread(k, drag):
+        plan = DragPlan(k, landmarks.mirror, mode, prior, view_rows=frontal, positions=v0, radius=r)
+        return plan.delta(drag)
+
+    return spread
+
+
+def load_face_landmarks(landmarks) -> np.ndarray:
+    """(68, 3) neutral landmark positions of the default face."""
+    from core.assets import load_face
+
+    return load_face().vertices[landmarks.indices].astype(np.float64)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default=None, help="decoder weights (default: shipped)")
     p.add_argument("--baselines", action="store_true", help="also score the baselines")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--mode", choices=("direct", "smooth", "coherent"), default="direct")
+    p.add_argument("--radius", type=float, default=None, help="smooth radius (mm)")
     args = p.parse_args(argv)
 
     import torch
@@ -66,7 +100,13 @@ def main(argv=None) -> int:
     from core.assets import load_face, load_landmarks
 
     face, lms = load_face(), load_landmarks()
-    rows = {"decoder": run(_pipeline_decoder(args.weights), face, lms.indices)}
+    radius = None if args.radius is None else args.radius / 1000.0
+    spread = drag_spread(args.mode, lms, radius)
+    rows = {
+        f"decoder, {args.mode}": run(
+            _pipeline_decoder(args.weights), face, lms.indices, spread=spread
+        )
+    }
     if args.baselines:
         from core.models.landmark_residual import LandmarkResidual
 
@@ -77,7 +117,7 @@ def main(argv=None) -> int:
             disp = targets - v0[lms.indices][None]
             return v0[None] + res.apply_numpy(disp)
 
-        rows["biharmonic interpolation only"] = run(interp, face, lms.indices)
+        rows["biharmonic interpolation only"] = run(interp, face, lms.indices, spread=spread)
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0

@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=4.0, help="playback seconds per case")
     p.add_argument(
         "--mode",
-        choices=("direct", "coherent"),
+        choices=("direct", "smooth", "coherent"),
         default="direct",
         help="sculpting mode of the drags (coherent: the other landmarks follow the prior)",
     )
