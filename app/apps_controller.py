@@ -108,13 +108,22 @@ class AppsController(QObject):
         self.set_face({}, "Reset face sliders")
 
     def export_neutral(self, path: str) -> Path:
-        """Write the current neutral face as OBJ/PLY (with the template's UVs for OBJ)."""
+        """Write the current neutral face as OBJ/PLY (with the template's UVs for OBJ); a face
+        of another topology is written as the user's mesh (its polygons, UVs and coordinates),
+        with the slider or neutralization changes carried through the binding."""
         from core.io.mesh_io import save_mesh
 
         path = Path(path)
-        t = self.session.template
-        uv, fuv = (t.uv, t.face_uv) if path.suffix.lower() == ".obj" else (None, None)
-        save_mesh(path, self.session.face.vertices, t.faces, uv, fuv)
+        face, obj = self.session.face, path.suffix.lower() == ".obj"
+        if face.user is not None:
+            m = face.user.mesh
+            v = face.user.fit.carry(face.vertices[None], m.vertices)[0]
+            uv, fuv = (m.uv, m.face_uv) if obj else (None, None)
+            save_mesh(path, v, m.faces, uv, fuv, layout=m.layout)
+        else:
+            t = self.session.template
+            uv, fuv = (t.uv, t.face_uv) if obj else (None, None)
+            save_mesh(path, face.vertices, t.faces, uv, fuv)
         self.session.status.emit(f"Wrote the neutral face to {path}")
         return path
 

@@ -83,6 +83,10 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     got = load_mesh(first).vertices
     want = anyf.fit.carry(s.face.vertices[None], anyf.mesh.vertices)[0]
     np.testing.assert_allclose(got, want, atol=2e-5)  # the neutralized face, in its topology
+    w.apps.export_neutral(str(tmp_path / "neutral.obj"))  # the neutral in the user's mesh
+    neutral = tmp_path / "neutral.obj"
+    assert f_lines(neutral.read_text()) == polys
+    np.testing.assert_allclose(load_mesh(neutral).vertices, want, atol=2e-5)
     glb = tmp_path / "clip.glb"  # the GLB keeps the user's UVs
     assert s.export("glb", str(glb))
     qtbot.waitUntil(lambda: glb.with_name("clip.manifest.json").exists(), timeout=30000)

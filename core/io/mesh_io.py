@@ -410,6 +410,7 @@ def save_mesh(
     face_uv: np.ndarray | None = None,
     *,
     decimals: int = 6,
+    layout: ObjLayout | None = None,
 ) -> None:
     """Write one mesh atomically as ``.obj`` (text, per-corner UVs) or ``.ply`` (binary).
 
@@ -424,6 +425,10 @@ def save_mesh(
         PLY stores one UV per vertex, so it needs ``face_uv == faces``; use OBJ for seams.
     decimals : int
         Digits after the decimal point in OBJ files.
+    layout : ObjLayout or None
+        The polygons behind ``faces`` (``MeshData.layout``): OBJ writes them with their
+        ``usemtl``/``g``/``o``/``s`` lines (no ``mtllib``: materials are not copied), PLY a
+        single-size polygon mesh (:func:`core.io.export_obj.encode_ply`).
 
     Raises
     ------
@@ -442,8 +447,11 @@ def save_mesh(
     vertices = as_vertices(vertices)
     faces = as_faces(faces, len(vertices))
     uv, face_uv = as_uv(uv, face_uv, len(faces))
+    if layout is not None and (not layout.fits(faces) or layout.trivial):
+        layout = None
     if suffix == ".obj":
-        data = ObjEncoder(faces, uv, face_uv, decimals=decimals).encode(vertices)
+        data = ObjEncoder(faces, uv, face_uv, decimals=decimals, layout=layout).encode(vertices)
     else:
-        data = encode_ply(vertices, faces, per_vertex_uv(uv, face_uv, faces, len(vertices)))
+        sizes = None if layout is None else layout.sizes
+        data = encode_ply(vertices, faces, per_vertex_uv(uv, face_uv, faces, len(vertices)), sizes)
     atomic_write_bytes(path, data)
