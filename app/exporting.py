@@ -133,8 +133,10 @@ class ExportController(QObject):
 
                 face_extra, extra = user_face_files(user, snap.face.vertices)
                 manifest["replay"]["face"].update(face_extra)
-            if uv is not None:
-                glb_uv = {"uv": uv, "face_uv": face_uv}
+            if uv is not None:  # its UVs and its one diffuse texture in a GLB
+                from core.io.obj_layout import base_color_texture
+
+                glb_uv = {"uv": uv, "face_uv": face_uv, "texture": base_color_texture(layout)}
             units = user.units if user.units in ("m", "cm", "mm") else units
             manifest["face"]["units"] = units
             manifest["face"]["n_vertices"] = int(frames.shape[1])

@@ -7,7 +7,26 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_polygon_face", "f_lines"]
+__all__ = ["write_polygon_face", "f_lines", "tiny_png"]
+
+
+def tiny_png() -> bytes:
+    """A valid 2 x 2 RGB PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes([200, 150, 120] * 2) for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_polygon_face(folder: Path, vertices: np.ndarray, faces: np.ndarray) -> list[list[int]]:
@@ -40,7 +59,7 @@ def write_polygon_face(folder: Path, vertices: np.ndarray, faces: np.ndarray) ->
         lines.append("f " + " ".join(f"{i + 1}/{i + 1}" for i in p))
     (folder / "face.obj").write_text("\n".join(lines) + "\n")
     (folder / "tex").mkdir(exist_ok=True)
-    (folder / "tex" / "skin.png").write_bytes(b"\x89PNG test texture")
+    (folder / "tex" / "skin.png").write_bytes(tiny_png())
     (folder / "face.mtl").write_text(
         "newmtl skin\nKd 0.8 0.6 0.5\nmap_Kd tex/skin.png\nnewmtl lips\nKd 0.7 0.3 0.3\n"
     )

@@ -71,3 +71,11 @@ def test_glb_keeps_the_users_uvs(poly_face, tmp_path):
     mesh = load_mesh(d / "face.obj")
     assert len(g.vertices) == mesh.n_vertices  # one vt per vertex here: no seam copies
     np.testing.assert_allclose(g.visual.uv, mesh.uv, atol=1e-6)
+    data = glb.read_bytes()  # the one diffuse texture (map_Kd of 'skin') is embedded
+    doc = json.loads(data[20 : 20 + int.from_bytes(data[12:16], "little")])
+    assert doc["images"][0]["mimeType"] == "image/png"
+    assert doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]["index"] == 0
+    view = doc["bufferViews"][doc["images"][0]["bufferView"]]
+    blob = data[28 + int.from_bytes(data[12:16], "little") :]
+    png = (d / "tex" / "skin.png").read_bytes()
+    assert blob[view["byteOffset"] : view["byteOffset"] + view["byteLength"]] == png

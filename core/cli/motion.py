@@ -162,7 +162,7 @@ def _export_single(
 ) -> None:
     """``folder/<name>.<fmt>`` (GLB, or an MP4/GIF rendered by :mod:`core.io.render`) and
     ``folder/manifest.json``, atomically (the folder appears complete or not at all).
-    ``uv`` = (uv, face_uv) is written into a GLB."""
+    ``uv`` = (uv, face_uv, texture or None) is written into a GLB."""
     from core.io.atomic import atomic_dir
     from core.io.export import MANIFEST_NAME, write_manifest
     from core.io.manifest import file_part
@@ -201,7 +201,19 @@ def _export_single(
 
 
 def _uv_kw(uv: tuple | None) -> dict:
-    return {} if uv is None or uv[0] is None else {"uv": uv[0], "face_uv": uv[1]}
+    """(uv, face_uv, texture or None) -> export_glb's keywords."""
+    if uv is None or uv[0] is None:
+        return {}
+    return {"uv": uv[0], "face_uv": uv[1], "texture": uv[2]}
+
+
+def _user_uv(face, uv, fuv) -> tuple | None:
+    """A user's face: its UVs and its one diffuse texture (None for our own face)."""
+    if face.user is None:
+        return None
+    from core.io.obj_layout import base_color_texture
+
+    return uv, fuv, base_color_texture(face.layout)
 
 
 def _request(args, gen, face, **fields) -> dict:
@@ -262,7 +274,7 @@ def _export_stream(args, gen, face, names: list[str], request: dict, make, repla
                     manifest,
                     args.overwrite or args.resume,
                     "y" if args.format == "glb" else getattr(args, "up", "z"),
-                    (uv, fuv) if face.layout is not None else None,  # a user's face: its UVs
+                    _user_uv(face, uv, fuv),
                 )
                 batch.complete(name)
                 print(

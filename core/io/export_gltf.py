@@ -82,6 +82,16 @@ class _BinBuilder:
         self.gltf.accessors.append(accessor)
         return len(self.gltf.accessors) - 1
 
+    def add_view(self, data: bytes) -> int:
+        """A plain buffer view (an image); returns its index."""
+        self.gltf.bufferViews.append(
+            gl.BufferView(buffer=0, byteOffset=self.offset, byteLength=len(data))
+        )
+        pad = (-len(data)) % 4
+        self.chunks.append(data + b"\x00" * pad)
+        self.offset += len(data) + pad
+        return len(self.gltf.bufferViews) - 1
+
     def blob(self) -> bytes:
         return b"".join(self.chunks)
 
@@ -96,6 +106,7 @@ def export_glb(
     normals: bool = True,
     uv: np.ndarray | None = None,
     face_uv: np.ndarray | None = None,
+    texture: tuple[bytes, str] | None = None,
 ) -> Path:
     """Write an animated GLB (morph target per frame + weights animation), atomically.
 
@@ -118,6 +129,9 @@ def export_glb(
         top-left origin). glTF has one UV per vertex, so a vertex with several UVs (a seam) is
         written once per UV: the first V vertices are the given ones in order, the copies
         follow (``mesh.extras.sourceVertexCount`` = V).
+    texture : (bytes, "image/png" or "image/jpeg") or None
+        Embedded as the material's base colour texture (needs ``uv``;
+        :func:`core.io.obj_layout.base_color_texture` finds an OBJ's).
 
     Returns
     -------
@@ -145,7 +159,9 @@ def export_glb(
             "pass names=None for frame_0001, ..."
         )
     uv, face_uv = as_uv(uv, face_uv, len(faces))
-    data = _glb_bytes(frames, faces, float(fps), names, normals, uv, face_uv)
+    if texture is not None and (uv is None or texture[1] not in ("image/png", "image/jpeg")):
+        raise InvalidInputError("a GLB texture needs uv/face_uv and PNG or JPEG bytes")
+    data = _glb_bytes(frames, faces, float(fps), names, normals, uv, face_uv, texture)
     path = Path(path)
     atomic_write_bytes(path, data)
     return path
@@ -185,6 +201,7 @@ def _glb_bytes(
     normals: bool,
     uv: np.ndarray | None = None,
     face_uv: np.ndarray | None = None,
+    texture: tuple[bytes, str] | None = None,
 ) -> bytes:
     n_frames, n_vertices = frames.shape[:2]
     positions = z_up_to_y_up(frames.astype(np.float64)).astype(np.float32)  # (T, V, 3)
@@ -221,15 +238,17 @@ def _glb_bytes(
     t_acc = bins.add(times, "SCALAR", bounds=True)
     w_acc = bins.add(weights, "SCALAR")
 
-    gltf.materials = [
-        gl.Material(
-            name="skin",
-            pbrMetallicRoughness=gl.PbrMetallicRoughness(
-                baseColorFactor=[0.8, 0.8, 0.8, 1.0], metallicFactor=0.0, roughnessFactor=0.6
-            ),
-            doubleSided=True,
-        )
-    ]
+    pbr = gl.PbrMetallicRoughness(
+        baseColorFactor=[0.8, 0.8, 0.8, 1.0], metallicFactor=0.0, roughnessFactor=0.6
+    )
+    if texture is not None:  # the user's diffuse texture, embedded
+        view = bins.add_view(texture[0])
+        gltf.images = [gl.Image(bufferView=view, mimeType=texture[1])]
+        gltf.samplers = [gl.Sampler()]
+        gltf.textures = [gl.Texture(sampler=0, source=0)]
+        pbr.baseColorFactor = [1.0, 1.0, 1.0, 1.0]
+        pbr.baseColorTexture = gl.TextureInfo(index=0)
+    gltf.materials = [gl.Material(name="skin", pbrMetallicRoughness=pbr, doubleSided=True)]
     primitive = gl.Primitive(attributes=attributes, indices=idx, material=0, targets=targets)
     gltf.meshes = [
         gl.Mesh(

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ObjLayout", "polygon_corners", "polygon_block", "copy_materials", "MAP_KEYS"]
+__all__ = [
+    "ObjLayout",
+    "polygon_corners",
+    "polygon_block",
+    "copy_materials",
+    "base_color_texture",
+    "MAP_KEYS",
+]
 
 #: ``.mtl`` statements whose last token is a texture file name.
 MAP_KEYS = frozenset(
@@ -193,3 +200,36 @@ def copy_materials(layout: ObjLayout, dest: Path) -> tuple[list[str], list[str]]
         (dest / name).write_bytes(b"\n".join(lines) + b"\n")
         libs.append(name)
     return libs, sorted(taken)
+
+
+def base_color_texture(layout: ObjLayout | None) -> tuple[bytes, str] | None:
+    """The one diffuse texture (``map_Kd``, PNG or JPEG inside the OBJ's folder) of the materials
+    the OBJ uses, as (file bytes, MIME type); None when there is none, or several different ones
+    (a GLB export then has no texture: one primitive carries one material)."""
+    if layout is None or layout.folder is None or not layout.mtllib:
+        return None
+    folder = Path(layout.folder)
+    used = {t.split(None, 1)[1] for _, t in layout.marks if t.startswith("usemtl ")}
+    found: set[Path] = set()
+    for lib in layout.mtllib:
+        src = _inside(folder / lib, folder)
+        if src is None or src.stat().st_size > _MAX_MTL_BYTES:
+            continue
+        current = None
+        for line in src.read_bytes().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == b"newmtl":
+                current = b" ".join(parts[1:]).decode("utf-8", "replace")
+            elif len(parts) >= 2 and parts[0].lower() == b"map_kd" and current in used:
+                tex = _inside(src.parent / parts[-1].decode("utf-8", "replace"), folder)
+                if tex is not None:
+                    found.add(tex)
+    if len(found) != 1:
+        return None
+    (tex,) = found
+    data = tex.read_bytes() if tex.stat().st_size <= _MAX_TEXTURE_BYTES else b""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return data, "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return data, "image/jpeg"
+    return None
