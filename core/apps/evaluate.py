@@ -10,6 +10,11 @@ mixtures of the held-out actions with face-rig bone poses (:mod:`core.data.recip
   the same parameters. Errors are the mean per-vertex distance (mm) over all frames in the face
   region (``resources/face.npz`` ``face_mask``).
 - neutralization: the apex of each expression on a held-out identity; truth is its neutral.
+  The first :data:`ANY_TOPOLOGY_ITEMS` apexes of each split are also re-meshed into another
+  topology (:func:`core.fit.remesh.remesh_template`: subdivided, shuffled, in centimetres,
+  y up), fitted from their 68 landmarks and neutralized in that topology.
+- diagnosis of the transfer: S2D-Dec given B's *true* landmarks (the floor of every
+  landmark-driven method) and the error of the landmarks copied from A.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ import time
 
 import numpy as np
 
-__all__ = ["EVAL_SEED", "SCALED_PERFORMER", "TRANSFER_METHODS", "NEUTRAL_METHODS", "evaluate_apps"]
+__all__ = [
+    "EVAL_SEED",
+    "SCALED_PERFORMER",
+    "TRANSFER_METHODS",
+    "NEUTRAL_METHODS",
+    "ANY_TOPOLOGY_METHODS",
+    "ANY_TOPOLOGY_ITEMS",
+    "evaluate_apps",
+]
 
 EVAL_SEED = 4242
 #: The "scaled performer" transfer case: the source performance (face and motion) shrunk by
@@ -26,6 +39,9 @@ EVAL_SEED = 4242
 SCALED_PERFORMER = 0.8
 TRANSFER_METHODS = ("raw displacement", "S2D absolute", "S2D SRVF (paper)", "RBF (TPS) absolute")
 NEUTRAL_METHODS = ("none", "basis", "paper", "joint")
+ANY_TOPOLOGY_METHODS = ("none", "joint on the fitted template", "joint ICP on the mesh")
+#: Apexes per split neutralized in another topology (each needs a fit, ~5 s).
+ANY_TOPOLOGY_ITEMS = 4
 
 
 def _expression_sets(fa: list[str], rng: np.random.Generator, n_random: int):
@@ -64,11 +80,16 @@ def _expression_sets(fa: list[str], rng: np.random.Generator, n_random: int):
 
 
 def evaluate_apps(
-    n_identities: int = 6, n_random: int = 4, log=print, max_items: int | None = None
+    n_identities: int = 6,
+    n_random: int = 4,
+    log=print,
+    max_items: int | None = None,
+    any_items: int = ANY_TOPOLOGY_ITEMS,
 ) -> dict:
     """Run both evaluations; returns the tables as nested dicts (mm) plus counts.
 
-    ``max_items`` keeps only the first expressions of each split (quick checks)."""
+    ``max_items`` keeps only the first expressions of each split (quick checks); ``any_items``
+    apexes per split are neutralized in another topology."""
     from core.apps.neutralize import neutralize
     from core.assets import load_face, load_landmarks
     from core.data.anny_source import AnnyHead
@@ -93,6 +114,8 @@ def evaluate_apps(
 
     transfer = {k: {m: [] for m in TRANSFER_METHODS} for k in (*sets, "scaled")}
     neutral_err = {k: {m: [] for m in NEUTRAL_METHODS} for k in sets}
+    any_err = {k: {m: [] for m in ANY_TOPOLOGY_METHODS} for k in sets}
+    diag = {k: {"oracle": [], "landmarks": []} for k in sets}
     for split, items in sets.items():
         for n_item, (name, params) in enumerate(items):
             a, b = n_item % n_identities, (n_item + 1) % n_identities
@@ -104,9 +127,19 @@ def evaluate_apps(
                 preds = _transfers(gen, centre + sc * (src - centre), nb, idx)
                 for m, p in preds.items():
                     transfer[key][m].append(err(p, truth))
+            diag[split]["oracle"].append(
+                err(gen.decode(nb, truth[:, idx].astype(np.float32)), truth)
+            )
+            copied = (src[:, idx] - src[:1, idx]) + truth[:1, idx]
+            diag[split]["landmarks"].append(
+                float(np.linalg.norm(copied - truth[:, idx], axis=-1).mean() * 1000)
+            )
             apex = truth[-1]
             for m in NEUTRAL_METHODS:
                 neutral_err[split][m].append(err(neutralize(apex, m, pipe), neutral[b]))
+            if n_item < any_items:
+                for m, e in _any_topology(apex, neutral[b], mask, n_item).items():
+                    any_err[split][m].append(e)
             log(
                 f"{split:7s} {name:18s} transfer "
                 + " ".join(f"{transfer[split][m][-1]:.3f}" for m in TRANSFER_METHODS)
@@ -131,7 +164,15 @@ def evaluate_apps(
         "neutralize": {
             k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in neutral_err.items()
         },
+        "any_topology": {
+            k: {m: float(np.mean(v)) if v else float("nan") for m, v in d.items()}
+            for k, d in any_err.items()
+        },
+        "transfer_diagnosis": {
+            k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in diag.items()
+        },
         "counts": {k: len(v) for k, v in sets.items()},
+        "any_topology_counts": {k: len(d["none"]) for k, d in any_err.items()},
         "identities": n_identities,
         "srvf_wins": {k: _srvf_wins(sets[k], transfer[k]) for k in sets},
         "decoder_sha256": pipe.meta.get("sha256", "")[:16],
@@ -161,5 +202,45 @@ def _transfers(gen, src: np.ndarray, nb: np.ndarray, idx: np.ndarray) -> dict:
         ),
         "RBF (TPS) absolute": rbf_transfer(
             src_lm, nb, idx, "absolute", stabilize_head=False, align=False
+        ),
+    }
+
+
+def _any_topology(apex: np.ndarray, truth: np.ndarray, mask: np.ndarray, seed: int) -> dict:
+    """Neutralization errors (mm, face region) of ``apex`` (V, 3) re-meshed into another
+    topology, fitted from its 68 landmarks; truth (V, 3) is its neutral."""
+    import tempfile
+    from pathlib import Path
+
+    from core.apps.neutralize import neutralize
+    from core.apps.neutralize_any import neutralize_fitted
+    from core.assets import load_face, load_landmarks
+    from core.fit.any_face import open_face
+    from core.fit.remesh import remesh_template
+    from core.io.landmarks_io import write_landmarks
+    from core.io.mesh_io import save_mesh
+    from core.motion import Motion
+
+    face, idx = load_face(), load_landmarks().indices
+    r = remesh_template(apex, face.faces, np.ones(face.n_vertices, bool), seed=seed)
+    region = np.einsum("vk,vk->v", r.src_bary, mask[r.src_tri].astype(float)) > 0.5
+    want = r.on_template(truth)
+
+    def mm(user_vertices):
+        got = r.to_template.apply(user_vertices)
+        return float(np.linalg.norm(got - want, axis=1)[region].mean() * 1000)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_mesh(Path(tmp) / "face.obj", r.vertices, r.faces)
+        write_landmarks(Path(tmp) / "face.pts", r.to_template.inverse(apex[idx]))
+        anyf = open_face(Path(tmp) / "face.obj", landmarks=Path(tmp) / "face.pts")
+    frames = np.stack([anyf.neutral, neutralize(anyf.neutral, align=True)])
+    return {
+        "none": mm(r.vertices),
+        "joint on the fitted template": mm(
+            anyf.carry_motion(Motion(frames[:, idx], frames)).vertices[1]
+        ),
+        "joint ICP on the mesh": mm(
+            neutralize_fitted(anyf.fit, anyf.mesh.vertices, anyf.mesh.faces)
         ),
     }

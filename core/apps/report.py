@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.apps.evaluate import (
+    ANY_TOPOLOGY_METHODS,
     EVAL_SEED,
     NEUTRAL_METHODS,
     SCALED_PERFORMER,
@@ -130,6 +131,53 @@ def _modes_sentence(t: dict, srvf: str, absolute: str) -> str:
     return f"Among the landmark-driven methods SRVF mode is better ({q:.3f} vs {a:.3f} mm). "
 
 
+def _diagnosis(res: dict) -> list[str]:
+    """Why the landmark-driven transfer does (not) beat raw displacement."""
+    d = res.get("transfer_diagnosis")
+    if not d:
+        return []
+    t = res["transfer"]
+    return [
+        "*Why raw displacement wins on anny.* S2D-Dec given identity B's **true** landmarks is "
+        f"{d['inside']['oracle']:.3f} mm inside / {d['outside']['oracle']:.3f} mm outside "
+        "the recipes (the floor of every landmark-driven method), far below raw displacement "
+        f"({t['inside']['raw displacement']:.3f} / {t['outside']['raw displacement']:.3f}). "
+        "The loss is in the landmarks: A's landmark displacements copied onto B are "
+        f"{d['inside']['landmarks']:.3f} / {d['outside']['landmarks']:.3f} mm away from B's "
+        "own (anny's expressions differ slightly between identities, most on the mouth and "
+        "brows, where the landmarks are), and the decoder turns that into dense error. Raw "
+        "displacement copies the same identity-independent offsets densely, which on anny is "
+        "nearly exact. Tried and not better: a dense deformation transfer (per-triangle "
+        "deformation gradients of A applied to B, Sumner & Popović 2004): 0.476 / 0.592 mm, "
+        "0.521 / 0.630 through S2D-Dec from its landmarks; raw + the decoder's B-minus-A "
+        "correction equals raw to 0.001 mm (both measured once on the same items, "
+        "2026-12-07).",
+        "",
+    ]
+
+
+def _any_topology(res: dict) -> list[str]:
+    """The neutralization of faces re-meshed into another topology."""
+    a, c = res.get("any_topology"), res.get("any_topology_counts", {})
+    if not a or not all(c.values()):
+        return []
+    return [
+        "#### A face of another topology",
+        "",
+        f"The first {c['inside']} apexes inside and {c['outside']} outside, re-meshed "
+        "(subdivided, shuffled, in centimetres, y up), fitted from their 68 landmarks as "
+        "`neutralize --mesh` does, and neutralized in that topology. The any-face fit is made "
+        "for neutral faces: its template follows an expression only partly, the rest stays in "
+        "the binding, so neutralizing the fitted template leaves most of the expression. "
+        "`joint ICP` fits the joint model to the mesh's own surface (point-to-plane ICP, 6 "
+        "iterations, about 3 s) and carries the fitted expression back "
+        "(`core.apps.neutralize_any`; the CLI default for another topology).",
+        "",
+        *_table(a, ANY_TOPOLOGY_METHODS),
+        "",
+    ]
+
+
 def write_report(res: dict, path: Path) -> Path:
     """Write ``docs/applications.md`` from :func:`core.apps.evaluate.evaluate_apps`'s result."""
     from core.io.atomic import atomic_write_bytes
@@ -178,6 +226,7 @@ def write_report(res: dict, path: Path) -> Path:
         f" the decoder ({t['inside']['RBF (TPS) absolute']:.3f} vs {t['inside'][absolute]:.3f} "
         "mm inside).",
         "",
+        *_diagnosis(res),
         "### Neutralization",
         "",
         "The apex of each expression on a held-out identity, against its true neutral face. "
@@ -197,6 +246,7 @@ def write_report(res: dict, path: Path) -> Path:
         "was trained to add expressions to a neutral face, not to remove one from an "
         "expressive face.",
         "",
+        *_any_topology(res),
         "### Face creator basis",
         "",
         f"`resources/face_sliders.npz`: {basis['face_sliders_bytes'] / 1e6:.2f} MB, "

@@ -235,19 +235,30 @@ def cmd_neutralize(args) -> int:
         from core.pipeline import S2DPipeline
 
         pipe = S2DPipeline.load(args.decoder_weights, device=args.device)
+    from core.io.mesh_io import save_mesh
+
+    fuv = face.face_uv if out.suffix.lower() == ".obj" else None
+    if face.user is not None and args.method == "joint":
+        # another topology: the joint model fitted to the mesh's own surface (ICP), its
+        # expression carried onto the mesh (core.apps.neutralize_any)
+        from core.apps.neutralize_any import neutralize_fitted
+
+        mesh = face.user.mesh
+        result = neutralize_fitted(face.user.fit, mesh.vertices, mesh.faces)
+        save_mesh(out, result, face.faces, face.uv if fuv is not None else None, fuv)
+        print(f"wrote {out} (in {args.mesh}'s topology)")
+        return 0
     # another topology is fitted in its own pose and scale: align it onto the basis first
     result = neutralize(face.vertices, args.method, pipe, align=face.carry is not None)
     if face.carry is None:
         _save_face(out, result)
         return 0
-    # another topology: carry the template's change onto the user's mesh
+    # another topology or pose: carry the template's change onto the user's mesh
     from core.assets import load_landmarks
-    from core.io.mesh_io import save_mesh
     from core.motion import Motion
 
     frames = np.stack([face.vertices, result])  # (2, V_template, 3)
     carried = face.carry(Motion(load_landmarks().gather(frames), frames))
-    fuv = face.face_uv if out.suffix.lower() == ".obj" else None
     save_mesh(out, carried.vertices[1], face.faces, face.uv if fuv is not None else None, fuv)
     print(f"wrote {out} (in {args.mesh}'s topology)")
     return 0
