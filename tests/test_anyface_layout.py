@@ -133,3 +133,40 @@ def test_glb_keeps_uvs_and_copies_seam_vertices_after_the_face(user_obj, tmp_pat
     g = next(iter(scene.geometry.values()))
     assert len(g.vertices) == len(source) > mesh.n_vertices
     np.testing.assert_allclose(g.visual.uv, uv, atol=1e-6)  # trimesh flips v back
+
+
+def test_ply_keeps_mixed_polygons_and_reads_them_back(user_obj, tmp_path):
+    mesh = load_mesh(user_obj)  # a quad, a pentagon, a triangle: 51 face bytes, as if 3 quads
+    out = export_sequence(
+        tmp_path / "ply", mesh.vertices[None], mesh.faces, "ply", layout=mesh.layout
+    )
+    back = load_mesh(out / "frame_0001.ply")
+    np.testing.assert_array_equal(back.faces, mesh.faces)
+    assert back.layout.sizes.tolist() == [4, 5, 3]
+    np.testing.assert_array_equal(back.vertices, mesh.vertices)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_binary_ply_of_quads_and_triangles_with_face_flags_is_read(tmp_path, order):
+    from core.errors import MeshFormatError
+
+    end = {"<": "little", ">": "big"}[order]
+    head = (
+        f"ply\nformat binary_{end}_endian 1.0\nelement vertex 5\nproperty float x\n"
+        "property float y\nproperty float z\nproperty float s\nproperty float t\n"
+        "element face 2\nproperty uchar flags\nproperty list uchar int vertex_indices\n"
+        "end_header\n"
+    ).encode()
+    v = np.arange(25, dtype=order + "f4").reshape(5, 5)
+    faces = b"\x07\x04" + np.array([0, 1, 2, 3], order + "i4").tobytes()
+    faces += b"\x01\x03" + np.array([1, 4, 2], order + "i4").tobytes()
+    path = tmp_path / "mixed.ply"
+    path.write_bytes(head + v.tobytes() + faces)
+    mesh = load_mesh(path)
+    np.testing.assert_array_equal(mesh.faces, [[0, 1, 2], [0, 2, 3], [1, 4, 2]])
+    np.testing.assert_array_equal(mesh.vertices, v[:, :3])
+    np.testing.assert_array_equal(mesh.uv, v[:, 3:])
+    assert mesh.layout.sizes.tolist() == [4, 3] and "1 polygon(s)" in mesh.notes[0]
+    path.write_bytes(head + v.tobytes() + faces[:-3])  # truncated: still a one-line error
+    with pytest.raises(MeshFormatError, match="damaged or truncated"):
+        load_mesh(path)

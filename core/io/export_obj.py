@@ -120,9 +120,8 @@ def encode_ply(
         Per-vertex texture coordinates, written as ``s``/``t`` (PLY has no per-corner UVs).
     sizes : (P,) int or None
         Corner counts when ``faces`` are the fan triangulation of polygons
-        (:func:`core.io.obj_layout.polygon_corners`): polygons that all have the same number of
-        corners (a quad mesh) are written instead. Mixed polygons stay triangles, since common
-        binary PLY readers (trimesh among them, so our own loader) need one list length.
+        (:func:`core.io.obj_layout.polygon_corners`): the polygons are written instead (up to
+        255 corners each). trimesh cannot read mixed sizes back; :mod:`core.io.ply_binary` does.
     """
     real = "float" if vertices.dtype == np.float32 else "double"
     kind = "<f4" if real == "float" else "<f8"
@@ -133,7 +132,7 @@ def encode_ply(
     v_rec["x"], v_rec["y"], v_rec["z"] = vertices[:, 0], vertices[:, 1], vertices[:, 2]
     if uv is not None:
         v_rec["s"], v_rec["t"] = uv[:, 0], uv[:, 1]
-    if sizes is None or np.ptp(sizes) != 0 or sizes[0] == 3 or sizes[0] > 255:
+    if sizes is None or (np.asarray(sizes) == 3).all() or np.max(sizes) > 255:
         f_rec = np.empty(len(faces), dtype=[("n", "u1"), ("idx", "<i4", (3,))])
         f_rec["n"] = 3
         f_rec["idx"] = faces

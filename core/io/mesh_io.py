@@ -32,6 +32,7 @@ from core.io.atomic import atomic_write_bytes
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
 from core.io.obj_layout import ObjLayout
 from core.io.obj_reader import read_obj
+from core.io.ply_binary import read_mixed_ply
 from core.io.safe_input import open_regular
 
 __all__ = [
@@ -266,6 +267,9 @@ def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
             io.BytesIO(data), file_type="ply", force="mesh", process=False, maintain_order=True
         )
     except Exception as exc:  # trimesh raises many types on damaged input; all mean "damaged"
+        mixed = read_mixed_ply(data)  # unless it is a binary PLY of mixed polygon sizes
+        if mixed is not None:
+            return mixed
         raise MeshFormatError(
             f"{path}: expected a readable PLY mesh, found damaged or truncated data "
             f"({type(exc).__name__}: {exc}); re-export or re-download the file"
@@ -274,6 +278,10 @@ def _parse_ply(path: Path, data: bytes, max_vertices: int | None = None):
         raise MeshFormatError(
             f"{path}: expected a triangle mesh, found a {type(mesh).__name__}; choose a surface mesh"
         )
+    if _lengths_misread(mesh):  # mixed sizes whose bytes happened to fit one list length
+        mixed = read_mixed_ply(data)
+        if mixed is not None:
+            return mixed
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces, sizes = _ply_faces_in_file_order(mesh)
     n_polygons = int((sizes > 3).sum())
@@ -320,6 +328,21 @@ def _ply_faces_in_file_order(mesh) -> tuple[np.ndarray, np.ndarray]:
     tris = [t for poly in polys for t in _fan([int(i) for i in poly])]
     sizes = np.array([len(p) for p in polys], np.int64)
     return np.array(tris, dtype=np.int64).reshape(-1, 3), sizes
+
+
+def _lengths_misread(mesh) -> bool:
+    """True when trimesh read a binary PLY's face lists with one length but their own counts
+    differ (it takes the first face's count for all when the byte total allows it)."""
+    try:
+        raw = mesh.metadata["_ply_raw"]["face"]["data"]
+        name = "vertex_indices" if "vertex_indices" in raw.dtype.names else "vertex_index"
+        rec = raw[name]
+        if not rec.dtype.names or len(rec.dtype.names) < 2:
+            return False
+        counts, lists = rec[rec.dtype.names[0]], rec[rec.dtype.names[-1]]
+        return bool((np.asarray(counts) != np.asarray(lists).shape[1]).any())
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return False
 
 
 def _raw_face_lists(mesh) -> np.ndarray | None:
