@@ -133,13 +133,17 @@ class AppsController(QObject):
         s = self.session
         shown = np.array(s.current_vertices())
         name = s.face.name
+        before = s.face
+        user = before.user
 
         def job(be):
+            if user is not None and method == "joint":  # fitted to the user's own surface
+                from core.apps.neutralize_any import neutralize_template
+
+                return neutralize_template(user.fit, user.mesh.vertices, user.mesh.faces, shown)
             from core.apps.neutralize import neutralize
 
             return neutralize(shown, method, be.pipeline if method == "paper" else None)
-
-        before = s.face
 
         def done(v):
             if before.user is None:
