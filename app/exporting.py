@@ -133,10 +133,12 @@ class ExportController(QObject):
 
                 face_extra, extra = user_face_files(user, snap.face.vertices)
                 manifest["replay"]["face"].update(face_extra)
-            if uv is not None:  # its UVs and its one diffuse texture in a GLB
-                from core.io.obj_layout import base_color_texture
+            from core.io.obj_layout import material_groups
 
-                glb_uv = {"uv": uv, "face_uv": face_uv, "texture": base_color_texture(layout)}
+            mats = material_groups(layout, len(faces))  # a GLB: its materials and textures
+            glb_uv = {} if mats is None else {"materials": mats[0], "groups": mats[1]}
+            if uv is not None:  # and its UVs
+                glb_uv.update(uv=uv, face_uv=face_uv)
             units = user.units if user.units in ("m", "cm", "mm") else units
             manifest["face"]["units"] = units
             manifest["face"]["n_vertices"] = int(frames.shape[1])

@@ -61,7 +61,7 @@ def test_obj_frames_keep_the_users_polygons_and_materials(poly_face, tmp_path):
     assert manifest["materials"] == ["face.mtl", "skin.png"]
 
 
-def test_glb_keeps_the_users_uvs(poly_face, tmp_path):
+def test_glb_keeps_the_users_uvs_materials_and_texture(poly_face, tmp_path):
     trimesh = pytest.importorskip("trimesh")
     d, r, _ = poly_face
     _generate(d, tmp_path / "gen", "glb")
@@ -71,11 +71,27 @@ def test_glb_keeps_the_users_uvs(poly_face, tmp_path):
     mesh = load_mesh(d / "face.obj")
     assert len(g.vertices) == mesh.n_vertices  # one vt per vertex here: no seam copies
     np.testing.assert_allclose(g.visual.uv, mesh.uv, atol=1e-6)
-    data = glb.read_bytes()  # the one diffuse texture (map_Kd of 'skin') is embedded
-    doc = json.loads(data[20 : 20 + int.from_bytes(data[12:16], "little")])
-    assert doc["images"][0]["mimeType"] == "image/png"
+    data = glb.read_bytes()
+    n_json = int.from_bytes(data[12:16], "little")
+    doc, blob = json.loads(data[20 : 20 + n_json]), data[28 + n_json :]
+
+    def view_bytes(view):
+        return blob[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
+
+    # one primitive per material, in order of use: 'skin' (textured), then 'lips' (its Kd)
+    assert [m["name"] for m in doc["materials"]] == ["skin", "lips"]
+    prims = doc["meshes"][0]["primitives"]
+    assert [p["material"] for p in prims] == [0, 1]
+    half = len(mesh.layout.sizes) // 2  # 'usemtl lips' precedes the second half of polygons
+    n_skin = int((mesh.layout.sizes[:half] - 2).sum())
+    skin_idx = np.frombuffer(
+        view_bytes(doc["bufferViews"][doc["accessors"][prims[0]["indices"]]["bufferView"]]), "<u4"
+    )
+    np.testing.assert_array_equal(skin_idx.reshape(-1, 3), mesh.faces[:n_skin])
+    assert doc["accessors"][prims[1]["indices"]]["count"] == 3 * (mesh.n_faces - n_skin)
+    lips = doc["materials"][1]["pbrMetallicRoughness"]
+    assert lips["baseColorFactor"] == pytest.approx([0.7, 0.3, 0.3, 1.0])
     assert doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]["index"] == 0
-    view = doc["bufferViews"][doc["images"][0]["bufferView"]]
-    blob = data[28 + int.from_bytes(data[12:16], "little") :]
+    assert doc["images"][0]["mimeType"] == "image/png" and len(doc["images"]) == 1
     png = (d / "tex" / "skin.png").read_bytes()
-    assert blob[view["byteOffset"] : view["byteOffset"] + view["byteLength"]] == png
+    assert view_bytes(doc["bufferViews"][doc["images"][0]["bufferView"]]) == png

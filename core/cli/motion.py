@@ -162,7 +162,7 @@ def _export_single(
 ) -> None:
     """``folder/<name>.<fmt>`` (GLB, or an MP4/GIF rendered by :mod:`core.io.render`) and
     ``folder/manifest.json``, atomically (the folder appears complete or not at all).
-    ``uv`` = (uv, face_uv, texture or None) is written into a GLB."""
+    ``uv`` = (uv, face_uv, materials or None) is written into a GLB."""
     from core.io.atomic import atomic_dir
     from core.io.export import MANIFEST_NAME, write_manifest
     from core.io.manifest import file_part
@@ -201,19 +201,20 @@ def _export_single(
 
 
 def _uv_kw(uv: tuple | None) -> dict:
-    """(uv, face_uv, texture or None) -> export_glb's keywords."""
-    if uv is None or uv[0] is None:
+    """(uv, face_uv, material_groups() or None) -> export_glb's keywords."""
+    if uv is None:
         return {}
-    return {"uv": uv[0], "face_uv": uv[1], "texture": uv[2]}
+    out = {} if uv[2] is None else {"materials": uv[2][0], "groups": uv[2][1]}
+    return out if uv[0] is None else {**out, "uv": uv[0], "face_uv": uv[1]}
 
 
 def _user_uv(face, uv, fuv) -> tuple | None:
-    """A user's face: its UVs and its one diffuse texture (None for our own face)."""
+    """A user's face: its UVs and its materials (None for our own face)."""
     if face.user is None:
         return None
-    from core.io.obj_layout import base_color_texture
+    from core.io.obj_layout import material_groups
 
-    return uv, fuv, base_color_texture(face.layout)
+    return uv, fuv, material_groups(face.layout, len(face.faces))
 
 
 def _request(args, gen, face, **fields) -> dict:

@@ -38,7 +38,7 @@ def user_face_files(face, neutral: np.ndarray) -> tuple[dict, dict[str, bytes]]:
     """
     arrays = {**fit_arrays(face.fit), "neutral": np.asarray(neutral, np.float32)}
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez_compressed(buf, **arrays)
     user = {"mesh_sha256": file_sha256(face.source), "fit": FIT_FILE}
     return {"user": user}, {FIT_FILE: buf.getvalue()}
 

@@ -106,7 +106,8 @@ def export_glb(
     normals: bool = True,
     uv: np.ndarray | None = None,
     face_uv: np.ndarray | None = None,
-    texture: tuple[bytes, str] | None = None,
+    materials: Sequence | None = None,
+    groups: np.ndarray | None = None,
 ) -> Path:
     """Write an animated GLB (morph target per frame + weights animation), atomically.
 
@@ -129,9 +130,11 @@ def export_glb(
         top-left origin). glTF has one UV per vertex, so a vertex with several UVs (a seam) is
         written once per UV: the first V vertices are the given ones in order, the copies
         follow (``mesh.extras.sourceVertexCount`` = V).
-    texture : (bytes, "image/png" or "image/jpeg") or None
-        Embedded as the material's base colour texture (needs ``uv``;
-        :func:`core.io.obj_layout.base_color_texture` finds an OBJ's).
+    materials, groups : M objects with ``name``, ``color`` (RGB or None) and ``texture``
+        ((bytes, "image/png" or "image/jpeg") or None), and ``(F,)`` int, the material of each
+        triangle (:func:`core.io.obj_layout.material_groups`); or None for one grey material.
+        Each material becomes a primitive of the mesh (its triangles in file order, sharing the
+        vertices and morph targets); textures are embedded (used only with ``uv``).
 
     Returns
     -------
@@ -159,9 +162,18 @@ def export_glb(
             "pass names=None for frame_0001, ..."
         )
     uv, face_uv = as_uv(uv, face_uv, len(faces))
-    if texture is not None and (uv is None or texture[1] not in ("image/png", "image/jpeg")):
-        raise InvalidInputError("a GLB texture needs uv/face_uv and PNG or JPEG bytes")
-    data = _glb_bytes(frames, faces, float(fps), names, normals, uv, face_uv, texture)
+    if materials is not None:
+        groups = np.asarray(groups)
+        if (
+            groups.shape != (len(faces),)
+            or not (0 <= groups).all()
+            or groups.max() >= len(materials)
+        ):
+            raise InvalidInputError(
+                f"groups must give each of the {len(faces)} triangles a material index in "
+                f"0..{len(materials) - 1}"
+            )
+    data = _glb_bytes(frames, faces, float(fps), names, normals, uv, face_uv, materials, groups)
     path = Path(path)
     atomic_write_bytes(path, data)
     return path
@@ -201,7 +213,8 @@ def _glb_bytes(
     normals: bool,
     uv: np.ndarray | None = None,
     face_uv: np.ndarray | None = None,
-    texture: tuple[bytes, str] | None = None,
+    materials: Sequence | None = None,
+    groups: np.ndarray | None = None,
 ) -> bytes:
     n_frames, n_vertices = frames.shape[:2]
     positions = z_up_to_y_up(frames.astype(np.float64)).astype(np.float32)  # (T, V, 3)
@@ -216,7 +229,13 @@ def _glb_bytes(
     gltf.bufferViews, gltf.accessors = [], []
     bins = _BinBuilder(gltf)
 
-    idx = bins.add(faces.astype(np.uint32).reshape(-1), "SCALAR", target=_ELEMENT_ARRAY_BUFFER)
+    if materials is None:
+        materials, groups = [None], np.zeros(len(faces), np.int64)
+    indices = [
+        bins.add(faces[groups == m].astype(np.uint32).reshape(-1), "SCALAR",
+                 target=_ELEMENT_ARRAY_BUFFER)
+        for m in range(len(materials))
+    ]  # fmt: skip
     base = positions[0]
     attributes = gl.Attributes(POSITION=bins.add(base, "VEC3", target=_ARRAY_BUFFER, bounds=True))
     if tex is not None:
@@ -238,22 +257,15 @@ def _glb_bytes(
     t_acc = bins.add(times, "SCALAR", bounds=True)
     w_acc = bins.add(weights, "SCALAR")
 
-    pbr = gl.PbrMetallicRoughness(
-        baseColorFactor=[0.8, 0.8, 0.8, 1.0], metallicFactor=0.0, roughnessFactor=0.6
-    )
-    if texture is not None:  # the user's diffuse texture, embedded
-        view = bins.add_view(texture[0])
-        gltf.images = [gl.Image(bufferView=view, mimeType=texture[1])]
-        gltf.samplers = [gl.Sampler()]
-        gltf.textures = [gl.Texture(sampler=0, source=0)]
-        pbr.baseColorFactor = [1.0, 1.0, 1.0, 1.0]
-        pbr.baseColorTexture = gl.TextureInfo(index=0)
-    gltf.materials = [gl.Material(name="skin", pbrMetallicRoughness=pbr, doubleSided=True)]
-    primitive = gl.Primitive(attributes=attributes, indices=idx, material=0, targets=targets)
+    gltf.materials = [_material(m, bins, tex is not None) for m in materials]
+    primitives = [
+        gl.Primitive(attributes=attributes, indices=i, material=m, targets=targets)
+        for m, i in enumerate(indices)
+    ]
     gltf.meshes = [
         gl.Mesh(
             name="face",
-            primitives=[primitive],
+            primitives=primitives,
             weights=[0.0] * n_frames,
             extras={"targetNames": names, "sourceVertexCount": int(n_vertices)},
         )
@@ -275,6 +287,26 @@ def _glb_bytes(
     blob = bins.blob()
     gltf.buffers = [gl.Buffer(byteLength=len(blob))]
     return pack_glb(json.loads(gltf.to_json()), blob)
+
+
+def _material(m, bins: _BinBuilder, has_uv: bool) -> gl.Material:
+    """A glTF material: grey "skin" for None, else ``m``'s colour and embedded texture."""
+    color = [0.8, 0.8, 0.8] if m is None or m.color is None else [float(c) for c in m.color]
+    pbr = gl.PbrMetallicRoughness(
+        baseColorFactor=[*color, 1.0], metallicFactor=0.0, roughnessFactor=0.6
+    )
+    texture = None if m is None or not has_uv else m.texture
+    if texture is not None and texture[1] in ("image/png", "image/jpeg"):
+        gltf = bins.gltf
+        gltf.images.append(gl.Image(bufferView=bins.add_view(texture[0]), mimeType=texture[1]))
+        if not gltf.samplers:
+            gltf.samplers.append(gl.Sampler())
+        gltf.textures.append(gl.Texture(sampler=0, source=len(gltf.images) - 1))
+        pbr.baseColorFactor = [1.0, 1.0, 1.0, 1.0]
+        pbr.baseColorTexture = gl.TextureInfo(index=len(gltf.textures) - 1)
+    return gl.Material(
+        name="skin" if m is None else m.name, pbrMetallicRoughness=pbr, doubleSided=True
+    )
 
 
 def pack_glb(document: dict, blob: bytes) -> bytes:

@@ -22,7 +22,9 @@ __all__ = [
     "polygon_corners",
     "polygon_block",
     "copy_materials",
-    "base_color_texture",
+    "MtlMaterial",
+    "read_materials",
+    "material_groups",
     "MAP_KEYS",
 ]
 
@@ -202,34 +204,74 @@ def copy_materials(layout: ObjLayout, dest: Path) -> tuple[list[str], list[str]]
     return libs, sorted(taken)
 
 
-def base_color_texture(layout: ObjLayout | None) -> tuple[bytes, str] | None:
-    """The one diffuse texture (``map_Kd``, PNG or JPEG inside the OBJ's folder) of the materials
-    the OBJ uses, as (file bytes, MIME type); None when there is none, or several different ones
-    (a GLB export then has no texture: one primitive carries one material)."""
-    if layout is None or layout.folder is None or not layout.mtllib:
+@dataclass(frozen=True, eq=False)
+class MtlMaterial:
+    """One ``newmtl`` of an OBJ's ``.mtl``: ``name``, ``color`` (Kd, 3 floats) or None,
+    ``texture`` (bytes, "image/png" or "image/jpeg") of its ``map_Kd`` or None."""
+
+    name: str
+    color: tuple[float, float, float] | None = None
+    texture: tuple[bytes, str] | None = None
+
+
+def _image(path: Path | None) -> tuple[bytes, str] | None:
+    if path is None or path.stat().st_size > _MAX_TEXTURE_BYTES:
         return None
-    folder = Path(layout.folder)
-    used = {t.split(None, 1)[1] for _, t in layout.marks if t.startswith("usemtl ")}
-    found: set[Path] = set()
-    for lib in layout.mtllib:
-        src = _inside(folder / lib, folder)
-        if src is None or src.stat().st_size > _MAX_MTL_BYTES:
-            continue
-        current = None
-        for line in src.read_bytes().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == b"newmtl":
-                current = b" ".join(parts[1:]).decode("utf-8", "replace")
-            elif len(parts) >= 2 and parts[0].lower() == b"map_kd" and current in used:
-                tex = _inside(src.parent / parts[-1].decode("utf-8", "replace"), folder)
-                if tex is not None:
-                    found.add(tex)
-    if len(found) != 1:
-        return None
-    (tex,) = found
-    data = tex.read_bytes() if tex.stat().st_size <= _MAX_TEXTURE_BYTES else b""
+    data = path.read_bytes()
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return data, "image/png"
     if data[:3] == b"\xff\xd8\xff":
         return data, "image/jpeg"
     return None
+
+
+def read_materials(layout: ObjLayout) -> dict[str, MtlMaterial]:
+    """The materials of the OBJ's ``.mtl`` files (inside its folder) by name."""
+    out: dict[str, MtlMaterial] = {}
+    if layout.folder is None:
+        return out
+    folder = Path(layout.folder)
+    for lib in layout.mtllib:
+        src = _inside(folder / lib, folder)
+        if src is None or src.stat().st_size > _MAX_MTL_BYTES:
+            continue
+        name, color, tex = None, None, None
+        for line in [*src.read_bytes().splitlines(), b"newmtl"]:
+            parts = line.split()
+            if parts[:1] == [b"newmtl"]:
+                if name is not None:
+                    out.setdefault(name, MtlMaterial(name, color, tex))
+                name = b" ".join(parts[1:]).decode("utf-8", "replace")
+                color = tex = None
+            elif len(parts) >= 4 and parts[0] == b"Kd":
+                try:
+                    color = tuple(min(max(float(x), 0.0), 1.0) for x in parts[1:4])
+                except ValueError:
+                    color = None
+            elif len(parts) >= 2 and parts[0].lower() == b"map_kd":
+                tex = _image(_inside(src.parent / parts[-1].decode("utf-8", "replace"), folder))
+    return out
+
+
+def material_groups(
+    layout: ObjLayout | None, n_faces: int
+) -> tuple[list[MtlMaterial], np.ndarray] | None:
+    """The materials the OBJ's triangles use, in order of first use, and the material of each
+    fan triangle ``(F,)`` int; None without ``usemtl`` lines or a layout of other faces.
+    Triangles before the first ``usemtl`` get a material named ``default``."""
+    if layout is None or layout.n_triangles != n_faces:
+        return None
+    used = sorted((p, t.split(None, 1)[1]) for p, t in layout.marks if t.startswith("usemtl "))
+    if not used:
+        return None
+    starts = np.array([p for p, _ in used], np.int64)
+    which = np.searchsorted(starts, np.arange(len(layout.sizes)), side="right") - 1  # (P,)
+    distinct = list(dict.fromkeys(["default"] + [n for _, n in used]))
+    name_id = np.array([0] + [distinct.index(n) for _, n in used])  # per usemtl (+ before)
+    tri_id = np.repeat(name_id[which + 1], layout.sizes - 2)  # (F,) index into distinct
+    ids, first = np.unique(tri_id, return_index=True)
+    order = ids[np.argsort(first)]  # in order of first use
+    remap = np.zeros(len(distinct), np.int64)
+    remap[order] = np.arange(len(order))
+    known = read_materials(layout)
+    return [known.get(distinct[i], MtlMaterial(distinct[i])) for i in order], remap[tri_id]
