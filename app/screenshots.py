@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         QTest.qWait(300)
 
     def save(name, img=None):
+        if img is None:  # the views as they look held still: with FXAA where MSAA is off
+            w.viewport.hold_still()
+            w.compare_grid.hold_still()
+            app.processEvents()
         (img or w.grab()).save(str(out / f"{name}.png"))
         print("wrote", out / f"{name}.png")
 
@@ -214,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     dlg.export_button.click()
     _wait_until(lambda: "Exported" in dlg.message.text())
     settle()
+    w.viewport.hold_still()
+    app.processEvents()
     save("export", _grab_with_dialog(w, dlg))
     dlg.close()
 

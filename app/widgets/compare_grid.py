@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import guarded, report
 from app.widgets.common import label_combo, seed_spin, set_combo_label
-from app.widgets.gl_view import StudioInteractor, opaque_background
+from app.widgets.gl_view import StillAntiAliasing, StudioInteractor, opaque_background
 from app.widgets.scene import (
     BACKGROUND,
     add_face,
@@ -175,6 +175,10 @@ class CompareGrid(QWidget):
         make_native(p)
         p.installEventFilter(self._filter)
         self.plotter = p
+        session = self.session
+        self.still_aa = StillAntiAliasing(  # FXAA on still frames where MSAA is off
+            p, self.multi_samples == 0, lambda: session.playback.playing
+        )
         self.stack.addWidget(p)
         self.stack.setCurrentWidget(p)
         template = self.session.template
@@ -223,7 +227,14 @@ class CompareGrid(QWidget):
         t = self.session.frame
         for face, motion in zip(self.faces, cs.motions, strict=True):
             face.set_points(self._shown(motion.vertices[min(t, motion.n_frames - 1)]))
+        self.still_aa.moving()
         self.plotter.update()
+
+    def hold_still(self) -> None:
+        """Draw the grid with FXAA now (screenshots), not ``STILL_MS`` after its last change."""
+        if self.plotter is not None:
+            self.still_aa.hold_still()
+            self.plotter.update()
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().showEvent(ev)

@@ -19,15 +19,30 @@ a pixel:
 Otherwise (a transparent background, a part of the frame no renderer clears, a size
 mismatch) it falls back to pyvistaqt's hand-over. ``tests/test_app_window.py`` compares both
 hand-overs pixel for pixel, for the main view and for the compare grid.
+
+:class:`StillAntiAliasing` smooths the edges of the frames a view holds still (FXAA) where MSAA
+is off, and draws the moving ones (drags, playback, camera turns) without it.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from pyvistaqt import QtInteractor
 
-__all__ = ["StudioInteractor", "opaque_background", "tiles_opaquely"]
+__all__ = [
+    "STILL_MS",
+    "StillAntiAliasing",
+    "StudioInteractor",
+    "opaque_background",
+    "tiles_opaquely",
+]
+
+#: A view that has not changed for this long (ms) is drawn once more, with FXAA.
+STILL_MS = 200
 
 _GL_DRAW_FRAMEBUFFER = 0x8CA9
 _GL_COLOR_BUFFER_BIT = 0x00004000
@@ -102,3 +117,87 @@ class StudioInteractor(QtInteractor):
             f.glEnable(_GL_SCISSOR_TEST)
         self.fast_handovers += 1
         return None
+
+
+class StillAntiAliasing(QObject):
+    """FXAA on the frames a view holds still; none on the frames of a drag, playback or a turn.
+
+    MSAA is off on software OpenGL (``app.main``: it costs ~2.7x frame time on llvmpipe), so
+    edges are jagged. VTK's FXAA is one full-frame shader pass after the scene; a moving frame
+    would pay it on every drag preview, so :meth:`moving` (called before a changed frame is drawn,
+    and on mouse presses, wheel turns and resizes of the view) switches it off, and :data:`STILL_MS`
+    later, with no mouse button held and ``busy()`` false, the view is drawn once more with it.
+    :meth:`hold_still` switches it on at once (screenshots, exported video frames).
+
+    Parameters
+    ----------
+    plotter : the pyvistaqt interactor whose renderers get FXAA.
+    enabled : bool
+        False (MSAA is on) leaves every frame as it is.
+    busy : callable
+        True while the view will change again soon (a drag or playback in progress).
+    """
+
+    _MOVES = (QEvent.Type.MouseButtonPress, QEvent.Type.Wheel, QEvent.Type.Resize)
+
+    def __init__(
+        self, plotter, enabled: bool = True, busy: Callable[[], bool] = lambda: False
+    ) -> None:
+        super().__init__(plotter)
+        self.plotter = plotter
+        self._enabled = bool(enabled)
+        self._busy = busy
+        self._on = False
+        self._timer = QTimer(self, singleShot=True, interval=STILL_MS)
+        self._timer.timeout.connect(self._settle)
+        plotter.installEventFilter(self)
+
+    @property
+    def on(self) -> bool:
+        """Whether the next frame is drawn with FXAA."""
+        return self._on
+
+    @property
+    def enabled(self) -> bool:
+        """False: every frame without FXAA (set when MSAA is on)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = bool(value)
+        if not self._enabled:
+            self._timer.stop()
+            self._set(False)
+
+    def moving(self) -> None:
+        """The next frame changes: draw it without FXAA; draw with it once the view is still."""
+        if not self._enabled:
+            return
+        self._set(False)
+        self._timer.start()
+
+    def hold_still(self) -> None:
+        """Draw the next frames with FXAA now (until the view moves again)."""
+        self._timer.stop()
+        self._set(self._enabled)
+
+    def _settle(self) -> None:
+        if self._busy() or QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            self._timer.start()  # still turning or dragging: try again later
+            return
+        self._set(True)
+        self.plotter.update()
+
+    def _set(self, on: bool) -> None:
+        if on != self._on:
+            self._on = on
+            for ren in self.plotter.renderers:
+                ren.SetUseFXAA(on)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
+        t = ev.type()
+        if t in self._MOVES or (
+            t == QEvent.Type.MouseMove and ev.buttons() != Qt.MouseButton.NoButton
+        ):
+            self.moving()
+        return False

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.errors import guarded
-from app.widgets.gl_view import StudioInteractor, opaque_background
+from app.widgets.gl_view import StillAntiAliasing, StudioInteractor, opaque_background
 from app.widgets.landmark_drag import LandmarkDragFilter
 from app.widgets.scene import (
     BACKGROUND,
@@ -69,6 +69,10 @@ class Viewport(QWidget):
         self.plotter = StudioInteractor(self, auto_update=False, multi_samples=multi_samples)
         make_native(self.plotter)
         layout.addWidget(self.plotter)
+        # FXAA on still frames where MSAA is off (software GL); never on drag or playback frames
+        self.still_aa = StillAntiAliasing(
+            self.plotter, multi_samples == 0, lambda: session.dragging or session.playback.playing
+        )
         self._pending_version = 0  # drag-preview version of the data handed to the next paint
         self._caption_text = None
         self._build_scene()
@@ -225,6 +229,7 @@ class Viewport(QWidget):
             self._caption_text = text
             self.caption.SetText(2, text)
         self._pending_version = s.preview_version
+        self.still_aa.moving()
         if paint and s.dragging:
             # a drag preview is painted now: a posted update waited behind the next mouse
             # moves, and the latency of later drags doubled (65-76 ms instead of 34 ms median
@@ -357,6 +362,7 @@ class Viewport(QWidget):
         ]
         for a in hidden:
             a.SetVisibility(False)
+        self.still_aa.hold_still()  # an exported frame is a still: smooth edges (FXAA)
         try:
             self.plotter.render()  # screenshot() alone may return the previous frame
             img = self.plotter.screenshot(return_img=True)
@@ -364,6 +370,11 @@ class Viewport(QWidget):
             for a in hidden:
                 a.SetVisibility(True)
         return np.ascontiguousarray(img[..., :3])
+
+    def hold_still(self) -> None:
+        """Draw the view with FXAA now (screenshots), not ``STILL_MS`` after its last change."""
+        self.still_aa.hold_still()
+        self.plotter.update()
 
     def close_plotter(self) -> None:
         """Remove the event filter, then close the plotter (before the window goes)."""

@@ -22,7 +22,8 @@ What is measured (all with real Qt events through QTest, the viewport sized 1280
   ``ren_win.Render()`` alone, alternating in one process between the view as shipped and the
   view without back-face culling of the skin and/or without the fast frame hand-over
   (``app.widgets.scene.SkinCulling``, ``app.widgets.gl_view.StudioInteractor``); also with an
-  empty scene (the fixed cost of presenting a frame). Wall median and CPU mean (app threads)
+  empty scene (the fixed cost of presenting a frame) and as a still frame is drawn, with FXAA
+  (``app.widgets.gl_view.StillAntiAliasing``; drag and playback frames are drawn without). Wall median and CPU mean (app threads)
   of the second repaint after each switch (the first one after a switch is not counted).
 
 Models: the trained weights in ``models/`` when present; otherwise randomly initialised
@@ -315,6 +316,7 @@ class Bench:
             "no fast hand-over": (True, False),
             "neither": (False, False),
             "empty scene": (True, True),
+            "still frame (FXAA)": (True, True),
         }
         parts = set(map(id, vp.face.parts.actors)) if vp.face.parts is not None else set()
         out = {name: {"repaint": [], "repaint_cpu": [], "render": []} for name in configs}
@@ -323,6 +325,8 @@ class Bench:
                 for name, (cull, fast) in configs.items():
                     vp.face.culling.enabled = cull
                     p.fast_handover_enabled = fast
+                    vp.still_aa.enabled = name == "still frame (FXAA)"  # off: a drag's frames
+                    vp.still_aa.hold_still()
                     for a, v in zip(actors, shown, strict=True):
                         hide = name == "empty scene" or (name == "no teeth/eyes" and id(a) in parts)
                         a.SetVisibility(v and not hide)
@@ -339,6 +343,7 @@ class Bench:
         finally:
             vp.face.culling.enabled = True
             p.fast_handover_enabled = True
+            vp.still_aa.enabled = True
             for a, v in zip(actors, shown, strict=True):
                 a.SetVisibility(v)
             p.update()
