@@ -4,7 +4,10 @@ The studio renders its videos from the viewport; ``generate``/``interpolate --fo
 have no window, so they shade the face here: an orthographic front view (the app's frame: the
 face looks towards -y, z up), a z-buffer filled with every pixel centre inside each triangle's
 bounding box (triangles grouped by box size, so it is a few array operations per frame), normals
-interpolated from the vertex normals, a key and a fill light and a little specular.
+interpolated from the vertex normals, a key and a fill light and a little specular. Given the
+mouth's inner lip contour, what shows through the open mouth darkens with its depth behind the
+lips (the studio closes the mouth with teeth and a dark throat plane; here long triangles of the
+mouth bag would carry the lip colour deep inside).
 
 Shapes: T frames, V vertices, F faces, H x W pixels.
 """
@@ -16,7 +19,7 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.mesh.normals import VertexNormals
 
-__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "face_colors", "render_frames"]
+__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "face_colors", "mouth_contour", "render_frames"]
 
 BACKGROUND_RGB = (44, 49, 57)  # the studio's background
 SKIN_RGB = (222, 179, 153)
@@ -24,6 +27,10 @@ SKIN_RGB = (222, 179, 153)
 #: intensity): a key light above left and a fill from the right.
 _LIGHTS = (((-0.5, 0.55, 1.0), 0.8), ((0.8, -0.1, 1.0), 0.35))
 _AMBIENT, _SPECULAR, _SHININESS = 0.12, 0.18, 18.0
+#: Inside the mouth: depths behind the inner lips over which a surface goes from the colour just
+#: behind the lips to the throat's, as fractions of the inner lip contour's width (0.042 m on
+#: the shipped face: 3 and 14 mm, core.mesh.albedo.INTERIOR_DEPTH).
+_MOUTH_DEPTH = (0.072, 0.337)
 
 
 def render_frames(
@@ -32,6 +39,7 @@ def render_frames(
     size: tuple[int, int] = (480, 480),
     colors: np.ndarray | None = None,
     margin: float = 0.08,
+    mouth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Shaded front views of an animation.
 
@@ -47,6 +55,9 @@ def render_frames(
         Per-vertex albedo (default: one skin colour).
     margin : float
         Empty border, as a fraction of the framed extent.
+    mouth : (M,) int or None
+        Vertices of the mouth's inner lip contour, in order (:func:`mouth_contour`): what shows
+        inside it, behind the lips, is shaded as the mouth's interior.
 
     Returns
     -------
@@ -72,10 +83,29 @@ def render_frames(
     )  # px per unit
     lights = [(np.asarray(d, np.float64) / np.linalg.norm(d), k) for d, k in _LIGHTS]
     normals = VertexNormals(faces, frames.shape[1], dtype=np.float64)
+    ring = None if mouth is None else np.asarray(mouth, np.int64)
+    if ring is not None:
+        lips = frames[0][ring]  # (M, 3)
+        mouth_w = float(np.linalg.norm(lips.max(0) - lips.min(0)))
     out = np.empty((len(frames), height, width, 3), np.uint8)
     for t, v in enumerate(frames):
-        out[t] = _render_one(v, normals(v), faces, albedo, centre, scale, width, height, lights)
+        out[t], zbuf = _render_one(
+            v, normals(v), faces, albedo, centre, scale, width, height, lights
+        )
+        if ring is not None:
+            _darken_mouth(out[t], zbuf, v, ring, mouth_w, centre, scale)
     return out
+
+
+def mouth_contour(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
+    """The inner lip contour (8,) int of a face on the app's topology (landmarks 60-67, in
+    order), for :func:`render_frames`; None for another topology."""
+    from core.assets import load_face, load_landmarks
+
+    template = load_face()
+    if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
+        return None
+    return np.asarray(load_landmarks().indices, np.int64)[60:68]
 
 
 def face_colors(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
@@ -95,11 +125,48 @@ def face_colors(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
     return rgb
 
 
-def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights) -> np.ndarray:
-    # view coordinates: x right, y up, z towards the viewer (the viewer is at -y)
+def _screen(v: np.ndarray, centre, scale, width: int, height: int) -> tuple:
+    """Pixel coordinates x, y (V,) and depth (V,) (smaller = nearer) of vertices (V, 3)."""
     px = (v[:, 0] - centre[0]) * scale + width / 2
     py = height / 2 - (v[:, 2] - centre[2]) * scale
-    depth = v[:, 1]  # smaller = nearer the viewer
+    return px, py, v[:, 1]
+
+
+def _darken_mouth(image, zbuf, v, ring, mouth_w, centre, scale) -> None:
+    """Shade the pixels of ``image`` (H, W, 3) uint8 inside the inner lip contour ``ring`` (M,)
+    whose surface lies behind the lips (``zbuf`` (H, W) depths) as the mouth's interior, from
+    the colour just behind the lips to the throat's with the depth, in place; a surface at the
+    lips (their inner edge) keeps its colour. ``mouth_w``: the contour's width on the neutral."""
+    from core.mesh.albedo import MOUTH_RGB, THROAT_RGB
+
+    height, width = image.shape[:2]
+    px, py, depth = _screen(v, centre, scale, width, height)
+    rx, ry = px[ring], py[ring]  # (M,) the contour on screen
+    x0, x1 = max(int(np.floor(rx.min())), 0), min(int(np.ceil(rx.max())) + 1, width)
+    y0, y1 = max(int(np.floor(ry.min())), 0), min(int(np.ceil(ry.max())) + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    gy, gx = np.mgrid[y0:y1, x0:x1] + 0.5  # pixel centres (h, w)
+    inside = np.zeros(gx.shape, bool)
+    for a, b in zip(range(len(ring)), np.roll(np.arange(len(ring)), -1), strict=True):
+        crosses = (ry[a] > gy) != (ry[b] > gy)
+        xc = rx[a] + (gy - ry[a]) * (rx[b] - rx[a]) / np.where(ry[b] == ry[a], 1e-12, ry[b] - ry[a])
+        inside ^= crosses & (gx < xc)
+    if not inside.any():
+        return
+    behind = zbuf[y0:y1, x0:x1] - depth[ring].mean()  # (h, w); inf where nothing was drawn
+    near, far = (_MOUTH_DEPTH[0] * mouth_w, _MOUTH_DEPTH[1] * mouth_w)
+    t = np.clip((behind - near) / (far - near), 0.0, 1.0)
+    dark = inside & (behind > near) & np.isfinite(behind)
+    col = MOUTH_RGB[None] + np.sqrt(t[dark])[:, None] * (THROAT_RGB - MOUTH_RGB)[None]
+    patch = image[y0:y1, x0:x1]
+    patch[dark] = np.round(col).astype(np.uint8)
+
+
+def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights) -> tuple:
+    """The shaded image (H, W, 3) uint8 and its depth buffer (H, W) (inf: background)."""
+    # view coordinates: x right, y up, z towards the viewer (the viewer is at -y)
+    px, py, depth = _screen(v, centre, scale, width, height)  # depth: smaller = nearer
     view_n = np.stack([normals[:, 0], normals[:, 2], -normals[:, 1]], axis=1)  # (V, 3)
     x0 = np.floor(px[faces].min(1)).astype(np.int64)  # (F,) bounding boxes in pixels
     y0 = np.floor(py[faces].min(1)).astype(np.int64)
@@ -138,6 +205,8 @@ def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights)
     first[1:] = pix[1:] != pix[:-1]
     keep = order[first]
     pix = pix[first]
+    zbuf = np.full(height * width, np.inf)
+    zbuf[pix] = sdepth[keep]
     w = np.concatenate(w_parts)[keep]  # (N, 3)
     corners = faces[np.concatenate(face_parts)[keep]]  # (N, 3)
     n = np.einsum("nk,nkd->nd", w, view_n[corners])
@@ -156,4 +225,4 @@ def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights)
     image = np.empty((height * width, 3), np.uint8)
     image[:] = BACKGROUND_RGB
     image[pix] = np.round(rgb * 255).astype(np.uint8)
-    return image.reshape(height, width, 3)
+    return image.reshape(height, width, 3), zbuf.reshape(height, width)

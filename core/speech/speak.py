@@ -153,7 +153,7 @@ def write_speech(
     from core.io.export import export_sequence
     from core.io.export_video import export_video
     from core.io.manifest import build_manifest, validate_manifest
-    from core.io.render import face_colors, render_frames
+    from core.io.render import face_colors, mouth_contour, render_frames
 
     rig = load_speech_rig()
     face = load_face()
@@ -198,7 +198,8 @@ def write_speech(
         if video:
             colors = face_colors(neutral, faces)
             size = (video_size, video_size)
-            frames = render_frames(anim.vertices, faces, size, colors)
+            mouth = mouth_contour(neutral, faces)
+            frames = render_frames(anim.vertices, faces, size, colors, mouth=mouth)
             export_video(tmp / "speech.mp4", frames, anim.fps, audio=audio, duration=anim.duration)
             outputs["video"] = "speech.mp4"
         top = json.loads((tmp / "frames" / "manifest.json").read_text())
