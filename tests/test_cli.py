@@ -60,7 +60,13 @@ def test_evaluation_takes_typed_arguments_not_a_namespace():
     from core.eval.motion_report import MotionEvalConfig, run_motion_evaluation
     from core.eval.report import run_evaluation
 
-    assert list(inspect.signature(run_evaluation).parameters) == ["data", "out", "max_test_frames"]
+    assert list(inspect.signature(run_evaluation).parameters) == [
+        "data",
+        "out",
+        "max_test_frames",
+        "max_train_frames",
+        "expression_steps",
+    ]
     assert list(inspect.signature(run_motion_evaluation).parameters) == ["data", "cfg"]
     assert "docs" in {f for f in MotionEvalConfig.__dataclass_fields__}
 

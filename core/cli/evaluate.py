@@ -22,6 +22,19 @@ def register(sub) -> None:
         default=1500,
         help="evaluate on a seeded subset of at most this many test frames",
     )
+    p.add_argument(
+        "--max-train-frames",
+        type=int,
+        default=6000,
+        help="fit the baselines on a seeded subset of at most this many training frames",
+    )
+    p.add_argument(
+        "--expression-steps",
+        type=int,
+        default=0,
+        help="training steps of the expression-split decoder fitted in-process (-1: none)",
+    )
+    p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-motion", help="Table 3: accuracy, FID, diversity -> docs/")
@@ -52,7 +65,14 @@ def register(sub) -> None:
 def cmd_evaluate(args) -> int:
     from core.eval.report import run_evaluation
 
-    return run_evaluation(load_data(args), Path(args.out), args.max_test_frames)
+    set_threads(args)
+    return run_evaluation(
+        load_data(args),
+        Path(args.out),
+        args.max_test_frames,
+        args.max_train_frames,
+        args.expression_steps,
+    )
 
 
 def cmd_evaluate_motion(args) -> int:

@@ -96,6 +96,12 @@ def predict_baselines(
         pca = PCAFit(k, lam).fit(ytr, landmark_idx)
         out[f"pca{k}"] = pca.predict(xte.reshape(len(test), -1, 3)) * ste
     out["_lambdas"] = lambdas
+    from core.assets import load_face
+    from core.models.landmark_residual import LandmarkResidual
+
+    face = load_face()
+    interp = LandmarkResidual.from_face(face.vertices, face.faces, landmark_idx)
+    out["biharmonic"] = interp.apply_numpy(xte.reshape(len(test), -1, 3)) * ste
     for kernel, name in (("thin_plate_spline", "rbf_tps"), ("gaussian", "rbf_gauss")):
         log(f"  RBF {kernel}…")
         pred = np.zeros((len(test),) + test.disp.shape[1:], np.float64)
