@@ -63,13 +63,23 @@ def test_fast_parse_equals_the_streaming_reader(corner):
     assert fast[3] is None if "{t}" not in corner else fast[3].shape == fast[1].shape
 
 
+def test_vertex_colours_or_w_on_every_line_stay_on_the_fast_path():
+    text = _obj("{v}/{t}", np.random.default_rng(1))
+    lines = [ln + (b" 0.5 0.25 1" if ln.startswith(b"v ") else b"") for ln in text.split(b"\n")]
+    coloured = b"\n".join(lines)
+    fast = read_obj_fast(P, coloured, None, None)
+    assert fast is not None
+    _assert_same(fast, _stream(coloured))
+    _assert_same(fast, _stream(text))  # the colours are not part of the positions
+
+
 @pytest.mark.parametrize(
     "change",
     [
         (b"f\t", b"f -1 "),  # relative index
         (b"usemtl eye", b"f 0 1 2"),  # zero index (an error, worded by the streaming reader)
         (b"o thing", b"f 1/1 2/2 3/3\nf 1 2 3"),  # mixed corner forms
-        (b"o thing", b"v 1 2 3 1"),  # homogeneous w
+        (b"o thing", b"v 1 2 3 1"),  # one line with w, the others without
         (b"o thing", b"v 1 2 3 # a comment"),
         (b"o thing", b" v 1 2 3"),  # indented
         (b"o thing", b"v 1 2 \\\n3"),  # continued line

@@ -44,6 +44,21 @@ def _runs(mask: np.ndarray, starts: np.ndarray, ends: np.ndarray, data: bytes) -
     return b"\n".join([data[starts[i] : ends[j]] for i, j in zip(first, last, strict=True)])
 
 
+def _vertex_rows(vtext: bytes, n_v: int) -> np.ndarray | None:
+    """``v`` lines -> (V, 3) float64: x y z of lines that all have the same number (>= 3) of
+    values (``w`` or vertex colours after them are ignored, as the streaming reader does)."""
+    values = _parse(vtext.replace(b"v", b" -inf "), np.float64)  # -inf marks each line's start
+    if values is None:
+        return None
+    heads = np.flatnonzero(np.isneginf(values))
+    if len(heads) != n_v or heads[0] != 0:
+        return None
+    widths = np.diff(heads, append=len(values)) - 1  # (V,) values per line
+    if widths[0] < 3 or (widths != widths[0]).any():
+        return None
+    return np.delete(values, heads).reshape(n_v, int(widths[0]))[:, :3].copy()
+
+
 def _face_corners(ftext: bytes, n_lines: int):
     """``f`` lines' text -> (sizes (P,), vertex ids (C,), uv ids (C,) or None), 1-based; or None."""
     if b"-" in ftext or b"#" in ftext:
@@ -103,10 +118,9 @@ def read_obj_fast(path: Path, data: bytes, max_vertices: int | None, max_tris: i
     n_v, n_vt, n_f = int(is_v.sum()), int(is_vt.sum()), int(is_f.sum())
     if not n_v or (max_vertices is not None and n_v > max_vertices):
         return None
-    vertices = _parse(_runs(is_v, starts, ends, data).replace(b"v", b" "), np.float64)
-    if vertices is None or len(vertices) != 3 * n_v:
-        return None  # 'v x y z w', colours, comments: the streaming reader handles them
-    vertices = vertices.reshape(n_v, 3)
+    vertices = _vertex_rows(_runs(is_v, starts, ends, data), n_v)
+    if vertices is None:
+        return None  # short lines, comments, -inf: the streaming reader handles them
     uv_all = None
     if n_vt:
         uv_all = _parse(_runs(is_vt, starts, ends, data).replace(b"vt", b"  "), np.float64)
