@@ -1,9 +1,9 @@
 """Vectorised Wavefront OBJ parsing for large regular files (scans of 100k-2M vertices).
 
-:func:`read_obj_fast` parses the whole text with numpy: lines are sorted by their tag with list
-comprehensions, every ``v``/``vt`` line must have the same number of fields and every ``f`` corner
-the same form (``a``, ``a/b``, ``a/b/c`` or ``a//c``), so the numbers can be split and converted
-in a few C-level calls. It gives exactly what :func:`core.io.obj_reader.read_obj` gives (same
+:func:`read_obj_fast` parses the whole text with numpy: lines are classified by their first
+bytes, every ``v`` (``vt``) line must have the same number of values and every ``f`` corner the
+same form (``a``, ``a/b``, ``a/b/c`` or ``a//c``), so each kind of line is converted by one
+``np.fromstring`` call over the runs of such lines (a sentinel marks where each line starts). It gives exactly what :func:`core.io.obj_reader.read_obj` gives (same
 arrays, notes and layout) and returns None for anything it does not handle the same way —
 continued lines, indented tags, relative or zero indices, mixed corner forms, non-numeric fields,
 too many vertices — so the streaming reader then parses the file (and words its errors).
