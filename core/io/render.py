@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.glossary import INNER_LIPS
 from core.mesh.normals import VertexNormals
 
 __all__ = ["BACKGROUND_RGB", "SKIN_RGB", "face_colors", "mouth_contour", "render_frames"]
@@ -105,7 +106,7 @@ def mouth_contour(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
     template = load_face()
     if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
         return None
-    return np.asarray(load_landmarks().indices, np.int64)[60:68]
+    return np.asarray(load_landmarks().indices, np.int64)[INNER_LIPS]
 
 
 def face_colors(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
