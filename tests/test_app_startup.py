@@ -38,3 +38,25 @@ def test_pyvista_imports_without_pyplot_until_it_is_used():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["10", "ok"]
+
+
+LOADS = """
+import sys
+from core.generate import MotionGenerator
+gen = MotionGenerator.load(device="cpu")
+gen.pipeline  # the decoder too
+heavy = sorted(m for m in ("torch._dynamo", "sympy") if m in sys.modules)
+print(" ".join(heavy) or "none")
+"""
+
+
+def test_loading_the_models_imports_no_dynamo_or_sympy():
+    """The loaders build each model on the meta device first (a shape check); an op there that
+    has no C++ meta kernel runs torch's Python refs, which import dynamo and sympy: ~2 s of
+    every start (studio worker, generate)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", LOADS], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["none"]

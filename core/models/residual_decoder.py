@@ -114,7 +114,9 @@ class InputGate(nn.Module):
             self.register_buffer("spread", spread.to(torch.float32).contiguous())
         if config.mahalanobis_high:
             n = config.n_inputs
-            whiten = torch.eye(n) if whiten is None else whiten
+            # on the CPU also under the loaders' meta-device probe: torch.eye on "meta" runs
+            # torch's Python refs, which import dynamo and sympy (~2 s of every model load)
+            whiten = torch.eye(n, device="cpu") if whiten is None else whiten
             if tuple(whiten.shape) != (n, n):
                 raise InvalidInputError(
                     f"gate whitening: expected ({n}, {n}), found {tuple(whiten.shape)}"
