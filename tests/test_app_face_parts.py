@@ -75,6 +75,22 @@ def test_albedo_has_redder_lips_and_a_dark_mouth(face):
     assert rgb[inner].max() < 100 and rgb[lm[[2, 14]]].min() > 140
 
 
+def test_cheeks_and_nose_tip_blush_softly_and_symmetrically(face):
+    f, lm = face
+    v = f.vertices
+    rgb = skin_albedo(v, f.faces, lm).astype(float)
+    redness = rgb[:, 0] - rgb[:, 1]  # R - G
+    skin = redness[lm[[19, 24, 27]]]  # brows and the nose bridge: plain skin
+    lift = np.array([0.0, 0.0, 0.008])
+    centres = [(v[lm[a]] + v[lm[b]]) / 2 + lift for a, b in ((1, 31), (15, 35))]
+    cheeks = [int(np.argmin(((v - c) ** 2).sum(1))) for c in centres]
+    assert abs(redness[cheeks[0]] - redness[cheeks[1]]) < 1.0  # mirror-symmetric
+    assert skin.max() + 8 < redness[cheeks].min() < redness[lm[62]] - 20  # rosier, not lip-red
+    assert skin.max() + 6 < redness[lm[30]]  # the nose tip
+    back = (v[:, 1] > v[:, 1].mean() + 0.05) & (v[:, 2] > v[lm[27], 2])  # back of the skull
+    assert back.sum() > 100 and np.abs(rgb[back] - [222, 179, 153]).max() <= 1  # plain skin
+
+
 def test_teeth_sit_behind_the_lips_and_inside_the_mouth(face):
     f, lm = face
     upper, lower = teeth_meshes(f.vertices, lm)

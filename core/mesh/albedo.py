@@ -1,4 +1,5 @@
-"""Per-vertex albedo of a face: skin, redder lips and a dark mouth interior.
+"""Per-vertex albedo of a face: skin, rosier cheeks and nose tip, redder lips and a dark mouth
+interior.
 
 Placed once per neutral face from its iBUG-68 landmarks (vertex indices); the colours then
 follow the vertices through any animation. Used by the studio's viewport and the command line's
@@ -17,6 +18,16 @@ __all__ = ["SKIN_RGB", "eye_albedo", "mouth_interior", "skin_albedo"]
 
 SKIN_RGB = np.array([222, 179, 153], np.float32)
 LIP_RGB = np.array([196, 118, 112], np.float32)
+#: Blush of the cheeks and the nose tip, blended in with a Gaussian falloff (weights below).
+BLUSH_RGB = np.array([226, 156, 136], np.float32)
+#: (landmark weights of the centre, z lift (m), sigma (m), peak weight) of each blush; centres
+#: on the cheekbones (between the jaw's landmark 1/15 and the nose wing 31/35, lifted 8 mm) and
+#: the nose tip (30).
+BLUSH = (
+    ({1: 0.5, 31: 0.5}, 0.008, 0.017, 0.45),
+    ({15: 0.5, 35: 0.5}, 0.008, 0.017, 0.45),
+    ({30: 1.0}, 0.0, 0.010, 0.35),
+)
 MOUTH_RGB = np.array([92, 30, 34], np.float32)  # just behind the lips
 THROAT_RGB = np.array([22, 8, 10], np.float32)  # deep inside
 
@@ -86,6 +97,11 @@ def skin_albedo(neutral: np.ndarray, faces: np.ndarray, lm_idx: np.ndarray) -> n
     v = np.asarray(neutral, np.float64)
     lm = v[lm_idx]
     rgb = np.repeat(SKIN_RGB[None], len(v), axis=0)
+    for weights, lift, sigma, peak in BLUSH:  # soft, so it reads as skin, not as paint
+        centre = sum(w * lm[k] for k, w in weights.items()) + np.array([0.0, 0.0, lift])
+        d2 = ((v - centre) ** 2).sum(1)
+        a = peak * np.exp(-0.5 * d2 / sigma**2)
+        rgb += a[:, None] * (BLUSH_RGB - rgb)
     # lips: inside the outer lip outline seen from the front, with a soft 1.5 mm edge
     outline = lm[48:60][:, [0, 2]]
     dist = _signed_distance_2d(v[:, [0, 2]], outline)  # < 0 inside
