@@ -729,9 +729,13 @@ def _file_name(path) -> str:
 
 
 def _face_extra(face) -> dict | None:
-    """How a face with no file was made, for ``python main.py replay`` (face-creator sliders)."""
+    """How a face with no file was made, for ``python main.py replay``: face-creator sliders,
+    or the vertices themselves for a face with no recipe (e.g. a neutralized face)."""
     from app.state import CREATED_FACE
+    from core.edit.replay import embedded_face
 
     if face.path is None and face.name == CREATED_FACE:
         return {"sliders": dict(face.sliders)}
+    if face.path is None and face.user is None and face.name != "default face":
+        return embedded_face(face.vertices)
     return None

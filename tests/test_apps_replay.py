@@ -142,3 +142,31 @@ def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     rc, err = _replay(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "differs from the one the export was made on" in err
+
+
+def test_studio_export_on_a_neutralized_face_replays_byte_for_byte(
+    tiny_session,
+    tiny_weights,  # noqa: F811
+    qtbot,
+    tmp_path,
+    capsys,
+):
+    s, apps = tiny_session
+    s.generate("happy", 3, 12)
+    qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
+    s.set_frame(8)
+    apps.neutralize("basis")
+    qtbot.waitUntil(lambda: s.face.name.endswith("(neutralized)"), timeout=30000)
+    s.generate("surprised", 1, 10)
+    qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
+    man = _studio_export(qtbot, s, tmp_path / "n")
+    assert "vertices_f32le_b64" in man["replay"]["face"]  # no file, no recipe: embedded
+    rc, err = _replay(tmp_path / "n/manifest.json", tmp_path / "n2", tiny_weights, capsys)
+    assert rc == 0, err
+    _same_folders(tmp_path / "n", tmp_path / "n2", 10)
+
+    face = {**man["replay"]["face"], "vertices_f32le_b64": "AAAA"}
+    bad = {**man, "replay": {**man["replay"], "face": face}}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    rc, err = _replay(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
+    assert rc == 2 and "embedded face has 3 bytes" in err

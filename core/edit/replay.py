@@ -1,7 +1,8 @@
 """Re-create a studio export from its manifest, bit for bit (``python main.py replay``).
 
 The studio writes a ``replay`` section into every export manifest (:func:`replay_section`):
-the neutral face (shipped, or the file and a hash of its vertices), where the base motion came
+the neutral face (shipped, the file, or the vertices themselves for a face with neither, e.g. a
+neutralized one; always a hash of its vertices), where the base motion came
 from, the exact edit list (:mod:`core.edit.model`), the model hashes, device and decoder
 batches. :func:`replay` loads the models the way the studio does (:func:`studio_pipeline`,
 :func:`studio_generator`), regenerates the base motion, replays the edits, decodes with
@@ -32,6 +33,7 @@ __all__ = [
     "REPLAY_VERSION",
     "replay_section",
     "vertices_sha256",
+    "embedded_face",
     "studio_pipeline",
     "studio_generator",
     "base_motion",
@@ -46,6 +48,30 @@ _FOLDER_FORMATS = ("obj", "ply", "npz")
 def vertices_sha256(vertices: np.ndarray) -> str:
     """SHA-256 of a face's vertices as little-endian float32 bytes."""
     return hashlib.sha256(np.ascontiguousarray(vertices, "<f4").tobytes()).hexdigest()
+
+
+def embedded_face(vertices: np.ndarray) -> dict:
+    """A face section's ``vertices_f32le_b64`` (the face's float32 little-endian bytes, base64)
+    for a face that has neither a file nor a recipe (e.g. a neutralized face)."""
+    import base64
+
+    raw = np.ascontiguousarray(vertices, "<f4").tobytes()
+    return {"vertices_f32le_b64": base64.b64encode(raw).decode("ascii")}
+
+
+def _embedded(face: dict, n_vertices: int) -> np.ndarray:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(face["vertices_f32le_b64"], validate=True)
+    except (TypeError, binascii.Error) as exc:
+        raise InvalidInputError(f"manifest: the embedded face is not base64 ({exc})") from exc
+    if len(raw) != 12 * n_vertices:
+        raise InvalidInputError(
+            f"manifest: the embedded face has {len(raw)} bytes, expected {12 * n_vertices}"
+        )
+    return np.frombuffer(raw, "<f4").reshape(n_vertices, 3).astype(np.float32)
 
 
 def replay_section(
@@ -191,6 +217,8 @@ def _face(rep: dict, template, make_face=None) -> np.ndarray:
     made = make_face(rep["face"]) if make_face is not None and path is None else None
     if made is not None:
         v = np.asarray(made, np.float32)
+    elif path is None and "vertices_f32le_b64" in rep["face"]:
+        v = _embedded(rep["face"], template.n_vertices)
     elif path is None:
         v = template.vertices
     else:
