@@ -28,6 +28,7 @@ COMMANDS = (
     "face",
     "neutralize",
     "build-face-basis",
+    "build-transfer-model",
     "evaluate-apps",
 )
 

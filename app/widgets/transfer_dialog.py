@@ -38,6 +38,12 @@ MODES = (
         "The performer's landmark displacements kept as they are: a source in metres on a "
         "face of about the same size",
     ),
+    (
+        "multilinear",
+        "Absolute, corrected for this face (learned)",
+        "The performer's landmark displacements (metres) adjusted for the difference between "
+        "the performer's face and this one by a model learned from anny faces",
+    ),
 )
 
 

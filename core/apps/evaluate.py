@@ -14,7 +14,8 @@ mixtures of the held-out actions with face-rig bone poses (:mod:`core.data.recip
   topology (:func:`core.fit.remesh.remesh_template`: subdivided, shuffled, in centimetres,
   y up), fitted from their 68 landmarks and neutralized in that topology.
 - diagnosis of the transfer: S2D-Dec given B's *true* landmarks (the floor of every
-  landmark-driven method) and the error of the landmarks copied from A.
+  landmark-driven method) and the error of the landmarks copied from A or carried by the
+  learned multilinear model (:mod:`core.apps.motion_model`, fitted on other identities).
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ EVAL_SEED = 4242
 #: The "scaled performer" transfer case: the source performance (face and motion) shrunk by
 #: this factor about its centre, i.e. a smaller performer whose expressions scale with the face.
 SCALED_PERFORMER = 0.8
-TRANSFER_METHODS = ("raw displacement", "S2D absolute", "S2D SRVF (paper)", "RBF (TPS) absolute")
+TRANSFER_METHODS = (
+    "raw displacement",
+    "S2D absolute",
+    "S2D SRVF (paper)",
+    "S2D multilinear (learned)",
+    "RBF (TPS) absolute",
+)
 NEUTRAL_METHODS = ("none", "basis", "paper", "joint")
 ANY_TOPOLOGY_METHODS = ("none", "joint on the fitted template", "joint ICP on the mesh")
 #: Apexes per split neutralized in another topology (each needs a fit, ~5 s).
@@ -115,7 +122,10 @@ def evaluate_apps(
     transfer = {k: {m: [] for m in TRANSFER_METHODS} for k in (*sets, "scaled")}
     neutral_err = {k: {m: [] for m in NEUTRAL_METHODS} for k in sets}
     any_err = {k: {m: [] for m in ANY_TOPOLOGY_METHODS} for k in sets}
-    diag = {k: {"oracle": [], "landmarks": []} for k in sets}
+    diag = {k: {"oracle": [], "landmarks": [], "multilinear landmarks": []} for k in sets}
+    from core.apps.motion_model import load_motion_model
+
+    motion_model = load_motion_model()
     for split, items in sets.items():
         for n_item, (name, params) in enumerate(items):
             a, b = n_item % n_identities, (n_item + 1) % n_identities
@@ -133,6 +143,10 @@ def evaluate_apps(
             copied = (src[:, idx] - src[:1, idx]) + truth[:1, idx]
             diag[split]["landmarks"].append(
                 float(np.linalg.norm(copied - truth[:, idx], axis=-1).mean() * 1000)
+            )
+            carried = motion_model.carry(src[:, idx] - src[:1, idx], src[0, idx], nb[idx])
+            diag[split]["multilinear landmarks"].append(
+                float(np.linalg.norm(carried + nb[idx] - truth[:, idx], axis=-1).mean() * 1000)
             )
             apex = truth[-1]
             for m in NEUTRAL_METHODS:
@@ -199,6 +213,9 @@ def _transfers(gen, src: np.ndarray, nb: np.ndarray, idx: np.ndarray) -> dict:
         ),
         "S2D SRVF (paper)": gen.decode(
             nb, transfer_landmarks(src_lm, nb[idx], "srvf", False, False)
+        ),
+        "S2D multilinear (learned)": gen.decode(
+            nb, transfer_landmarks(src_lm, nb[idx], "multilinear", False, False)
         ),
         "RBF (TPS) absolute": rbf_transfer(
             src_lm, nb, idx, "absolute", stabilize_head=False, align=False

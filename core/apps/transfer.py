@@ -16,6 +16,9 @@ face with landmarks ``X_0`` (68, 3):
    - ``mode="absolute"``: the source's displacements are kept as they are,
      ``X_t = X_0 + R (S_t - S_0)`` (same units as the target, metres). A small face then makes
      the same-sized smile as a large one;
+   - ``mode="multilinear"``: the absolute displacements corrected for the identity difference
+     by a landmark-motion model learned from anny identities (:mod:`core.apps.motion_model`):
+     a wide jaw opens with a longer lever than a small one. Metres, like ``absolute``;
 
 4. *decode*: S2D-Dec expands every frame into the dense target face (one batched call).
 
@@ -45,7 +48,7 @@ __all__ = [
     "rbf_transfer",
 ]
 
-MODES = ("srvf", "absolute")
+MODES = ("srvf", "absolute", "multilinear")
 #: Landmarks that expressions barely move (iBUG: nose bridge 27-30, inner eye corners 39, 42).
 STABLE_LANDMARKS = (27, 28, 29, 30, 39, 42)
 
@@ -97,6 +100,10 @@ def transfer_landmarks(
     disp = (src - src[0]) @ r.T  # (T, K, 3) in the target's axes, source units
     if mode == "absolute":
         out = x0 + disp
+    elif mode == "multilinear":
+        from core.apps.motion_model import load_motion_model
+
+        out = x0 + load_motion_model().carry(disp, src[0] @ r.T, x0)
     else:
         s_src = float(landmark_scale(src[0]))
         rel = torch.as_tensor((disp / s_src).reshape(len(src), -1))  # (T, D)

@@ -12,7 +12,7 @@ One module per command family, each with a ``register(sub)`` that adds its sub-c
 - :mod:`core.cli.replay`: ``replay`` (a studio export from its manifest)
 - :mod:`core.cli.speech`: ``speak``, ``train-speech``, ``evaluate-speech``, ``build-speech-rig``
 - :mod:`core.cli.apps`: ``sequence``, ``transfer``, ``face``, ``neutralize``,
-  ``build-face-basis``, ``evaluate-apps``
+  ``build-face-basis``, ``build-transfer-model``, ``evaluate-apps``
 - :mod:`core.cli.fit`: ``fit`` (any face mesh -> FIT.npz; also ``--neutral``/``--mesh`` of
   another topology for ``generate``, ``interpolate`` and ``decode``)
 

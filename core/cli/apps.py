@@ -1,5 +1,5 @@
 """Application commands: ``sequence``, ``transfer``, ``face``, ``neutralize``,
-``build-face-basis``, ``evaluate-apps`` (:mod:`core.apps`).
+``build-face-basis``, ``build-transfer-model``, ``evaluate-apps`` (:mod:`core.apps`).
 
 Every command checks its inputs and its destination before it computes or writes anything;
 sequences are exported atomically like ``generate``'s (:mod:`core.cli.motion`).
@@ -50,10 +50,11 @@ def register(sub) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the result")
     p.add_argument(
         "--mode",
-        choices=("srvf", "absolute"),
+        choices=("srvf", "absolute", "multilinear"),
         default="srvf",
         help="srvf: scaled to the target face (paper); absolute: keep the source's "
-        "displacements (same units)",
+        "displacements (same units); multilinear: absolute, corrected for the identity "
+        "difference by a model learned from anny (resources/transfer_model.npz)",
     )
     p.add_argument(
         "--stabilize",
@@ -99,6 +100,13 @@ def register(sub) -> None:
     p.add_argument("--out", default=str(ROOT / "resources"))
     p.add_argument("--held-out", type=int, default=100, help="identities for the error check")
     p.set_defaults(func=cmd_build_face_basis)
+
+    p = sub.add_parser(
+        "build-transfer-model",
+        help="learn resources/transfer_model.npz (landmark motion vs identity) from anny",
+    )
+    p.add_argument("--out", default=str(ROOT / "resources"))
+    p.set_defaults(func=cmd_build_transfer_model)
 
     p = sub.add_parser("evaluate-apps", help="transfer + neutralization on anny -> docs/")
     p.add_argument("--docs", default=str(ROOT / "docs"), help="folder of applications.md")
@@ -271,6 +279,17 @@ def cmd_build_face_basis(args) -> int:
     if not out.is_dir():
         raise ExportError(f"--out: {out} is not a folder")
     build_face_basis(out, n_held_out=args.held_out)
+    return 0
+
+
+def cmd_build_transfer_model(args) -> int:
+    from core.apps.motion_model import TRANSFER_MODEL_FILE, build_motion_model
+
+    out = Path(args.out)
+    if not out.is_dir():
+        raise ExportError(f"--out: {out} is not a folder")
+    build_motion_model(out / TRANSFER_MODEL_FILE)
+    print(f"wrote {out / TRANSFER_MODEL_FILE}")
     return 0
 
 
