@@ -124,7 +124,7 @@ class SpeechDialog(QDialog):
         self.seed.setRange(0, 2**31 - 1)
         form.addRow("Seed", self.seed)
         self.method = QComboBox()
-        self.method.addItems(["rules", "diffusion"])
+        self.method.addItems(["rules", "diffusion", "guided"])
         form.addRow("Method", self.method)
         self.transcript = QLineEdit()
         self.transcript.setPlaceholderText("optional: the spoken words (better lip timing)")

@@ -127,3 +127,19 @@ def test_speak_diffusion_with_the_shipped_weights(tmp_path):
         assert len(man["models"]["speech_ldm"]["sha256"]) == 64
         outs.append(np.array(json.loads((out / "weights.json").read_text())["weights"]))
     assert outs[0].shape == outs[1].shape and np.abs(outs[0] - outs[1]).max() > 1e-3
+
+
+@needs_flite
+def test_speak_guided_uses_the_aligned_phones(tmp_path):
+    from core.speech.ldm import DEFAULT_WEIGHTS
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("models/speech_ldm.safetensors not present")
+    out = tmp_path / "g"
+    args = ["speak", "--tts", "Bob made a map.", "--emotion", "sad", "--method", "guided"]
+    assert run_cli(args + ["--no-video", "--out", str(out)]) == 0
+    man = validate_manifest(json.loads((out / "manifest.json").read_text()))
+    assert man["motion"]["method"] == "guided" and man["speech"]["phones"] == "aligned"
+    assert man["speech"]["n_phones"] > 5 and len(man["models"]["speech_ldm"]["sha256"]) == 64
+    w = np.array(json.loads((out / "weights.json").read_text())["weights"])
+    assert w.shape == (man["n_frames"], 53) and np.isfinite(w).all()

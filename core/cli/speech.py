@@ -29,9 +29,10 @@ def register(sub) -> None:
     p.add_argument("--transcript", default=None, help="the spoken words (better phone timing)")
     p.add_argument(
         "--method",
-        choices=("rules", "diffusion"),
+        choices=("rules", "diffusion", "guided"),
         default="rules",
-        help="rules: pocketsphinx phones + visemes; diffusion: the trained model",
+        help="rules: pocketsphinx phones + visemes; diffusion: the trained model; guided: the "
+        "trained model steered by the pocketsphinx phones (docs/speech.md)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--voice", default="slt", help="flite voice for --tts (slt, kal16, awb, rms)")
@@ -190,7 +191,7 @@ def cmd_speak(args) -> int:
     face = neutral_face(args.neutral)
     models = {}
     model = None
-    if args.method == "diffusion":
+    if args.method in ("diffusion", "guided"):
         from core.io.manifest import model_entry
         from core.speech.ldm import SpeechLDM
 

@@ -7,7 +7,9 @@ Held-out test items (sentences never trained on; half spoken by the held-out fli
 * ``rules, aligned`` — pocketsphinx forced alignment with the transcript → viseme rules;
 * ``rules, recognised`` — pocketsphinx phone recognition (no transcript) → viseme rules;
 * ``rules, flite phones`` — the exact TTS phones with the average style (the floor set by the
-  random per-utterance style of the reference).
+  random per-utterance style of the reference);
+* ``guided, aligned`` / ``guided, recognised`` — the diffusion model steered at sampling time by
+  the same pocketsphinx phones (:mod:`core.speech.guide`, default strengths).
 
 Real recordings (``/usr/share/sounds/alsa``, a human voice) and an unseen synthesiser
 (espeak-ng) are measured without a reference motion: closure against pocketsphinx-aligned
@@ -37,6 +39,7 @@ from core.eval.speech_metrics import (
 from core.speech.align import align_phones, recognise_phones, trim_edges
 from core.speech.audio import read_audio, stream_logmel
 from core.speech.emotion import EMOTIONS, animate
+from core.speech.guide import phone_guide
 from core.speech.rig import load_speech_rig
 from core.speech.tts import load_sentences
 from core.speech.visemes import BILABIALS, FPS, Style, mouth_opening
@@ -44,7 +47,14 @@ from core.train.speech_data import SpeechDataConfig, make_item
 
 __all__ = ["evaluate_speech", "METHOD_NAMES"]
 
-METHOD_NAMES = ("diffusion", "rules, aligned", "rules, recognised", "rules, flite phones")
+METHOD_NAMES = (
+    "diffusion",
+    "rules, aligned",
+    "rules, recognised",
+    "rules, flite phones",
+    "guided, aligned",
+    "guided, recognised",
+)
 ALSA = Path("/usr/share/sounds/alsa")
 REGRESSOR = "direct regressor (FaceFormer-style)"
 ESPEAK_SENTENCES = (
@@ -187,7 +197,7 @@ def evaluate_speech(
     direct = _maybe_load(baseline)
     sentences = load_sentences(data_cfg.n_train + data_cfg.n_test, seed=data_cfg.seed)
     rows: dict = {}
-    div_all, div_lip = [], []
+    div_all, div_lip, div_guided = [], [], []
     example = None
     with tempfile.TemporaryDirectory(prefix="s2d-speech-eval-") as tmp:
         for k, i in enumerate(range(data_cfg.n_train, data_cfg.n_train + n_items)):
@@ -220,13 +230,27 @@ def evaluate_speech(
             dv += [sc.verts(p) for p in samples[1:]]
             div_all.append(diversity(np.stack(dv)))
             div_lip.append(diversity(np.stack(dv), sc.rig.lip_vertices))
-            for name in METHOD_NAMES[1:]:
+            found = {}
+            for name in METHOD_NAMES[1:4]:
                 t0 = time.perf_counter()
-                ph = _rule_phones(name, x16, item, log)
+                found[name] = ph = _rule_phones(name, x16, item, log)
                 p = _rules(ph, T, emo, item["intensity"], names)
                 rows.setdefault(name, {"seconds": 0.0})
                 rows[name]["seconds"] += time.perf_counter() - t0
                 _score(sc, p, ref_v, item, rows, name, mel)
+            for name in METHOD_NAMES[4:]:
+                guide = phone_guide(found["rules, " + name[8:]], T, emo, names, item["intensity"])
+                t0 = time.perf_counter()
+                gs = [
+                    model.generate(mel, T, emo, seed=s, intensity=item["intensity"], guide=guide)
+                    for s in range(3 if name == "guided, aligned" else 1)
+                ]
+                rows.setdefault(name, {"seconds": 0.0})
+                rows[name]["seconds"] += (time.perf_counter() - t0) / len(gs)
+                gv = [_score(sc, gs[0], ref_v, item, rows, name, mel)]
+                if len(gs) > 1:
+                    gv += [sc.verts(p) for p in gs[1:]]
+                    div_guided.append(diversity(np.stack(gv), sc.rig.lip_vertices))
             if example is None and len(item["bil"]) >= 2:
                 example = (item, samples, ref_v)
             log(f"evaluate-speech {k + 1}/{n_items}")
@@ -234,9 +258,8 @@ def evaluate_speech(
     speed = _speed(model, data_cfg, sentences, names, log)
     table = _summarise(rows, n_items)
     fig = _figure(sc, example, fig_dir) if example else None
-    _write_md(
-        out_md, table, real, speed, np.mean(div_all), np.mean(div_lip), fig, n_items, model.meta
-    )
+    divs = (np.mean(div_all), np.mean(div_lip), np.mean(div_guided))
+    _write_md(out_md, table, real, speed, divs, fig, n_items, model.meta)
     return {"table": table, "real": real, "speed": speed}
 
 
@@ -286,6 +309,10 @@ def _real_recordings(sc: _Scorer, model, tmp: Path, log) -> list[dict]:
         for method, params in (
             ("diffusion", model.generate(mel, T, "happy", seed=0)),
             ("rules, aligned", _rules(ph, T, "happy", 1.0, names)),
+            (
+                "guided, aligned",
+                model.generate(mel, T, "happy", seed=0, guide=phone_guide(ph, T, "happy", names)),
+            ),
             (
                 "rules, recognised",
                 _rules(trim_edges(recognise_phones(x), x), T, "happy", 1.0, names),
@@ -349,7 +376,7 @@ def _figure(sc: _Scorer, example, fig_dir: Path) -> str | None:
     return path.name
 
 
-def _write_md(out_md: Path, table, real, speed, div_all, div_lip, fig, n_items, meta) -> None:
+def _write_md(out_md: Path, table, real, speed, divs, fig, n_items, meta) -> None:
     from core.eval.speech_report import write_report
 
-    write_report(out_md, table, real, speed, div_all, div_lip, fig, n_items, meta)
+    write_report(out_md, table, real, speed, divs, fig, n_items, meta)

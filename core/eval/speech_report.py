@@ -15,7 +15,8 @@ def _f(x: float, fmt: str = "{:.2f}") -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
 
 
-def _body(table, real, speed, div_all, div_lip, fig, n_items, meta) -> str:
+def _body(table, real, speed, divs, fig, n_items, meta) -> str:
+    div_all, div_lip, div_guided = divs
     lines = [
         f"Held-out test set: {n_items} sentences never trained on (about half spoken by the "
         "held-out voice `rms`), each with a random emotion, intensity and articulation style. "
@@ -34,7 +35,8 @@ def _body(table, real, speed, div_all, div_lip, fig, n_items, meta) -> str:
     lines += [
         "",
         f"Diversity of the diffusion model across seeds 0–2: {div_all:.2f} mm mean "
-        f"vertex distance over the whole head, {div_lip:.2f} mm on the lips.",
+        f"vertex distance over the whole head, {div_lip:.2f} mm on the lips; guided by aligned "
+        f"phones, {div_guided:.2f} mm on the lips.",
         "",
     ]
     if fig:
@@ -69,13 +71,14 @@ def _body(table, real, speed, div_all, div_lip, fig, n_items, meta) -> str:
     return "\n".join(lines)
 
 
-def write_report(out_md: Path, table, real, speed, div_all, div_lip, fig, n_items, meta) -> None:
-    """Replace the generated section of ``out_md`` (appended when the markers are missing)."""
+def write_report(out_md: Path, table, real, speed, divs, fig, n_items, meta) -> None:
+    """Replace the generated section of ``out_md`` (appended when the markers are missing).
+    ``divs``: lip/head diversity across seeds (whole head, lips, lips when guided), mm."""
     from core.io.atomic import atomic_write_bytes
 
     out_md = Path(out_md)
     text = out_md.read_text() if out_md.is_file() else "# Speech\n\n"
-    body = _body(table, real, speed, div_all, div_lip, fig, n_items, meta)
+    body = _body(table, real, speed, divs, fig, n_items, meta)
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]

@@ -153,11 +153,13 @@ def ddim_sample(
     intensity: torch.Tensor,
     steps: int = 10,
     guidance: float = 2.0,
+    correct=None,
 ) -> torch.Tensor:
     """Deterministic DDIM from ``noise`` (B, L, D) with classifier-free guidance → x0 (B, L, D).
 
     The unconditional branch drops both the audio and the emotion; ``guidance`` 1 = plain
-    conditional sampling.
+    conditional sampling. ``correct(x0, k)`` (optional) returns a corrected prediction (B, L, D)
+    at step k; the next noisy state is then built from it (constraint guidance).
     """
     ab = model.alpha_bar
     n = len(ab)
@@ -179,9 +181,12 @@ def ddim_sample(
             x0 = unc + guidance * (cond - unc)
         else:
             x0 = model(x, tt, audio_feat, emotion, intensity)
-        if k + 1 == len(ts):
+        last = k + 1 == len(ts)
+        eps = None if last else (x - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
+        if correct is not None:
+            x0 = correct(x0, k)
+        if last:
             return x0
-        a, a_next = ab[t], ab[ts[k + 1]]
-        eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+        a_next = ab[ts[k + 1]]
         x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
     return x

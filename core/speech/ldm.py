@@ -102,8 +102,13 @@ class SpeechLDM(torch.nn.Module):
         window: int = 150,
         overlap: int = 30,
         quantise: bool = True,
+        guide=None,
     ) -> np.ndarray:
-        """Face parameters (n_frames, P) float32 for raw log-mel (N, M) at 100 frames/s."""
+        """Face parameters (n_frames, P) float32 for raw log-mel (N, M) at 100 frames/s.
+
+        ``guide``: a :class:`core.speech.guide.PhoneGuide` (phone-timed constraints on the
+        sampler and a closure clamp on the result).
+        """
         check_emotion(emotion)
         dev = self.p_mean.device
         cfg = self.den.cfg
@@ -126,7 +131,10 @@ class SpeechLDM(torch.nn.Module):
                 t_last = torch.full((1,), cfg.n_steps - 1, device=dev)
                 x0 = self.den(z0, t_last, a, e, inten)
             else:
-                x0 = ddim_sample(self.den, noise[:, s : s + L], a, e, inten, steps, guidance)
+                fix = guide.corrector(self, s, L) if guide is not None else None
+                x0 = ddim_sample(
+                    self.den, noise[:, s : s + L], a, e, inten, steps, guidance, correct=fix
+                )
             ramp = torch.ones(L, device=dev)
             if s > 0:
                 k = min(overlap, L)
@@ -140,4 +148,4 @@ class SpeechLDM(torch.nn.Module):
         p = p[0].cpu().numpy().astype(np.float32)
         p[:, :-1] = np.clip(p[:, :-1], -1.0, 1.2)
         p[:, -1] = np.clip(p[:, -1], 0.0, 30.0)
-        return p
+        return p if guide is None else guide.finish(p)

@@ -1,11 +1,13 @@
 """Speech + emotion → a talking face, and its files (OBJ frames, MP4 with audio, weights, manifest).
 
-Two methods produce the rig parameters (T, P):
+Three methods produce the rig parameters (T, P):
 
 * ``rules``: phones from pocketsphinx (aligned with a transcript, recognised without) through
   the viseme/coarticulation rules and the emotion layer (:func:`core.speech.emotion.animate`);
 * ``diffusion``: the trained latent diffusion model (:mod:`core.speech.ldm`) from log-mel
   features; the seed picks one of many lip-synced performances.
+* ``guided``: the diffusion model steered at sampling time by the pocketsphinx phones (viseme
+  targets, lip closure at p/b/m; :mod:`core.speech.guide`), no retraining.
 
 The rig (:mod:`core.speech.rig`) turns parameters into vertices on any neutral face of the
 project's topology. Shapes: T frames, P parameters (53), V vertices.
@@ -31,7 +33,7 @@ from core.speech.visemes import FPS
 
 __all__ = ["SpeechAnimation", "animate_audio", "arkit_weights", "write_speech", "METHODS"]
 
-METHODS = ("rules", "diffusion")
+METHODS = ("rules", "diffusion", "guided")
 #: Jaw degrees that count as a fully open ``jawOpen`` in the ARKit-style weights.
 JAW_FULL_DEG = 25.0
 
@@ -100,9 +102,17 @@ def animate_audio(
         from core.speech.audio import stream_logmel
         from core.speech.ldm import SpeechLDM
 
+        guide = None
+        if method == "guided":
+            from core.speech.align import phones_for_audio
+            from core.speech.guide import phone_guide
+
+            phones, how = phones_for_audio(audio, transcript, max_seconds)
+            guide = phone_guide(phones, n_frames, emotion, rig.action_names, intensity)
+            meta.update(phones=how, n_phones=len(phones))
         model = model or SpeechLDM.load()
         mel, _ = stream_logmel(audio, max_seconds)
-        params = model.generate(mel, n_frames, emotion, seed=seed, intensity=intensity)
+        params = model.generate(mel, n_frames, emotion, seed=seed, intensity=intensity, guide=guide)
         meta.update(model=model.meta.get("file"))
     meta["seconds_to_animate"] = time.perf_counter() - t0
     vertices = rig.vertices(params, neutral)
