@@ -3,11 +3,14 @@
 The file's vertex order is kept (``process=False``); polygons are fan-triangulated; all pieces of
 a glTF scene are concatenated in node order (the first mesh only with ``mesh_index=0``). STL has no
 shared vertices, so its "vertices" are the triangle corners (outputs keep that layout).
+A glTF/GLB piece's material (base colour, base-colour texture) is kept in ``MeshData.layout``
+(one ``usemtl`` mark per piece), so GLB exports carry it.
 A mesh larger than :data:`MAX_VERTICES` is refused with a message to decimate it first.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import numpy as np
 
 from core.errors import InvalidInputError, MeshFormatError
 from core.io.mesh_io import MAX_MESH_BYTES, MeshData, load_mesh, mesh_warnings
+from core.io.obj_layout import MtlMaterial, ObjLayout
 from core.io.safe_input import open_regular
 
 __all__ = ["load_any_mesh", "MAX_VERTICES", "SUPPORTED"]
@@ -149,4 +153,48 @@ def _load_trimesh(p: Path, suffix: str, mesh_index: int | None) -> MeshData:
     if all(u is not None for u in uvs):
         uv, face_uv = np.concatenate(uvs), f.copy()
     notes.extend(mesh_warnings(v, f))
-    return MeshData(v, f, uv, face_uv, tuple(notes))
+    return MeshData(v, f, uv, face_uv, tuple(notes), _gltf_layout(geoms, len(f)))
+
+
+def _gltf_layout(geoms: list, n_faces: int) -> ObjLayout | None:
+    """The pieces' materials (base colour and base-colour texture) as an :class:`ObjLayout`
+    with one ``usemtl`` mark per piece, so GLB exports keep them; None without materials."""
+    mats, marks, start, names = [], [], 0, set()
+    for k, g in enumerate(geoms):
+        m = getattr(g.visual, "material", None)
+        if m is not None:
+            name = str(getattr(m, "name", None) or f"material_{k}")
+            while name in names:  # two pieces with different materials of one name
+                name += f"_{k}"
+            names.add(name)
+            mats.append(MtlMaterial(name, _base_color(m), _base_texture(m)))
+            marks.append((start, f"usemtl {name}"))
+        start += len(g.faces)
+    if not mats:
+        return None
+    return ObjLayout(np.full(n_faces, 3, np.int64), marks=tuple(marks), embedded=tuple(mats))
+
+
+def _base_color(m) -> tuple[float, float, float] | None:
+    """RGB in [0, 1] of a trimesh PBR material (baseColorFactor) or simple one (diffuse)."""
+    c = getattr(m, "baseColorFactor", None)
+    if c is None:
+        c = getattr(m, "diffuse", None)
+    if c is None:
+        return None
+    c = np.asarray(c, float).ravel()[:3]
+    if c.max() > 1.0:  # trimesh keeps uint8 colours
+        c = c / 255.0
+    return tuple(float(x) for x in np.clip(c, 0.0, 1.0))
+
+
+def _base_texture(m) -> tuple[bytes, str] | None:
+    """The base-colour image as PNG bytes (re-encoded from the decoded image), or None."""
+    img = getattr(m, "baseColorTexture", None)
+    if img is None:
+        img = getattr(m, "image", None)
+    if img is None or not hasattr(img, "save"):
+        return None
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue(), "image/png"

@@ -53,12 +53,16 @@ class ObjLayout:
         (P for lines after the last polygon).
     folder : str or None
         The OBJ's folder, where its ``.mtl`` files are looked for.
+    embedded : tuple of MtlMaterial
+        Materials carried inside the file itself (glTF/GLB input), named by its ``usemtl``
+        marks; they come before any ``.mtl`` material of the same name.
     """
 
     sizes: np.ndarray
     mtllib: tuple[str, ...] = ()
     marks: tuple[tuple[int, str], ...] = ()
     folder: str | None = None
+    embedded: tuple[MtlMaterial, ...] = ()
 
     @property
     def n_triangles(self) -> int:
@@ -226,8 +230,9 @@ def _image(path: Path | None) -> tuple[bytes, str] | None:
 
 
 def read_materials(layout: ObjLayout) -> dict[str, MtlMaterial]:
-    """The materials of the OBJ's ``.mtl`` files (inside its folder) by name."""
-    out: dict[str, MtlMaterial] = {}
+    """The materials of the OBJ's ``.mtl`` files (inside its folder) by name, after those
+    embedded in the file (glTF/GLB)."""
+    out: dict[str, MtlMaterial] = {m.name: m for m in layout.embedded}
     if layout.folder is None:
         return out
     folder = Path(layout.folder)
