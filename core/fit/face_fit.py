@@ -219,6 +219,7 @@ def fit_face(
         weights = np.where(np.arange(N_LANDMARKS) < 17, _JAW_WEIGHT, 1.0)
         method = "user landmarks"
         detected = user_pts
+        rows = None
     else:
         from core.fit.detect import _template_embedding, detect_face
 
@@ -230,11 +231,23 @@ def fit_face(
             shape=(p, face.n_vertices),
         )
         user_pts, weights = det.points, None
+        rows = _response_rows(face.faces)
+        if rows is not None:
+            a = rows(None)
         method = f"MediaPipe FaceMesh ({det.views_tried} views, residual {det.residual:.3f})"
         detected = det.points
     from core.fit.register import register
 
-    reg = register(fv, ff, user_pts, a, landmark_weights=weights, progress=say, cancelled=cancelled)
+    reg = register(
+        fv,
+        ff,
+        user_pts,
+        a,
+        landmark_weights=weights,
+        landmark_rows=rows,
+        progress=say,
+        cancelled=cancelled,
+    )
     say("binding every vertex", 0.96)
     sim = reg.to_template
     u_t = sim.apply(v)  # (V, 3) the full mesh in the template frame
@@ -248,6 +261,25 @@ def fit_face(
     err_f = np.where(in_face, binding.distance * 1000.0, np.nan)
     lm_user = _on_surface(sim.inverse(fitted[lm.indices]), v, f)
     return _finish(lm_user, detected, sim, fitted, binding, err_t, err_f, len(v), sha, method)
+
+
+def _response_rows(faces: np.ndarray):
+    """alpha (k,) or None -> the detector's (P, V_t) rows for that identity, from the learned
+    response (:mod:`core.fit.detector_response`); None when the model is not shipped."""
+    from core.assets import load_identity_basis
+    from core.fit import detector_response
+
+    model = detector_response.load_response()
+    if model is None:
+        return None
+    basis = load_identity_basis()
+    mean, std = basis["mean"].astype(float), basis["std"].astype(float)
+
+    def rows(alpha):
+        alpha = np.zeros(len(std)) if alpha is None else alpha
+        return model.rows(alpha, std, mean, faces)
+
+    return rows
 
 
 def _on_surface(points: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndarray:

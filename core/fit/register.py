@@ -5,7 +5,8 @@ Stages (all in the template frame: metres, z up, face towards -y):
 1. **similarity** from landmark pairs (robust Umeyama): user -> template frame;
 2. **identity fit**: the PCA identity basis (``resources/identity_basis.npz``), ridge-regularised
    by its standard deviations, fitted to the landmarks and to closest-point correspondences,
-   alternating with a rigid update of the similarity (3 rounds);
+   alternating with a rigid update of the similarity (3 rounds); detected landmarks are
+   re-embedded on the template for each new identity estimate (``landmark_rows``);
 3. **non-rigid ICP**: a per-vertex displacement ``D`` of the identity fit minimising
    ``sum_i w_i |x_i + d_i - c_i|^2 + alpha |L D|^2 + beta |A (X + D) - landmarks|^2`` for a
    decreasing stiffness ``alpha`` (:data:`STIFFNESS`), ``L`` the template's graph Laplacian (the
@@ -145,6 +146,7 @@ def register(
     template_landmarks: sp.csr_matrix,
     *,
     landmark_weights: np.ndarray | None = None,
+    landmark_rows: Callable[[np.ndarray], sp.csr_matrix] | None = None,
     template: dict | None = None,
     progress: Callable[[str, float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -158,6 +160,10 @@ def register(
     user_landmarks : (K, 3) float, in the user's coordinates
     template_landmarks : (K, V_t) sparse, rows of barycentric weights on the template
     landmark_weights : (K,) float or None (jaw points from another definition can be down-weighted)
+    landmark_rows : callable(alpha (k,)) -> (K, V_t) sparse, or None
+        Re-embeds the landmarks for the current identity estimate (the detector's points move
+        with the face's shape, :mod:`core.fit.detector_response`); called before the first
+        alignment with zeros and after each identity round. None keeps ``template_landmarks``.
     template : dict or None
         ``vertices`` (V_t, 3), ``faces``, ``skin`` (V_t,) bool, ``mean``/``basis``/``std``
         (identity basis); default: the shipped face and basis.
@@ -174,6 +180,8 @@ def register(
     t_faces, skin = tpl["faces"], tpl["skin"]
     k = len(std)
     bmat = basis.reshape(k, -1).T  # (3 V_t, k)
+    if landmark_rows is not None:
+        a = sp.csr_matrix(landmark_rows(np.zeros(k)))
 
     say("aligning the landmarks", 0.55)
     sim, _ = robust_umeyama(lm_u, a @ mean, w_lm)
@@ -201,6 +209,9 @@ def register(
         reg = np.diag(_IDENTITY_NOISE**2 / std**2)
         alpha = np.linalg.solve(m.T @ m + reg, m.T @ y)
         x = mean + (bmat @ alpha).reshape(-1, 3)
+        if landmark_rows is not None:
+            a = sp.csr_matrix(landmark_rows(alpha))
+            a_bmat = np.stack([a @ basis[i] for i in range(k)], axis=-1)
         # rigid update: move the user's points onto the template's matches
         c2, w2, _ = target.match(x, vertex_normals(x, t_faces), 0.02)
         sel = (w2 * skin) > 0

@@ -2,7 +2,7 @@
 detection and fit on the real meshes in ../shared/meshes (never committed), speed.
 
     OMP_NUM_THREADS=1 nice -n 10 python tests/benchmarks/bench_any_face.py [--meshes DIR]
-        [--figures docs/figures] [--json /tmp/anyface/bench.json]
+        [--figures docs/figures] [--json /tmp/anyface/bench.json] [--fixed-embedding]
 
 Re-meshed faces: a random identity of the PCA identity basis, subdivided (4x the triangles),
 shuffled, moved into cm/mm and other axes; one is cut to a face mask (holes, no back of head).
@@ -245,9 +245,19 @@ def main() -> None:
     ap.add_argument("--meshes", default=str(default), help="real meshes (never committed)")
     ap.add_argument("--figures", default=None, help="write the label renders here")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--fixed-embedding",
+        action="store_true",
+        help="ignore resources/mediapipe_response.npz (the detector's points fixed on the template)",
+    )
     ap.add_argument("--skip", nargs="*", default=(), choices=("remeshed", "real", "speed"))
     args = ap.parse_args()
     from core.generate import MotionGenerator
+
+    if args.fixed_embedding:
+        from core.fit import detector_response
+
+        detector_response.load_response = lambda: None
 
     gen = MotionGenerator.load()
     out = {"load_before": os.getloadavg()}
