@@ -71,3 +71,23 @@ def test_detected_fit_of_an_unseen_identity_recovers_the_correspondence():
     got = fit.to_template.inverse(fit.template_vertices)
     err = np.linalg.norm(got - r.to_template.inverse(ident), axis=1)[FACE.face_mask] * 10  # mm
     assert np.median(err) < 1.5  # measured 1.38 mm; 1.62 mm with the fixed embedding
+
+
+def test_learned_68_mapping_is_affine_and_follows_a_similarity():
+    from core.fit.mp68 import ibug68_from_mediapipe, learned_ibug68, table_ibug68
+
+    learned = learned_ibug68()
+    assert learned is not None, "resources/mediapipe_ibug68.json is shipped"
+    ids, w = learned
+    assert ids.shape == w.shape and ids.shape[0] == 68 and ids.max() < 468
+    assert np.allclose(w.sum(axis=1), 1.0, atol=1e-4)
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(478, 3))
+    rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    moved = 2.5 * pts @ rot.T + np.array([1.0, -2.0, 3.0])
+    assert np.allclose(
+        ibug68_from_mediapipe(moved),
+        2.5 * ibug68_from_mediapipe(pts) @ rot.T + np.array([1.0, -2.0, 3.0]),
+        atol=1e-3,
+    )
+    assert table_ibug68(pts).shape == (68, 3)

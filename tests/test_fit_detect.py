@@ -32,3 +32,6 @@ def test_upside_down_remeshed_face_is_found_and_its_frame_named():
     truth = r.to_template.inverse(FACE.vertices[load_landmarks().indices].astype(float))
     err = np.linalg.norm(lm - truth, axis=1)
     assert np.median(err[17:]) < 8.0  # mm: inner points (the jaw is defined differently)
+    # the learned 478 -> 68 mapping (resources/mediapipe_ibug68.json) gives our own 68: all of
+    # them within 3 mm (median; measured 1.39, the table 5.22, its jaw 18.4)
+    assert np.median(err) < 3.0

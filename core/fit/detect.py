@@ -271,7 +271,7 @@ def _refine(fm, v, f, normals, det: Detection, tpl) -> Detection | None:
 
 
 def ibug_pixels(det: Detection) -> np.ndarray:
-    """The 68 iBUG points of a detection in its render's image, (68, 2) pixels."""
+    """Our 68 landmarks of a detection in its render's image, (68, 2) pixels."""
     from core.fit.mp68 import ibug68_from_mediapipe
 
     return ibug68_from_mediapipe(det.pixels)
@@ -288,13 +288,13 @@ def move_ibug_point(
     """
     from dataclasses import replace
 
-    from core.fit.mp68 import MP_TO_IBUG
+    from core.fit.mp68 import ibug_members
 
-    ids = list(MP_TO_IBUG[k])
+    ids, w = ibug_members(k)
     xyz, hit = lift(det.render, vertices, faces, np.asarray(pixel, float)[None])
     if hit[0] < 0:
         return det
     points, pixels = det.points.copy(), det.pixels.copy()
-    points[ids] += xyz[0] - points[ids].mean(axis=0)
-    pixels[ids] += np.asarray(pixel, float) - pixels[ids].mean(axis=0)
+    points[ids] += xyz[0] - w @ points[ids]  # the weights sum to 1: the mix lands on xyz
+    pixels[ids] += np.asarray(pixel, float) - w @ pixels[ids]
     return replace(det, points=points, pixels=pixels)

@@ -30,7 +30,15 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["DetectorResponse", "load_response", "train_response", "save_response", "RESOURCE"]
+__all__ = [
+    "DetectorResponse",
+    "load_response",
+    "train_response",
+    "fit_response",
+    "save_response",
+    "ibug68_weights",
+    "RESOURCE",
+]
 
 RESOURCE = "mediapipe_response.npz"
 #: Detected points farther than this (metres) from the identity's surface came from the
@@ -182,3 +190,55 @@ def save_response(path: str | os.PathLike[str], model: DetectorResponse, facts: 
         "mediapipe": np.str_(mediapipe.__version__),
     }
     atomic_savez(path, arrays, compressed=True)
+
+
+def ibug68_weights(
+    z: np.ndarray, y: np.ndarray, n: int = 8, ridge: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Learned 478 -> 68 mapping: each of our 68 landmarks as an affine mix of ``n`` detector
+    points, fitted on the training detections (``z``, ``y`` as in :func:`fit_response`).
+
+    For every identity the detections are put back on its own surface (through the mean shape's
+    triangle and barycentrics) and our landmark vertices are the targets. Per landmark, the
+    ``n`` detector points nearest to it (on average) get weights summing to 1 (so the mix follows
+    any similarity or orthographic projection, pixels included), least squares with a small
+    ridge towards equal weights. Detections whose table-68 median error exceeds 3 x the median
+    detection's are left out. Returns ids (68, n) int64, weights (68, n) float64 and facts.
+    """
+    from core.assets import load_face, load_identity_basis, load_landmarks
+    from core.fit.closest import closest_on_mesh
+    from core.fit.mp68 import table_ibug68
+
+    faces, idx = load_face().faces, load_landmarks().indices
+    basis = load_identity_basis()
+    mean_shape, std = basis["mean"].astype(float), basis["std"].astype(float)
+    pts, truth = [], []
+    for zs, ys in zip(z, y, strict=True):
+        v = mean_shape + np.tensordot(zs * std, basis["basis"], axes=1)
+        ok = np.isfinite(ys).all(axis=1)
+        p = np.full_like(ys, np.nan)
+        _, tri, bary, _ = closest_on_mesh(ys[ok], mean_shape, faces)
+        p[ok] = np.einsum("pk,pkc->pc", bary, v[faces[tri]])
+        pts.append(p)
+        truth.append(v[idx])
+    pts, truth = np.array(pts), np.array(truth)  # (N, P, 3), (N, 68, 3)
+    filled = np.where(np.isfinite(pts), pts, np.nanmean(pts, axis=0))
+    err = np.median(np.linalg.norm(table_ibug68(filled) - truth, axis=2), axis=1)
+    keep = err <= 3.0 * np.median(err)
+    pts, truth = pts[keep], truth[keep]
+    centre = np.nanmean(pts, axis=0)
+    ids = np.zeros((len(idx), n), np.int64)
+    weights = np.zeros((len(idx), n))
+    for k in range(len(idx)):
+        near = np.linalg.norm(centre[:468] - truth[:, k].mean(axis=0), axis=1)  # no iris points
+        ids[k] = np.argsort(near)[:n]
+        use = np.isfinite(pts[:, ids[k]]).all(axis=(1, 2))
+        a = pts[use][:, ids[k]].transpose(0, 2, 1).reshape(-1, n)  # (N_k * 3, n)
+        b = truth[use, k].reshape(-1)
+        lam = ridge * use.sum()
+        m = np.block(
+            [[a.T @ a + lam * np.eye(n), np.ones((n, 1))], [np.ones((1, n)), np.zeros((1, 1))]]
+        )
+        rhs = np.concatenate([a.T @ b + lam / n, [1.0]])
+        weights[k] = np.linalg.solve(m, rhs)[:n]
+    return ids, weights, {"samples": int(keep.sum()), "points": n, "ridge": ridge}

@@ -27,13 +27,33 @@ iBUG      MediaPipe                  what
 ========  =========================  ==============================================
 
 ``a|b`` means the midpoint of a and b.
+
+The table follows the iBUG definitions, which differ from our template's 68 (the MediaPipe face
+oval runs at ear level, above our jaw points): on anny identities its points lie 3-18 mm (mean by
+region, the jaw most) from our own landmarks. :func:`ibug68_from_mediapipe` therefore uses a
+learned mapping when ``resources/mediapipe_ibug68.json`` is there
+(:func:`core.fit.detector_response.ibug68_weights`: each of our landmarks an affine mix of 8
+detector points, weights summing to 1), and this table otherwise.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import numpy as np
 
-__all__ = ["MP_TO_IBUG", "MP_MIRROR_PAIRS", "ibug68_from_mediapipe"]
+__all__ = [
+    "MP_TO_IBUG",
+    "MP_MIRROR_PAIRS",
+    "ibug68_from_mediapipe",
+    "table_ibug68",
+    "ibug_members",
+    "learned_ibug68",
+    "IBUG68_RESOURCE",
+]
+
+IBUG68_RESOURCE = "mediapipe_ibug68.json"
 
 #: For iBUG point i, the MediaPipe indices whose mean is that point.
 MP_TO_IBUG: tuple[tuple[int, ...], ...] = (
@@ -142,9 +162,63 @@ MP_MIRROR_PAIRS: tuple[tuple[int, int], ...] = (
 )
 
 
-def ibug68_from_mediapipe(points: np.ndarray) -> np.ndarray:
-    """Map MediaPipe points (..., 468 or 478, D) to iBUG-68 points (..., 68, D)."""
+def table_ibug68(points: np.ndarray) -> np.ndarray:
+    """The documented table: MediaPipe points (..., 468 or 478, D) -> (..., 68, D)."""
+    p = _checked(points)
+    return np.stack([p[..., list(ids), :].mean(axis=-2) for ids in MP_TO_IBUG], axis=-2)
+
+
+@lru_cache(maxsize=1)
+def learned_ibug68() -> tuple[np.ndarray, np.ndarray] | None:
+    """The learned mapping: ids (68, n) and weights (68, n), or None without the resource.
+    A file of other shapes or weights not summing to 1 is an error."""
+    from core.assets import resource_path
+    from core.errors import InvalidInputError
+    from core.glossary import N_LANDMARKS
+
+    path = resource_path(IBUG68_RESOURCE)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    ids = np.asarray(data["ids"], np.int64)
+    w = np.asarray(data["weights"], float)
+    if (
+        ids.ndim != 2
+        or ids.shape[0] != N_LANDMARKS
+        or w.shape != ids.shape
+        or ids.min() < 0
+        or ids.max() >= 468
+        or not np.allclose(w.sum(axis=1), 1.0, atol=1e-4)
+    ):
+        raise InvalidInputError(
+            f"{path}: expected ids and weights ({N_LANDMARKS}, n), ids in 0..467 and weights "
+            "summing to 1; rebuild it with tests/benchmarks/train_mediapipe_response.py"
+        )
+    return ids, w
+
+
+def ibug_members(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The MediaPipe ids (n,) and weights (n,) whose mix is our landmark ``k``."""
+    learned = learned_ibug68()
+    if learned is None:
+        ids = np.asarray(MP_TO_IBUG[k], np.int64)
+        return ids, np.full(len(ids), 1.0 / len(ids))
+    return learned[0][k], learned[1][k]
+
+
+def _checked(points: np.ndarray) -> np.ndarray:
     p = np.asarray(points, dtype=np.float64)
     if p.shape[-2] < 468:
         raise ValueError(f"expected 468 or 478 MediaPipe points, found {p.shape[-2]}")
-    return np.stack([p[..., list(ids), :].mean(axis=-2) for ids in MP_TO_IBUG], axis=-2)
+    return p
+
+
+def ibug68_from_mediapipe(points: np.ndarray) -> np.ndarray:
+    """Map MediaPipe points (..., 468 or 478, D) to our 68 landmarks (..., 68, D): the learned
+    mapping when shipped (see the module docstring), else the table."""
+    learned = learned_ibug68()
+    if learned is None:
+        return table_ibug68(points)
+    p = _checked(points)
+    ids, w = learned
+    return np.einsum("kn,...knd->...kd", w, p[..., ids, :])

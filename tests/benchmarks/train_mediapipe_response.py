@@ -1,4 +1,5 @@
-"""Rebuild ``resources/mediapipe_response.npz`` (see :mod:`core.fit.detector_response`).
+"""Rebuild ``resources/mediapipe_response.npz`` and ``resources/mediapipe_ibug68.json`` (written
+beside ``--out``; see :mod:`core.fit.detector_response` and :mod:`core.fit.mp68`).
 
     OMP_NUM_THREADS=1 nice -n 10 python tests/benchmarks/train_mediapipe_response.py \
         [--samples 300] [--seed 7] [--ridge 30] [--out resources/mediapipe_response.npz]
@@ -11,6 +12,7 @@ identities are drawn with their own seed; the benchmark evaluates on other seeds
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.fit.detector_response import save_response, train_response  # noqa: E402
+from core.fit.detector_response import (  # noqa: E402
+    ibug68_weights,
+    save_response,
+    train_response,
+)
+from core.fit.mp68 import IBUG68_RESOURCE  # noqa: E402
 
 
 def main() -> None:
@@ -38,11 +45,18 @@ def main() -> None:
             print(f"{i}/{n} identities, {time.perf_counter() - t0:.0f} s", flush=True)
 
     model, facts = train_response(args.samples, seed=args.seed, ridge=args.ridge, progress=say)
+    raw_z, raw_y = facts["z"], facts["y"]
     if args.raw:
-        np.savez(args.raw, z=facts["z"], y=facts["y"])
+        np.savez(args.raw, z=raw_z, y=raw_y)
     facts = {k: v for k, v in facts.items() if k not in ("z", "y")}
     save_response(args.out, model, facts)
     print(f"wrote {args.out}: {facts}")
+    ids, weights, f68 = ibug68_weights(raw_z, raw_y)
+    out68 = Path(args.out).with_name(IBUG68_RESOURCE)
+    out68.write_text(
+        json.dumps({"ids": ids.tolist(), "weights": np.round(weights, 6).tolist(), **f68}) + "\n"
+    )
+    print(f"wrote {out68}: {f68}")
 
 
 if __name__ == "__main__":
