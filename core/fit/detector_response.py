@@ -240,5 +240,5 @@ def ibug68_weights(
             [[a.T @ a + lam * np.eye(n), np.ones((n, 1))], [np.ones((1, n)), np.zeros((1, 1))]]
         )
         rhs = np.concatenate([a.T @ b + lam / n, [1.0]])
-        weights[k] = np.linalg.solve(m, rhs)[:n]
+        weights[k] = np.linalg.lstsq(m, rhs, rcond=None)[0][:n]
     return ids, weights, {"samples": int(keep.sum()), "points": n, "ridge": ridge}
