@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -99,29 +98,18 @@ def cmd_decode(args) -> int:
     return 0
 
 
-def _init_distributed():
-    import torch
-
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-        return True
-    return False
-
-
 def cmd_train_decoder(args) -> int:
     import torch
 
     from core.assets import load_face, resource_path
     from core.mesh.hierarchy import MeshHierarchy
     from core.runtime import pick_device
+    from core.train.distributed import dist_info, init_distributed, rank0_log, rank_device
     from core.train.s2d_train import S2DTrainConfig, make_split, save_decoder, train_decoder
 
-    dist = _init_distributed()
-    rank = torch.distributed.get_rank() if dist else 0
-    device = pick_device(args.device)
-    if dist and str(device).startswith("cuda"):
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    dist = init_distributed()
+    rank, _ = dist_info()
+    device = rank_device(pick_device(args.device), dist)
     data = load_data(args)
     cfg = S2DTrainConfig(
         steps=args.steps,
@@ -139,7 +127,7 @@ def cmd_train_decoder(args) -> int:
         gate=args.gate and args.landmark_residual,
     )
     train = make_split(data, cfg.split, "train")
-    log = print if rank == 0 else (lambda *a, **k: None)
+    log = rank0_log(print, rank)
     log(f"training S2D-Dec on {len(train)} frames ({cfg.split} split) on {device}")
     hier = MeshHierarchy.load(resource_path("hierarchy.npz"))
     model, summary = train_decoder(

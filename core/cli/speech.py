@@ -112,6 +112,7 @@ def cmd_train(args) -> int:
     import torch
 
     from core.runtime import pick_device
+    from core.train.distributed import dist_info, init_distributed, rank0_log, rank_device
     from core.train.speech_data import load_or_build
     from core.train.speech_train import SpeechTrainConfig, train_speech
 
@@ -126,21 +127,34 @@ def cmd_train(args) -> int:
         lr_ldm=args.lr_ldm,
         closure_weight=args.closure_weight,
     )
-    data = load_or_build(_data_cfg(args), Path(args.cache))
+    data_cfg = _data_cfg(args)
+    dist = init_distributed()  # under torchrun: one process per rank
+    rank, world = dist_info()
+    log = rank0_log(print, rank)
+    device = rank_device(pick_device(args.device), dist)
+    if rank > 0:  # rank 0 builds a missing data cache alone, the others then read it
+        torch.distributed.barrier()
+    data = load_or_build(data_cfg, Path(args.cache), log=log)
+    if rank == 0 and world > 1:
+        torch.distributed.barrier()
     run_dir = Path(args.run_dir) if args.run_dir else None
-    if run_dir is not None:
+    if run_dir is not None and rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
+    log(f"training the speech model on {device}, {world} process(es)")
     losses = train_speech(
         data,
         cfg,
         Path(args.out),
         run_dir,
-        str(pick_device(args.device)),
+        str(device),
+        log=log,
         direct=args.direct,
         init_vq=Path(args.init_vq) if args.init_vq else None,
         finetune=Path(args.finetune) if args.finetune else None,
     )
-    print(f"saved {args.out} (final losses {losses})")
+    log(f"saved {args.out} (final losses {losses})")
+    if dist:
+        torch.distributed.destroy_process_group()
     return 0
 
 

@@ -27,6 +27,7 @@ from core.errors import S2DError
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.models.normalization import normalize_input, output_factor
 from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
+from core.train.distributed import dist_info
 
 __all__ = ["S2DTrainConfig", "DecoderSplit", "make_split", "train_decoder", "decoder_loss"]
 
@@ -147,12 +148,6 @@ def _param_groups(model, cfg: S2DTrainConfig) -> list[dict]:
     return [{"params": rest, "lr_factor": 1.0}, {"params": skip, "lr_factor": cfg.skip_lr_factor}]
 
 
-def _dist_info() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def train_decoder(
     train: DecoderSplit,
     hierarchy,
@@ -171,7 +166,7 @@ def train_decoder(
     (vertices (V, 3), faces (F, 3), landmark indices (K,)) is the mesh of the landmark
     residual (default: the shipped face).
     """
-    rank, world = _dist_info()
+    rank, world = dist_info()
     torch.manual_seed(cfg.seed)
     dcfg = DecoderConfig.from_hierarchy(
         hierarchy, channels=tuple(cfg.channels), n_landmarks=train.target_lm.shape[1]

@@ -6,6 +6,12 @@ to predict the clean latent x0 from a noised one (cosine schedule), with a secon
 the frozen VQ decoder so errors are weighed in face-parameter space. Everything is seeded; with
 ``run_dir`` a checkpoint is written every ``ckpt_every`` steps and a rerun resumes from it.
 
+Launched by ``torchrun`` (:mod:`core.train.distributed`), each process crops its own shard of
+the training items (item ``rank::world``) with its own seed, takes ``batch // world`` of each
+batch, and the gradients are averaged before every step so the replicas stay equal; the
+codebook reseeding and the latent statistics are taken from rank 0; only rank 0 logs and
+writes the checkpoints and the weights. One process runs exactly the single-process code.
+
 Shapes: B batch, L window frames, P parameters, D latent width, M mel bands.
 """
 
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from core.errors import S2DError
 from core.models.speech_ldm import SpeechLDMConfig, gather_audio
 from core.models.speech_vq import SpeechVQConfig
 from core.speech import visemes
@@ -27,6 +34,7 @@ from core.speech.audio import LOG_FLOOR
 from core.speech.emotion import global_mask
 from core.speech.ldm import KIND, SpeechLDM, normalise_mel
 from core.speech.rig import load_speech_rig
+from core.train.distributed import average_gradients, broadcast_from_rank0, dist_info, rank0_log
 from core.train.speech_closure import LipGap, closure_loss
 from core.train.speech_data import SpeechData
 
@@ -79,9 +87,11 @@ def default_configs(
 class _Batches:
     """Random crops (seeded) of the training items."""
 
-    def __init__(self, data: SpeechData, model: SpeechLDM, window: int, rng):
+    def __init__(self, data: SpeechData, model: SpeechLDM, window: int, rng, shard=(0, 1)):
         self.rng, self.window = rng, window
-        self.train = np.flatnonzero(~data.test)
+        self.train = np.flatnonzero(~data.test)[shard[0] :: shard[1]]  # (rank, world)
+        if not len(self.train):
+            raise S2DError(f"{shard[1]} processes need at least as many training items")
         self.items = []
         mm, ms = model.mel_mean.numpy(), model.mel_std.numpy()
         pm, ps = model.p_mean.numpy(), model.p_std.numpy()
@@ -172,6 +182,12 @@ def train_speech(
     stage 1 (VQ-VAE and statistics) from existing weights and trains stage 2 only;
     ``finetune`` takes everything (the denoiser too) and continues stage 2 from it.
     """
+    rank, world = dist_info()
+    log = rank0_log(log, rank)
+    if min(cfg.batch, cfg.batch_ldm) < world:
+        raise S2DError(
+            f"batches of {min(cfg.batch, cfg.batch_ldm)} cannot be split over {world} processes"
+        )
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     vq_cfg, ldm_cfg = default_configs(small, direct)
@@ -195,8 +211,11 @@ def train_speech(
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         log(f"resuming {stage} at step {start}")
+    if world > 1:  # each process its own crops and noise (rank 0's state was saved)
+        rng = np.random.default_rng([cfg.seed, rank, world, start])
+        torch.manual_seed(cfg.seed + 1000 * rank + start)
     model.to(device)
-    batches = _Batches(data, model.cpu(), cfg.window, rng)
+    batches = _Batches(data, model.cpu(), cfg.window, rng, (rank, world))
     model.to(device)
     losses = {}
     t0 = time.time()
@@ -208,7 +227,7 @@ def train_speech(
         w[list(vq_cfg.local_idx)] = 2.0  # the lips matter most
         used = torch.zeros(vq_cfg.k_local, dtype=torch.bool, device=device)
         for step in range(start, cfg.vq_steps):
-            x, _, e, _, _ = (t.to(device) for t in batches(cfg.batch))
+            x, _, e, _, _ = (t.to(device) for t in batches(cfg.batch // world))
             lr = cfg.lr_vq * min(1.0, 0.5 * (1 + np.cos(np.pi * step / cfg.vq_steps)) + 0.05)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -216,10 +235,16 @@ def train_speech(
             loss = (((rec - x) ** 2) * w).mean() + vq_loss
             opt.zero_grad()
             loss.backward()
+            average_gradients(model.vq.parameters())
             opt.step()
             used[il.flatten()] = True
             if (step + 1) % 100 == 0:
+                if world > 1:  # a code is used when any process used it
+                    n_used = used.long()
+                    torch.distributed.all_reduce(n_used)
+                    used = n_used > 0
                 moved = model.vq.reseed_unused(z.detach().reshape(-1, z.shape[-1]), used)
+                broadcast_from_rank0([model.vq.book_local])  # rank 0's picks
                 used[:] = False
                 if moved and (step + 1) % cfg.log_every == 0:
                     log(f"  reseeded {moved} unused codes")
@@ -228,11 +253,12 @@ def train_speech(
                 log(
                     f"vq {step + 1}/{cfg.vq_steps} loss {losses['vq']:.4f} ({time.time() - t0:.0f} s)"
                 )
-            if run_dir is not None and (step + 1) % cfg.ckpt_every == 0:
+            if rank == 0 and run_dir is not None and (step + 1) % cfg.ckpt_every == 0:
                 _save_run(run_dir, model, opt, "vq", step + 1, rng)
         _latent_stats(model, batches, device)
+        broadcast_from_rank0([model.z_mean, model.z_std])  # rank 0's latent statistics
         stage, start, state = "ldm", 0, None
-        if run_dir is not None:
+        if rank == 0 and run_dir is not None:
             _save_run(run_dir, model, torch.optim.AdamW(model.den.parameters()), "ldm", 0, rng)
     model.vq.requires_grad_(False)
     opt = torch.optim.AdamW(model.den.parameters(), lr=cfg.lr_ldm, weight_decay=0.01)
@@ -241,7 +267,7 @@ def train_speech(
     ab = model.den.alpha_bar
     lip_gap = LipGap(load_speech_rig()).to(device) if cfg.closure_weight else None
     for step in range(start, cfg.ldm_steps):
-        x, mel, e, inten, bil = (t.to(device) for t in batches(cfg.batch_ldm))
+        x, mel, e, inten, bil = (t.to(device) for t in batches(cfg.batch_ldm // world))
         lr = (
             cfg.lr_ldm
             * min(1.0, (step + 1) / 200)
@@ -277,6 +303,7 @@ def train_speech(
             loss = loss + cfg.closure_weight * closure_loss(gap, bil)
         opt.zero_grad()
         loss.backward()
+        average_gradients(model.den.parameters())
         torch.nn.utils.clip_grad_norm_(model.den.parameters(), 1.0)
         opt.step()
         losses["ldm"] = float(loss.detach())
@@ -285,9 +312,10 @@ def train_speech(
                 f"ldm {step + 1}/{cfg.ldm_steps} loss {losses['ldm']:.4f} "
                 f"({time.time() - t0:.0f} s)"
             )
-        if run_dir is not None and (step + 1) % cfg.ckpt_every == 0:
+        if rank == 0 and run_dir is not None and (step + 1) % cfg.ckpt_every == 0:
             _save_run(run_dir, model, opt, "ldm", step + 1, rng)
-    _save_model(model, vq_cfg, ldm_cfg, cfg, out, losses)
+    if rank == 0:
+        _save_model(model, vq_cfg, ldm_cfg, cfg, out, losses)
     return losses
 
 
