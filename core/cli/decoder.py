@@ -107,9 +107,10 @@ def cmd_train_decoder(args) -> int:
     from core.train.distributed import dist_info, init_distributed, rank0_log, rank_device
     from core.train.s2d_train import S2DTrainConfig, make_split, save_decoder, train_decoder
 
-    dist = init_distributed()
+    device = pick_device(args.device)
+    dist = init_distributed(device)
     rank, _ = dist_info()
-    device = rank_device(pick_device(args.device), dist)
+    device = rank_device(device, dist)
     data = load_data(args)
     cfg = S2DTrainConfig(
         steps=args.steps,

@@ -128,10 +128,11 @@ def cmd_train(args) -> int:
         closure_weight=args.closure_weight,
     )
     data_cfg = _data_cfg(args)
-    dist = init_distributed()  # under torchrun: one process per rank
+    device = pick_device(args.device)
+    dist = init_distributed(device)  # under torchrun: one process per rank
     rank, world = dist_info()
     log = rank0_log(print, rank)
-    device = rank_device(pick_device(args.device), dist)
+    device = rank_device(device, dist)
     if rank > 0:  # rank 0 builds a missing data cache alone, the others then read it
         torch.distributed.barrier()
     data = load_or_build(data_cfg, Path(args.cache), log=log)

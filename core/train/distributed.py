@@ -29,10 +29,14 @@ def dist_info() -> tuple[int, int]:
     return 0, 1
 
 
-def init_distributed() -> bool:
-    """Start the process group when launched by torchrun; True when this call started it."""
+def init_distributed(device=None) -> bool:
+    """Start the process group when launched by torchrun; True when this call started it.
+
+    nccl when training on CUDA (``device``; default: whenever CUDA is present), else gloo.
+    """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        cuda = torch.cuda.is_available() if device is None else str(device).startswith("cuda")
+        backend = "nccl" if cuda else "gloo"
         torch.distributed.init_process_group(backend)
         return True
     return False
