@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.data.anny_source import BONE_GROUPS, FACE_LOCAL_CHANGE_PREFIXES, FaceParams
+from core.data.recipes import trainable_actions
 from core.errors import S2DError
 
 __all__ = [
@@ -83,11 +84,7 @@ def family_mask(family: str) -> int:
 
 def _actions(labels, rng, n, exclude_actions) -> np.ndarray:
     refuse_expression_units(labels)
-    allowed = [
-        i
-        for i, lab in enumerate(labels)
-        if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))
-    ]
+    allowed = trainable_actions(labels, exclude_actions)
     fa = np.zeros((n, len(labels)))
     for b in range(n):
         k = rng.integers(1, 7)

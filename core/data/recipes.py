@@ -28,6 +28,7 @@ __all__ = [
     "sequence_weights",
     "sample_sequence",
     "sample_random_mixture",
+    "trainable_actions",
 ]
 
 COMA_LABELS = (
@@ -249,6 +250,16 @@ def sample_sequence(
     return FaceParams(fa, s * apex.jaw_deg, bones)
 
 
+def trainable_actions(labels: list[str], exclude_actions: tuple[str, ...] = ()) -> list[int]:
+    """Indices of the facial actions random training mixtures may use: all of ``labels`` but
+    ``exclude_actions`` and the gaze (``eyeLook*``) and tongue actions."""
+    return [
+        i
+        for i, lab in enumerate(labels)
+        if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))
+    ]
+
+
 def sample_random_mixture(
     labels: list[str], rng: np.random.Generator, n: int, exclude_actions: tuple[str, ...] = ()
 ) -> FaceParams:
@@ -258,11 +269,7 @@ def sample_random_mixture(
     opens the jaw with probability 0.6 (0-30°, plus small sideways rotations), and rotates a
     random subset of lip, brow and eyelid bones within the ranges of ``BONE_GROUPS``.
     """
-    allowed = [
-        i
-        for i, lab in enumerate(labels)
-        if lab not in exclude_actions and not lab.startswith(("eyeLook", "tongue"))
-    ]
+    allowed = trainable_actions(labels, exclude_actions)
     fa = np.zeros((n, len(labels)))
     for b in range(n):
         k = rng.integers(1, 7)
