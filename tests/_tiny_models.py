@@ -19,7 +19,7 @@ from core.models.s2d_decoder import DECODER_KIND, DecoderConfig, S2DDecoder
 from core.train.gan_train import GANTrainConfig, motion_set, save_gan
 from core.train.s2d_train import S2DTrainConfig
 
-__all__ = ["tiny_gan", "tiny_decoder", "save_tiny_decoder", "tiny_weight_files"]
+__all__ = ["tiny_gan", "tiny_decoder", "save_tiny_decoder", "tiny_weight_files", "weight_args"]
 
 
 def tiny_gan() -> Motion3DGAN:
@@ -64,6 +64,11 @@ def tiny_weight_files(folder: Path) -> tuple[Path, Path]:
     """(Motion3DGAN, S2D-Dec) weight files in ``folder``."""
     save_gan(folder / "gan.safetensors", tiny_gan(), GANTrainConfig())
     return folder / "gan.safetensors", save_tiny_decoder(folder / "dec.safetensors")
+
+
+def weight_args(gan: Path, dec: Path) -> list[str]:
+    """The command-line options that point a command at these (Motion3DGAN, S2D-Dec) files."""
+    return ["--weights", str(gan), "--decoder-weights", str(dec)]
 
 
 try:

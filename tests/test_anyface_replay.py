@@ -15,7 +15,7 @@ from core.assets import load_face, load_landmarks
 from core.cli import run_cli
 from core.fit.remesh import remesh_template
 from tests._polygon_face import write_polygon_face
-from tests._tiny_models import tiny_weights  # noqa: F401 - a fixture
+from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 FACE = load_face()
@@ -34,7 +34,7 @@ def poly_face(tmp_path_factory):
 
 def _replay(manifest, out, weights, capsys):
     argv = ["replay", str(manifest), "--out", str(out)]
-    rc = run_cli([*argv, "--weights", str(weights[0]), "--decoder-weights", str(weights[1])])
+    rc = run_cli([*argv, *weight_args(*weights)])
     return rc, capsys.readouterr().err
 
 
@@ -53,7 +53,7 @@ def test_cli_generate_on_a_users_face_replays_byte_for_byte(
     capsys,
 ):
     d = poly_face
-    w = ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    w = weight_args(*tiny_weights)
     face = ["--neutral", str(d / "face.obj"), "--fit", str(d / "FIT.npz")]
     argv = ["generate", "--label", "happy", "--seeds", "4", "--frames", "5", *face, *w]
     assert run_cli([*argv, "--device", "cpu", "--out", str(tmp_path / "g")]) == 0
@@ -87,7 +87,7 @@ def test_cli_interpolate_on_our_own_face_replays_byte_for_byte(
     tmp_path,
     capsys,
 ):
-    w = ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    w = weight_args(*tiny_weights)
     argv = ["interpolate", "--from", "happy:1", "--to", "sad:2", "--steps", "2", *w]
     assert run_cli([*argv, "--device", "cpu", "--format", "ply", "--out", str(tmp_path / "i")]) == 0
     step = next((tmp_path / "i").glob("step_001*"))

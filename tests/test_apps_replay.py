@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.cli import run_cli
-from tests._tiny_models import tiny_weights  # noqa: F401 - a fixture
+from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 
@@ -26,7 +26,7 @@ def _same_folders(a, b, n_frames):
 
 def _replay(manifest, out, tiny_weights, capsys):  # noqa: F811
     argv = ["replay", str(manifest), "--out", str(out)]
-    argv += ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    argv += weight_args(*tiny_weights)
     rc = run_cli(argv)
     return rc, capsys.readouterr().err
 
@@ -47,7 +47,7 @@ def test_cli_sequence_and_transfer_exports_replay_byte_for_byte(
     tmp_path,
     capsys,
 ):
-    w = ["--weights", str(tiny_weights[0]), "--decoder-weights", str(tiny_weights[1])]
+    w = weight_args(*tiny_weights)
     common = [*w, "--device", "cpu"]
     spec = "happy:3@0.4s,surprised:1@0.3s/0.2s,neutral@0.3s"
     assert (

@@ -23,7 +23,7 @@ from core.assets import load_face, load_landmarks
 from core.cli import run_cli
 from core.errors import InvalidInputError
 from core.io.safe_input import open_regular, read_npz
-from tests._tiny_models import save_tiny_decoder, tiny_decoder, tiny_weights  # noqa: F401
+from tests._tiny_models import save_tiny_decoder, tiny_decoder, tiny_weights, weight_args  # noqa: F401
 
 
 def _one_line_error(capsys, rc: int) -> str:
@@ -199,10 +199,7 @@ def test_cli_fifo_input_exits_2_at_once(tmp_path, tiny_weights, capsys, command)
             str(fifo),
             "--out",
             str(tmp_path / "out"),
-            "--weights",
-            str(gan),
-            "--decoder-weights",
-            str(dec),
+            *weight_args(gan, dec),
         ]
         if command == "generate"
         else [
@@ -275,10 +272,7 @@ def test_a_cap_can_be_raised_explicitly(tmp_path, tiny_weights):  # noqa: F811
         "3",
         "--out",
         str(out),
-        "--weights",
-        str(gan),
-        "--decoder-weights",
-        str(dec),
+        *weight_args(gan, dec),
         "--device",
         "cpu",
         "--format",

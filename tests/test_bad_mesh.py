@@ -19,7 +19,7 @@ from core.cli import run_cli
 from core.errors import InvalidInputError, MeshFormatError
 from core.io.face_check import check_face
 from core.io.mesh_io import load_mesh, save_mesh
-from tests._tiny_models import tiny_weights  # noqa: F401
+from tests._tiny_models import tiny_weights, weight_args  # noqa: F401
 
 
 def _rot_x(deg: float) -> np.ndarray:
@@ -90,10 +90,7 @@ def _generate(tmp_path, weights, neutral: Path, *extra):
             str(tmp_path / "out"),
             "--format",
             "npz",
-            "--weights",
-            str(gan),
-            "--decoder-weights",
-            str(dec),
+            *weight_args(gan, dec),
             "--device",
             "cpu",
             *extra,

@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 from core.cli import run_cli
 from core.errors import MissingWeightsError
 from core.models.loaders import load_decoder, load_gan
-from tests._tiny_models import tiny_weights  # noqa: F401
+from tests._tiny_models import tiny_weights, weight_args  # noqa: F401
 
 
 def _rewrite(src: Path, dst: Path, cfg=None, drop=None, narrow=None, nan=None) -> Path:
@@ -99,10 +99,7 @@ def test_damaged_decoder_weights_are_one_line_exit_2(
             "happy",
             "--out",
             str(out),
-            "--weights",
-            str(gan),
-            "--decoder-weights",
-            str(bad),
+            *weight_args(gan, bad),
             "--device",
             "cpu",
             "--format",

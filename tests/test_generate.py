@@ -13,7 +13,7 @@ from core.generate import MotionGenerator, check_seed, resample_curve
 from core.io.manifest import validate_manifest
 from core.io.mesh_io import load_mesh, save_mesh
 from core.pipeline import S2DPipeline
-from tests._tiny_models import tiny_decoder, tiny_gan, tiny_weight_files
+from tests._tiny_models import tiny_decoder, tiny_gan, tiny_weight_files, weight_args
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +157,7 @@ def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_fi
             "1",
             "--out",
             str(out),
-            "--weights",
-            str(gan_w),
-            "--decoder-weights",
-            str(dec_w),
+            *weight_args(gan_w, dec_w),
             "--device",
             "cpu",
         ]
@@ -187,7 +184,7 @@ def test_cli_generate_writes_an_obj_sequence_that_reads_back(tmp_path, weight_fi
 
 def test_cli_errors_leave_nothing_behind(tmp_path, weight_files, capsys):
     gan_w, dec_w = weight_files
-    common = ["--weights", str(gan_w), "--decoder-weights", str(dec_w), "--device", "cpu"]
+    common = [*weight_args(gan_w, dec_w), "--device", "cpu"]
     out = tmp_path / "new"
     assert run_cli(["generate", "--label", "smirk", "--out", str(out), *common]) == 2
     assert "expected one of" in capsys.readouterr().err and not out.exists()
@@ -212,10 +209,7 @@ def test_cli_errors_leave_nothing_behind(tmp_path, weight_files, capsys):
 def test_cli_generate_side_of_a_one_sided_label(tmp_path, weight_files, capsys):
     gan_w, dec_w = weight_files
     common = [
-        "--weights",
-        str(gan_w),
-        "--decoder-weights",
-        str(dec_w),
+        *weight_args(gan_w, dec_w),
         "--device",
         "cpu",
         "--format",
@@ -251,10 +245,7 @@ def test_cli_interpolate_writes_one_folder_per_tau(tmp_path, weight_files):
             str(out),
             "--format",
             "npz",
-            "--weights",
-            str(gan_w),
-            "--decoder-weights",
-            str(dec_w),
+            *weight_args(gan_w, dec_w),
             "--device",
             "cpu",
         ]
@@ -304,10 +295,7 @@ def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_fil
             "ply",
             "--out",
             str(out),
-            "--weights",
-            str(gan_w),
-            "--decoder-weights",
-            str(dec_w),
+            *weight_args(gan_w, dec_w),
             "--device",
             "cpu",
         ]
@@ -321,10 +309,7 @@ def test_cli_generate_ply_resampled_frames_without_seam_uvs(tmp_path, weight_fil
 def test_cli_single_file_formats_and_the_up_axis(tmp_path, weight_files):
     gan_w, dec_w = weight_files
     common = [
-        "--weights",
-        str(gan_w),
-        "--decoder-weights",
-        str(dec_w),
+        *weight_args(gan_w, dec_w),
         "--device",
         "cpu",
         "--frames",

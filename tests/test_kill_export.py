@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from core.cli import run_cli
-from tests._tiny_models import tiny_weights  # noqa: F401
+from tests._tiny_models import tiny_weights, weight_args  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ["0", "1", "2", "3"]
@@ -42,10 +42,7 @@ def _args(out: Path, weights, *extra) -> list[str]:
         str(out),
         "--format",
         "obj",
-        "--weights",
-        str(gan),
-        "--decoder-weights",
-        str(dec),
+        *weight_args(gan, dec),
         "--device",
         "cpu",
         *extra,
