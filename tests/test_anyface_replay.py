@@ -15,6 +15,7 @@ from core.assets import load_face, load_landmarks
 from core.cli import run_cli
 from core.fit.remesh import remesh_template
 from tests._polygon_face import write_polygon_face
+from tests._replay import replay_cli, same_folders, tiny_session  # noqa: F401 - a fixture
 from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
@@ -32,20 +33,6 @@ def poly_face(tmp_path_factory):
     return d
 
 
-def _replay(manifest, out, weights, capsys):
-    argv = ["replay", str(manifest), "--out", str(out)]
-    rc = run_cli([*argv, *weight_args(*weights)])
-    return rc, capsys.readouterr().err
-
-
-def _same_folders(a, b):
-    names = sorted(p.name for p in a.iterdir())
-    assert sorted(p.name for p in b.iterdir()) == names
-    for name in names:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    return names
-
-
 def test_cli_generate_on_a_users_face_replays_byte_for_byte(
     poly_face,
     tiny_weights,  # noqa: F811
@@ -61,23 +48,23 @@ def test_cli_generate_on_a_users_face_replays_byte_for_byte(
     man = json.loads((seq / "manifest.json").read_text())
     assert man["replay"]["face"]["user"]["fit"] == "face_fit.npz"
     capsys.readouterr()
-    rc, err = _replay(seq / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    rc, err = replay_cli(seq / "manifest.json", tmp_path / "r", tiny_weights, capsys)
     assert rc == 0, err
-    names = _same_folders(seq, tmp_path / "r")
+    names = same_folders(seq, tmp_path / "r")
     assert {"face.mtl", "skin.png", "face_fit.npz", "frame_0005.obj"} <= set(names)
 
     obj = d / "face.obj"  # the mesh changed since the export: one line, exit 2, nothing written
     original = obj.read_bytes()
     obj.write_bytes(original + b"# edited\n")
-    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "changed since the export" in err and err.count("\n") == 1
     obj.rename(d / "moved.obj")  # moved away
-    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "moved or deleted" in err and err.count("\n") == 1
     (d / "moved.obj").rename(obj)
     obj.write_bytes(original)
     (seq / "face_fit.npz").unlink()
-    rc, err = _replay(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(seq / "manifest.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "face_fit.npz is missing" in err
     assert not (tmp_path / "x").exists()
 
@@ -92,28 +79,14 @@ def test_cli_interpolate_on_our_own_face_replays_byte_for_byte(
     assert run_cli([*argv, "--device", "cpu", "--format", "ply", "--out", str(tmp_path / "i")]) == 0
     step = next((tmp_path / "i").glob("step_001*"))
     capsys.readouterr()
-    rc, err = _replay(step / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    rc, err = replay_cli(step / "manifest.json", tmp_path / "r", tiny_weights, capsys)
     assert rc == 0, err
-    assert len(_same_folders(step, tmp_path / "r")) == 31  # 30 frames + manifest
-
-
-@pytest.fixture
-def tiny_session(qtbot, tiny_weights):  # noqa: F811
-    from app.apps_controller import AppsController
-    from app.session import StudioSession
-    from core.edit.replay import studio_generator, studio_pipeline
-
-    pipe = studio_pipeline(tiny_weights[1], "cpu")
-    s = StudioSession(pipe, studio_generator(pipe, tiny_weights[0]))
-    with qtbot.waitSignal(s.models_ready, timeout=30000):
-        s.start()
-    yield s, AppsController(s)
-    s.shutdown()
+    assert len(same_folders(step, tmp_path / "r")) == 31  # 30 frames + manifest
 
 
 def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     poly_face,
-    tiny_session,
+    tiny_session,  # noqa: F811
     tiny_weights,  # noqa: F811
     qtbot,
     tmp_path,
@@ -135,6 +108,6 @@ def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     with qtbot.waitSignal(s.exports.finished, timeout=30000):
         assert s.export("obj", str(out))
     capsys.readouterr()
-    rc, err = _replay(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    rc, err = replay_cli(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
     assert rc == 0, err
-    assert "face_fit.npz" in _same_folders(out, tmp_path / "r")
+    assert "face_fit.npz" in same_folders(out, tmp_path / "r")

@@ -12,23 +12,10 @@ import numpy as np
 import pytest
 
 from core.cli import run_cli
+from tests._replay import replay_cli, same_folders, tiny_session  # noqa: F401 - a fixture
 from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
-
-
-def _same_folders(a, b, n_frames):
-    names = sorted(p.name for p in a.iterdir())
-    assert sorted(p.name for p in b.iterdir()) == names and len(names) == n_frames + 1
-    for name in names:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
-
-
-def _replay(manifest, out, tiny_weights, capsys):  # noqa: F811
-    argv = ["replay", str(manifest), "--out", str(out)]
-    argv += weight_args(*tiny_weights)
-    rc = run_cli(argv)
-    return rc, capsys.readouterr().err
 
 
 def _perf(path, n=12):
@@ -64,37 +51,25 @@ def test_cli_sequence_and_transfer_exports_replay_byte_for_byte(
     for folder, kind, n in (("s/sequence", "sequence", 21), ("t/transfer", "transfer", 15)):
         man = json.loads((tmp_path / folder / "manifest.json").read_text())
         assert man["replay"]["source"]["kind"] == kind and man["replay"]["decoder_batches"] == []
-        rc, err = _replay(
+        rc, err = replay_cli(
             tmp_path / folder / "manifest.json", tmp_path / kind, tiny_weights, capsys
         )
         assert rc == 0, err
-        _same_folders(tmp_path / folder, tmp_path / kind, n)
+        assert len(same_folders(tmp_path / folder, tmp_path / kind)) == n + 1
     assert man["replay"]["source"]["source_fps"] == 24 and man["replay"]["source"]["stabilize"]
 
     # a changed source file, malformed clips: one line, exit 2, nothing written
     np.save(src, np.load(src) * 1.01)
-    rc, err = _replay(tmp_path / "t/transfer/manifest.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(
+        tmp_path / "t/transfer/manifest.json", tmp_path / "x", tiny_weights, capsys
+    )
     assert rc == 2 and "differs from the one the export was made from" in err
     man = json.loads((tmp_path / "s/sequence/manifest.json").read_text())
     man["replay"]["source"]["clips"][0]["colour"] = "red"
     (tmp_path / "bad.json").write_text(json.dumps(man))
-    rc, err = _replay(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "malformed timeline clips" in err and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
-
-
-@pytest.fixture
-def tiny_session(qtbot, tiny_weights):  # noqa: F811
-    from app.apps_controller import AppsController
-    from app.session import StudioSession
-    from core.edit.replay import studio_generator, studio_pipeline
-
-    pipe = studio_pipeline(tiny_weights[1], "cpu")
-    s = StudioSession(pipe, studio_generator(pipe, tiny_weights[0]))
-    with qtbot.waitSignal(s.models_ready, timeout=30000):
-        s.start()
-    yield s, AppsController(s)
-    s.shutdown()
 
 
 def _studio_export(qtbot, s, out):
@@ -108,7 +83,7 @@ def _studio_export(qtbot, s, out):
 
 
 def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
-    tiny_session,
+    tiny_session,  # noqa: F811
     tiny_weights,  # noqa: F811
     qtbot,
     tmp_path,
@@ -124,9 +99,9 @@ def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     man = _studio_export(qtbot, s, tmp_path / "seq")
     assert man["replay"]["face"]["sliders"] == {"age": 0.8, "nose-scale-horiz": 0.4}
     assert man["replay"]["source"]["clips"][1]["transition"] == 0.2
-    rc, err = _replay(tmp_path / "seq/manifest.json", tmp_path / "seq2", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "seq/manifest.json", tmp_path / "seq2", tiny_weights, capsys)
     assert rc == 0, err
-    _same_folders(tmp_path / "seq", tmp_path / "seq2", s.n_motion_frames)
+    assert len(same_folders(tmp_path / "seq", tmp_path / "seq2")) == s.n_motion_frames + 1
 
     src = _perf(tmp_path / "perf.npy", 20)
     apps.transfer(str(src), "srvf", source_fps=40.0, stabilize=False, align=True)
@@ -134,18 +109,18 @@ def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     assert s.n_motion_frames == 15  # 20 frames at 40 fps -> 0.475 s at 30 fps
     man = _studio_export(qtbot, s, tmp_path / "tr")
     assert man["motion"]["source_fps"] == 40 and man["motion"]["mode"] == "srvf"
-    rc, err = _replay(tmp_path / "tr/manifest.json", tmp_path / "tr2", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "tr/manifest.json", tmp_path / "tr2", tiny_weights, capsys)
     assert rc == 0, err
-    _same_folders(tmp_path / "tr", tmp_path / "tr2", 15)
+    assert len(same_folders(tmp_path / "tr", tmp_path / "tr2")) == 16  # frames + manifest
 
     bad = {**man, "replay": {**man["replay"], "face": {**man["replay"]["face"], "sliders": {}}}}
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    rc, err = _replay(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "differs from the one the export was made on" in err
 
 
 def test_studio_export_on_a_neutralized_face_replays_byte_for_byte(
-    tiny_session,
+    tiny_session,  # noqa: F811
     tiny_weights,  # noqa: F811
     qtbot,
     tmp_path,
@@ -161,12 +136,12 @@ def test_studio_export_on_a_neutralized_face_replays_byte_for_byte(
     qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
     man = _studio_export(qtbot, s, tmp_path / "n")
     assert "vertices_f32le_b64" in man["replay"]["face"]  # no file, no recipe: embedded
-    rc, err = _replay(tmp_path / "n/manifest.json", tmp_path / "n2", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "n/manifest.json", tmp_path / "n2", tiny_weights, capsys)
     assert rc == 0, err
-    _same_folders(tmp_path / "n", tmp_path / "n2", 10)
+    assert len(same_folders(tmp_path / "n", tmp_path / "n2")) == 11  # frames + manifest
 
     face = {**man["replay"]["face"], "vertices_f32le_b64": "AAAA"}
     bad = {**man, "replay": {**man["replay"], "face": face}}
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    rc, err = _replay(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
+    rc, err = replay_cli(tmp_path / "bad.json", tmp_path / "x", tiny_weights, capsys)
     assert rc == 2 and "embedded face has 3 bytes" in err
