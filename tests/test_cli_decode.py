@@ -25,6 +25,12 @@ def _run(*args):
     )
 
 
+def _decode(tmp_path, weights):
+    """``main.py decode`` of tmp_path/in.npz into tmp_path/o.npz with the decoder ``weights``."""
+    in_, out = str(tmp_path / "in.npz"), str(tmp_path / "o.npz")
+    return _run("decode", "--input", in_, "--output", out, "--weights", str(weights))
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     torch.manual_seed(0)
@@ -58,15 +64,7 @@ def test_decode_round_trip_and_identity_at_zero_motion(tmp_path, weights):
     landmarks = neutral[:, lm.indices].copy()
     landmarks[0, 57, 2] -= 0.01
     np.savez(tmp_path / "in.npz", neutral=neutral, landmarks=landmarks)
-    out = _run(
-        "decode",
-        "--input",
-        str(tmp_path / "in.npz"),
-        "--output",
-        str(tmp_path / "o.npz"),
-        "--weights",
-        str(weights),
-    )
+    out = _decode(tmp_path, weights)
     assert out.returncode == 0, out.stderr
     with np.load(tmp_path / "o.npz") as d:
         v = d["vertices"]
@@ -97,15 +95,7 @@ def test_decode_bad_input_errors(tmp_path, weights, case, needle):
     elif case == "missing":
         del arrays["landmarks"]
     np.savez(tmp_path / "in.npz", **arrays)
-    out = _run(
-        "decode",
-        "--input",
-        str(tmp_path / "in.npz"),
-        "--output",
-        str(tmp_path / "o.npz"),
-        "--weights",
-        str(weights),
-    )
+    out = _decode(tmp_path, weights)
     assert out.returncode == 2
     assert needle in out.stderr
     assert not (tmp_path / "o.npz").exists()
@@ -113,13 +103,5 @@ def test_decode_bad_input_errors(tmp_path, weights, case, needle):
 
 def test_decode_missing_weights_message(tmp_path):
     np.savez(tmp_path / "in.npz", neutral=np.zeros((1, 4312, 3)), landmarks=np.zeros((1, 68, 3)))
-    out = _run(
-        "decode",
-        "--input",
-        str(tmp_path / "in.npz"),
-        "--output",
-        str(tmp_path / "o.npz"),
-        "--weights",
-        str(tmp_path / "nope.safetensors"),
-    )
+    out = _decode(tmp_path, tmp_path / "nope.safetensors")
     assert out.returncode == 2 and "not found" in out.stderr

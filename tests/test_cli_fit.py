@@ -113,28 +113,19 @@ def test_generate_and_interpolate_write_the_faces_topology(face_files, tmp_path)
     np.testing.assert_array_equal(obj.faces, mesh.faces)
 
 
+def _decode_on(d, inp, out) -> int:
+    """Exit status of ``main.py decode`` on the fitted face in ``d`` (face.obj, FIT.npz)."""
+    face = ["--mesh", str(d / "face.obj"), "--fit", str(d / "FIT.npz")]
+    return run_cli(["decode", *face, "--input", str(inp), "--output", str(out)])
+
+
 def test_decode_on_the_mesh_gives_back_the_neutral_at_zero_motion(face_files, tmp_path):
     d, r, _ = face_files
     fit = load_fit(d / "FIT.npz")
     lms = np.stack([fit.landmarks, fit.landmarks])
     lms[1, 57, 1] -= 0.8  # pull the lower lip down 8 mm (y is up in this face's frame)
     np.savez(tmp_path / "in.npz", landmarks=lms)
-    assert (
-        run_cli(
-            [
-                "decode",
-                "--mesh",
-                str(d / "face.obj"),
-                "--fit",
-                str(d / "FIT.npz"),
-                "--input",
-                str(tmp_path / "in.npz"),
-                "--output",
-                str(tmp_path / "out.npz"),
-            ]
-        )
-        == 0
-    )
+    assert _decode_on(d, tmp_path / "in.npz", tmp_path / "out.npz") == 0
     with np.load(tmp_path / "out.npz") as z:
         v = z["vertices"]
     assert v.shape == (2, len(r.vertices), 3)
@@ -193,22 +184,7 @@ def test_error_paths_are_one_line_and_write_nothing(face_files, tmp_path, capsys
     )
     assert "another mesh" in capsys.readouterr().err and not out.exists()
     np.savez(tmp_path / "in.npz", landmarks=np.zeros((1, 5, 3)))
-    assert (
-        run_cli(
-            [
-                "decode",
-                "--mesh",
-                str(d / "face.obj"),
-                "--fit",
-                str(d / "FIT.npz"),
-                "--input",
-                str(tmp_path / "in.npz"),
-                "--output",
-                str(tmp_path / "o.npz"),
-            ]
-        )
-        == 2
-    )
+    assert _decode_on(d, tmp_path / "in.npz", tmp_path / "o.npz") == 2
     assert "(B, 68, 3)" in capsys.readouterr().err and not (tmp_path / "o.npz").exists()
 
 
