@@ -33,7 +33,7 @@ from PySide6.QtGui import QUndoCommand
 from app.errors import guarded, user_message
 from app.state import Snapshot
 from core.edit.model import EDIT_EPS, DragEdit, symmetric_landmarks
-from core.sculpt import DragPlan
+from core.sculpt import DragPlan, smooth_radius
 
 __all__ = ["Sculptor", "SculptHost", "Drag", "PinsCommand", "MODES"]
 
@@ -223,6 +223,12 @@ class Sculptor(QObject):
             )
 
     # -------------------------------------------------------------------------- drags
+    def smooth_radius(self) -> float:
+        """The smooth drag radius (metres) of the current face: 15 mm scaled by its size
+        (:func:`core.sculpt.smooth_radius` of its neutral landmarks, not of the expression)."""
+        face = self.host.snapshot.face.vertices
+        return smooth_radius(np.asarray(face, np.float64)[self.host.landmarks.indices])
+
     def begin_drag(self, k: int, view_rows: np.ndarray | None = None) -> bool:
         """Grab landmark ``k``; ``view_rows`` (2, 3): the camera's right/up directions."""
         self.host.pause()
@@ -237,6 +243,7 @@ class Sculptor(QObject):
                 self.symmetric,
                 view_rows if self.mode == "coherent" else None,
                 positions=self.host.current_landmarks(),
+                radius=self.smooth_radius() if self.mode == "smooth" else None,
             )
         except Exception as exc:  # noqa: BLE001 - e.g. a singular constraint set
             self.host.failed.emit(f"cannot drag this landmark: {exc}")
@@ -317,7 +324,13 @@ class Sculptor(QObject):
         if d is None:
             return
         edit = DragEdit(
-            d.frame, d.delta.astype(np.float32), self.sigma, d.landmark, self.mode, self.symmetric
+            d.frame,
+            d.delta.astype(np.float32),
+            self.sigma,
+            d.landmark,
+            d.plan.mode,
+            self.symmetric,
+            d.plan.radius,
         )
         if edit.moved().size == 0:
             self.drag = None

@@ -24,7 +24,8 @@ view plane, so :class:`ConditionalEdit` conditions on *linear* observations A x 
 symmetric mode, pins) or, in *direct* mode, moves only the dragged landmark, or, in *smooth*
 mode, moves the landmarks near the dragged one with a smooth falloff of their distance
 (:func:`falloff_weights`): a lip or eyelid point then carries its neighbours along instead of
-being pushed past them.
+being pushed past them. The falloff radius scales with the face (:func:`smooth_radius`): 15 mm
+on the default face, proportionally less on a child's.
 
 *Temporal falloff* carries an edit made on frame t0 of a motion to the other frames:
 
@@ -60,6 +61,8 @@ __all__ = [
     "DragPlan",
     "DRAG_MODES",
     "SMOOTH_RADIUS",
+    "DEFAULT_FACE_SIZE",
+    "smooth_radius",
     "falloff_weights",
     "orthonormal_rows",
     "build_landmark_prior",
@@ -86,9 +89,15 @@ RANK_TOL = 1e-9
 #: The ways a drag moves the landmarks (:class:`DragPlan`).
 DRAG_MODES = ("direct", "coherent", "smooth")
 
-#: Landmarks closer than this (metres) to a landmark dragged in *smooth* mode follow it (measured
-#: with ``tests/benchmarks/bench_drag.py --mode smooth``; see ``docs/benchmarks.md``).
+#: Landmarks closer than this (metres) to a landmark dragged in *smooth* mode follow it on a face
+#: of :data:`DEFAULT_FACE_SIZE` (measured with ``tests/benchmarks/bench_drag.py --mode smooth``;
+#: see ``docs/generalization.md``); :func:`smooth_radius` scales it to other faces.
 SMOOTH_RADIUS = 0.015
+
+#: Size (metres) of the shipped default face: the RMS radius of its neutral landmarks
+#: (:func:`core.models.normalization.landmark_scale`, exact float64 value), so that
+#: :func:`smooth_radius` of the default face is exactly :data:`SMOOTH_RADIUS`.
+DEFAULT_FACE_SIZE = 0.052313866687101016
 
 #: x -> -x: mirrored landmarks move with the x component of the displacement negated.
 _MIRROR_SIGN = np.array([-1.0, 1.0, 1.0])
@@ -228,8 +237,10 @@ class DragPlan:
         None means all three axes.
     positions : (K, 3) or None
         Landmark positions when the drag starts (metres); needed for ``smooth``.
-    radius : float
-        The ``smooth`` falloff radius (metres).
+    radius : float or None
+        The ``smooth`` falloff radius (metres); None: :func:`smooth_radius` of ``positions``
+        (pass ``smooth_radius(neutral landmarks)`` to make it independent of the expression).
+        The radius used is ``self.radius`` (None in the other modes).
     """
 
     def __init__(
@@ -242,7 +253,7 @@ class DragPlan:
         symmetric: bool = False,
         view_rows: np.ndarray | None = None,
         positions: np.ndarray | None = None,
-        radius: float = SMOOTH_RADIUS,
+        radius: float | None = None,
     ) -> None:
         if mode not in DRAG_MODES:
             raise InvalidInputError(f"mode must be one of {DRAG_MODES}, found {mode!r}")
@@ -265,8 +276,11 @@ class DragPlan:
         self.pins = sorted({int(p) for p in pins} - set(self.moved))
         self._edit = None
         self._weights = None  # (n moved, K) smooth falloff of each moved landmark
+        self.radius = None
         if mode == "smooth":
-            w = falloff_weights(np.asarray(positions, np.float64), self.moved, radius)
+            p = np.asarray(positions, np.float64)
+            self.radius = float(smooth_radius(p) if radius is None else radius)
+            w = falloff_weights(p, self.moved, self.radius)
             w[:, self.pins] = 0.0
             self._weights = w
         if mode == "coherent":
@@ -312,6 +326,24 @@ def falloff_weights(positions: np.ndarray, centres, radius: float) -> np.ndarray
         w[:, i] = 0.0
         w[row, i] = 1.0
     return w
+
+
+def smooth_radius(neutral_landmarks: np.ndarray, base: float = SMOOTH_RADIUS) -> float:
+    """The smooth drag radius (metres) of a face: ``base`` × its size / :data:`DEFAULT_FACE_SIZE`.
+
+    The size is the RMS distance of the (K, 3) landmarks (metres) to their centroid
+    (:func:`core.models.normalization.landmark_scale`): all K points count, so one misplaced
+    landmark barely changes it; measure it on the neutral face so the expression does not.
+    """
+    from core.models.normalization import landmark_scale
+
+    p = np.asarray(neutral_landmarks, np.float64)
+    if p.ndim != 2 or p.shape[1] != 3 or len(p) < 2 or not np.isfinite(p).all():
+        raise InvalidInputError(f"a face size needs finite (K, 3) landmarks, found {p.shape}")
+    size = float(landmark_scale(p))
+    if not size > 0:
+        raise InvalidInputError("a face size needs landmarks that are not all at one point")
+    return float(base) * size / DEFAULT_FACE_SIZE
 
 
 def mirror_displacement(delta: np.ndarray) -> np.ndarray:

@@ -170,6 +170,34 @@ def test_smooth_is_the_default_and_near_landmarks_follow_the_drag(qtbot, session
     assert s.mode == "smooth"
 
 
+def test_smooth_radius_follows_the_face_size_and_is_recorded(qtbot, session, tmp_path):
+    from core.edit.model import edit_from_json
+    from core.sculpt import SMOOTH_RADIUS
+
+    s = session
+    small = tmp_path / "small.obj"
+    t = s.template
+    save_mesh(small, 0.6 * t.vertices, t.faces, t.uv, t.face_uv)  # a child-sized face
+    with qtbot.waitSignal(s.face_changed, timeout=10000):
+        s.open_face(str(small))
+    wait_idle(qtbot, s)
+    idx = s.landmarks.indices
+    p0 = s.current_vertices()[idx].astype(np.float64)
+    drag(qtbot, s, MOUTH_CORNER, [0.0, 0.0, 0.003])
+    moved = np.abs(s.current_landmarks() - p0).max(axis=1)
+    dist = np.linalg.norm(p0 - p0[MOUTH_CORNER], axis=1)
+    assert moved[(dist > 0) & (dist < 0.006)].min() > 0  # 0.6 x 15 mm = 9 mm
+    assert moved[dist > 0.6 * SMOOTH_RADIUS].max() < 1e-7
+    assert np.any((dist > 0.6 * SMOOTH_RADIUS) & (dist < SMOOTH_RADIUS))  # 15 mm would move these
+    edit = s.snapshot.edits[-1]
+    assert edit.mode == "smooth" and edit.radius == pytest.approx(0.6 * SMOOTH_RADIUS, rel=1e-5)
+    assert edit.describe(s.landmarks.names)["radius_mm"] == pytest.approx(9.0, abs=1e-3)
+    assert edit_from_json(json.loads(json.dumps(edit.to_json()))).radius == edit.radius
+    s.set_mode("direct")
+    drag(qtbot, s, CHIN, [0.0, 0.0, 0.002])
+    assert s.snapshot.edits[-1].radius is None
+
+
 def test_coherent_symmetric_drag_with_pins(qtbot, session):
     s = session
     s.set_mode("coherent")

@@ -8,7 +8,7 @@ from core.assets import load_face, load_landmarks
 from core.errors import InvalidInputError
 from core.eval.drag import MAX_FLIPPED, MAX_VERTEX_RATIO, drag_targets, score_drags
 from core.pipeline import DEFAULT_DECODER, S2DPipeline
-from core.sculpt import SMOOTH_RADIUS, DragPlan, falloff_weights
+from core.sculpt import SMOOTH_RADIUS, DragPlan, falloff_weights, smooth_radius
 
 
 def test_falloff_weights_are_one_at_the_centre_and_zero_beyond_the_radius():
@@ -44,6 +44,36 @@ def test_smooth_plan_moves_neighbours_keeps_pins_and_far_landmarks():
     np.testing.assert_allclose(sym[lms.mirror[48]], [-0.01, 0, 0])
     with pytest.raises(InvalidInputError, match=r"smooth sculpting needs the \(68, 3\)"):
         DragPlan(k, lms.mirror, "smooth")
+
+
+def test_smooth_radius_scales_with_the_face_and_is_15_mm_on_the_default_face():
+    lms = load_landmarks()
+    p0 = load_face().vertices[lms.indices].astype(np.float64)
+    assert smooth_radius(p0) == SMOOTH_RADIUS  # exactly: the benchmark's face is unchanged
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    child = 0.6 * p0 @ q.T + [0.1, -0.2, 0.3]  # smaller, turned and moved
+    assert smooth_radius(child) == pytest.approx(0.6 * SMOOTH_RADIUS, rel=1e-12)
+    # one misplaced landmark barely changes the size
+    wrong = p0.copy()
+    wrong[30] += [0.0, 0.0, 0.02]
+    assert abs(smooth_radius(wrong) / SMOOTH_RADIUS - 1) < 0.05
+    # the same drag, scaled, moves the same landmarks by the same shares on both faces
+    for k in (57, 37, 19):
+        d = np.array([0.0, 0.0, -0.01])
+        adult = DragPlan(k, lms.mirror, "smooth", positions=p0)
+        small = DragPlan(k, lms.mirror, "smooth", positions=child)
+        assert adult.radius == SMOOTH_RADIUS and small.radius == pytest.approx(0.009)
+        np.testing.assert_allclose(small.delta(0.6 * d), 0.6 * adult.delta(d), atol=1e-12)
+        # a fixed 15 mm radius would move more of the small face (the old behaviour)
+        fixed = DragPlan(k, lms.mirror, "smooth", positions=child, radius=SMOOTH_RADIUS)
+        assert fixed.radius == SMOOTH_RADIUS
+        assert (fixed.delta(d)[:, 2] != 0).sum() > (small.delta(d)[:, 2] != 0).sum()
+    assert DragPlan(57, lms.mirror, "direct").radius is None
+    with pytest.raises(InvalidInputError, match="not all at one point"):
+        smooth_radius(np.zeros((68, 3)))
+    with pytest.raises(InvalidInputError, match=r"\(K, 3\) landmarks"):
+        smooth_radius(np.zeros((68, 2)))
 
 
 @pytest.mark.skipif(not DEFAULT_DECODER.is_file(), reason="no shipped decoder")

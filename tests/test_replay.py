@@ -202,8 +202,13 @@ def test_edit_records_round_trip_exactly():
         DragEdit(11, rng.normal(0, 1e-3, (68, 3)), math.inf, 19),
         ResetEdit(None),
         DragEdit(2, rng.normal(0, 1e-3, (68, 3)), 0.0, 8),
+        DragEdit(3, rng.normal(0, 1e-3, (68, 3)), 2.0, 57, "smooth", False, 0.0123),
     ]
     again = [edit_from_json(json.loads(json.dumps(e.to_json()))) for e in edits]
+    assert again[-1].radius == 0.0123 and again[0].radius is None
+    old = edits[-1].to_json()
+    del old["drag"]["radius"]  # a record written before the radius was recorded
+    assert edit_from_json(old).radius is None
     a, b = apply_edits(base, edits), apply_edits(base, again)
     assert a.dtype == np.float32 and a.tobytes() == b.tobytes()
     assert np.abs(a).max() > 0 and not a.flags.writeable

@@ -57,7 +57,9 @@ class DragEdit:
     frame : int, 0-based; delta : (K, 3) float32 metres (every landmark, as applied);
     sigma : temporal window in frames (``math.inf``: the whole motion); landmark : the grabbed
     landmark; mode : ``"smooth"``, ``"direct"`` or ``"coherent"`` (:class:`core.sculpt.DragPlan`;
-    a record only: the delta is already the result); symmetric : mirrored drag.
+    a record only: the delta is already the result); symmetric : mirrored drag; radius : the
+    smooth falloff radius used (metres, :func:`core.sculpt.smooth_radius`; None in the other
+    modes and in records written before it was recorded; a record only, like ``mode``).
     """
 
     frame: int
@@ -66,6 +68,7 @@ class DragEdit:
     landmark: int
     mode: str = "direct"
     symmetric: bool = False
+    radius: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "delta", frozen(self.delta))
@@ -86,6 +89,7 @@ class DragEdit:
             "landmark": names[self.landmark],
             "mode": self.mode,
             "symmetric": self.symmetric,
+            "radius_mm": None if self.radius is None else round(self.radius * 1000, 4),
             "sigma_frames": None if math.isinf(self.sigma) else self.sigma,
             "delta_mm": {
                 names[i]: [round(float(x) * 1000, 4) for x in self.delta[i]] for i in self.moved()
@@ -100,6 +104,7 @@ class DragEdit:
                 "landmark": int(self.landmark),
                 "mode": self.mode,
                 "symmetric": bool(self.symmetric),
+                "radius": None if self.radius is None else float(self.radius),
                 "sigma": None if math.isinf(self.sigma) else float(self.sigma),
                 "delta_m": [[float(x) for x in row] for row in self.delta],
             }
@@ -140,8 +145,15 @@ def edit_from_json(record: dict) -> DragEdit | ResetEdit:
     try:
         delta = np.asarray(d["delta_m"], dtype=np.float32)
         sigma = math.inf if d["sigma"] is None else float(d["sigma"])
+        radius = d.get("radius")  # absent in records written before it was recorded
         edit = DragEdit(
-            int(d["frame"]), delta, sigma, int(d["landmark"]), str(d["mode"]), bool(d["symmetric"])
+            int(d["frame"]),
+            delta,
+            sigma,
+            int(d["landmark"]),
+            str(d["mode"]),
+            bool(d["symmetric"]),
+            None if radius is None else float(radius),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInputError(

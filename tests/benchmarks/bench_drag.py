@@ -64,12 +64,14 @@ def drag_spread(mode: str, landmarks, radius: float | None = None):
     """``spread(k, drag)`` of a studio drag mode on the neutral landmarks (None: direct)."""
     if mode == "direct":
         return None
-    from core.sculpt import SMOOTH_RADIUS, DragPlan, load_landmark_prior
+    from core.sculpt import DragPlan, load_landmark_prior, smooth_radius
 
     v0 = load_face_landmarks(landmarks)
     prior = load_landmark_prior() if mode == "coherent" else None
     frontal = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # the drag plane of the protocol
-    r = SMOOTH_RADIUS if radius is None else radius
+    r = smooth_radius(v0) if radius is None else radius  # the studio's: 15 mm on this face
+    if mode == "smooth":
+        print(f"smooth radius {1000 * r:.2f} mm")
 
     def spread(k, drag):
         plan = DragPlan(k, landmarks.mirror, mode, prior, view_rows=frontal, positions=v0, radius=r)
@@ -91,7 +93,9 @@ def main(argv=None) -> int:
     p.add_argument("--baselines", action="store_true", help="also score the baselines")
     p.add_argument("--json", action="store_true")
     p.add_argument("--mode", choices=("direct", "smooth", "coherent"), default="direct")
-    p.add_argument("--radius", type=float, default=None, help="smooth radius (mm)")
+    p.add_argument(
+        "--radius", type=float, default=None, help="smooth radius (mm; default scaled to the face)"
+    )
     args = p.parse_args(argv)
 
     import torch
