@@ -1,4 +1,6 @@
-"""app.widgets.face_parts: mouth interior, lips, teeth placement and motion, eyes."""
+"""app.widgets.face_parts: mouth interior, lips, the teeth's actors and their motion, eyes.
+
+The teeth's geometry itself is core's (tests/test_face_parts.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from app.widgets.face_parts import (
     FaceParts,
     eye_sphere,
     mouth_interior,
-    rigid_fit,
     skin_albedo,
-    teeth_meshes,
+    teeth_polydata,
 )
 from core.assets import load_face, load_landmarks
+from core.mesh.face_parts import TeethRig, teeth_meshes
 
 
 class _Plotter:
@@ -39,17 +41,6 @@ def face():
 
 def _apply(m, p):
     return np.asarray(p, np.float64) @ m[:3, :3].T + m[:3, 3]
-
-
-def test_rigid_fit_recovers_a_rotation_and_translation():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(8, 3))
-    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.linalg.det(q))  # proper rotation
-    b = a @ q.T + [0.1, -0.2, 0.3]
-    m = rigid_fit(a, b)
-    np.testing.assert_allclose(_apply(m, a), b, atol=1e-10)
-    np.testing.assert_allclose(np.linalg.det(m[:3, :3]), 1.0, atol=1e-12)
 
 
 def test_mouth_interior_is_behind_the_lips_only(face):
@@ -91,17 +82,13 @@ def test_cheeks_and_nose_tip_blush_softly_and_symmetrically(face):
     assert back.sum() > 100 and np.abs(rgb[back] - [222, 179, 153]).max() <= 1  # plain skin
 
 
-def test_teeth_sit_behind_the_lips_and_inside_the_mouth(face):
+def test_studio_teeth_are_the_core_arches_with_their_normals(face):
     f, lm = face
-    upper, lower = teeth_meshes(f.vertices, lm)
-    v = f.vertices
-    lip_y = v[lm[[61, 62, 63, 65, 66, 67]], 1].max()  # the inner lips between the corners
-    for teeth in (upper, lower):
-        p = np.asarray(teeth.points)
-        assert p[:, 1].min() > lip_y  # behind the inner lips (the face looks towards -y)
-        assert np.abs(p[:, 0]).max() < 1.6 * abs(v[lm[54], 0] - v[lm[48], 0])
-    # upper crowns above their biting edge, lower below it, overlapping by about 2 mm
-    assert np.asarray(upper.points)[:, 2].min() < np.asarray(lower.points)[:, 2].max()
+    for arch in teeth_meshes(f.vertices, lm):
+        poly = teeth_polydata(arch)
+        np.testing.assert_allclose(poly.points, arch.points, atol=1e-7)  # float32
+        np.testing.assert_array_equal(poly.regular_faces, arch.faces)
+        np.testing.assert_allclose(poly.point_data["Normals"], arch.normals, atol=1e-6)
 
 
 def test_parts_follow_the_skull_and_the_jaw(face):
@@ -123,6 +110,9 @@ def test_parts_follow_the_skull_and_the_jaw(face):
     )
     rot = parts.lower.user_matrix[:3, :3]
     assert np.degrees(np.arccos((np.trace(rot) - 1) / 2)) > 3  # the jaw turned
+    skull, jaw = TeethRig(f.vertices, lm).poses(moved)  # the same poses as the CLI's renderer
+    np.testing.assert_allclose(parts.upper.user_matrix, skull, atol=1e-12)
+    np.testing.assert_allclose(parts.lower.user_matrix, jaw, atol=1e-12)
     for actor in parts.eyes:  # eyes ride with their eyeballs
         np.testing.assert_allclose(actor.user_matrix[:3, 3], [0.005, 0, 0], atol=1e-6)
 
