@@ -175,11 +175,14 @@ def _export_single(
             export_glb(tmp / name, frames, faces, fps=fps, **_uv_kw(uv))
         else:
             from core.io.export_video import export_video
-            from core.io.render import face_colors, mouth_contour, render_frames
+            from core.io.render import face_colors, mouth_contour, mouth_teeth, render_frames
 
             colors, mouth = face_colors(frames[0], faces), mouth_contour(frames[0], faces)
+            teeth = mouth_teeth(frames[0], faces)
             export_video(
-                tmp / name, render_frames(frames, faces, colors=colors, mouth=mouth), fps=fps
+                tmp / name,
+                render_frames(frames, faces, colors=colors, mouth=mouth, teeth=teeth),
+                fps=fps,
             )
         write_manifest(
             tmp / MANIFEST_NAME,

@@ -6,8 +6,10 @@ face looks towards -y, z up), a z-buffer filled with every pixel centre inside e
 bounding box (triangles grouped by box size, so it is a few array operations per frame), normals
 interpolated from the vertex normals, a key and a fill light and a little specular. Given the
 mouth's inner lip contour, what shows through the open mouth darkens with its depth behind the
-lips (the studio closes the mouth with teeth and a dark throat plane; here long triangles of the
-mouth bag would carry the lip colour deep inside).
+lips (the studio closes the mouth with a dark throat plane; here long triangles of the mouth bag
+would carry the lip colour deep inside). Given a :class:`core.mesh.face_parts.TeethRig`, the
+teeth (the studio's, upper with the skull, lower with the jaw) are drawn into the same z-buffer,
+so the lips hide them, off-white and darkening with their depth behind the lips.
 
 Shapes: T frames, V vertices, F faces, H x W pixels.
 """
@@ -18,9 +20,17 @@ import numpy as np
 
 from core.errors import InvalidInputError
 from core.glossary import INNER_LIPS
+from core.mesh.face_parts import TOOTH_RGB
 from core.mesh.normals import VertexNormals
 
-__all__ = ["BACKGROUND_RGB", "SKIN_RGB", "face_colors", "mouth_contour", "render_frames"]
+__all__ = [
+    "BACKGROUND_RGB",
+    "SKIN_RGB",
+    "face_colors",
+    "mouth_contour",
+    "mouth_teeth",
+    "render_frames",
+]
 
 BACKGROUND_RGB = (44, 49, 57)  # the studio's background
 SKIN_RGB = (222, 179, 153)
@@ -32,6 +42,13 @@ _AMBIENT, _SPECULAR, _SHININESS = 0.12, 0.18, 18.0
 #: behind the lips to the throat's, as fractions of the inner lip contour's width (0.042 m on
 #: the shipped face: 3 and 14 mm, core.mesh.albedo.INTERIOR_DEPTH).
 _MOUTH_DEPTH = (0.072, 0.337)
+#: Teeth: depths behind the inner lips (fractions of the contour's width as above: 4 and 21 mm)
+#: over which they go from their lit colour to :data:`_TEETH_DEEP` of the way to the throat's
+#: colour (the incisors stay bright, the molars sink into the mouth's shadow).
+_TEETH_DEPTH, _TEETH_DEEP = (0.095, 0.5), 0.7
+#: Teeth in the shadow of the lips: the window (its half-width a fraction of the contour's width:
+#: 2.5 mm) whose share seen through the lips goes from (dark) to (lit) over these values.
+_TEETH_AO_RADIUS, _TEETH_AO = 0.06, (0.15, 0.6)
 
 
 def render_frames(
@@ -41,6 +58,7 @@ def render_frames(
     colors: np.ndarray | None = None,
     margin: float = 0.08,
     mouth: np.ndarray | None = None,
+    teeth=None,
 ) -> np.ndarray:
     """Shaded front views of an animation.
 
@@ -59,6 +77,8 @@ def render_frames(
     mouth : (M,) int or None
         Vertices of the mouth's inner lip contour, in order (:func:`mouth_contour`): what shows
         inside it, behind the lips, is shaded as the mouth's interior.
+    teeth : core.mesh.face_parts.TeethRig or None
+        Teeth of this face (:func:`mouth_teeth`), placed on every frame and drawn with the skin.
 
     Returns
     -------
@@ -83,18 +103,39 @@ def render_frames(
         width / (hi[0] - lo[0] + 1e-12), height / (hi[2] - lo[2] + 1e-12)
     )  # px per unit
     lights = [(np.asarray(d, np.float64) / np.linalg.norm(d), k) for d, k in _LIGHTS]
-    normals = VertexNormals(faces, frames.shape[1], dtype=np.float64)
+    n_verts, n_faces = frames.shape[1], len(faces)
+    normals = VertexNormals(faces, n_verts, dtype=np.float64)
     ring = None if mouth is None else np.asarray(mouth, np.int64)
+    mouth_w = None
     if ring is not None:
         lips = frames[0][ring]  # (M, 3)
         mouth_w = float(np.linalg.norm(lips.max(0) - lips.min(0)))
+    all_faces = faces
+    if teeth is not None:  # one mesh: the skin's vertices, then the upper and the lower arch
+        up, lo = teeth.upper, teeth.lower
+        all_faces = np.concatenate(
+            [faces, up.faces + n_verts, lo.faces + n_verts + len(up.points)]
+        )  # (F + Qu + Ql, 3)
+        albedo = np.concatenate(
+            [
+                albedo,
+                np.broadcast_to(TOOTH_RGB.astype(np.float64), (len(up.points) + len(lo.points), 3)),
+            ]
+        )
     out = np.empty((len(frames), height, width, 3), np.uint8)
     for t, v in enumerate(frames):
-        out[t], zbuf = _render_one(
-            v, normals(v), faces, albedo, centre, scale, width, height, lights
+        n = normals(v)
+        if teeth is not None:
+            up, lo = teeth.placed(v)
+            v, n = (
+                np.concatenate([v, up.points, lo.points]),
+                np.concatenate([n, up.normals, lo.normals]),
+            )
+        out[t], zbuf, owner = _render_one(
+            v, n, all_faces, albedo, centre, scale, width, height, lights
         )
         if ring is not None:
-            _darken_mouth(out[t], zbuf, v, ring, mouth_w, centre, scale)
+            _darken_mouth(out[t], zbuf, owner >= n_faces, v, ring, mouth_w, centre, scale)
     return out
 
 
@@ -107,6 +148,20 @@ def mouth_contour(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
     if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
         return None
     return np.asarray(load_landmarks().indices, np.int64)[INNER_LIPS]
+
+
+def mouth_teeth(neutral: np.ndarray, faces: np.ndarray):
+    """The teeth (:class:`core.mesh.face_parts.TeethRig`) of a face on the app's topology, placed
+    from its neutral (V, 3) as in the studio, for :func:`render_frames`; None for another
+    topology (no landmarks to place them from)."""
+    from core.assets import load_face, load_landmarks
+
+    template = load_face()
+    if len(neutral) != template.n_vertices or not np.array_equal(faces, template.faces):
+        return None
+    from core.mesh.face_parts import TeethRig
+
+    return TeethRig(neutral, load_landmarks().indices)
 
 
 def face_colors(neutral: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
@@ -133,18 +188,26 @@ def _screen(v: np.ndarray, centre, scale, width: int, height: int) -> tuple:
     return px, py, v[:, 1]
 
 
-def _darken_mouth(image, zbuf, v, ring, mouth_w, centre, scale) -> None:
-    """Shade the pixels of ``image`` (H, W, 3) uint8 inside the inner lip contour ``ring`` (M,)
-    whose surface lies behind the lips (``zbuf`` (H, W) depths) as the mouth's interior, from
-    the colour just behind the lips to the throat's with the depth, in place; a surface at the
-    lips (their inner edge) keeps its colour. ``mouth_w``: the contour's width on the neutral."""
+def _darken_mouth(image, zbuf, teeth, v, ring, mouth_w, centre, scale) -> None:
+    """Shade what shows through the open mouth in ``image`` (H, W, 3) uint8, in place.
+
+    Pixels inside the inner lip contour ``ring`` (M,) whose surface lies behind the lips
+    (``zbuf`` (H, W) depths) become the mouth's interior, from the colour just behind the lips
+    to the throat's with the depth; a surface at the lips (their inner edge) keeps its colour.
+    Pixels showing teeth (``teeth`` (H, W) bool) keep their lit colour, darkened towards the
+    throat's with their depth and with how little of the opening lies around them (light comes
+    in only through the opening: teeth seen through a slit between the lips stay dark, teeth
+    under the lips get a soft contact shadow). ``mouth_w``: the contour's width on the neutral.
+    """
     from core.mesh.albedo import MOUTH_RGB, THROAT_RGB
 
     height, width = image.shape[:2]
     px, py, depth = _screen(v, centre, scale, width, height)
+    lip_depth = depth[ring].mean()
+    r = max(1, int(round(_TEETH_AO_RADIUS * mouth_w * scale)))  # the opening's window, pixels
     rx, ry = px[ring], py[ring]  # (M,) the contour on screen
-    x0, x1 = max(int(np.floor(rx.min())), 0), min(int(np.ceil(rx.max())) + 1, width)
-    y0, y1 = max(int(np.floor(ry.min())), 0), min(int(np.ceil(ry.max())) + 1, height)
+    x0, x1 = max(int(np.floor(rx.min())) - r, 0), min(int(np.ceil(rx.max())) + 1 + r, width)
+    y0, y1 = max(int(np.floor(ry.min())) - r, 0), min(int(np.ceil(ry.max())) + 1 + r, height)
     if x1 <= x0 or y1 <= y0:
         return
     gy, gx = np.mgrid[y0:y1, x0:x1] + 0.5  # pixel centres (h, w)
@@ -153,19 +216,38 @@ def _darken_mouth(image, zbuf, v, ring, mouth_w, centre, scale) -> None:
         crosses = (ry[a] > gy) != (ry[b] > gy)
         xc = rx[a] + (gy - ry[a]) * (rx[b] - rx[a]) / np.where(ry[b] == ry[a], 1e-12, ry[b] - ry[a])
         inside ^= crosses & (gx < xc)
-    if not inside.any():
-        return
-    behind = zbuf[y0:y1, x0:x1] - depth[ring].mean()  # (h, w); inf where nothing was drawn
+    patch, tooth = image[y0:y1, x0:x1], teeth[y0:y1, x0:x1]
+    behind = zbuf[y0:y1, x0:x1] - lip_depth  # (h, w); inf where nothing was drawn
     near, far = (_MOUTH_DEPTH[0] * mouth_w, _MOUTH_DEPTH[1] * mouth_w)
-    t = np.clip((behind - near) / (far - near), 0.0, 1.0)
-    dark = inside & (behind > near) & np.isfinite(behind)
-    col = MOUTH_RGB[None] + np.sqrt(t[dark])[:, None] * (THROAT_RGB - MOUTH_RGB)[None]
-    patch = image[y0:y1, x0:x1]
-    patch[dark] = np.round(col).astype(np.uint8)
+    dark = inside & (behind > near) & np.isfinite(behind) & ~tooth
+    if tooth.any():
+        opening = _box_mean(dark | tooth, r)[tooth]  # share of the window seen through the lips
+        lit = np.clip((opening - _TEETH_AO[0]) / (_TEETH_AO[1] - _TEETH_AO[0]), 0.0, 1.0)
+        lo, hi = (_TEETH_DEPTH[0] * mouth_w, _TEETH_DEPTH[1] * mouth_w)
+        deep = _TEETH_DEEP * np.clip((behind[tooth] - lo) / (hi - lo), 0.0, 1.0)
+        t = 1.0 - (1.0 - deep) * lit * lit * (3 - 2 * lit)  # (N,) towards the throat's colour
+        rgb = patch[tooth].astype(np.float64)
+        patch[tooth] = np.round(rgb + t[:, None] * (THROAT_RGB[None] - rgb)).astype(np.uint8)
+    if dark.any():
+        t = np.clip((behind[dark] - near) / (far - near), 0.0, 1.0)
+        col = MOUTH_RGB[None] + np.sqrt(t)[:, None] * (THROAT_RGB - MOUTH_RGB)[None]
+        patch[dark] = np.round(col).astype(np.uint8)
+
+
+def _box_mean(mask: np.ndarray, r: int) -> np.ndarray:
+    """Mean of ``mask`` (h, w) bool over the (2r+1)^2 window around each pixel (outside: 0)."""
+    h, w = mask.shape
+    s = np.zeros((h + 1, w + 1))
+    s[1:, 1:] = mask.cumsum(0).cumsum(1)  # integral image
+    ya, yb = np.clip(np.arange(h) - r, 0, h), np.clip(np.arange(h) + r + 1, 0, h)
+    xa, xb = np.clip(np.arange(w) - r, 0, w), np.clip(np.arange(w) + r + 1, 0, w)
+    total = s[yb][:, xb] - s[ya][:, xb] - s[yb][:, xa] + s[ya][:, xa]
+    return total / (2 * r + 1) ** 2
 
 
 def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights) -> tuple:
-    """The shaded image (H, W, 3) uint8 and its depth buffer (H, W) (inf: background)."""
+    """The shaded image (H, W, 3) uint8, its depth buffer (H, W) (inf: background) and the
+    triangle seen at each pixel (H, W) int64 (-1: background)."""
     # view coordinates: x right, y up, z towards the viewer (the viewer is at -y)
     px, py, depth = _screen(v, centre, scale, width, height)  # depth: smaller = nearer
     view_n = np.stack([normals[:, 0], normals[:, 2], -normals[:, 1]], axis=1)  # (V, 3)
@@ -209,7 +291,10 @@ def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights)
     zbuf = np.full(height * width, np.inf)
     zbuf[pix] = sdepth[keep]
     w = np.concatenate(w_parts)[keep]  # (N, 3)
-    corners = faces[np.concatenate(face_parts)[keep]]  # (N, 3)
+    seen = np.concatenate(face_parts)[keep]  # (N,) the triangle at each drawn pixel
+    owner = np.full(height * width, -1, np.int64)
+    owner[pix] = seen
+    corners = faces[seen]  # (N, 3)
     n = np.einsum("nk,nkd->nd", w, view_n[corners])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     n[n[:, 2] < 0] *= -1  # back faces (inside the mouth) shade like front faces
@@ -226,4 +311,8 @@ def _render_one(v, normals, faces, albedo, centre, scale, width, height, lights)
     image = np.empty((height * width, 3), np.uint8)
     image[:] = BACKGROUND_RGB
     image[pix] = np.round(rgb * 255).astype(np.uint8)
-    return image.reshape(height, width, 3), zbuf.reshape(height, width)
+    return (
+        image.reshape(height, width, 3),
+        zbuf.reshape(height, width),
+        owner.reshape(height, width),
+    )

@@ -163,7 +163,7 @@ def write_speech(
     from core.io.export import export_sequence
     from core.io.export_video import export_video
     from core.io.manifest import build_manifest, validate_manifest
-    from core.io.render import face_colors, mouth_contour, render_frames
+    from core.io.render import face_colors, mouth_contour, mouth_teeth, render_frames
 
     rig = load_speech_rig()
     face = load_face()
@@ -208,8 +208,8 @@ def write_speech(
         if video:
             colors = face_colors(neutral, faces)
             size = (video_size, video_size)
-            mouth = mouth_contour(neutral, faces)
-            frames = render_frames(anim.vertices, faces, size, colors, mouth=mouth)
+            mouth, teeth = mouth_contour(neutral, faces), mouth_teeth(neutral, faces)
+            frames = render_frames(anim.vertices, faces, size, colors, mouth=mouth, teeth=teeth)
             export_video(tmp / "speech.mp4", frames, anim.fps, audio=audio, duration=anim.duration)
             outputs["video"] = "speech.mp4"
         top = json.loads((tmp / "frames" / "manifest.json").read_text())
