@@ -15,7 +15,7 @@ from app.widgets.face_parts import (
     teeth_polydata,
 )
 from core.assets import load_face, load_landmarks
-from core.mesh.face_parts import TeethRig, teeth_meshes
+from core.mesh.face_parts import TOOTH_RGB, TeethRig, teeth_meshes
 
 
 class _Plotter:
@@ -115,6 +115,11 @@ def test_parts_follow_the_skull_and_the_jaw(face):
     np.testing.assert_allclose(parts.lower.user_matrix, jaw, atol=1e-12)
     for actor in parts.eyes:  # eyes ride with their eyeballs
         np.testing.assert_allclose(actor.user_matrix[:3, 3], [0.005, 0, 0], atol=1e-6)
+    # the neutral's lip slit leaves the teeth in shadow; the opened mouth lets the light in
+    assert np.allclose(np.asarray(parts.upper.prop.color) * 255, TOOTH_RGB)
+    parts.update(v)
+    dark = np.asarray(parts.lower.prop.color) * 255
+    assert dark.max() < 0.4 * TOOTH_RGB.min() and parts.lower.prop.specular == 0
 
 
 def test_eye_has_a_dark_pupil_facing_forward_and_white_sclera():

@@ -112,3 +112,16 @@ def test_lower_arch_turns_rigidly_with_the_jaw(face):
         lever = (hinge[1] - rig.lower.points[:, 1]).mean()  # the arch is in front of the hinge
         drop = rig.lower.points[:, 2].mean() - lower.points[:, 2].mean()
         assert lever > 0.01 and drop > 0.5 * angle * lever
+
+
+def test_light_reaches_the_teeth_only_through_an_opening(face):
+    v, lm = face
+    rig = TeethRig(v, lm)
+    assert rig.light(v) == 0.0  # the neutral's lips are parted by a 1.7 mm slit: in shadow
+    lights = []
+    for gap in (0.001, 0.002, 0.003, 0.004, 0.006):
+        moved = v.copy()
+        moved[lm[65:68], 2] -= gap  # the inner lower lip down
+        lights.append(rig.light(moved))
+    assert lights[0] < 0.1 and lights[-1] == 1.0 and np.all(np.diff(lights) >= 0)
+    assert 0.1 < lights[2] < 0.9  # smoothly in between

@@ -36,6 +36,9 @@ IRIS_INNER_RGB = np.array([140, 102, 60], np.float32)
 LIMBUS_RGB = np.array([40, 28, 20], np.float32)
 PUPIL_RGB = np.array([8, 6, 6], np.float32)
 
+#: Teeth: specular strength when lit, and how far towards the throat's colour they go in the
+#: mouth's shadow (:meth:`core.mesh.face_parts.TeethRig.light` = 0).
+TOOTH_SPECULAR, TEETH_SHADOW = 0.35, 0.85
 #: Iris, limbus and pupil as half-angles (radians) from the gaze axis of a 16 mm eyeball.
 PUPIL_ANGLE, IRIS_ANGLE, LIMBUS_WIDTH = 0.17, 0.47, 0.06
 
@@ -158,7 +161,7 @@ class FaceParts:
         add = dict(render=False, reset_camera=False, pickable=False)
         tooth = dict(
             color=TOOTH_RGB / 255.0,
-            specular=0.35,
+            specular=TOOTH_SPECULAR,
             specular_power=40,
             diffuse=0.75,
             ambient=0.3,
@@ -185,17 +188,33 @@ class FaceParts:
         for a in (self.upper, self.lower, *self.eyes):
             a.prop.interpolation = "phong"
         self.actors = [self.upper, self.lower, self.throat, *self.eyes]
+        self._light = 1.0  # as added: lit
         return True
 
     def update(self, vertices: np.ndarray) -> None:
         """Place teeth and eyes for a frame (V, 3) (rigid fits; no per-vertex work)."""
         v = np.asarray(vertices)
         skull, jaw = self.rig.poses(v)
+        self._shade_teeth(self.rig.light(v))
         self.upper.user_matrix = skull
         self.throat.user_matrix = skull
         self.lower.user_matrix = jaw
         for actor, ids in zip(self.eyes, self.eye_ids, strict=True):
             actor.user_matrix = rigid_fit(self.neutral[ids], v[ids])
+
+    def _shade_teeth(self, light: float) -> None:
+        """Teeth colour and gloss for how much light the lips let in (0..1): in the mouth's
+        shadow (seen through the slit of parted lips) they go most of the way to the throat's
+        colour and lose their highlight."""
+        light = round(light, 2)  # a change of the colour costs nothing; of 1/100, invisible
+        if light == self._light:
+            return
+        self._light = light
+        shade = TEETH_SHADOW * (1.0 - light)
+        colour = (TOOTH_RGB + shade * (THROAT_RGB - TOOTH_RGB)) / 255.0
+        for actor in (self.upper, self.lower):
+            actor.prop.color = tuple(float(c) for c in colour)
+            actor.prop.specular = TOOTH_SPECULAR * light
 
     def set_visible(self, on: bool) -> None:
         for a in self.actors:

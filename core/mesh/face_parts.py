@@ -26,6 +26,7 @@ from core.glossary import INNER_LIPS, MOUTH
 
 __all__ = [
     "HINGE_LANDMARKS",
+    "OPENING_LIT",
     "JAW_LANDMARKS",
     "SKULL_LANDMARKS",
     "TOOTH_RGB",
@@ -45,6 +46,10 @@ HINGE_LANDMARKS = (0, 16)
 #: Crown widths (mm) from the midline outwards: incisors, canine, premolars, first molar.
 UPPER_WIDTHS = (8.5, 6.5, 7.5, 7.0, 6.5, 10.0)
 LOWER_WIDTHS = (5.5, 6.0, 7.0, 7.0, 7.0, 11.0)
+#: The lips' opening (mean gap between the inner lips 61-63 and 67-65, as a fraction of the inner
+#: contour's width 60-64 on the neutral: 1.7 of 42 mm on the default face, whose lips are parted
+#: by a slit) over which light reaches the teeth: none below, all above.
+OPENING_LIT = (0.05, 0.11)
 #: Crown tessellation: samples around (u, the seam repeated) and from pole to pole (v).
 _NU, _NV = 10, 8
 #: Super-ellipsoid exponents of a crown (north-south, east-west): boxy with rounded edges.
@@ -190,8 +195,8 @@ class TeethRig:
     """Rigid poses of the arches for any frame of one neutral face (see the module docstring).
 
     ``poses(vertices)`` gives the upper (skull) and lower (jaw) 4x4 matrices for a frame (V, 3);
-    ``placed(vertices)`` the arches moved by them. About 60 µs per frame, no per-vertex work
-    beyond the landmarks.
+    ``placed(vertices)`` the arches moved by them; ``light(vertices)`` how much light the lips
+    let in. About 60 µs per frame, no per-vertex work beyond the landmarks.
     """
 
     def __init__(self, neutral: np.ndarray, lm_idx: np.ndarray) -> None:
@@ -203,6 +208,19 @@ class TeethRig:
         self._skull0 = neutral[self._skull_ids]
         self._hinge0 = neutral[self.lm_idx[list(HINGE_LANDMARKS)]].mean(0)
         self._chin0 = neutral[self._jaw_ids].mean(0) - self._hinge0
+        inner = self.lm_idx[INNER_LIPS]  # (8,) landmarks 60-67
+        self._gap_ids = (inner[[1, 2, 3]], inner[[7, 6, 5]])  # 61-63 facing 67-65
+        self._mouth_w = float(np.linalg.norm(neutral[inner[0]] - neutral[inner[4]]))
+
+    def light(self, vertices: np.ndarray) -> float:
+        """How much light reaches the teeth through the lips of a frame (V, 3), from 0 (lips
+        closed or parted by a slit: the teeth are in the mouth's shadow) to 1 (open), smoothly
+        over :data:`OPENING_LIT`."""
+        v = np.asarray(vertices, np.float64)
+        gap = np.linalg.norm(v[self._gap_ids[0]] - v[self._gap_ids[1]], axis=1).mean()
+        lo, hi = OPENING_LIT
+        t = float(np.clip((gap / self._mouth_w - lo) / (hi - lo), 0.0, 1.0))
+        return t * t * (3 - 2 * t)
 
     def poses(self, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(skull, jaw) 4x4 float64 matrices of a frame (V, 3): identity on the neutral."""
