@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Trains the ablation models of docs/evaluation.md (models/ablations/). Short identical schedules
 # (batch 16) so the rows are comparable with each other; rerun: bash docs/scripts/train_ablations.sh
-# The shipped files were trained before issue 10 (old data and jaw landmarks): they are stale and
-# `python main.py evaluate` skips them until this script is rerun on the current data (~2.5-3 h
-# of one CPU thread on the shared 2-core machine).
+# The shipped files were trained by this script on the current data (seventh session): about a
+# minute per run on one thread of the 2-core machine with the synthesis cache built (building it
+# first takes ~6 min). `python main.py evaluate` skips files trained on another data config.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${STEPS:-300}
