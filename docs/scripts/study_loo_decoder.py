@@ -53,11 +53,21 @@ class SelectiveResidual(torch.nn.Module):
         out = torch.einsum("bvk,bkc->bvc", self.bases.to(r.dtype)[pick], r)
         return out
 
+    def apply_numpy(self, r: np.ndarray) -> np.ndarray:
+        """The same for numpy arrays (B, K, 3) → (B, V, 3) float64."""
+        with torch.no_grad():
+            return self(torch.as_tensor(np.asarray(r), dtype=torch.float64)).numpy()
 
-def build(face, lms, data) -> SelectiveResidual:
+
+def build(face, lms, data, frames_from=None) -> SelectiveResidual:
+    """The residual with the stiffness prior from 3000 of ``frames_from`` (frame indices;
+    default: every training identity's frame)."""
     interp = Interp(face, np.asarray(lms.indices))
     rng = np.random.default_rng(0)
-    ti = rng.choice(np.flatnonzero(~data.id_test[data.frame_identity]), 3000, replace=False)
+    pool = (
+        np.flatnonzero(~data.id_test[data.frame_identity]) if frames_from is None else frames_from
+    )
+    ti = rng.choice(pool, min(3000, len(pool)), replace=False)
     _, dsp, ss, _ = frames(data, ti)
     mob = np.sqrt(((dsp / ss[:, None, None]) ** 2).sum(-1).mean(0))
     mob = np.maximum(mob, 1e-3 * mob.max())
