@@ -14,7 +14,7 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends \
     xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-randr0 \
     libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxkbcommon-x11-0 \
-    libgl1 libegl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 \
+    libgl1 libegl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 libxtst6 \
     flite fortunes >/dev/null
 fi
 

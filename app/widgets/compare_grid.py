@@ -173,6 +173,7 @@ class CompareGrid(QWidget):
             self, shape=shape, auto_update=False, multi_samples=self.multi_samples, border=False
         )
         make_native(p)
+        p.enable_direct_present()
         p.installEventFilter(self._filter)
         self.plotter = p
         session = self.session

@@ -92,6 +92,36 @@ class StudioInteractor(QtInteractor):
     #: False forces pyvistaqt's hand-over (tests compare the two).
     fast_handover_enabled = True
 
+    #: The :class:`~app.widgets.direct_present.DirectPresenter` showing the frames, if any.
+    presenter = None
+
+    def enable_direct_present(self) -> bool:
+        """Show frames through a child window instead of Qt's compositor where possible
+        (:mod:`app.widgets.direct_present`); True when it is set up."""
+        from app.widgets.direct_present import DirectPresenter, direct_present_available
+
+        if self.presenter is None and direct_present_available():
+            self.presenter = DirectPresenter(self)
+        return self.presenter is not None
+
+    def update(self, *args) -> None:
+        p = self.presenter
+        if not args and p is not None and p.active:
+            p.schedule()
+            return
+        super().update(*args)
+
+    def repaint(self, *args) -> None:
+        p = self.presenter
+        if not args and p is not None and p.active and p.present():
+            return
+        super().repaint(*args)
+
+    def close(self) -> bool:
+        if self.presenter is not None:
+            self.presenter.close()
+        return super().close()
+
     def _fast_handover_ok(self, rect) -> bool:
         rw = getattr(self, "_RenderWindow", None)
         if not self.fast_handover_enabled or rw is None or getattr(self, "_gl", None) is None:

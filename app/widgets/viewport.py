@@ -69,6 +69,7 @@ class Viewport(QWidget):
         self.plotter = StudioInteractor(self, auto_update=False, multi_samples=multi_samples)
         make_native(self.plotter)
         layout.addWidget(self.plotter)
+        self.plotter.enable_direct_present()
         # FXAA on still frames where MSAA is off (software GL); never on drag or playback frames
         self.still_aa = StillAntiAliasing(
             self.plotter, multi_samples == 0, lambda: session.dragging or session.playback.playing

@@ -20,11 +20,14 @@ What is measured (all with real Qt events through QTest, the viewport sized 1280
   the first frame of the new motion on screen.
 * **frame costs**: ``plotter.repaint()`` of the viewport (points modified, as in a drag) and
   ``ren_win.Render()`` alone, alternating in one process between the view as shipped and the
-  view without back-face culling of the skin and/or without the fast frame hand-over
-  (``app.widgets.scene.SkinCulling``, ``app.widgets.gl_view.StudioInteractor``); also with an
-  empty scene (the fixed cost of presenting a frame) and as a still frame is drawn, with FXAA
-  (``app.widgets.gl_view.StillAntiAliasing``; drag and playback frames are drawn without). Wall median and CPU mean (app threads)
-  of the second repaint after each switch (the first one after a switch is not counted).
+  view without back-face culling of the skin (``app.widgets.scene.SkinCulling``), with its
+  frames handed to Qt's compositor instead of the child window
+  (``app.widgets.direct_present``), there also without the fast frame hand-over
+  (``app.widgets.gl_view.StudioInteractor``); also with an empty scene (the fixed cost of
+  presenting a frame, both ways) and as a still frame is drawn, with FXAA
+  (``app.widgets.gl_view.StillAntiAliasing``; drag and playback frames are drawn without).
+  Wall median and CPU mean (app threads) of the second repaint after each switch (the first
+  one after a switch is not counted).
 
 Models: the trained weights in ``models/`` when present; otherwise randomly initialised
 networks of the same architecture (the timings are the same; the faces are not meaningful).
@@ -309,26 +312,42 @@ class Bench:
 
         actors = [*p.renderer.GetActors(), vp.caption]
         shown = [a.GetVisibility() for a in actors]
-        configs = {
-            "shipped": (True, True),
-            "no teeth/eyes": (True, True),
-            "no culling": (False, True),
-            "no fast hand-over": (True, False),
-            "neither": (False, False),
-            "empty scene": (True, True),
-            "still frame (FXAA)": (True, True),
+        configs = {  # (back-face culling, fast hand-over, direct present)
+            "shipped": (True, True, True),
+            "no teeth/eyes": (True, True, True),
+            "no culling": (False, True, True),
+            "Qt compositor (no direct present)": (True, True, False),
+            "Qt compositor, no fast hand-over": (True, False, False),
+            "empty scene": (True, True, True),
+            "empty scene, Qt compositor": (True, True, False),
+            "still frame (FXAA)": (True, True, True),
         }
+        presenter = p.presenter
+
+        def direct(on: bool) -> None:
+            if presenter is None:
+                return
+            presenter.failed = not on
+            if not on:
+                presenter._release()
+            presenter._window.setVisible(on)
+            if on:
+                self.wait_until(lambda: presenter.active, 5.0)
+
         parts = set(map(id, vp.face.parts.actors)) if vp.face.parts is not None else set()
         out = {name: {"repaint": [], "repaint_cpu": [], "render": []} for name in configs}
         try:
             for _ in range(reps):
-                for name, (cull, fast) in configs.items():
+                for name, (cull, fast, present) in configs.items():
                     vp.face.culling.enabled = cull
                     p.fast_handover_enabled = fast
+                    direct(present)
                     vp.still_aa.enabled = name == "still frame (FXAA)"  # off: a drag's frames
                     vp.still_aa.hold_still()
                     for a, v in zip(actors, shown, strict=True):
-                        hide = name == "empty scene" or (name == "no teeth/eyes" and id(a) in parts)
+                        hide = name.startswith("empty scene") or (
+                            name == "no teeth/eyes" and id(a) in parts
+                        )
                         a.SetVisibility(v and not hide)
                     p.repaint()  # unmeasured: the first frame after a switch rebuilds state
                     vp.face.set_points(vp.face.skin_mesh.points.copy())
@@ -341,6 +360,7 @@ class Bench:
                     rw.Render()
                     out[name]["render"].append(1e3 * (time.perf_counter() - t0))
         finally:
+            direct(True)
             vp.face.culling.enabled = True
             p.fast_handover_enabled = True
             vp.still_aa.enabled = True
