@@ -144,6 +144,9 @@ class DirectPresenter(QObject):
         )
 
     def schedule(self) -> None:
+        """Present once from the event loop (requests before it runs give one frame)."""
+        if self.failed or not shiboken6.isValid(self._timer):
+            return  # closed: the window may still report exposes while it goes
         if not self._timer.isActive():
             self._timer.start()
 
@@ -236,8 +239,9 @@ class DirectPresenter(QObject):
 
     def close(self) -> None:
         """Stop presenting (before the interactor's context goes)."""
-        self._timer.stop()
         self.failed = True
+        if shiboken6.isValid(self._timer):
+            self._timer.stop()
         self._release()
         if shiboken6.isValid(self.view):
             self.view.removeEventFilter(self)
