@@ -1,10 +1,12 @@
 """A glTF/GLB input face keeps its materials: each piece's base colour and base-colour texture
 come back, per piece, from a GLB export (``core.fit.load`` -> ``material_groups`` ->
-``export_glb``); an OBJ export of it stays valid (``usemtl`` lines, no ``.mtl``)."""
+``export_glb``); an OBJ export of it gets one ``.mtl`` (``Kd``, ``map_Kd`` + PNG) that
+Blender-style readers (trimesh) resolve back to the same colours, texture and UVs."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import trimesh
@@ -19,12 +21,12 @@ from core.io.obj_layout import material_groups
 PBR = trimesh.visual.material.PBRMaterial
 
 
-def _two_piece_glb(path):
+def _two_piece_glb(path, skin_name="skin"):
     skin = trimesh.creation.icosphere(1)
     pixels = (np.random.default_rng(0).random((8, 8, 3)) * 255).astype(np.uint8)
     uv = np.random.default_rng(1).random((len(skin.vertices), 2))
     skin.visual = trimesh.visual.TextureVisuals(
-        uv=uv, material=PBR(name="skin", baseColorTexture=Image.fromarray(pixels))
+        uv=uv, material=PBR(name=skin_name, baseColorTexture=Image.fromarray(pixels))
     )
     eye = trimesh.creation.box()
     eye.apply_translation([3.0, 0.0, 0.0])
@@ -63,19 +65,66 @@ def test_glb_input_materials_come_back_in_a_glb_export(tmp_path):
     assert np.array_equal(texture, pixels)  # PNG, lossless
 
 
-def test_glb_input_without_materials_has_no_layout_and_obj_export_stays_valid(tmp_path):
+def test_glb_input_without_materials_has_no_layout(tmp_path):
     trimesh.creation.icosphere(1).export(str(tmp_path / "plain.glb"))
     assert load_any_mesh(tmp_path / "plain.glb").layout is None
-    _two_piece_glb(tmp_path / "face.glb")
+
+
+def test_obj_export_of_a_glb_face_writes_its_materials(tmp_path):
+    pixels = _two_piece_glb(tmp_path / "face.glb", skin_name="skin tone/1")  # name made safe
     mesh = load_any_mesh(tmp_path / "face.glb")
-    export_sequence(
+    frames = np.stack([mesh.vertices, mesh.vertices * 1.1]).astype(np.float32)
+    out = export_sequence(
         tmp_path / "seq",
-        mesh.vertices[None].astype(np.float32),
+        frames,
         mesh.faces,
+        uv=mesh.uv,
+        face_uv=mesh.face_uv,
         fmt="obj",
         layout=mesh.layout,
     )
-    objs = sorted((tmp_path / "seq").glob("*.obj"))
-    text = objs[0].read_text()
-    assert "usemtl eye" in text and "usemtl skin" in text and "mtllib" not in text
-    assert np.allclose(load_mesh(objs[0]).vertices, mesh.vertices, atol=1e-5)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "frame_0001.obj",
+        "frame_0002.obj",
+        "manifest.json",
+        "materials.mtl",
+        "skin_tone_1.png",
+    ]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["materials"] == ["materials.mtl", "skin_tone_1.png"]
+    mtl = (out / "materials.mtl").read_text().split()
+    assert mtl[mtl.index("map_Kd") + 1] == "skin_tone_1.png"
+    for k, name in enumerate(["frame_0001.obj", "frame_0002.obj"]):
+        text = (out / name).read_text()
+        assert "mtllib materials.mtl" in text and "usemtl skin_tone_1" in text
+        # trimesh's maintain_order breaks on a piece that skips the first vertices (its UVs
+        # come back None), so pieces are read unordered and matched by position
+        back = trimesh.load(out / name, process=False)
+        pieces = {g.visual.material.name: g for g in back.geometry.values()}
+        assert sorted(pieces) == ["eye", "skin_tone_1"]
+        eye, skin = pieces["eye"], pieces["skin_tone_1"]
+        assert len(eye.faces) == 12 and len(skin.faces) == 80
+        assert list(eye.visual.material.diffuse[:3]) == [20, 40, 200]
+        assert eye.visual.material.image is None
+        texture = np.asarray(skin.visual.material.image.convert("RGB"))
+        assert np.array_equal(texture, pixels)  # PNG, lossless
+        for piece in (eye, skin):
+            d = np.linalg.norm(piece.vertices[:, None] - frames[k][None], axis=-1)  # (n, V)
+            src = d.argmin(axis=1)
+            assert d.min(axis=1).max() < 1e-5
+            assert np.allclose(piece.visual.uv, mesh.uv[src], atol=1e-6)
+        assert len(np.unique(src)) == 42  # every skin vertex came back
+    assert np.allclose(load_mesh(out / "frame_0001.obj").vertices, mesh.vertices, atol=1e-5)
+    again = load_any_mesh(tmp_path / "face.glb")  # what replay does: load again, export again
+    export_sequence(
+        tmp_path / "seq2",
+        frames,
+        again.faces,
+        uv=again.uv,
+        face_uv=again.face_uv,
+        fmt="obj",
+        layout=again.layout,
+    )
+    for n in names:
+        assert (tmp_path / "seq2" / n).read_bytes() == (out / n).read_bytes(), n

@@ -69,6 +69,43 @@ def test_cli_generate_on_a_users_face_replays_byte_for_byte(
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_generate_on_a_textured_glb_face_replays_with_its_mtl(
+    tiny_weights,  # noqa: F811
+    tmp_path,
+    capsys,
+):
+    """A GLB face's own material becomes ``materials.mtl`` + PNG in an OBJ export; replay
+    writes them again byte for byte."""
+    import trimesh
+    from PIL import Image
+
+    r = remesh_template(FACE.vertices, FACE.faces, FACE.skin, seed=17)
+    mesh = trimesh.Trimesh(r.vertices, r.faces, process=False)
+    pixels = (np.random.default_rng(3).random((8, 8, 3)) * 255).astype(np.uint8)
+    mesh.visual = trimesh.visual.TextureVisuals(
+        uv=np.random.default_rng(4).random((len(r.vertices), 2)),
+        material=trimesh.visual.material.PBRMaterial(
+            name="face skin", baseColorTexture=Image.fromarray(pixels)
+        ),
+    )
+    mesh.export(str(tmp_path / "face.glb"))
+    np.save(tmp_path / "lm.npy", r.to_template.inverse(FACE.vertices[load_landmarks().indices]))
+    fit = ["--mesh", str(tmp_path / "face.glb"), "--landmarks", str(tmp_path / "lm.npy")]
+    assert run_cli(["fit", *fit, "--out", str(tmp_path / "FIT.npz")]) == 0
+    face = ["--neutral", str(tmp_path / "face.glb"), "--fit", str(tmp_path / "FIT.npz")]
+    argv = ["generate", "--label", "happy", "--seeds", "4", "--frames", "3", *face]
+    w = weight_args(*tiny_weights)
+    assert run_cli([*argv, *w, "--device", "cpu", "--out", str(tmp_path / "g")]) == 0
+    seq = tmp_path / "g" / "happy_seed4"
+    assert "map_Kd face_skin.png" in (seq / "materials.mtl").read_text()
+    assert (seq / "frame_0001.obj").read_text().count("mtllib materials.mtl") == 1
+    capsys.readouterr()
+    rc, err = replay_cli(seq / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    assert rc == 0, err
+    names = same_folders(seq, tmp_path / "r")
+    assert {"materials.mtl", "face_skin.png", "face_fit.npz"} <= set(names)
+
+
 def test_cli_interpolate_on_our_own_face_replays_byte_for_byte(
     tiny_weights,  # noqa: F811
     tmp_path,

@@ -27,7 +27,7 @@ from core.io.atomic import (
 )
 from core.io.export_obj import ObjEncoder, encode_ply, per_vertex_uv
 from core.io.manifest import UNITS, file_part, to_up
-from core.io.obj_layout import ObjLayout, copy_materials
+from core.io.obj_layout import ObjLayout, copy_materials, write_embedded_materials
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from core.io.export_gltf import export_glb
@@ -144,6 +144,8 @@ def export_sequence(
         ``usemtl``/``g``/``o``/``s`` lines, and the ``.mtl`` files and their textures are copied
         into ``out_dir`` (``mtllib`` at the top of every frame; manifest ``materials``); PLY
         frames keep the polygons; NPZ adds ``polygon_sizes``. Ignored if it does not fit ``faces``.
+        Materials carried inside a glTF/GLB input (``layout.embedded``) are written as
+        ``materials.mtl`` with one PNG per texture (``Kd``/``map_Kd``; names made safe).
     extra_files : mapping of plain file name -> bytes, or None
         More files written into ``out_dir`` with the frames (e.g. the fit of a user's face that
         ``replay`` reads); a name clashing with a frame or the manifest is refused.
@@ -213,6 +215,9 @@ def export_sequence(
                 libs = []
                 if layout is not None:
                     libs, copied = copy_materials(layout, tmp)
+                    taken = {*names, MANIFEST_NAME, *extra_files, *copied}
+                    layout, more_libs, more = write_embedded_materials(layout, tmp, taken)
+                    libs, copied = libs + more_libs, sorted([*copied, *more])
                     if copied:
                         meta["materials"] = copied
                         manifest_bytes = _json_bytes(meta)

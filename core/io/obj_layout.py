@@ -6,13 +6,16 @@ triangles plus the corner count of each polygon give the polygons back exactly
 those counts, the ``mtllib`` names, the ``usemtl``/``g``/``o``/``s`` lines with the polygon they
 precede, and the OBJ's folder. :func:`polygon_block` writes the ``f`` lines back and
 :func:`copy_materials` copies the ``.mtl`` files and the textures they name (only files inside
-the OBJ's folder) into an export folder.
+the OBJ's folder) into an export folder; :func:`write_embedded_materials` writes a ``.mtl``
+(and PNG textures) for the materials a glTF/GLB input carries inside itself.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,7 @@ __all__ = [
     "MtlMaterial",
     "read_materials",
     "material_groups",
+    "write_embedded_materials",
     "MAP_KEYS",
 ]
 
@@ -280,3 +284,79 @@ def material_groups(
     remap[order] = np.arange(len(order))
     known = read_materials(layout)
     return [known.get(distinct[i], MtlMaterial(distinct[i])) for i in order], remap[tri_id]
+
+
+#: The ``.mtl`` written for a glTF/GLB face's own materials (:func:`write_embedded_materials`).
+EMBEDDED_MTL = "materials.mtl"
+
+
+def _safe_name(name: str) -> str:
+    """``name`` with every character outside ``[A-Za-z0-9_.-]`` made ``_`` (no leading dot)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "material"
+
+
+def _png(texture: tuple[bytes, str]) -> bytes:
+    """The image as PNG bytes: PNG as is, anything else decoded and re-encoded by imageio."""
+    data, mime = texture
+    if mime == "image/png":
+        return data
+    import imageio.v3 as iio
+
+    return iio.imwrite("<bytes>", iio.imread(io.BytesIO(data)), extension=".png")
+
+
+def write_embedded_materials(
+    layout: ObjLayout, dest: Path, taken: set[str]
+) -> tuple[ObjLayout, list[str], list[str]]:
+    """Write the materials a glTF/GLB face carries (``layout.embedded``) as one ``.mtl`` in
+    ``dest``, each texture once next to it as ``<material>.png``.
+
+    Material names are made safe for OBJ/MTL tools (``[A-Za-z0-9_.-]``, unique), and the
+    ``usemtl`` lines of the returned layout use those names. Each material gets ``Kd`` from its
+    base colour and ``map_Kd`` for its texture. ``taken`` holds file names already used in
+    ``dest`` (frames, manifest, copies); the names written are added to it.
+
+    Returns
+    -------
+    (layout with renamed ``usemtl`` lines, mtllib names for the OBJ header, file names written)
+    """
+    if not layout.embedded:
+        return layout, [], []
+    mtl, k = EMBEDDED_MTL, 1
+    while mtl in taken:
+        k += 1
+        mtl = f"materials_{k}.mtl"
+    taken.add(mtl)
+    rename: dict[str, str] = {}
+    used: set[str] = set()
+    lines, files = [], [mtl]
+    for m in layout.embedded:
+        base = name = _safe_name(m.name)
+        k = 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        rename[m.name] = name
+        lines.append(f"newmtl {name}")
+        if m.color is not None:
+            r, g, b = m.color
+            lines.append(f"Kd {r:.6f} {g:.6f} {b:.6f}")
+        if m.texture is not None:
+            tex, k = f"{name}.png", 1
+            while tex in taken:
+                k += 1
+                tex = f"{name}_{k}.png"
+            taken.add(tex)
+            (dest / tex).write_bytes(_png(m.texture))
+            files.append(tex)
+            lines.append(f"map_Kd {tex}")
+        lines.append("")
+    (dest / mtl).write_text("\n".join(lines), encoding="ascii")
+    marks = []
+    for p, text in layout.marks:
+        if text.startswith("usemtl "):
+            old = text.split(None, 1)[1]
+            text = f"usemtl {rename.get(old, _safe_name(old))}"
+        marks.append((p, text))
+    return replace(layout, marks=tuple(marks)), [mtl], sorted(files)
