@@ -12,6 +12,7 @@ undo step when the slider is released (:meth:`commit_face`), like the interpolat
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -138,9 +139,9 @@ class AppsController(QObject):
 
         def job(be):
             if user is not None and method == "joint":  # fitted to the user's own surface
-                from core.apps.neutralize_any import neutralize_template
+                from core.apps.neutralize_any import neutralize_rebind
 
-                return neutralize_template(user.fit, user.mesh.vertices, user.mesh.faces, shown)
+                return neutralize_rebind(user.fit, user.mesh.vertices, user.mesh.faces, shown)
             from core.apps.neutralize import neutralize
 
             return neutralize(shown, method, be.pipeline if method == "paper" else None)
@@ -148,6 +149,11 @@ class AppsController(QObject):
         def done(v):
             if before.user is None:
                 face = FaceState(v, f"{name} (neutralized)", None, array_key(v))
+            elif isinstance(v, tuple):  # re-bound: a new fit of the neutralized user mesh
+                v, fit, base = v  # (the sliders are in it: they start again from defaults)
+                mesh = dataclasses.replace(user.mesh, vertices=base)
+                new = dataclasses.replace(user, mesh=mesh, fit=fit, rebased=True)
+                face = _user_face(dataclasses.replace(before, user=new), v, (), "neutralized")
             else:  # the fitted template is neutralized; the binding carries it to the user's mesh
                 face = _user_face(before, v, before.sliders, "neutralized")
             s.push_snapshot(Snapshot.of(face, _neutral(face, s), Source()), "Neutralize")

@@ -148,3 +148,46 @@ def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     rc, err = replay_cli(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
     assert rc == 0, err
     assert "face_fit.npz" in same_folders(out, tmp_path / "r")
+
+
+def test_studio_export_after_neutralize_on_a_users_face_replays_byte_for_byte(
+    poly_face,
+    tiny_session,  # noqa: F811
+    tiny_weights,  # noqa: F811
+    qtbot,
+    tmp_path,
+    capsys,
+):
+    """Sliders, then Face ▸ Neutralize re-binds the user's face (a new fit and base mesh): the
+    export's fit file carries both, and replay writes the same bytes; a damaged base refused."""
+    from app.any_face_ui import use_any_face
+    from app.exporting import ExportController
+    from core.fit.any_face import open_face
+
+    d = poly_face
+    s, apps = tiny_session
+    use_any_face(s, open_face(d / "face.obj", fit=d / "FIT.npz"))
+    apps.set_face({"nose-width": 0.4}, "Face sliders")
+    apps.neutralize()
+    qtbot.waitUntil(lambda: "neutralized" in s.face.name, timeout=30000)
+    assert s.face.user.rebased
+    s.generate("surprised", 2)
+    qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
+    s.exports = ExportController(s)
+    out = tmp_path / "studio"
+    with qtbot.waitSignal(s.exports.finished, timeout=30000):
+        assert s.export("obj", str(out))
+    with np.load(out / "face_fit.npz") as z:
+        np.testing.assert_array_equal(z["mesh_vertices"], s.face.user.mesh.vertices)
+    capsys.readouterr()
+    rc, err = replay_cli(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
+    assert rc == 0, err
+    assert "face_fit.npz" in same_folders(out, tmp_path / "r")
+
+    with np.load(out / "face_fit.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["mesh_vertices"] = arrays["mesh_vertices"][:-1]  # one vertex short
+    np.savez_compressed(out / "face_fit.npz", **arrays)
+    rc, err = replay_cli(out / "manifest.json", tmp_path / "x", tiny_weights, capsys)
+    assert rc == 2 and "mesh_vertices has shape" in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()

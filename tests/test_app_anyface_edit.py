@@ -70,9 +70,14 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     act = next(a for a in w.findChildren(type(w.open_action)) if a.objectName() == "neutralize")
     act.trigger()
     qtbot.waitUntil(lambda: "neutralized" in s.face.name, timeout=20000)
-    assert s.face.user is anyf and s.face.sliders  # the sliders' values stay with the face
+    new = s.face.user  # re-bound: a new fit, the same mesh file; the sliders are in its base
+    assert new is not anyf and new.rebased and not s.face.sliders
+    assert new.mesh.faces is anyf.mesh.faces and new.mesh.layout is anyf.mesh.layout
     assert s.face.vertices.shape == fitted_v.shape
-    qtbot.waitUntil(lambda: vp.face.skin_mesh.n_points == n_user, timeout=5000)
+    qtbot.waitUntil(lambda: vp._user is not None and vp._user.user is new, timeout=5000)
+    assert vp.face.skin_mesh.n_points == n_user  # the viewport shows the neutralized mesh
+    base = new.fit.to_template.apply(new.mesh.vertices)
+    np.testing.assert_allclose(np.asarray(vp.face.skin_mesh.points), base, atol=1e-6)
 
     out = tmp_path / "seq"
     assert s.export("obj", str(out))
@@ -81,7 +86,7 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     first = out / "frame_0001.obj"
     assert f_lines(first.read_text()) == polys  # the user's own polygons
     got = load_mesh(first).vertices
-    want = anyf.fit.carry(s.face.vertices[None], anyf.mesh.vertices)[0]
+    want = new.fit.carry(s.face.vertices[None], new.mesh.vertices)[0]
     np.testing.assert_allclose(got, want, atol=2e-5)  # the neutralized face, in its topology
     w.apps.export_neutral(str(tmp_path / "neutral.obj"))  # the neutral in the user's mesh
     neutral = tmp_path / "neutral.obj"
@@ -93,6 +98,9 @@ def test_sliders_and_neutralize_keep_the_users_mesh(studio, qtbot, fitted, tmp_p
     doc = json.loads(glb.read_bytes()[20 : 20 + int.from_bytes(glb.read_bytes()[12:16], "little")])
     assert "TEXCOORD_0" in doc["meshes"][0]["primitives"][0]["attributes"]
     assert doc["meshes"][0]["extras"]["sourceVertexCount"] == n_user
-    s.undo_stack.undo()  # Neutralize undone: the slider face again
+    s.undo_stack.undo()  # Neutralize undone: the slider face again, on the first fit
     np.testing.assert_array_equal(s.face.vertices, after_sliders)
-    assert s.face.user is anyf
+    assert s.face.user is anyf and s.face.sliders
+    qtbot.waitUntil(lambda: vp._user is not None and vp._user.user is anyf, timeout=5000)
+    s.undo_stack.redo()
+    assert s.face.user is new

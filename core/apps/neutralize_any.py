@@ -17,6 +17,9 @@ follows the expression). Measured by ``python main.py evaluate-apps`` (``docs/ap
 "A face of another topology"); on the two apexes above: 0.29 mm (0.25 with the fit's binding and
 the true displacement, the carry's own floor).
 
+The studio uses :func:`neutralize_rebind`: the same rebinding, returned as a new fit and a new
+base mesh, so motions made afterwards are carried through the binding to the model surface too.
+
 Shapes: V_t template vertices (the model's), V_u user vertices, F_u user triangles.
 """
 
@@ -31,6 +34,7 @@ __all__ = [
     "fit_expression",
     "neutralize_fitted",
     "neutralize_template",
+    "neutralize_rebind",
 ]
 
 #: ICP iterations (measured: 3 -> 0.42 mm, 6 -> 0.29 mm, 12 -> 0.32 mm on two apexes).
@@ -168,7 +172,7 @@ def neutralize_template(fit, vertices: np.ndarray, faces: np.ndarray, shown=None
     """The studio's form: the fitted template (V_t, 3) float32 of the neutral of a face of
     another topology whose template is ``shown`` (V_t, 3) (default: the fit's own), for the
     fit's binding to carry to the mesh (no rebinding: measured 0.45 vs 0.29 mm with it on two
-    Motion3DGAN apexes).
+    Motion3DGAN apexes; the studio now uses :func:`neutralize_rebind`).
 
     fit : :class:`core.fit.face_fit.FaceFit`; vertices (V_u, 3), faces (F_u, 3): the mesh.
     """
@@ -181,3 +185,53 @@ def neutralize_template(fit, vertices: np.ndarray, faces: np.ndarray, shown=None
     lm = fit.to_template.apply(fit.landmarks) + (shown[idx] - tv[idx])
     expression, _ = fit_expression(now, faces, lm, shown, iterations or ICP_ITERATIONS)
     return (shown - expression).astype(np.float32)
+
+
+def neutralize_rebind(fit, vertices: np.ndarray, faces: np.ndarray, shown=None, iterations=None):
+    """The studio's form with rebinding: the neutral of a face of another topology whose
+    template is ``shown`` (V_t, 3) (default: the fit's own), as a new fit of the same mesh.
+
+    As :func:`neutralize_fitted`, the user's surface on screen is bound again to the fitted
+    model surface (which follows the expression) and the expression is carried through that
+    binding (measured 0.29 mm vs 0.45 mm through the fit's own binding on two Motion3DGAN
+    apexes). The returned fit's template is the neutral template and its binding the new one;
+    carrying a template ``v`` to the mesh is then ``base + W' R (v - neutral)``, so the neutral
+    template gives ``base`` exactly. Its landmarks move with the face.
+
+    fit : :class:`core.fit.face_fit.FaceFit`; vertices (V_u, 3), faces (F_u, 3): the mesh.
+
+    Returns
+    -------
+    neutral : (V_t, 3) float32, the neutral template
+    new_fit : FaceFit, template ``neutral``, the new binding, the same mesh and frame
+    base : (V_u, 3) float32, the neutralized mesh in its own coordinates and vertex order
+    """
+    import dataclasses
+
+    from core.assets import load_face, load_landmarks
+    from core.fit.binding import bind
+
+    idx = load_landmarks().indices
+    tv = np.asarray(fit.template_vertices, np.float64)
+    shown = tv if shown is None else np.asarray(shown, np.float64)
+    now = fit.carry(shown[None].astype(np.float32), vertices)[0]  # (V_u, 3) user coordinates
+    now_t = fit.to_template.apply(now)
+    lm = fit.landmarks + fit.to_template.inverse_vectors(shown[idx] - tv[idx])
+    expression, x = fit_expression(
+        now_t, faces, fit.to_template.apply(lm), shown, iterations or ICP_ITERATIONS
+    )
+    neutral = (x - expression).astype(np.float32)
+    at_model = dataclasses.replace(
+        fit,
+        template_vertices=x.astype(np.float32),
+        binding=bind(now_t, faces, x, load_face().faces),
+        _w=None,
+    )
+    base = at_model.carry(neutral[None], now)[0]
+    new_fit = dataclasses.replace(
+        at_model,
+        template_vertices=neutral.astype(tv.dtype),
+        landmarks=lm + fit.to_template.inverse_vectors(neutral[idx] - x[idx]),
+        _w=None,
+    )
+    return neutral, new_fit, base

@@ -26,11 +26,16 @@ __all__ = ["AnyFace", "open_face"]
 
 @dataclass(frozen=True, eq=False)
 class AnyFace:
-    """``mesh`` (the user's, unchanged), ``fit`` (its FaceFit), ``source`` (path as text)."""
+    """``mesh`` (the user's), ``fit`` (its FaceFit), ``source`` (path as text).
+
+    ``rebased`` is True when ``mesh.vertices`` are no longer the file's (the studio's
+    Neutralize binds the neutralized mesh again, :func:`core.apps.neutralize_any.
+    neutralize_rebind`); replay then reads them from the export's fit file."""
 
     mesh: MeshData
     fit: FaceFit
     source: str
+    rebased: bool = False
 
     @property
     def neutral(self) -> np.ndarray:

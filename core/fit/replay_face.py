@@ -7,12 +7,15 @@ user's mesh (``path``), ``vertices_sha256`` of ``neutral`` and ``user``: ``mesh_
 mesh file's bytes) and ``fit`` (the file name). :func:`open_user_face` checks both hashes, so a
 mesh moved, changed or replaced since the export is refused in one line, then the replayed
 template frames are carried to the mesh through the same binding and written in its topology.
+When the studio's Neutralize re-bound the face (:attr:`core.fit.any_face.AnyFace.rebased`), the
+file also holds ``mesh_vertices`` (V, 3) float32, the neutralized mesh the binding starts from,
+used in place of the mesh file's vertices (its faces, UVs and layout still come from the file).
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,8 @@ def user_face_files(face, neutral: np.ndarray) -> tuple[dict, dict[str, bytes]]:
     into the export folder)
     """
     arrays = {**fit_arrays(face.fit), "neutral": np.asarray(neutral, np.float32)}
+    if getattr(face, "rebased", False):
+        arrays["mesh_vertices"] = np.asarray(face.mesh.vertices, np.float32)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     user = {"mesh_sha256": file_sha256(face.source), "fit": FIT_FILE}
@@ -87,10 +92,18 @@ def open_user_face(face: dict, manifest_path: Path) -> UserReplay:
         fit = load_fit(io.BytesIO(data))
         with np.load(io.BytesIO(data), allow_pickle=False) as d:
             neutral = np.asarray(d["neutral"], np.float32)
+            base = np.asarray(d["mesh_vertices"], np.float32) if "mesh_vertices" in d else None
     except S2DError as exc:
         raise InvalidInputError(f"{fit_path}: {exc}") from exc
     except (OSError, KeyError, ValueError) as exc:
         raise InvalidInputError(f"{fit_path} is not a readable fit file ({exc})") from exc
     mesh = load_any_mesh(mesh_path)
     fit.check_mesh(mesh)
+    if base is not None:  # the face was re-bound after a Neutralize: its mesh moved
+        if base.shape != mesh.vertices.shape or not np.isfinite(base).all():
+            raise InvalidInputError(
+                f"{fit_path}: mesh_vertices has shape {base.shape}, expected "
+                f"{mesh.vertices.shape} finite values; replay needs the file as it was written"
+            )
+        mesh = replace(mesh, vertices=base)
     return UserReplay(mesh, fit, neutral, data)
