@@ -19,10 +19,16 @@ from collections import OrderedDict
 
 import numpy as np
 
-from core.edit.residual import STUDIO_TRACED_BATCHES, apply_residual, decode_edited_motion
+from core.edit.residual import (
+    STUDIO_TRACED_BATCHES,
+    apply_residual,
+    decode_edited_motion,
+    pipeline_edit,
+)
 from core.errors import MissingWeightsError
 from core.glossary import N_LANDMARKS
 from core.motion import Motion
+from core.pipeline import EditReference
 
 __all__ = ["Backend", "LruCache"]
 
@@ -130,14 +136,17 @@ class Backend:
         return info
 
     def _warm_up(self) -> None:
-        """Trace the decoder now for the batch sizes of a drag (1) and of a generated motion
-        (30), ~0.1 s and ~1 s, instead of on the first drag and the first click; then time a
+        """Trace the decoder and its edit decode now for the batch sizes of a drag (1) and of a
+        generated motion (30), ~0.1 s and ~1 s each, instead of on the first drag and the first click; then time a
         single-face decode (:attr:`inline_decode_ms`)."""
         pipe = self._pipeline
         nv = np.asarray(pipe.face.vertices, np.float32)
         lm = nv[np.asarray(pipe.landmarks.indices)][None]  # (1, 68, 3)
         if WARM_FRAMES in getattr(pipe, "traced_sizes", ()):
             pipe.decode(nv, np.repeat(lm, WARM_FRAMES, axis=0), batch=WARM_FRAMES)
+            # the edit decode (per-edit gate) has traces of its own: a drag (1), a commit (30)
+            pipe.edit_reference(nv, np.repeat(lm, WARM_FRAMES, axis=0), batch=WARM_FRAMES)
+            pipe.edit_reference(nv, lm)
         times = []
         for _ in range(4):  # the first call traces (or warms caches): not counted
             t0 = time.thread_time()
@@ -194,25 +203,42 @@ class Backend:
 
         An edit is applied as a residual, ``base.vertices[t] + D(edited) - D(base landmarks)``
         (D = decoder), so unedited landmarks reproduce the base face exactly and the decoder's
-        own error on the base pose does not show up as a jump when a drag starts. D(base) is
-        cached per motion ``token``; missing ones are decoded first, in their own call.
+        own error on the base pose does not show up as a jump when a drag starts. ``D(edited)``
+        has a per-edit gate (``S2DPipeline.decode_edit``): the base expression keeps its
+        learned detail. The base's reference (D(base), learned part, gate) is cached per motion
+        ``token``; missing ones are decoded first, in their own call.
         """
         frames = [int(t) for t in frames]
         known = {t: self.base_frames.get((token, t)) for t in set(frames)}
         missing = sorted(t for t, v in known.items() if v is None)
+        pipe = self.pipeline
         if missing:  # a separate call: a drag's decodes keep batch size 1 (traced)
-            for t, v in zip(missing, self.decode(neutral, base.landmarks[missing]), strict=True):
-                self.base_frames.put((token, t), v)
-                known[t] = v
-        dec = self.decode(neutral, np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3))
-        base_dec = np.stack([known[t] for t in frames])  # (n, V, 3)
-        return apply_residual(base.vertices[frames], dec, base_dec)
+            ref = pipe.edit_reference(neutral, base.landmarks[missing])
+            for i, t in enumerate(missing):
+                known[t] = ref[i : i + 1]
+                self.base_frames.put((token, t), known[t])
+        ref = (
+            known[frames[0]]
+            if len(frames) == 1
+            else EditReference.concatenate([known[t] for t in frames])
+        )
+        lm = np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3)
+        dec = np.asarray(pipe.decode_edit(neutral, lm, ref), np.float32)
+        return apply_residual(base.vertices[frames], dec, ref.dense)
 
     def decode_motion(self, neutral: np.ndarray, base: Motion, offsets: np.ndarray) -> np.ndarray:
         """Committed faces (T, V, 3) of ``base`` with landmark ``offsets`` (T, 68, 3): the
-        canonical decode (:func:`core.edit.residual.decode_edited_motion`) that ``python
-        main.py replay`` reproduces; no cache, so the result does not depend on the history."""
-        return decode_edited_motion(self.decode, neutral, base.vertices, base.landmarks, offsets)
+        canonical decode (:func:`core.edit.residual.decode_edited_motion`, per-edit gate) that
+        ``python main.py replay`` reproduces; no cache, so the result does not depend on the
+        history."""
+        return decode_edited_motion(
+            self.decode,
+            neutral,
+            base.vertices,
+            base.landmarks,
+            offsets,
+            pipeline_edit(self.pipeline),
+        )
 
 
 def _gil_free(pipeline):

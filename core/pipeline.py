@@ -29,7 +29,7 @@ from core.models.s2d_decoder import S2DDecoder
 from core.paths import MODELS
 from core.runtime import pick_device
 
-__all__ = ["DEFAULT_DECODER", "S2DPipeline"]
+__all__ = ["DEFAULT_DECODER", "EditReference", "S2DPipeline"]
 
 LOG = logging.getLogger(__name__)
 
@@ -77,7 +77,55 @@ class _DenseDecode(torch.nn.Module):
         return neutral + self.decoder(x) * output_factor(self.normalization, nl)[:, None, None]
 
 
-def _run(fn, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+class _EditDecode(_DenseDecode):
+    """The decode of an edit with a per-edit gate (``ResidualDecoder.edit``), in metres.
+
+    neutral (B, V, 3), targets and ref_targets (B, K, 3), ref_learned (B, V, 3) and ref_gate
+    (B,) (the reference's learned part and gate, decoder units) -> dense faces (B, V, 3), and
+    the learned part (B, V, 3) and gate (B,) of ``targets`` (a later edit's reference). A
+    decoder without ``edit`` (no gate, no residual) decodes ``targets`` as :class:`_DenseDecode`.
+    """
+
+    def forward(self, neutral, targets, ref_targets, ref_learned, ref_gate):
+        nl = neutral[:, self.indices]  # (B, K, 3)
+        x = normalize_input(self.normalization, nl, targets)
+        if hasattr(self.decoder, "edit"):
+            x_ref = normalize_input(self.normalization, nl, ref_targets)
+            y, learned, gate = self.decoder.edit(x, x_ref, ref_learned, ref_gate)
+        else:
+            y = self.decoder(x)
+            learned, gate = torch.zeros_like(y), torch.ones_like(y[:, 0, 0])
+        return neutral + y * output_factor(self.normalization, nl)[:, None, None], learned, gate
+
+
+@dataclass(frozen=True)
+class EditReference:
+    """A decoded reference for edits (:meth:`S2DPipeline.edit_reference`): ``dense`` (n, V, 3)
+    faces in metres (= ``decode``), the decoder's ``learned`` part (n, V, 3) and ``gate`` (n,)
+    on them, and their target ``landmarks`` (n, K, 3); float32."""
+
+    landmarks: np.ndarray
+    dense: np.ndarray
+    learned: np.ndarray
+    gate: np.ndarray
+
+    @classmethod
+    def concatenate(cls, refs) -> EditReference:
+        """The rows of several references, in order."""
+        return cls(
+            *(np.concatenate(parts) for parts in zip(*(r.arrays() for r in refs), strict=True))
+        )
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.landmarks, self.dense, self.learned, self.gate)
+
+    def __getitem__(self, rows) -> EditReference:
+        return EditReference(
+            self.landmarks[rows], self.dense[rows], self.learned[rows], self.gate[rows]
+        )
+
+
+def _run(fn, *args):
     """Call a frozen trace (or the eager module) without the graph executor's profiling runs.
 
     With them, the first two calls of a B=30 trace took 0.35-0.48 s each and later ones 0.09 s;
@@ -85,7 +133,7 @@ def _run(fn, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     under load on 2 cores): freezing has already optimised the graph. The switch is per thread.
     """
     with torch.jit.optimized_execution(False):
-        return fn(neutral, targets)
+        return fn(*args)
 
 
 @dataclass
@@ -104,9 +152,14 @@ class S2DPipeline:
     _trace_cache: object | None = field(default=None, repr=False, compare=False)
     _trace_identity: tuple | None = field(default=None, repr=False, compare=False)
 
+    #: traces of the edit decode (:class:`_EditDecode`) by batch size, like ``_traces``
+    _edit_traces: dict | None = field(default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         self._dense = _DenseDecode(self.decoder, self.normalization, self.landmarks.indices)
         self._dense.to(self.device).train(self.decoder.training)
+        self._edit = _EditDecode(self.decoder, self.normalization, self.landmarks.indices)
+        self._edit.to(self.device).train(self.decoder.training)
 
     @classmethod
     def load(cls, weights: Path | str = DEFAULT_DECODER, device: str = "auto") -> S2DPipeline:
@@ -163,6 +216,7 @@ class S2DPipeline:
         if any(b < 1 for b in sizes):
             raise InvalidInputError(f"sizes: expected batch sizes >= 1, found {sizes}")
         self._traces = dict.fromkeys(sizes) if sizes else None
+        self._edit_traces = dict.fromkeys(sizes) if sizes else None
         self._trace_cache, self._trace_identity = cache, None
 
     @property
@@ -181,33 +235,38 @@ class S2DPipeline:
     def _forward(self, neutral: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Dense faces (B, V, 3) of neutrals (B, V, 3) and targets (B, K, 3); traced when
         enabled (see :meth:`use_traced`)."""
-        if not self._traces:
-            return self._dense(neutral, targets)
-        b = int(targets.shape[0])
-        size = next((n for n in self._traces if n >= b), None)
-        if size is None:
-            return self._dense(neutral, targets)
-        if size > b:  # pad with copies of the last row
-            neutral = torch.cat([neutral, neutral[-1:].expand(size - b, *neutral.shape[1:])])
-            targets = torch.cat([targets, targets[-1:].expand(size - b, *targets.shape[1:])])
-        fn = self._traces[size]
-        if fn is None:
-            fn = self._traces[size] = self._trace(neutral, targets)
-        return _run(fn, neutral, targets)[:b]
+        return self._call(self._traces, self._dense, (neutral, targets), ())
 
-    def _trace(self, neutral: torch.Tensor, targets: torch.Tensor):
-        """A frozen trace of the decode for this batch size (from the cache when it has one
-        that agrees with the eager module on this input), or the eager module."""
-        ref = self._dense(neutral, targets)
-        b, cache, key = int(targets.shape[0]), self._trace_cache, None
+    def _call(self, traces: dict | None, module, args: tuple, kind: tuple):
+        """``module(*args)`` (batch-first tensors), through the trace of the smallest size in
+        ``traces`` that holds the batch (made on first use; ``kind`` names it in the cache)."""
+        if not traces:
+            return module(*args)
+        b = int(args[0].shape[0])
+        size = next((n for n in traces if n >= b), None)
+        if size is None:
+            return module(*args)
+        if size > b:  # pad with copies of the last row
+            args = tuple(torch.cat([a, a[-1:].expand(size - b, *a.shape[1:])]) for a in args)
+        fn = traces[size]
+        if fn is None:
+            fn = traces[size] = self._trace(module, args, kind)
+        out = _run(fn, *args)
+        return tuple(o[:b] for o in out) if isinstance(out, tuple) else out[:b]
+
+    def _trace(self, module, args: tuple, kind: tuple = ()):
+        """A frozen trace of ``module`` for this batch size (from the cache when it has one
+        that agrees with the eager module on these inputs), or the eager module."""
+        ref = module(*args)
+        b, cache, key = int(args[0].shape[0]), self._trace_cache, None
         if cache is not None:
             if self._trace_identity is None:  # the weights are frozen until use_traced again
                 from core.trace_cache import module_digest
 
                 self._trace_identity = (module_digest(self._dense), self.normalization)
-            key = cache.key(b, self.device, self._trace_identity)
+            key = cache.key(b, self.device, self._trace_identity + kind)
             fn = cache.load(b, key, self.device)
-            if fn is not None and self._agrees(fn, neutral, targets, ref, "tracing again"):
+            if fn is not None and self._agrees(fn, args, ref, "tracing again"):
                 return fn
         try:
             with warnings.catch_warnings():
@@ -216,35 +275,75 @@ class S2DPipeline:
                 # export, need a C++ compiler at run time); if it ever fails: eager, above
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                fn = torch.jit.freeze(
-                    torch.jit.trace(self._dense, (neutral, targets), check_trace=False)
-                )
+                fn = torch.jit.freeze(torch.jit.trace(module, args, check_trace=False))
         except Exception as exc:  # noqa: BLE001 - tracing is an optimisation only
             LOG.warning("decoder tracing failed for batch %d (%s); running eagerly", b, exc)
-            return self._dense
-        if not self._agrees(fn, neutral, targets, ref, "running eagerly"):
-            return self._dense
+            return module
+        if not self._agrees(fn, args, ref, "running eagerly"):
+            return module
         if cache is not None:
             cache.save(b, key, fn)
         return fn
 
     @staticmethod
-    def _agrees(fn, neutral, targets, ref: torch.Tensor, otherwise: str) -> bool:
-        """Whether the traced ``fn`` reproduces the eager result ``ref`` (B, V, 3) on neutrals
-        (B, V, 3) and targets (B, K, 3); ``otherwise`` ends the warning logged when not."""
+    def _agrees(fn, args: tuple, ref, otherwise: str) -> bool:
+        """Whether the traced ``fn`` reproduces the eager result ``ref`` (a tensor or a tuple
+        of them) on ``args``; ``otherwise`` ends the warning logged when not."""
         try:
-            got = _run(fn, neutral, targets)
+            got = _run(fn, *args)
         except Exception as exc:  # noqa: BLE001 - e.g. a cached trace for another shape
             LOG.warning("traced decoder failed (%s); %s", exc, otherwise)
             return False
-        if not torch.allclose(got, ref, rtol=1e-4, atol=1e-6):
+        pairs = zip(got, ref, strict=True) if isinstance(ref, tuple) else [(got, ref)]
+        worst = max(float((g - r).abs().max()) for g, r in pairs)
+        pairs = zip(got, ref, strict=True) if isinstance(ref, tuple) else [(got, ref)]
+        if not all(torch.allclose(g, r, rtol=1e-4, atol=1e-6) for g, r in pairs):
             LOG.warning(
-                "traced decoder disagrees with the eager one (max %.3g); %s",
-                float((got - ref).abs().max()),
-                otherwise,
+                "traced decoder disagrees with the eager one (max %.3g); %s", worst, otherwise
             )
             return False
         return True
+
+    def _targets(
+        self, neutral, landmarks, name: str = "landmarks"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Checked neutrals (1 or B, V, 3) and targets (B, K, 3), float32."""
+        nv = self.check_neutral(neutral)
+        lm = check_array(name, landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
+        if nv.shape[0] not in (1, lm.shape[0]):
+            raise InvalidInputError(
+                f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
+                f"{nv.shape[0]}"
+            )
+        _check_targets(self.face_landmarks(nv), lm)
+        return nv, lm
+
+    def _batched(self, nv: np.ndarray, arrays: tuple, run, batch: int) -> list[np.ndarray]:
+        """``run(neutrals, *arrays)`` over batches of ``batch`` rows -> its outputs, float32
+        numpy, concatenated; nv (1 or B, V, 3), each array (B, ...)."""
+        out = []
+        n = len(arrays[0])
+        for s in range(0, n, batch):
+            b = min(batch, n - s)
+            n_np = np.repeat(nv, b, axis=0) if nv.shape[0] == 1 else nv[s : s + b]
+            n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
+            ts = [
+                torch.as_tensor(np.require(a[s : s + b], requirements="CW"), device=self.device)
+                for a in arrays
+            ]
+            got = run(n_t, *ts)
+            out.append([g.cpu().numpy() for g in (got if isinstance(got, tuple) else (got,))])
+        res = [
+            np.concatenate(parts).astype(np.float32, copy=False) for parts in zip(*out, strict=True)
+        ]
+        finite = np.isfinite(res[0])
+        if not finite.all():  # damaged weights (NaN) or an overflow: never written as a result
+            raise InvalidInputError(
+                f"decoded faces: the decoder produced {int((~finite).sum())} NaN/inf value(s); "
+                f"its weights {self.meta.get('path', '')} are damaged or do not fit this input "
+                "— re-download or retrain them"
+            )
+        return res
 
     @torch.inference_mode()
     def decode(self, neutral, landmarks, batch: int = 30) -> np.ndarray:
@@ -252,27 +351,39 @@ class S2DPipeline:
 
         ``neutral`` is (V, 3) (shared) or (B, V, 3) (one per target).
         """
-        nv = self.check_neutral(neutral)
-        lm = check_array("landmarks", landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
-        if nv.shape[0] not in (1, lm.shape[0]):
+        nv, lm = self._targets(neutral, landmarks)
+        return self._batched(nv, (lm,), self._forward, batch)[0]
+
+    def _forward_edit(self, neutral, targets, ref_targets, ref_learned, ref_gate):
+        args = (neutral, targets, ref_targets, ref_learned, ref_gate)
+        return self._call(self._edit_traces, self._edit, args, ("edit",))
+
+    @torch.inference_mode()
+    def edit_reference(self, neutral, landmarks, batch: int = 30) -> EditReference:
+        """The reference of later edits of ``landmarks`` (B, 68, 3): their decode (as
+        :meth:`decode`) with the decoder's learned part and gate (see :meth:`decode_edit`)."""
+        nv, lm = self._targets(neutral, landmarks)
+        ref = np.broadcast_to(self.face_landmarks(nv), lm.shape).astype(np.float32)  # x_ref = 0
+        zeros = np.zeros((len(lm), self.n_vertices, 3), np.float32)
+        gate = np.zeros(len(lm), np.float32)
+        dense, learned, gate = self._batched(nv, (lm, ref, zeros, gate), self._forward_edit, batch)
+        return EditReference(lm, dense, learned, gate)
+
+    @torch.inference_mode()
+    def decode_edit(
+        self, neutral, landmarks, reference: EditReference, batch: int = 30
+    ) -> np.ndarray:
+        """Dense faces (B, V, 3) of edited landmarks (B, 68, 3) of a ``reference`` (B rows of
+        :meth:`edit_reference` on the same neutral), with a per-edit gate: the reference keeps
+        its learned detail and only the change of the learned part is faded by how unusual the
+        edit's own displacement ``landmarks − reference.landmarks`` is
+        (``ResidualDecoder.edit``). Equal landmarks give ``reference.dense``.
+        """
+        nv, lm = self._targets(neutral, landmarks)
+        if reference.landmarks.shape != lm.shape:
             raise InvalidInputError(
-                f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
-                f"{nv.shape[0]}"
+                f"edit reference: expected {lm.shape[0]} reference frame(s), found "
+                f"{reference.landmarks.shape[0]}"
             )
-        _check_targets(self.face_landmarks(nv), lm)
-        shared = nv.shape[0] == 1
-        out = np.empty((lm.shape[0], self.n_vertices, 3), dtype=np.float32)
-        for s in range(0, len(lm), batch):
-            b = min(batch, len(lm) - s)
-            n_np = np.repeat(nv, b, axis=0) if shared else nv[s : s + b]
-            n_t = torch.from_numpy(np.ascontiguousarray(n_np)).to(self.device)
-            tl = torch.as_tensor(lm[s : s + batch], device=self.device)
-            out[s : s + batch] = self._forward(n_t, tl).cpu().numpy()
-        finite = np.isfinite(out)
-        if not finite.all():  # damaged weights (NaN) or an overflow: never written as a result
-            raise InvalidInputError(
-                f"decoded faces: the decoder produced {int((~finite).sum())} NaN/inf value(s); "
-                f"its weights {self.meta.get('path', '')} are damaged or do not fit this input "
-                "— re-download or retrain them"
-            )
-        return out
+        args = (lm, reference.landmarks, reference.learned, reference.gate)
+        return self._batched(nv, args, self._forward_edit, batch)[0]

@@ -173,6 +173,18 @@ class FakePipeline:
         finally:
             self.in_flight -= 1
 
+    def edit_reference(self, neutral, landmarks):
+        """Like S2DPipeline.edit_reference (one decode; no learned part, gate 1)."""
+        from core.pipeline import EditReference
+
+        lm = np.asarray(landmarks, np.float32)
+        dense = FakePipeline.decode(self, neutral, lm)  # not a test's spy on ``decode``
+        return EditReference(lm, dense, np.zeros_like(dense), np.ones(len(lm), np.float32))
+
+    def decode_edit(self, neutral, landmarks, reference):
+        """Like S2DPipeline.decode_edit: the fake decoder is linear, so plainly ``decode``."""
+        return FakePipeline.decode(self, neutral, landmarks)
+
 
 class FakeGenerator:
     """Stands in for core.generate.MotionGenerator: deterministic label/seed apexes on the mouth

@@ -27,14 +27,20 @@ def generate(qtbot, s, label="high_smile", seed=3, n=30):
 
 
 def record_decode_threads(pipe) -> list[bool]:
-    """Wrap ``pipe.decode``; the list gets, per call, whether it ran on the main thread."""
-    threads, decode = [], pipe.decode
+    """Wrap ``pipe.decode`` (and the edit decodes, ``edit_reference`` and ``decode_edit``);
+    the list gets, per call, whether it ran on the main thread."""
+    threads = []
 
-    def spy(*a, **k):
-        threads.append(threading.current_thread() is threading.main_thread())
-        return decode(*a, **k)
+    def spy(fn):
+        def call(*a, **k):
+            threads.append(threading.current_thread() is threading.main_thread())
+            return fn(*a, **k)
 
-    pipe.decode = spy
+        return call
+
+    for name in ("decode", "edit_reference", "decode_edit"):
+        if hasattr(pipe, name):
+            setattr(pipe, name, spy(getattr(pipe, name)))
     return threads
 
 

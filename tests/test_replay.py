@@ -142,6 +142,7 @@ def test_replay_recreates_the_studio_obj_export_byte_for_byte(
     man = json.loads((studio_export / "manifest.json").read_text())
     assert [next(iter(e)) for e in man["replay"]["edits"]] == ["drag", "drag", "reset", "drag"]
     assert man["replay"]["source"]["kind"] == "generate" and man["replay"]["source"]["side"]
+    assert man["replay"]["edit_gate"] == "edit"  # the studio's per-edit gate
     _error_paths(studio_export, weights, tmp_path, capsys)
 
 
@@ -188,6 +189,10 @@ def _error_paths(studio_export, weights, tmp_path, capsys):
     fails(
         _write(tmp_path / "l.json", {**man, "replay": {**man["replay"], "edits": late}}),
         "does not fit a motion of 30 frames",
+    )
+    fails(
+        _write(tmp_path / "g.json", {**man, "replay": {**man["replay"], "edit_gate": "all"}}),
+        "edit gate: expected one of",
     )
     fails(studio_export / "manifest.json", "already exists", dest=studio_export)
 

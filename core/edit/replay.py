@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from core.edit.model import apply_edits, edit_from_json, neutral_motion
-from core.edit.residual import STUDIO_TRACED_BATCHES, decode_edited_motion
+from core.edit.residual import (
+    DEFAULT_EDIT_GATE,
+    STUDIO_TRACED_BATCHES,
+    check_edit_gate,
+    decode_edited_motion,
+    pipeline_edit,
+)
 from core.errors import InvalidInputError, MissingWeightsError
 
 __all__ = [
@@ -85,6 +91,7 @@ def replay_section(
     face_extra: Mapping | None = None,
     decoder_batches=STUDIO_TRACED_BATCHES,
     torch_threads: int = 1,
+    edit_gate: str = DEFAULT_EDIT_GATE,
 ) -> dict:
     """The manifest section :func:`replay` reads.
 
@@ -92,7 +99,9 @@ def replay_section(
     models : ``{"s2d_decoder": sha256 or None, "motion3dgan": sha256 or None}``; uv : the
     export wrote texture coordinates; face_extra : how a face with no file was made (e.g.
     ``{"sliders": {...}}``, read by the ``make_face`` hook); decoder_batches, torch_threads :
-    how the decoder ran (the studio: traced, one thread; the CLI: eager, ``[]``).
+    how the decoder ran (the studio: traced, one thread; the CLI: eager, ``[]``); edit_gate :
+    how edits were decoded (:data:`core.edit.residual.EDIT_GATES`; a manifest without it was
+    written before the per-edit gate and replays with ``"whole"``).
     """
     return {
         "version": REPLAY_VERSION,
@@ -107,6 +116,7 @@ def replay_section(
         "device": str(device),
         "decoder_batches": [int(b) for b in decoder_batches],
         "torch_threads": int(torch_threads),
+        "edit_gate": check_edit_gate(edit_gate),
         "uv": bool(uv),
     }
 
@@ -278,6 +288,7 @@ def replay(
     data = _read(Path(manifest_path))
     rep = data["replay"]
     edits = [edit_from_json(e) for e in rep["edits"]]  # malformed edits fail before any work
+    gate = check_edit_gate(rep.get("edit_gate", "whole"))  # older manifests: the whole input
     check_destination(out_dir, overwrite=overwrite, folder=True)
     template, lms = load_face(), load_landmarks()
     user = None
@@ -304,7 +315,8 @@ def replay(
     def decode(nv, lm):
         return np.asarray(pipe.decode(nv, lm), dtype=np.float32)
 
-    frames = decode_edited_motion(decode, neutral, base.vertices, base.landmarks, offsets)
+    edit = pipeline_edit(pipe) if gate == "edit" else None
+    frames = decode_edited_motion(decode, neutral, base.vertices, base.landmarks, offsets, edit)
     keep = {
         k: v
         for k, v in data.items()

@@ -12,6 +12,15 @@ reference never shows up as a jump.
 committed (exported) faces and ``python main.py replay`` both come from it, with the same
 batches, so they agree bit for bit on one machine.
 
+Per-edit gate (``edit_gate="edit"``, the studio's since the seventh session): the decoder's
+gate looks at its whole input, so ``D(X)`` of a large drag on top of an expression fades the
+expression's learned detail too. :func:`pipeline_edit` decodes ``D(X)`` instead as
+``S2DPipeline.decode_edit`` of the reference ``X_ref``: the reference keeps its gate and learned
+part, and only the change of the learned part is faded by how unusual the edit's own
+displacement ``X - X_ref`` is. On the neutral face (``X_ref`` = neutral landmarks) the gate sees
+the same input as before. ``"whole"`` is the decode before it (manifests without
+``edit_gate`` replay with it).
+
 Shapes: T frames, n decoded frames, K landmarks, V vertices.
 """
 
@@ -23,13 +32,48 @@ import numpy as np
 
 from core.edit.model import edited_frames, frozen
 
-__all__ = ["STUDIO_TRACED_BATCHES", "apply_residual", "decode_edited_motion"]
+__all__ = [
+    "DEFAULT_EDIT_GATE",
+    "EDIT_GATES",
+    "STUDIO_TRACED_BATCHES",
+    "apply_residual",
+    "check_edit_gate",
+    "decode_edited_motion",
+    "pipeline_edit",
+]
 
 #: Batch sizes the studio traces its decoder for (a drag: 1; a generated motion: 30); a replay
 #: must use the same (``S2DPipeline.use_traced``) to reproduce its decodes bit for bit.
 STUDIO_TRACED_BATCHES = (1, 30)
 
+#: How an edit's learned part is gated: "whole" (the gate of the whole edited input, before the
+#: per-edit gate) or "edit" (per-edit gate, :func:`pipeline_edit`).
+EDIT_GATES = ("whole", "edit")
+DEFAULT_EDIT_GATE = "edit"
+
 Decode = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: (neutral (V, 3), landmarks (n, K, 3), reference landmarks (n, K, 3)) -> (D(X), D(X_ref))
+EditDecode = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def check_edit_gate(name) -> str:
+    """``name`` if it is one of :data:`EDIT_GATES`, else a one-line InvalidInputError."""
+    if name not in EDIT_GATES:
+        from core.errors import InvalidInputError
+
+        raise InvalidInputError(f"edit gate: expected one of {EDIT_GATES}, found {name!r}")
+    return name
+
+
+def pipeline_edit(pipeline) -> EditDecode:
+    """The per-edit-gate decode of an ``S2DPipeline``: reference decoded first (one batched
+    call, as ``decode``), then the edits of it (``decode_edit``)."""
+
+    def edit(neutral, landmarks, ref_landmarks):
+        ref = pipeline.edit_reference(neutral, ref_landmarks)
+        return pipeline.decode_edit(neutral, landmarks, ref), ref.dense
+
+    return edit
 
 
 def apply_residual(
@@ -45,6 +89,7 @@ def decode_edited_motion(
     base_vertices: np.ndarray,
     base_landmarks: np.ndarray,
     offsets: np.ndarray,
+    edit: EditDecode | None = None,
 ) -> np.ndarray:
     """Faces (T, V, 3) float32, read-only, of a base motion with landmark ``offsets``.
 
@@ -56,14 +101,18 @@ def decode_edited_motion(
     ----------
     decode : callable (neutral (V, 3), landmarks (n, K, 3)) -> (n, V, 3)
     neutral : (V, 3) float; base_vertices : (T, V, 3); base_landmarks, offsets : (T, K, 3)
+    edit : the per-edit decode (:func:`pipeline_edit`); None: ``decode`` of both (gate "whole")
     """
     frames = edited_frames(offsets)
     if frames.size == 0:
         return frozen(base_vertices)
     x_ref = np.asarray(base_landmarks)[frames]
     x = (np.asarray(base_landmarks) + offsets)[frames]
-    d_ref = np.asarray(decode(neutral, x_ref), np.float32)
-    d_x = np.asarray(decode(neutral, x), np.float32)
+    if edit is None:
+        d_ref = np.asarray(decode(neutral, x_ref), np.float32)
+        d_x = np.asarray(decode(neutral, x), np.float32)
+    else:
+        d_x, d_ref = (np.asarray(a, np.float32) for a in edit(neutral, x, x_ref))
     out = np.array(base_vertices, dtype=np.float32)
     out[frames] = apply_residual(out[frames], d_x, d_ref)
     out.setflags(write=False)

@@ -265,6 +265,36 @@ class ResidualDecoder(nn.Module):
         left = x - d[:, self.landmark_idx]  # (B, K, 3) what D did not reach
         return d + self.residual(left)
 
+    def edit(
+        self,
+        x: torch.Tensor,
+        x_ref: torch.Tensor,
+        learned_ref: torch.Tensor,
+        gate_ref: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Decode an edit ``x`` of a reference input ``x_ref`` with a per-edit gate.
+
+        ``d = a_ref · L_ref + a(x − x_ref) · (L(x) − L_ref)``, ``y = d + B(x − d[landmarks])``:
+        the reference keeps its own gate and learned part, and only the change the edit makes
+        to the learned part is faded by how unusual the edit's own displacement is. With
+        ``x_ref = 0`` and ``learned_ref = 0`` this is exactly :meth:`forward`; with ``x = x_ref``
+        it is the reference's own decode. The landmarks still land exactly.
+
+        x, x_ref : (B, K, 3); learned_ref : (B, V, 3) = L(x_ref); gate_ref : (B,) = a(x_ref).
+        Returns y (B, V, 3), L(x) (B, V, 3) and a(x) (B,) (the reference pair of ``x``).
+        """
+        x = x.reshape(x.shape[0], -1, 3)
+        learned = self.learned(x)  # (B, V, 3)
+        if self.gate is None:
+            gate = edit_gate = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
+        else:
+            both = self.gate(torch.cat([x, x - x_ref.reshape(x.shape)]))  # (2B,): one call
+            gate, edit_gate = both[: x.shape[0]], both[x.shape[0] :]
+        d = gate_ref[:, None, None] * learned_ref + edit_gate[:, None, None] * (
+            learned - learned_ref
+        )
+        return d + self.residual(x - d[:, self.landmark_idx]), learned, gate
+
 
 def gate_config_of(extra: dict) -> GateConfig | None:
     """The gate config saved in a checkpoint's metadata (None: no gate); validated."""
