@@ -151,6 +151,37 @@ def test_real_x_clicks_reach_the_interactor_under_the_window(qtbot, view):
     assert p.presenter._window.flags() & Qt.WindowType.WindowTransparentForInput
 
 
+def test_a_present_that_does_not_show_falls_back_to_qt(qtbot, monkeypatch):
+    """A driver that takes the window but shows nothing: the first frame is read back from the
+    X server, found missing, and the view goes back to Qt's path (no frozen view)."""
+    monkeypatch.delenv("S2D_DIRECT_PRESENT", raising=False)
+    from app.widgets import direct_present
+
+    monkeypatch.setattr(direct_present.DirectPresenter, "_blit", lambda self, ctx, rw: None)
+    top = QWidget()
+    layout = QVBoxLayout(top)
+    p = StudioInteractor(top, auto_update=False, multi_samples=0)
+    make_native(p)
+    layout.addWidget(p)
+    p.enable_direct_present()
+    p.add_mesh(pv.Sphere(), color="white")
+    p.set_background("red")
+    opaque_background(p)
+    qtbot.addWidget(top)
+    top.resize(320, 240)
+    top.show()
+    qtbot.waitExposed(top)
+    qtbot.waitUntil(lambda: p.presenter.failed, timeout=5000)
+    assert not p.presenter.active and not p.presenter._window.isVisible()
+    p.set_background("blue")
+    opaque_background(p)
+    p.repaint()  # Qt's path now
+    qtbot.wait(50)
+    assert np.array_equal(_on_screen(p), _rgb(p.grabFramebuffer()))
+    assert tuple(_on_screen(p)[3, 3]) == (0, 0, 255)
+    p.close()
+
+
 def test_switched_off_by_the_environment(qtbot, monkeypatch):
     monkeypatch.setenv("S2D_DIRECT_PRESENT", "0")
     top = QWidget()

@@ -24,8 +24,10 @@ the X server's screen with the widget's framebuffer, pixel for pixel, and clicks
 window with XTEST).
 
 Used on the X11 platform only (``xcb``: the window is a child X window) and switched off with
-``S2D_DIRECT_PRESENT=0``; anything unexpected (the context cannot be made current on the window)
-falls back to Qt's path for good.
+``S2D_DIRECT_PRESENT=0``. The first frame is checked: a block at its centre is read back from
+the X server and compared with VTK's frame. That check failing, or the context refusing the
+window, sends the view back to Qt's path for good, so a driver that would show a black or stale
+window costs speed, not a frozen view.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _GL_LINEAR = 0x2601
 _GL_SCISSOR_TEST = 0x0C11
 _GL_LEQUAL = 0x0203
 _GL_BACK_LEFT = 0x0402
+_GL_RGBA = 0x1908
+_GL_UNSIGNED_BYTE = 0x1401
 
 
 def direct_present_available() -> bool:
@@ -69,7 +73,14 @@ class _GLFunctions:
         "glEnable": (None, ctypes.c_uint),
         "glDisable": (None, ctypes.c_uint),
         "glBlitFramebuffer": (None, *([ctypes.c_int] * 8), ctypes.c_uint, ctypes.c_uint),
-        "glViewport": (None, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int),
+        "glReadPixels": (
+            None,
+            *([ctypes.c_int] * 4),
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+        ),
+        "glFinish": (None,),
     }
 
     def __init__(self, ctx: QOpenGLContext) -> None:
@@ -112,6 +123,7 @@ class DirectPresenter(QObject):
         self.frames = 0
         self._gl = None  # (context, _GLFunctions)
         self._own_surface = None  # the interactor's surface, given back by _release()
+        self._verified = False  # the first frame was read back from the window (_shows)
         self._window = _Surface(self.schedule)
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.present)
@@ -126,6 +138,7 @@ class DirectPresenter(QObject):
             return
         if self._window.parent() is not handle:
             self._window.setParent(handle)
+            self._verified = False  # a new native parent: check the first frame again
         self._fit()
         self._window.show()
 
@@ -187,18 +200,55 @@ class DirectPresenter(QObject):
             self._fail()
             return False
         self._blit(ctx, rw)
-        st.Pop()
         ctx.swapBuffers(self._window)
+        if not self._verified:
+            if not self._shows(ctx, rw):
+                st.Pop()
+                self._fail()
+                return False
+            self._verified = True
+        st.Pop()
         self.frames += 1
         view.frameSwapped.emit()
         return True
 
+    def _functions(self, ctx: QOpenGLContext) -> _GLFunctions:
+        """The GL entry points of ``ctx`` (current), resolved once per context."""
+        if self._gl is None or self._gl[0] is not ctx:
+            self._gl = (ctx, _GLFunctions(ctx))
+        return self._gl[1]
+
+    def _shows(self, ctx: QOpenGLContext, rw) -> bool:
+        """Whether the X server now shows VTK's frame in the window (a block at its centre,
+        read back once from the server): a driver that accepts the window but shows something
+        else makes the view fall back to Qt's path instead of freezing."""
+        gl = self._functions(ctx)
+        gl.glFinish()
+        win = self._window
+        if abs(win.devicePixelRatio() - 1.0) > 1e-6:
+            return True  # the server's pixels would be scaled; not checked
+        w, h = rw.GetSize()
+        n = 4
+        x, y = max(0, w // 2 - n // 2), max(0, h // 2 - n // 2)
+        want = (ctypes.c_ubyte * (4 * n * n))()
+        gl.glBindFramebuffer(_GL_READ_FRAMEBUFFER, rw.GetDisplayFramebuffer().GetFBOIndex())
+        gl.glReadBuffer(_GL_COLOR_ATTACHMENT0)
+        gl.glReadPixels(x, y, n, n, _GL_RGBA, _GL_UNSIGNED_BYTE, ctypes.addressof(want))
+        shot = win.screen().grabWindow(win.winId(), x, h - y - n, n, n).toImage()
+        if shot.width() != n or shot.height() != n:
+            return False
+        ok = True
+        for row in range(n):  # GL rows go up, image rows down
+            for col in range(n):
+                c = shot.pixelColor(col, n - 1 - row)
+                i = 4 * (row * n + col)
+                ok &= (c.red(), c.green(), c.blue()) == tuple(want[i : i + 3])
+        return ok
+
     def _blit(self, ctx: QOpenGLContext, rw) -> None:
         """Copy VTK's displayed frame into the window's back buffer (raw GL: VTK's own blit
         goes through its state cache, which does not know the window's framebuffer)."""
-        if self._gl is None or self._gl[0] is not ctx:
-            self._gl = (ctx, _GLFunctions(ctx))
-        gl = self._gl[1]
+        gl = self._functions(ctx)
         w, h = rw.GetSize()
         dpr = self._window.devicePixelRatio()
         tw = max(1, round(self._window.width() * dpr))
@@ -211,9 +261,6 @@ class DirectPresenter(QObject):
         # framebuffer draws to the front buffer until told otherwise, and a swap would then
         # show the unchanged back buffer
         gl.glDrawBuffers(1, (ctypes.c_uint * 1)(_GL_BACK_LEFT))
-        # a viewport call on the window's framebuffer makes Mesa's software rasterisers take
-        # the window's current size (after a resize the back buffer kept the old one)
-        gl.glViewport(0, 0, tw, th)
         scissor = bool(gl.glIsEnabled(_GL_SCISSOR_TEST))
         if scissor:  # the scissor test applies to glBlitFramebuffer
             gl.glDisable(_GL_SCISSOR_TEST)
