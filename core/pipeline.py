@@ -333,8 +333,9 @@ class S2DPipeline:
             ]
             got = run(n_t, *ts)
             out.append([g.cpu().numpy() for g in (got if isinstance(got, tuple) else (got,))])
-        res = [
-            np.concatenate(parts).astype(np.float32, copy=False) for parts in zip(*out, strict=True)
+        res = [  # one batch (a drag): its arrays as they are, no copy
+            (parts[0] if len(parts) == 1 else np.concatenate(parts)).astype(np.float32, copy=False)
+            for parts in zip(*out, strict=True)
         ]
         finite = np.isfinite(res[0])
         if not finite.all():  # damaged weights (NaN) or an overflow: never written as a result
