@@ -28,7 +28,6 @@ from core.edit.residual import (
 from core.errors import MissingWeightsError
 from core.glossary import N_LANDMARKS
 from core.motion import Motion
-from core.pipeline import EditReference
 
 __all__ = ["Backend", "LruCache"]
 
@@ -217,11 +216,13 @@ class Backend:
             for i, t in enumerate(missing):
                 known[t] = ref[i : i + 1]
                 self.base_frames.put((token, t), known[t])
-        ref = (
-            known[frames[0]]
-            if len(frames) == 1
-            else EditReference.concatenate([known[t] for t in frames])
-        )
+        if len(frames) == 1:
+            ref = known[frames[0]]
+        else:
+            # imported here: core.pipeline imports torch, which the window must not wait for
+            from core.pipeline import EditReference
+
+            ref = EditReference.concatenate([known[t] for t in frames])
         lm = np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3)
         dec = np.asarray(pipe.decode_edit(neutral, lm, ref), np.float32)
         return apply_residual(base.vertices[frames], dec, ref.dense)

@@ -60,3 +60,21 @@ def test_loading_the_models_imports_no_dynamo_or_sympy():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["none"]
+
+
+WINDOW = """
+import sys
+import app.main_window  # everything the window needs before it is shown
+print(" ".join(m for m in ("torch", "core.pipeline") if m in sys.modules) or "none")
+"""
+
+
+def test_the_window_modules_do_not_import_torch():
+    """torch (~1.5 s) is imported by the worker while the window is already on screen; an
+    import of core.pipeline at module level in app/ made the window appear 1.4 s later."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run(
+        [sys.executable, "-c", WINDOW], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["none"]
