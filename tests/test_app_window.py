@@ -131,6 +131,8 @@ def test_landmarks_on_the_far_side_are_hidden_but_dragged_ones_stay_pickable(stu
     # returns the neutral): the landmark lies ~2 cm under the nose, yet it can be grabbed again
     pipe = s.backend._pipeline
     pipe.decode = lambda neutral, lm: np.repeat(np.asarray(neutral, np.float32)[None], len(lm), 0)
+    # edits decode through the per-edit gate: D(edited) = D(base) keeps the base face
+    pipe.decode_edit = lambda neutral, lm, ref: np.asarray(ref.dense, np.float32)
     lms = s.current_landmarks()
     corner, nose = (vp.world_to_widget(lms[k]) for k in (MOUTH_CORNER, 30))
     # 6 px beside the nose tip: exactly on it, the nose (in front) is the one picked
