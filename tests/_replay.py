@@ -1,9 +1,10 @@
 """Helpers shared by the replay tests: the ``replay`` command with tiny weights, a byte-for-byte
-folder comparison, and a studio session on the tiny models (a fixture; import it into a test
-module)."""
+folder comparison, a studio OBJ export, and a studio session on the tiny models (a fixture;
+import it into a test module)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from core.cli import run_cli
 from tests._tiny_models import weight_args
 
-__all__ = ["replay_cli", "same_folders", "tiny_session"]
+__all__ = ["replay_cli", "same_folders", "studio_export", "tiny_session"]
 
 
 def replay_cli(manifest: Path, out: Path, weights, capsys) -> tuple[int, str]:
@@ -29,6 +30,18 @@ def same_folders(a: Path, b: Path) -> list[str]:
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     return names
+
+
+def studio_export(qtbot, s, out: Path) -> dict:
+    """Export the studio session ``s``'s motion as OBJ into ``out`` once it is idle (as the
+    Export dialog does); returns the manifest written."""
+    from app.exporting import ExportController
+
+    qtbot.waitUntil(lambda: s.idle, timeout=30000)
+    s.exports = ExportController(s)
+    with qtbot.waitSignal(s.exports.finished, timeout=30000):
+        assert s.export("obj", str(out))
+    return json.loads((out / "manifest.json").read_text())
 
 
 @pytest.fixture

@@ -15,7 +15,12 @@ from core.assets import load_face, load_landmarks
 from core.cli import run_cli
 from core.fit.remesh import remesh_template
 from tests._polygon_face import write_polygon_face
-from tests._replay import replay_cli, same_folders, tiny_session  # noqa: F401 - a fixture
+from tests._replay import (  # noqa: F401 - a fixture
+    replay_cli,
+    same_folders,
+    studio_export,
+    tiny_session,
+)
 from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
@@ -130,7 +135,6 @@ def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     capsys,
 ):
     from app.any_face_ui import use_any_face
-    from app.exporting import ExportController
     from core.fit.any_face import open_face
 
     d = poly_face
@@ -140,10 +144,8 @@ def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     assert s.face.user is not None
     s.generate("surprised", 2)
     qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
-    s.exports = ExportController(s)
     out = tmp_path / "studio"
-    with qtbot.waitSignal(s.exports.finished, timeout=30000):
-        assert s.export("obj", str(out))
+    studio_export(qtbot, s, out)
     capsys.readouterr()
     rc, err = replay_cli(out / "manifest.json", tmp_path / "r", tiny_weights, capsys)
     assert rc == 0, err
@@ -161,7 +163,6 @@ def test_studio_export_after_neutralize_on_a_users_face_replays_byte_for_byte(
     """Sliders, then Face ▸ Neutralize re-binds the user's face (a new fit and base mesh): the
     export's fit file carries both, and replay writes the same bytes; a damaged base refused."""
     from app.any_face_ui import use_any_face
-    from app.exporting import ExportController
     from core.fit.any_face import open_face
 
     d = poly_face
@@ -173,10 +174,8 @@ def test_studio_export_after_neutralize_on_a_users_face_replays_byte_for_byte(
     assert s.face.user.rebased
     s.generate("surprised", 2)
     qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
-    s.exports = ExportController(s)
     out = tmp_path / "studio"
-    with qtbot.waitSignal(s.exports.finished, timeout=30000):
-        assert s.export("obj", str(out))
+    studio_export(qtbot, s, out)
     with np.load(out / "face_fit.npz") as z:
         np.testing.assert_array_equal(z["mesh_vertices"], s.face.user.mesh.vertices)
     capsys.readouterr()

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from core.cli import run_cli
-from tests._replay import replay_cli, same_folders, tiny_session  # noqa: F401 - a fixture
+from tests._replay import (  # noqa: F401 - a fixture
+    replay_cli,
+    same_folders,
+    studio_export,
+    tiny_session,
+)
 from tests._tiny_models import tiny_weights, weight_args  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
@@ -72,16 +77,6 @@ def test_cli_sequence_and_transfer_exports_replay_byte_for_byte(
     assert not (tmp_path / "x").exists()
 
 
-def _studio_export(qtbot, s, out):
-    from app.exporting import ExportController
-
-    qtbot.waitUntil(lambda: s.idle, timeout=30000)
-    s.exports = ExportController(s)
-    with qtbot.waitSignal(s.exports.finished, timeout=30000):
-        assert s.export("obj", str(out))
-    return json.loads((out / "manifest.json").read_text())
-
-
 def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     tiny_session,  # noqa: F811
     tiny_weights,  # noqa: F811
@@ -96,7 +91,7 @@ def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     apps.set_clips([Clip("happy", 3, 0.35), Clip("neutral", 0, 0.25, 0.2)])
     apps.build_timeline()
     qtbot.waitUntil(lambda: s.source.kind == "sequence", timeout=30000)
-    man = _studio_export(qtbot, s, tmp_path / "seq")
+    man = studio_export(qtbot, s, tmp_path / "seq")
     assert man["replay"]["face"]["sliders"] == {"age": 0.8, "nose-scale-horiz": 0.4}
     assert man["replay"]["source"]["clips"][1]["transition"] == 0.2
     rc, err = replay_cli(tmp_path / "seq/manifest.json", tmp_path / "seq2", tiny_weights, capsys)
@@ -107,7 +102,7 @@ def test_studio_timeline_on_a_slider_face_and_transfer_replay_byte_for_byte(
     apps.transfer(str(src), "srvf", source_fps=40.0, stabilize=False, align=True)
     qtbot.waitUntil(lambda: s.source.kind == "transfer", timeout=30000)
     assert s.n_motion_frames == 15  # 20 frames at 40 fps -> 0.475 s at 30 fps
-    man = _studio_export(qtbot, s, tmp_path / "tr")
+    man = studio_export(qtbot, s, tmp_path / "tr")
     assert man["motion"]["source_fps"] == 40 and man["motion"]["mode"] == "srvf"
     rc, err = replay_cli(tmp_path / "tr/manifest.json", tmp_path / "tr2", tiny_weights, capsys)
     assert rc == 0, err
@@ -134,7 +129,7 @@ def test_studio_export_on_a_neutralized_face_replays_byte_for_byte(
     qtbot.waitUntil(lambda: s.face.name.endswith("(neutralized)"), timeout=30000)
     s.generate("surprised", 1, 10)
     qtbot.waitUntil(lambda: s.source.kind == "generate" and s.idle, timeout=30000)
-    man = _studio_export(qtbot, s, tmp_path / "n")
+    man = studio_export(qtbot, s, tmp_path / "n")
     assert "vertices_f32le_b64" in man["replay"]["face"]  # no file, no recipe: embedded
     rc, err = replay_cli(tmp_path / "n/manifest.json", tmp_path / "n2", tiny_weights, capsys)
     assert rc == 0, err
