@@ -38,9 +38,9 @@ def _on_screen(widget) -> np.ndarray:
     return _rgb(screen.grabWindow(0, g.x(), g.y(), widget.width(), widget.height()).toImage())
 
 
-@pytest.fixture
-def view(qtbot, monkeypatch):
-    monkeypatch.delenv("S2D_DIRECT_PRESENT", raising=False)
+def _shown_view(qtbot, size: tuple[int, int], background: str | None = None):
+    """(top widget, interactor): a white sphere in a StudioInteractor with the direct present
+    asked for, shown at ``size`` and exposed."""
     top = QWidget()
     layout = QVBoxLayout(top)
     p = StudioInteractor(top, auto_update=False, multi_samples=0)
@@ -48,11 +48,20 @@ def view(qtbot, monkeypatch):
     layout.addWidget(p)
     p.enable_direct_present()
     p.add_mesh(pv.Sphere(), color="white")
+    if background is not None:
+        p.set_background(background)
     opaque_background(p)
     qtbot.addWidget(top)
-    top.resize(420, 300)
+    top.resize(*size)
     top.show()
     qtbot.waitExposed(top)
+    return top, p
+
+
+@pytest.fixture
+def view(qtbot, monkeypatch):
+    monkeypatch.delenv("S2D_DIRECT_PRESENT", raising=False)
+    top, p = _shown_view(qtbot, (420, 300))
     qtbot.waitUntil(lambda: p.presenter is not None and p.presenter.active, timeout=5000)
     yield top, p
     p.close()
@@ -158,19 +167,7 @@ def test_a_present_that_does_not_show_falls_back_to_qt(qtbot, monkeypatch):
     from app.widgets import direct_present
 
     monkeypatch.setattr(direct_present.DirectPresenter, "_blit", lambda self, ctx, rw: None)
-    top = QWidget()
-    layout = QVBoxLayout(top)
-    p = StudioInteractor(top, auto_update=False, multi_samples=0)
-    make_native(p)
-    layout.addWidget(p)
-    p.enable_direct_present()
-    p.add_mesh(pv.Sphere(), color="white")
-    p.set_background("red")
-    opaque_background(p)
-    qtbot.addWidget(top)
-    top.resize(320, 240)
-    top.show()
-    qtbot.waitExposed(top)
+    _top, p = _shown_view(qtbot, (320, 240), background="red")
     qtbot.waitUntil(lambda: p.presenter.failed, timeout=5000)
     assert not p.presenter.active and not p.presenter._window.isVisible()
     p.set_background("blue")

@@ -31,13 +31,22 @@ print('ok')
 """
 
 
-def test_pyvista_imports_without_pyplot_until_it_is_used():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "QT_API": "pyside6"}
+def _fresh_python(script: str, timeout: float = 120, **env: str) -> list[str]:
+    """The words ``script`` prints in a fresh interpreter (the project on its path, ``env``
+    added); it must exit 0."""
     run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["10", "ok"]
+    return run.stdout.split()
+
+
+def test_pyvista_imports_without_pyplot_until_it_is_used():
+    assert _fresh_python(SCRIPT, MPLBACKEND="Agg", QT_API="pyside6") == ["10", "ok"]
 
 
 LOADS = """
@@ -54,12 +63,7 @@ def test_loading_the_models_imports_no_dynamo_or_sympy():
     """The loaders build each model on the meta device first (a shape check); an op there that
     has no C++ meta kernel runs torch's Python refs, which import dynamo and sympy: ~2 s of
     every start (studio worker, generate)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [sys.executable, "-c", LOADS], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["none"]
+    assert _fresh_python(LOADS, timeout=300) == ["none"]
 
 
 WINDOW = """
@@ -72,9 +76,4 @@ print(" ".join(m for m in ("torch", "core.pipeline") if m in sys.modules) or "no
 def test_the_window_modules_do_not_import_torch():
     """torch (~1.5 s) is imported by the worker while the window is already on screen; an
     import of core.pipeline at module level in app/ made the window appear 1.4 s later."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
-    run = subprocess.run(
-        [sys.executable, "-c", WINDOW], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["none"]
+    assert _fresh_python(WINDOW, QT_QPA_PLATFORM="offscreen") == ["none"]
