@@ -78,6 +78,7 @@ class Backend:
         self.motions = LruCache(MOTION_CACHE)
         self.base_frames = LruCache(BASE_CACHE_FRAMES)
         self._threads_set = False
+        self._repair = self._repair_of = None  # the fold repair of this pipeline (made once)
         #: CPU time (ms) of a single-face decode, measured after loading (None before):
         #: the session decodes drags on the GUI thread when this is small (app.sculpting).
         self.inline_decode_ms: float | None = None
@@ -225,7 +226,7 @@ class Backend:
             ref = EditReference.concatenate([known[t] for t in frames])
         lm = np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3)
         dec = np.asarray(pipe.decode_edit(neutral, lm, ref), np.float32)
-        return apply_residual(base.vertices[frames], dec, ref.dense)
+        return apply_residual(base.vertices[frames], dec, ref.dense, self._fold_repair())
 
     def decode_motion(self, neutral: np.ndarray, base: Motion, offsets: np.ndarray) -> np.ndarray:
         """Committed faces (T, V, 3) of ``base`` with landmark ``offsets`` (T, 68, 3): the
@@ -239,7 +240,16 @@ class Backend:
             base.landmarks,
             offsets,
             pipeline_edit(self.pipeline),
+            self._fold_repair(),
         )
+
+    def _fold_repair(self):
+        """The pipeline's fold repair (:meth:`core.pipeline.S2DPipeline.fold_repair`), made
+        once per pipeline."""
+        pipe = self.pipeline
+        if self._repair_of is not pipe:
+            self._repair, self._repair_of = pipe.fold_repair(), pipe
+        return self._repair
 
 
 def _gil_free(pipeline):

@@ -154,6 +154,8 @@ class S2DPipeline:
 
     #: traces of the edit decode (:class:`_EditDecode`) by batch size, like ``_traces``
     _edit_traces: dict | None = field(default=None, repr=False, compare=False)
+    #: (V,) bool, the vertices a fold repair keeps fixed (made on first use)
+    _fixed: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._dense = _DenseDecode(self.decoder, self.normalization, self.landmarks.indices)
@@ -358,6 +360,20 @@ class S2DPipeline:
     def _forward_edit(self, neutral, targets, ref_targets, ref_learned, ref_gate):
         args = (neutral, targets, ref_targets, ref_learned, ref_gate)
         return self._call(self._edit_traces, self._edit, args, ("edit",))
+
+    def fold_repair(self, iterations: int | None = None):
+        """The fold repair of this decoder's template (:class:`core.geometry.fold_repair.FoldRepair`):
+        the landmarks and the skin its residual anchors stay fixed; ``iterations`` default
+        :data:`~core.geometry.fold_repair.FOLD_REPAIR_ITERATIONS`."""
+        from core.geometry.fold_repair import FOLD_REPAIR_ITERATIONS, FoldRepair
+        from core.models.landmark_residual import anchored_vertices
+
+        if self._fixed is None:
+            fixed = anchored_vertices(self.face.vertices, self.face.faces, self.landmarks.indices)
+            fixed[np.asarray(self.landmarks.indices)] = True
+            self._fixed = fixed
+        n = FOLD_REPAIR_ITERATIONS if iterations is None else iterations
+        return FoldRepair(self.face.faces, self._fixed, n)
 
     @torch.inference_mode()
     def edit_reference(self, neutral, landmarks, batch: int = 30) -> EditReference:

@@ -143,6 +143,7 @@ def test_replay_recreates_the_studio_obj_export_byte_for_byte(
     assert [next(iter(e)) for e in man["replay"]["edits"]] == ["drag", "drag", "reset", "drag"]
     assert man["replay"]["source"]["kind"] == "generate" and man["replay"]["source"]["side"]
     assert man["replay"]["edit_gate"] == "edit"  # the studio's per-edit gate
+    assert man["replay"]["fold_repair"] == 2  # and its fold repair (iterations)
     _error_paths(studio_export, weights, tmp_path, capsys)
 
 
@@ -193,6 +194,10 @@ def _error_paths(studio_export, weights, tmp_path, capsys):
     fails(
         _write(tmp_path / "g.json", {**man, "replay": {**man["replay"], "edit_gate": "all"}}),
         "edit gate: expected one of",
+    )
+    fails(
+        _write(tmp_path / "r.json", {**man, "replay": {**man["replay"], "fold_repair": -1}}),
+        "fold repair: expected a whole number",
     )
     fails(studio_export / "manifest.json", "already exists", dest=studio_export)
 

@@ -34,6 +34,7 @@ from core.edit.residual import (
     pipeline_edit,
 )
 from core.errors import InvalidInputError, MissingWeightsError
+from core.geometry.fold_repair import FOLD_REPAIR_ITERATIONS, check_fold_repair
 
 __all__ = [
     "REPLAY_VERSION",
@@ -92,6 +93,7 @@ def replay_section(
     decoder_batches=STUDIO_TRACED_BATCHES,
     torch_threads: int = 1,
     edit_gate: str = DEFAULT_EDIT_GATE,
+    fold_repair: int = FOLD_REPAIR_ITERATIONS,
 ) -> dict:
     """The manifest section :func:`replay` reads.
 
@@ -101,7 +103,9 @@ def replay_section(
     ``{"sliders": {...}}``, read by the ``make_face`` hook); decoder_batches, torch_threads :
     how the decoder ran (the studio: traced, one thread; the CLI: eager, ``[]``); edit_gate :
     how edits were decoded (:data:`core.edit.residual.EDIT_GATES`; a manifest without it was
-    written before the per-edit gate and replays with ``"whole"``).
+    written before the per-edit gate and replays with ``"whole"``); fold_repair : the
+    iterations of the fold repair of edited frames (:mod:`core.geometry.fold_repair`; 0: none,
+    what a manifest without it replays with).
     """
     return {
         "version": REPLAY_VERSION,
@@ -117,6 +121,7 @@ def replay_section(
         "decoder_batches": [int(b) for b in decoder_batches],
         "torch_threads": int(torch_threads),
         "edit_gate": check_edit_gate(edit_gate),
+        "fold_repair": check_fold_repair(fold_repair),
         "uv": bool(uv),
     }
 
@@ -289,6 +294,7 @@ def replay(
     rep = data["replay"]
     edits = [edit_from_json(e) for e in rep["edits"]]  # malformed edits fail before any work
     gate = check_edit_gate(rep.get("edit_gate", "whole"))  # older manifests: the whole input
+    repair_iterations = check_fold_repair(rep.get("fold_repair", 0))  # older: no repair
     check_destination(out_dir, overwrite=overwrite, folder=True)
     template, lms = load_face(), load_landmarks()
     user = None
@@ -316,7 +322,10 @@ def replay(
         return np.asarray(pipe.decode(nv, lm), dtype=np.float32)
 
     edit = pipeline_edit(pipe) if gate == "edit" else None
-    frames = decode_edited_motion(decode, neutral, base.vertices, base.landmarks, offsets, edit)
+    repair = pipe.fold_repair(repair_iterations) if repair_iterations else None
+    frames = decode_edited_motion(
+        decode, neutral, base.vertices, base.landmarks, offsets, edit, repair
+    )
     keep = {
         k: v
         for k, v in data.items()

@@ -77,10 +77,21 @@ def pipeline_edit(pipeline) -> EditDecode:
 
 
 def apply_residual(
-    reference_vertices: np.ndarray, decoded: np.ndarray, decoded_reference: np.ndarray
+    reference_vertices: np.ndarray,
+    decoded: np.ndarray,
+    decoded_reference: np.ndarray,
+    repair=None,
 ) -> np.ndarray:
-    """``V_ref + (D(X) - D(X_ref))``; arrays broadcast as (n, V, 3) or (V, 3)."""
-    return reference_vertices + (decoded - decoded_reference)
+    """``V_ref + (D(X) - D(X_ref))``; arrays broadcast as (n, V, 3) or (V, 3).
+
+    ``repair``: a :class:`core.geometry.fold_repair.FoldRepair`; the triangles the edit turned
+    over (relative to ``V_ref``) are relaxed, the rest of the face and the landmarks stay.
+    """
+    out = reference_vertices + (decoded - decoded_reference)
+    if repair is None:
+        return out
+    rest = np.asarray(reference_vertices)
+    return repair(rest, np.asarray(out).reshape((-1,) + rest.shape[-2:])).reshape(out.shape)
 
 
 def decode_edited_motion(
@@ -90,6 +101,7 @@ def decode_edited_motion(
     base_landmarks: np.ndarray,
     offsets: np.ndarray,
     edit: EditDecode | None = None,
+    repair=None,
 ) -> np.ndarray:
     """Faces (T, V, 3) float32, read-only, of a base motion with landmark ``offsets``.
 
@@ -102,6 +114,7 @@ def decode_edited_motion(
     decode : callable (neutral (V, 3), landmarks (n, K, 3)) -> (n, V, 3)
     neutral : (V, 3) float; base_vertices : (T, V, 3); base_landmarks, offsets : (T, K, 3)
     edit : the per-edit decode (:func:`pipeline_edit`); None: ``decode`` of both (gate "whole")
+    repair : the fold repair of :func:`apply_residual` (None: none, as before the eighth session)
     """
     frames = edited_frames(offsets)
     if frames.size == 0:
@@ -114,6 +127,6 @@ def decode_edited_motion(
     else:
         d_x, d_ref = (np.asarray(a, np.float32) for a in edit(neutral, x, x_ref))
     out = np.array(base_vertices, dtype=np.float32)
-    out[frames] = apply_residual(out[frames], d_x, d_ref)
+    out[frames] = apply_residual(out[frames], d_x, d_ref, repair)
     out.setflags(write=False)
     return out

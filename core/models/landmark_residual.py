@@ -22,6 +22,7 @@ __all__ = [
     "BASIS_FILE",
     "cotangent_laplacian",
     "biharmonic_basis",
+    "anchored_vertices",
     "compute_basis",
     "template_key",
     "write_basis_file",
@@ -155,6 +156,17 @@ def compute_basis(vertices, faces, landmark_idx, anchor_distance: float = ANCHOR
     """Solve the template's basis: (V, K) float32. The largest connected component is the
     skin; other components, and skin farther than ``anchor_distance`` from every landmark,
     are anchored."""
+    v = np.asarray(vertices, np.float64)
+    idx = np.asarray(landmark_idx, np.int64)
+    anchored = anchored_vertices(v, faces, idx, anchor_distance)
+    return biharmonic_basis(v, faces, idx, anchored).astype(np.float32)
+
+
+def anchored_vertices(
+    vertices, faces, landmark_idx, anchor_distance: float = ANCHOR_DISTANCE
+) -> np.ndarray:
+    """(V,) bool: the vertices the residual holds still — every component but the largest (the
+    skin) and the skin farther than ``anchor_distance`` from every landmark (never a landmark)."""
     from core.mesh.topology import connected_components
 
     v = np.asarray(vertices, np.float64)
@@ -164,7 +176,7 @@ def compute_basis(vertices, faces, landmark_idx, anchor_distance: float = ANCHOR
     d = np.sqrt(((v[:, None, :] - v[idx][None]) ** 2).sum(-1)).min(1)  # (V,) to the landmarks
     anchored = ~skin | (d > anchor_distance)
     anchored[idx] = False
-    return biharmonic_basis(v, faces, idx, anchored).astype(np.float32)
+    return anchored
 
 
 def _shipped_basis(key: str, path=None) -> np.ndarray | None:

@@ -1,7 +1,8 @@
 """Benchmark: drag robustness of the decoder (issue 10's protocol, :mod:`core.eval.drag`).
 
 Each of the 68 landmarks is dragged by 5, 10 and 15 mm in ±x and ±z (the frontal view plane)
-with the other 67 at rest, on the default face, and decoded like ``python main.py decode``.
+with the other 67 at rest, on the default face, and decoded as the studio decodes a drag of
+the neutral face (``--decode``: per-edit gate and fold repair; or ``python main.py decode``).
 Clean = at most 10 of the 8566 triangles flipped and no vertex moving more than 2.5x the drag.
 
 Run from the repository root::
@@ -11,6 +12,7 @@ Run from the repository root::
     python tests/benchmarks/bench_drag.py --baselines            # + biharmonic-only rows
     python tests/benchmarks/bench_drag.py --mode smooth          # the studio's smooth drags
     python tests/benchmarks/bench_drag.py --mode coherent        # the prior's coherent drags
+    python tests/benchmarks/bench_drag.py --decode no-repair     # without the fold repair
 
 ``--mode`` says how the drag moves the other landmarks (``core.sculpt.DragPlan``): ``direct``
 (the protocol: they stay), ``smooth`` (neighbours within ``--radius`` follow) or ``coherent``
@@ -53,11 +55,26 @@ def run(decode, face, landmark_idx, distances_mm=DISTANCES_MM, landmarks=None, s
     return out
 
 
-def _pipeline_decoder(weights):
+def _pipeline_decoder(weights, decode: str = "studio"):
+    """decode(targets) of the shipped pipeline: ``studio``, the studio's decode of a drag on
+    the neutral face (per-edit gate and fold repair: ``S2DPipeline.decode_edit`` and
+    ``core.edit.residual.apply_residual``); ``no-repair``, the same without the fold repair
+    (the studio before the eighth session); ``plain``, ``S2DPipeline.decode`` of the targets
+    (``python main.py decode``)."""
+    from core.edit.residual import apply_residual
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
     pipe = S2DPipeline.load(weights or DEFAULT_DECODER, device="cpu")
-    return lambda targets: pipe.decode(pipe.face.vertices, targets)
+    v0 = pipe.face.vertices
+    if decode == "plain":
+        return lambda targets: pipe.decode(v0, targets)
+    repair = pipe.fold_repair() if decode == "studio" else None
+
+    def studio(targets):
+        ref = pipe.edit_reference(v0, np.repeat(v0[None, pipe.landmarks.indices], len(targets), 0))
+        return apply_residual(v0[None], pipe.decode_edit(v0, targets, ref), ref.dense, repair)
+
+    return studio
 
 
 def drag_spread(mode: str, landmarks, radius: float | None = None):
@@ -94,6 +111,13 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--mode", choices=("direct", "smooth", "coherent"), default="direct")
     p.add_argument(
+        "--decode",
+        choices=("studio", "no-repair", "plain"),
+        default="studio",
+        help="studio: the studio's decode of a drag (per-edit gate, fold repair; default); "
+        "no-repair: without the fold repair; plain: `main.py decode` of the targets",
+    )
+    p.add_argument(
         "--radius", type=float, default=None, help="smooth radius (mm; default scaled to the face)"
     )
     args = p.parse_args(argv)
@@ -107,8 +131,8 @@ def main(argv=None) -> int:
     radius = None if args.radius is None else args.radius / 1000.0
     spread = drag_spread(args.mode, lms, radius)
     rows = {
-        f"decoder, {args.mode}": run(
-            _pipeline_decoder(args.weights), face, lms.indices, spread=spread
+        f"decoder ({args.decode}), {args.mode}": run(
+            _pipeline_decoder(args.weights, args.decode), face, lms.indices, spread=spread
         )
     }
     if args.baselines:
