@@ -245,10 +245,11 @@ class Backend:
 
     def _fold_repair(self):
         """The pipeline's fold repair (:meth:`core.pipeline.S2DPipeline.fold_repair`), made
-        once per pipeline."""
+        once per pipeline; None for a pipeline without one (edits decode unrepaired)."""
         pipe = self.pipeline
         if self._repair_of is not pipe:
-            self._repair, self._repair_of = pipe.fold_repair(), pipe
+            make = getattr(pipe, "fold_repair", None)
+            self._repair, self._repair_of = (make() if make else None), pipe
         return self._repair
 
 

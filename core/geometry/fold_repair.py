@@ -6,7 +6,8 @@ its neighbour — asks that interpolation for a tent it cannot make without turn
 over. :func:`repair_folds` finds the triangles of a deformed mesh whose normal turned over
 relative to a rest shape and, only there, relaxes the skin within ``radius`` of them with
 libigl's as-rigid-as-possible deformation (Sorkine & Alexa 2007, a few local/global
-iterations started from the deformed mesh). Everything else stays where it was: the fixed
+iterations started from the deformed mesh), kept only if it leaves fewer triangles turned
+over than it found. Everything else stays where it was: the fixed
 vertices (the landmarks, which keep landing exactly, and the anchored skin) and the skin
 farther than ``radius`` from a fold. A mesh without folds is returned unchanged.
 
@@ -91,6 +92,8 @@ def repair_folds(
     moved[b] = False
     repaired = out.copy()
     repaired[verts[moved]] = solved[moved]
+    if flipped_faces(rest, repaired, f).sum() >= n:  # never worse than the input
+        return out, n
     return repaired, n
 
 

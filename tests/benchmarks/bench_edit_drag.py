@@ -8,7 +8,10 @@ the neutral face, and decoded with the residual convention of :mod:`core.edit.re
 - ``whole``: ``D`` gates the whole edited input (the studio before the per-edit gate): a large
   drag closes the gate and fades the expression's learned detail with it;
 - ``edit``: ``S2DPipeline.decode_edit``: the base keeps its gate and learned detail, only the
-  change of the learned part is faded by how unusual the edit's own displacement is.
+  change of the learned part is faded by how unusual the edit's own displacement is;
+- ``edit+repair``: the same with the fold repair of the triangles the edit turned over
+  (``S2DPipeline.fold_repair``, :mod:`core.geometry.fold_repair`): the studio since the eighth
+  session.
 
 Measured per drag, relative to the undragged base frame: clean (at most 10 flipped triangles,
 no vertex moving more than 2.5× the drag), the landmark reached (mm), and the *far change*:
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 LABELS = ("neutral", "happy", "surprised", "mouth_open")
-GATES = ("whole", "edit")
+GATES = ("whole", "edit", "edit+repair")
 
 
 def apex_frame(gen, label: str, neutral: np.ndarray, seed: int = 0):
@@ -58,6 +61,7 @@ def measure(pipe, face, base_v, base_lm, spread, far_mm: float, distances=(5, 10
     interp = v0 + pipe.decoder.residual.apply_numpy((base_lm - v0[idx])[None])[0]  # linear
     detail = np.linalg.norm(ref1.dense[0] - interp, axis=-1)  # (V,) learned detail, metres
     out = {g: {} for g in GATES}
+    repair = pipe.fold_repair()
     for mm in distances:
         d = mm / 1000.0
         targets, lm, dirs = drag_targets(base_lm.astype(np.float64), d, None, spread)
@@ -67,7 +71,8 @@ def measure(pipe, face, base_v, base_lm, spread, far_mm: float, distances=(5, 10
             dec = (
                 pipe.decode(v0, targets) if gate == "whole" else pipe.decode_edit(v0, targets, ref)
             )
-            faces = apply_residual(base_v[None], dec, ref.dense).astype(np.float64)
+            fix = repair if gate == "edit+repair" else None
+            faces = apply_residual(base_v[None], dec, ref.dense, fix).astype(np.float64)
             res = score_drags(
                 base_v.astype(np.float64), face.faces, idx, faces, targets, lm, dirs, d
             )
@@ -115,13 +120,13 @@ def main(argv=None) -> int:
 
 def _print(name: str, by_gate: dict) -> None:
     print(
-        f"{'drags on':20s} {'gate':5s} {'mm':>3s} {'clean':>7s} {'flip max':>8s} "
+        f"{'drags on':20s} {'gate':11s} {'mm':>3s} {'clean':>7s} {'flip max':>8s} "
         f"{'worst x':>7s} {'lm err':>7s} {'far chg':>8s} {'detail':>7s} {'kept':>6s}"
     )
     for gate, by_d in by_gate.items():
         for mm, s in by_d.items():
             print(
-                f"{name:20s} {gate:5s} {mm:>3s} {s['clean_fraction']:7.1%} {s['flipped_max']:8d} "
+                f"{name:20s} {gate:11s} {mm:>3s} {s['clean_fraction']:7.1%} {s['flipped_max']:8d} "
                 f"{s['worst_vertex_ratio_max']:7.2f} {s['landmark_error_mm_max']:7.2f} "
                 f"{s['far_change_mm']:8.3f} {s['far_detail_mm']:7.3f} {s['detail_kept']:6.1%}",
                 flush=True,
