@@ -3,7 +3,7 @@ around triangles an edit turned over, everything else left where it was.
 
 Issue 10's direct drags: a landmark pulled 10 mm past a neighbour held still made the linear
 (least-bending) residual fold the skin (88.2 % of the protocol's drags clean); with the repair
-the studio's drags are 96.3 % clean (``python tests/benchmarks/bench_drag.py``).
+the studio's drags are 97.1 % clean (``python tests/benchmarks/bench_drag.py``).
 """
 
 import numpy as np
