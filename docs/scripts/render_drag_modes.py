@@ -1,9 +1,11 @@
 """docs/figures/drag_modes.png: 10 mm drags of single landmarks, direct vs smooth mode.
 
-Each column drags one landmark 10 mm in the frontal plane on the default face and decodes it
-like the studio (``S2DPipeline.decode``); the top row moves that landmark alone (*direct*), the
-bottom row lets the landmarks within ``core.sculpt.SMOOTH_RADIUS`` follow (*smooth*, the
-studio's default). Triangles that turned over are drawn dark red; their count is in the title.
+Each column drags one landmark 10 mm in the frontal plane on the default face. Top row: that
+landmark alone (*direct*) decoded without the fold repair (``S2DPipeline.decode``, the studio
+before the eighth session); middle row: the same drag decoded as the studio decodes it now (per-edit
+gate and fold repair, ``core.edit.residual.decode_edited_motion``); bottom row: the landmarks
+within ``core.sculpt.SMOOTH_RADIUS`` follow (*smooth*, the studio's default), decoded as the
+studio does. Triangles that turned over are drawn dark red; their count is in the title.
 
 Run: python docs/scripts/render_drag_modes.py [--weights W] [--out PNG]
 """
@@ -61,18 +63,32 @@ def main() -> None:
     v0 = face.vertices.astype(np.float64)
     p0 = v0[lms.indices]
     n0 = face_normals(v0, face.faces)
-    imgs = {"direct": [], "smooth": []}
+    from core.edit.residual import decode_edited_motion, pipeline_edit
+
+    repair, edit = pipe.fold_repair(), pipeline_edit(pipe)
+
+    def studio(target):
+        off = (target - p0)[None].astype(np.float32)
+        return decode_edited_motion(
+            pipe.decode, face.vertices, face.vertices[None], p0[None], off, edit, repair
+        )[0]
+
+    rows = {"direct, no repair": [], "direct": [], "smooth": []}
     for k, vec, caption in DRAGS:
         drag = 0.010 * np.asarray(vec)
-        for mode in imgs:
+        for row in rows:
+            mode = row.split(",")[0]
             plan = DragPlan(k, lms.mirror, mode, positions=p0)
             target = p0 + plan.delta(drag)
-            v = pipe.decode(face.vertices, target[None].astype(np.float32))[0]
+            if row == "direct, no repair":
+                v = pipe.decode(face.vertices, target[None].astype(np.float32))[0]
+            else:
+                v = studio(target)
             flipped = (face_normals(v, face.faces) * n0).sum(-1) < 0
             moved = np.flatnonzero(np.abs(target - p0).max(1) > 1e-6)
-            title = f"{mode}: {caption}\n{int(flipped.sum())} flipped"
-            imgs[mode].append(_view(v, face.faces, flipped, target, moved, title, p0[k]))
-    save(grid(imgs["direct"] + imgs["smooth"], len(DRAGS)), args.out)
+            title = f"{row}: {caption}\n{int(flipped.sum())} flipped"
+            rows[row].append(_view(v, face.faces, flipped, target, moved, title, p0[k]))
+    save(grid(sum(rows.values(), []), len(DRAGS)), args.out)
 
 
 if __name__ == "__main__":
