@@ -131,3 +131,37 @@ def test_a_folding_drag_of_the_shipped_decoder_is_repaired(pipe, lm, axis, sign)
     assert moved <= 2.5 * 0.010  # no vertex beyond 2.5x the drag
     off = decode_edited_motion(*args, pipe.fold_repair(0))[0]
     assert off.tobytes() == before.tobytes()  # 0 iterations: as without the repair
+
+
+def test_cli_decode_as_edit_repairs_a_folding_drag(pipe, tmp_path, capsys, monkeypatch):
+    """``main.py decode --as-edit``: landmarks decoded as an edit of the neutral face, as the
+    studio decodes a drag (fold repair included); plain ``decode`` is left as it was."""
+    from core.cli import run_cli
+    from core.pipeline import S2DPipeline
+
+    monkeypatch.setattr(S2DPipeline, "load", classmethod(lambda cls, *a, **k: pipe))
+    v0 = pipe.face.vertices
+    nl = pipe.face_landmarks(v0)
+    target = np.array(nl, np.float32)[None].repeat(2, 0)
+    target[1, 37, 0] += 0.010  # an eyelid point pushed past its neighbour
+    np.savez(tmp_path / "in.npz", neutral=v0[None].repeat(2, 0), landmarks=target)
+    outs = {}
+    for flag in ([], ["--as-edit"]):
+        out = tmp_path / f"out{len(flag)}.npz"
+        cmd = ["decode", "--input", str(tmp_path / "in.npz"), "--output", str(out), *flag]
+        assert run_cli(cmd) == 0
+        with np.load(out) as d:
+            outs[bool(flag)] = d["vertices"]
+    f = pipe.face.faces
+    plain, edit = outs[False], outs[True]
+    np.testing.assert_array_equal(plain, pipe.decode(v0, target))
+    assert flipped_faces(v0, plain[1], f).sum() > 10 >= flipped_faces(v0, edit[1], f).sum()
+    np.testing.assert_allclose(edit[0], v0, atol=1e-6)  # the unedited row: the neutral face
+    idx = np.asarray(pipe.landmarks.indices)
+    np.testing.assert_allclose(edit[1][idx], target[1], atol=1e-6)  # landmarks land exactly
+    capsys.readouterr()
+    bad = ["decode", "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "x.npz")]
+    assert run_cli([*bad, "--as-edit", "--mesh", str(tmp_path / "face.obj")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--as-edit decodes on the template" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.npz").exists()

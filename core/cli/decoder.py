@@ -10,7 +10,7 @@ from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
 from core.paths import ROOT
 
-__all__ = ["register", "cmd_decode", "cmd_train_decoder"]
+__all__ = ["register", "cmd_decode", "cmd_train_decoder", "decode_as_edit"]
 
 
 def register(sub) -> None:
@@ -29,6 +29,12 @@ def register(sub) -> None:
         help="a face mesh of any topology to decode on (fitted unless --fit)",
     )
     add_face_args(p)
+    p.add_argument(
+        "--as-edit",
+        action="store_true",
+        help="decode the landmarks as an edit of each neutral face, as the studio decodes a "
+        "drag: per-edit gate and the fold repair of skin the edit turns over",
+    )
     p.add_argument("--weights", default=None)
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_decode)
@@ -83,6 +89,8 @@ def cmd_decode(args) -> int:
 
     if (args.fit or args.landmarks) and not args.mesh:
         raise InvalidInputError("--fit/--landmarks need --mesh FACE (the mesh they belong to)")
+    if args.as_edit and args.mesh:
+        raise InvalidInputError("--as-edit decodes on the template's neutral faces, not --mesh")
     names = ("landmarks",) if args.mesh else ("neutral", "landmarks")
     arrays = read_npz(args.input, names, expected="'neutral' (B,V,3) and 'landmarks' (B,68,3)")
     neutral, lms = arrays.get("neutral"), arrays["landmarks"]
@@ -91,11 +99,36 @@ def cmd_decode(args) -> int:
         from core.cli.fit import decode_on_mesh
 
         verts = decode_on_mesh(args, pipe, lms)
+    elif args.as_edit:
+        verts = decode_as_edit(pipe, neutral, lms)
     else:
         verts = pipe.decode(neutral, lms)
     atomic_savez(args.output, {"vertices": verts})
     print(f"wrote {len(verts)} faces of {verts.shape[1]} vertices to {args.output}")
     return 0
+
+
+def decode_as_edit(pipe, neutral, landmarks):
+    """Faces (B, V, 3) of ``landmarks`` (B, 68, 3) decoded as edits of their neutral faces
+    (``neutral`` (V, 3) or (B, V, 3)), as the studio decodes drags of a neutral face: the
+    per-edit gate (``S2DPipeline.decode_edit``) and the fold repair
+    (``S2DPipeline.fold_repair``)."""
+    import numpy as np
+
+    from core.arrays import MAX_COORDINATE, check_array
+    from core.edit.residual import apply_residual
+    from core.glossary import N_LANDMARKS
+
+    nv = pipe.check_neutral(neutral)  # (1 or B, V, 3)
+    lm = check_array("landmarks", landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
+    if nv.shape[0] not in (1, lm.shape[0]):
+        raise InvalidInputError(
+            f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
+            f"{nv.shape[0]}"
+        )
+    ref = pipe.edit_reference(nv, np.broadcast_to(pipe.face_landmarks(nv), lm.shape))
+    out = apply_residual(nv, pipe.decode_edit(nv, lm, ref), ref.dense, pipe.fold_repair())
+    return np.asarray(out, np.float32)
 
 
 def cmd_train_decoder(args) -> int:
