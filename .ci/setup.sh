@@ -10,11 +10,12 @@ if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   # Qt's xcb platform plugin needs icccm/keysyms (its error message blames xcb-cursor0);
-  # the rest are usually present on Debian 12 images but cheap to ensure.
+  # the rest are usually present on Debian 12 images but cheap to ensure; libpulse0: QtMultimedia
+  # (the studio's speech sound) does not load without it.
   $SUDO apt-get install -y -qq --no-install-recommends \
     xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-randr0 \
     libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxkbcommon-x11-0 \
-    libgl1 libegl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 libxtst6 \
+    libgl1 libegl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 libxtst6 libpulse0 \
     flite fortunes >/dev/null
 fi
 
