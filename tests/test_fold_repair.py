@@ -165,3 +165,23 @@ def test_cli_decode_as_edit_repairs_a_folding_drag(pipe, tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert "--as-edit decodes on the template" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_the_studio_repairs_committed_faces_and_previews_drags_fast(pipe):
+    """The studio's backend: a drag's live preview (``decode_edited``) is decoded without the
+    repair (it costs more than a 60 Hz drag leaves); the committed faces (``decode_motion``,
+    what is shown after the drag, exported and replayed) are repaired."""
+    from app.backend import Backend
+    from core.edit.model import neutral_motion
+
+    be = Backend(pipeline=pipe)
+    v0 = pipe.face.vertices
+    base = neutral_motion(v0, pipe.landmarks.indices)
+    offsets = np.zeros_like(base.landmarks)
+    offsets[0, 62, 0] = -0.010  # the inner upper lip pushed sideways
+    live = be.decode_edited(1, v0, base, [0], base.landmarks + offsets)[0]
+    committed = be.decode_motion(v0, base, offsets)[0]
+    f = pipe.face.faces
+    assert flipped_faces(v0, live, f).sum() > 10 >= flipped_faces(v0, committed, f).sum()
+    idx = np.asarray(pipe.landmarks.indices)
+    np.testing.assert_allclose(committed[idx], live[idx], atol=1e-6)

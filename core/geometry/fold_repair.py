@@ -73,8 +73,10 @@ def repair_folds(
     n = int(flipped.sum())
     if n == 0 or iterations <= 0:
         return out, n
+    from scipy.spatial import cKDTree
+
     seeds = np.unique(f[flipped])
-    d = np.sqrt(((rest[:, None, :] - rest[seeds][None]) ** 2).sum(-1)).min(1)
+    d, _ = cKDTree(rest[seeds]).query(rest, distance_upper_bound=radius)  # inf beyond radius
     free = (d <= radius) & ~np.asarray(fixed, bool)
     if not free.any():
         return out, n
