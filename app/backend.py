@@ -226,7 +226,7 @@ class Backend:
             ref = EditReference.concatenate([known[t] for t in frames])
         lm = np.asarray(landmarks, np.float32).reshape(-1, N_LANDMARKS, 3)
         dec = np.asarray(pipe.decode_edit(neutral, lm, ref), np.float32)
-        # the live preview of a drag is not fold-repaired: the repair costs 5-20 ms per folded
+        # the live preview of a drag is not fold-repaired: the repair costs ~10 ms per folded
         # frame, more than a 60 Hz drag leaves; the committed faces (decode_motion) are
         return apply_residual(base.vertices[frames], dec, ref.dense)
 
