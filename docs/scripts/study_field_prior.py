@@ -35,14 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from scipy import sparse  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
-from core.assets import load_face, load_landmarks  # noqa: E402
-from core.data.synth import load_synth  # noqa: E402
 from core.eval.generalization import HELD_OUT_FAMILIES  # noqa: E402
 from core.mesh.topology import connected_components  # noqa: E402
 from core.models.landmark_residual import LandmarkResidual  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_unseen_ceiling import explained, family_frames, frames  # noqa: E402
+from study_unseen_ceiling import explained, family_frames, frames, load_study  # noqa: E402
 
 RADII_MM = (5, 8, 12, 18, 27, 40, 60)
 
@@ -97,12 +95,8 @@ def predict(basis, x, s):
 
 
 def main() -> None:
-    n_test = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     t0 = time.time()
-    data = load_synth()
-    face, lms = load_face(), load_landmarks()
-    mask = np.asarray(face.face_mask, bool)
-    lm_idx = np.asarray(lms.indices)
+    n_test, data, face, mask, lm_idx = load_study()
     residual = LandmarkResidual.from_face(face.vertices, face.faces, lm_idx)
     b0 = residual.basis.double().numpy()
     prior = FieldPrior(face, lm_idx)

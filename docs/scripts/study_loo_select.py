@@ -21,10 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from study_unseen_ceiling import Interp, explained, family_frames, frames  # noqa: E402
+from study_unseen_ceiling import Interp, explained, family_frames, frames, load_study  # noqa: E402
 
-from core.assets import load_face, load_landmarks  # noqa: E402
-from core.data.synth import load_synth  # noqa: E402
 from core.eval.generalization import HELD_OUT_FAMILIES  # noqa: E402
 
 
@@ -61,12 +59,9 @@ def loo_closed_form(interp: Interp, basis: np.ndarray, kw: dict) -> np.ndarray:
 
 
 def main() -> None:
-    n_test = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     t0 = time.time()
-    data = load_synth()
-    face, lms = load_face(), load_landmarks()
-    mask = np.asarray(face.face_mask, bool)
-    interp = Interp(face, np.asarray(lms.indices))
+    n_test, data, face, mask, lm_idx = load_study()
+    interp = Interp(face, lm_idx)
     rng = np.random.default_rng(0)
     test = {}
     for fam in HELD_OUT_FAMILIES:

@@ -141,13 +141,18 @@ def ridge_fit(x, y, groups, rng):
     return solve(x, y, best[1]), best[1]
 
 
-def main() -> None:
+def load_study():
+    """(n_test from argv, default 400; data; face; face-region mask (V,) bool; landmark
+    indices (K,)): what every study script here starts from."""
     n_test = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    t0 = time.time()
     data = load_synth()
     face, lms = load_face(), load_landmarks()
-    mask = np.asarray(face.face_mask, bool)
-    lm_idx = np.asarray(lms.indices)
+    return n_test, data, face, np.asarray(face.face_mask, bool), np.asarray(lms.indices)
+
+
+def main() -> None:
+    t0 = time.time()
+    n_test, data, face, mask, lm_idx = load_study()
     interp = Interp(face, lm_idx)
     b0 = interp.basis()
     rng = np.random.default_rng(0)
