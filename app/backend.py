@@ -78,7 +78,6 @@ class Backend:
         self.motions = LruCache(MOTION_CACHE)
         self.base_frames = LruCache(BASE_CACHE_FRAMES)
         self._threads_set = False
-        self._repair = self._repair_of = None  # the fold repair of this pipeline (made once)
         #: CPU time (ms) of a single-face decode, measured after loading (None before):
         #: the session decodes drags on the GUI thread when this is small (app.sculpting).
         self.inline_decode_ms: float | None = None
@@ -246,13 +245,11 @@ class Backend:
         )
 
     def _fold_repair(self):
-        """The pipeline's fold repair (:meth:`core.pipeline.S2DPipeline.fold_repair`), made
-        once per pipeline; None for a pipeline without one (edits decode unrepaired)."""
-        pipe = self.pipeline
-        if self._repair_of is not pipe:
-            make = getattr(pipe, "fold_repair", None)
-            self._repair, self._repair_of = (make() if make else None), pipe
-        return self._repair
+        """The pipeline's fold repair (:meth:`core.pipeline.S2DPipeline.fold_repair`; its
+        fixed vertices are made once per pipeline); None for a pipeline without one (edits
+        decode unrepaired)."""
+        make = getattr(self.pipeline, "fold_repair", None)
+        return make() if make else None
 
 
 def _gil_free(pipeline):

@@ -296,22 +296,20 @@ class S2DPipeline:
         except Exception as exc:  # noqa: BLE001 - e.g. a cached trace for another shape
             LOG.warning("traced decoder failed (%s); %s", exc, otherwise)
             return False
-        pairs = zip(got, ref, strict=True) if isinstance(ref, tuple) else [(got, ref)]
-        worst = max(float((g - r).abs().max()) for g, r in pairs)
-        pairs = zip(got, ref, strict=True) if isinstance(ref, tuple) else [(got, ref)]
+        pairs = list(zip(got, ref, strict=True)) if isinstance(ref, tuple) else [(got, ref)]
         if not all(torch.allclose(g, r, rtol=1e-4, atol=1e-6) for g, r in pairs):
+            worst = max(float((g - r).abs().max()) for g, r in pairs)
             LOG.warning(
                 "traced decoder disagrees with the eager one (max %.3g); %s", worst, otherwise
             )
             return False
         return True
 
-    def _targets(
-        self, neutral, landmarks, name: str = "landmarks"
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Checked neutrals (1 or B, V, 3) and targets (B, K, 3), float32."""
+    def check_targets(self, neutral, landmarks) -> tuple[np.ndarray, np.ndarray]:
+        """Checked neutrals (1 or B, V, 3) and target landmarks (B, K, 3), float32; a one-line
+        InvalidInputError otherwise."""
         nv = self.check_neutral(neutral)
-        lm = check_array(name, landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
+        lm = check_array("landmarks", landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
         if nv.shape[0] not in (1, lm.shape[0]):
             raise InvalidInputError(
                 f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
@@ -354,7 +352,7 @@ class S2DPipeline:
 
         ``neutral`` is (V, 3) (shared) or (B, V, 3) (one per target).
         """
-        nv, lm = self._targets(neutral, landmarks)
+        nv, lm = self.check_targets(neutral, landmarks)
         return self._batched(nv, (lm,), self._forward, batch)[0]
 
     def _forward_edit(self, neutral, targets, ref_targets, ref_learned, ref_gate):
@@ -379,7 +377,7 @@ class S2DPipeline:
     def edit_reference(self, neutral, landmarks, batch: int = 30) -> EditReference:
         """The reference of later edits of ``landmarks`` (B, 68, 3): their decode (as
         :meth:`decode`) with the decoder's learned part and gate (see :meth:`decode_edit`)."""
-        nv, lm = self._targets(neutral, landmarks)
+        nv, lm = self.check_targets(neutral, landmarks)
         ref = np.broadcast_to(self.face_landmarks(nv), lm.shape).astype(np.float32)  # x_ref = 0
         zeros = np.zeros((len(lm), self.n_vertices, 3), np.float32)
         gate = np.zeros(len(lm), np.float32)
@@ -396,7 +394,7 @@ class S2DPipeline:
         edit's own displacement ``landmarks − reference.landmarks`` is
         (``ResidualDecoder.edit``). Equal landmarks give ``reference.dense``.
         """
-        nv, lm = self._targets(neutral, landmarks)
+        nv, lm = self.check_targets(neutral, landmarks)
         if reference.landmarks.shape != lm.shape:
             raise InvalidInputError(
                 f"edit reference: expected {lm.shape[0]} reference frame(s), found "

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from core.assets import load_face, load_landmarks
-from core.eval.drag import MAX_FLIPPED, MAX_VERTEX_RATIO, drag_targets, face_normals, score_drags
+from core.eval.drag import MAX_FLIPPED, MAX_VERTEX_RATIO, drag_targets, score_drags
+from core.geometry.fold_repair import face_normals
 from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
 pytestmark = pytest.mark.skipif(not DEFAULT_DECODER.is_file(), reason="no shipped decoder")

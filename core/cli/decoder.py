@@ -10,7 +10,7 @@ from core.cli.fit import add_face_args
 from core.errors import InvalidInputError
 from core.paths import ROOT
 
-__all__ = ["register", "cmd_decode", "cmd_train_decoder", "decode_as_edit"]
+__all__ = ["register", "cmd_decode", "cmd_train_decoder"]
 
 
 def register(sub) -> None:
@@ -100,35 +100,14 @@ def cmd_decode(args) -> int:
 
         verts = decode_on_mesh(args, pipe, lms)
     elif args.as_edit:
+        from core.edit.residual import decode_as_edit
+
         verts = decode_as_edit(pipe, neutral, lms)
     else:
         verts = pipe.decode(neutral, lms)
     atomic_savez(args.output, {"vertices": verts})
     print(f"wrote {len(verts)} faces of {verts.shape[1]} vertices to {args.output}")
     return 0
-
-
-def decode_as_edit(pipe, neutral, landmarks):
-    """Faces (B, V, 3) of ``landmarks`` (B, 68, 3) decoded as edits of their neutral faces
-    (``neutral`` (V, 3) or (B, V, 3)), as the studio decodes drags of a neutral face: the
-    per-edit gate (``S2DPipeline.decode_edit``) and the fold repair
-    (``S2DPipeline.fold_repair``)."""
-    import numpy as np
-
-    from core.arrays import MAX_COORDINATE, check_array
-    from core.edit.residual import apply_residual
-    from core.glossary import N_LANDMARKS
-
-    nv = pipe.check_neutral(neutral)  # (1 or B, V, 3)
-    lm = check_array("landmarks", landmarks, (None, N_LANDMARKS, 3), limit=MAX_COORDINATE)
-    if nv.shape[0] not in (1, lm.shape[0]):
-        raise InvalidInputError(
-            f"expected one neutral face or one per landmark set ({lm.shape[0]}), found "
-            f"{nv.shape[0]}"
-        )
-    ref = pipe.edit_reference(nv, np.broadcast_to(pipe.face_landmarks(nv), lm.shape))
-    out = apply_residual(nv, pipe.decode_edit(nv, lm, ref), ref.dense, pipe.fold_repair())
-    return np.asarray(out, np.float32)
 
 
 def cmd_train_decoder(args) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "STUDIO_TRACED_BATCHES",
     "apply_residual",
     "check_edit_gate",
+    "decode_as_edit",
     "decode_edited_motion",
     "pipeline_edit",
 ]
@@ -130,3 +131,16 @@ def decode_edited_motion(
     out[frames] = apply_residual(out[frames], d_x, d_ref, repair)
     out.setflags(write=False)
     return out
+
+
+def decode_as_edit(pipeline, neutral, landmarks, repair: bool = True) -> np.ndarray:
+    """Faces (B, V, 3) float32 of ``landmarks`` (B, K, 3) decoded as edits of their neutral
+    faces (``neutral`` (V, 3) or (B, V, 3)), as the studio decodes a drag of a neutral face:
+    the per-edit gate (``S2DPipeline.decode_edit``) and, with ``repair``, the fold repair
+    (``S2DPipeline.fold_repair``) of what the edit turns over."""
+    nv, lm = pipeline.check_targets(neutral, landmarks)
+    ref = pipeline.edit_reference(nv, np.broadcast_to(pipeline.face_landmarks(nv), lm.shape))
+    fix = pipeline.fold_repair() if repair else None
+    return np.asarray(
+        apply_residual(nv, pipeline.decode_edit(nv, lm, ref), ref.dense, fix), np.float32
+    )

@@ -2,7 +2,8 @@
 
 Protocol (issue 10): every one of the 68 landmarks is moved by ``d`` in ±x and ±z (the frontal
 view plane; the face looks along -y) while the other 67 stay at their neutral positions; the
-targets are decoded like ``python main.py decode`` does. A drag is **clean** when at most
+benchmark decodes the targets as the studio decodes a drag (``python main.py decode
+--as-edit``, :func:`core.edit.residual.decode_as_edit`). A drag is **clean** when at most
 :data:`MAX_FLIPPED` of the triangles turned over (the face normal's dot product with its
 neutral normal is negative) and no vertex moved more than :data:`MAX_VERTEX_RATIO` times the
 drag. The dragged landmark's distance to its target says whether the drag was followed.
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.geometry.fold_repair import flipped_faces
+
 __all__ = [
     "MAX_FLIPPED",
     "MAX_VERTEX_RATIO",
     "DIRECTIONS",
     "DragResult",
     "drag_targets",
-    "face_normals",
     "score_drags",
     "summarize_drags",
 ]
@@ -60,13 +62,6 @@ class DragResult:
         return (self.flipped <= MAX_FLIPPED) & (self.worst_ratio <= MAX_VERTEX_RATIO)
 
 
-def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Unnormalised triangle normals: vertices (..., V, 3), faces (F, 3) → (..., F, 3)."""
-    v = np.asarray(vertices, np.float64)
-    a, b, c = v[..., faces[:, 0], :], v[..., faces[:, 1], :], v[..., faces[:, 2], :]
-    return np.cross(b - a, c - a)
-
-
 def drag_targets(
     neutral_landmarks: np.ndarray, distance: float, landmarks=None, spread=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,9 +98,7 @@ def score_drags(
     distance: float,
 ) -> DragResult:
     """Measure decoded drags: neutral (V, 3), decoded (N, V, 3), targets (N, 68, 3)."""
-    n0 = face_normals(neutral, faces)  # (F, 3)
-    n1 = face_normals(decoded, faces)  # (N, F, 3)
-    flipped = ((n1 * n0[None]).sum(-1) < 0).sum(-1)
+    flipped = flipped_faces(neutral, decoded, faces).sum(-1)  # (N,)
     motion = np.linalg.norm(decoded - neutral[None], axis=-1).max(-1)  # (N,)
     rows = np.arange(len(decoded))
     got = decoded[rows, np.asarray(landmark_idx)[landmark]]  # (N, 3)

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_FOLD_REPAIR_ITERATIONS",
     "FoldRepair",
     "check_fold_repair",
+    "face_normals",
     "flipped_faces",
     "repair_folds",
 ]
@@ -37,17 +38,18 @@ FOLD_REPAIR_RADIUS = 0.02
 MAX_FOLD_REPAIR_ITERATIONS = 50
 
 
+def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Unnormalised triangle normals: vertices (..., V, 3), faces (F, 3) → (..., F, 3)."""
+    v = np.asarray(vertices, np.float64)
+    a, b, c = v[..., faces[:, 0], :], v[..., faces[:, 1], :], v[..., faces[:, 2], :]
+    return np.cross(b - a, c - a)
+
+
 def flipped_faces(rest: np.ndarray, deformed: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Triangles whose normal turned over: rest (V, 3), deformed (..., V, 3) → (..., F) bool."""
+    """Triangles whose normal turned over: rest (..., V, 3), deformed (..., V, 3) → (..., F)
+    bool (the normals' dot product is negative)."""
     f = np.asarray(faces, np.int64)
-
-    def normals(v):
-        v = np.asarray(v, np.float64)
-        return np.cross(
-            v[..., f[:, 1], :] - v[..., f[:, 0], :], v[..., f[:, 2], :] - v[..., f[:, 0], :]
-        )
-
-    return (normals(rest) * normals(deformed)).sum(-1) < 0
+    return (face_normals(rest, f) * face_normals(deformed, f)).sum(-1) < 0
 
 
 def repair_folds(
@@ -57,19 +59,22 @@ def repair_folds(
     fixed: np.ndarray,
     radius: float = FOLD_REPAIR_RADIUS,
     iterations: int = FOLD_REPAIR_ITERATIONS,
+    flipped: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """``(repaired (V, 3) float32, number of folded triangles found)`` of one deformed mesh.
 
     rest, deformed : (V, 3); faces : (F, 3); fixed : (V,) bool, vertices that must not move
     (they keep their deformed positions). Only the free vertices within ``radius`` (on the rest
-    shape) of a folded triangle move.
+    shape) of a folded triangle move. ``flipped`` : (F,) bool, :func:`flipped_faces` of
+    ``rest`` and ``deformed`` when the caller has it already.
     """
     import igl
 
     rest = np.asarray(rest, np.float64)
     out = np.asarray(deformed, np.float32)
     f = np.asarray(faces, np.int64)
-    flipped = flipped_faces(rest, out, f)
+    if flipped is None:
+        flipped = flipped_faces(rest, out, f)
     n = int(flipped.sum())
     if n == 0 or iterations <= 0:
         return out, n
@@ -138,8 +143,9 @@ class FoldRepair:
         if self.iterations == 0:
             return out
         rest = np.broadcast_to(np.asarray(rest, np.float64), out.shape)
-        for i in np.flatnonzero(flipped_faces(rest, out, self.faces).any(-1)):
+        flipped = flipped_faces(rest, out, self.faces)  # (n, F)
+        for i in np.flatnonzero(flipped.any(-1)):
             out[i] = repair_folds(
-                rest[i], out[i], self.faces, self.fixed, self.radius, self.iterations
+                rest[i], out[i], self.faces, self.fixed, self.radius, self.iterations, flipped[i]
             )[0]
         return out

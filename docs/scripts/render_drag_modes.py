@@ -3,7 +3,7 @@
 Each column drags one landmark 10 mm in the frontal plane on the default face. Top row: that
 landmark alone (*direct*) decoded without the fold repair (``S2DPipeline.decode``, the studio
 before the eighth session); middle row: the same drag decoded as the studio decodes it now (per-edit
-gate and fold repair, ``core.edit.residual.decode_edited_motion``); bottom row: the landmarks
+gate and fold repair, ``core.edit.residual.decode_as_edit``); bottom row: the landmarks
 within ``core.sculpt.SMOOTH_RADIUS`` follow (*smooth*, the studio's default), decoded as the
 studio does. Triangles that turned over are drawn dark red; their count is in the title.
 
@@ -17,7 +17,8 @@ import pyvista as pv
 from _render import ROOT, SKIN, grid, polydata, save
 
 from core.assets import load_face, load_landmarks
-from core.eval.drag import face_normals
+from core.edit.residual import decode_as_edit
+from core.geometry.fold_repair import flipped_faces
 from core.pipeline import DEFAULT_DECODER, S2DPipeline
 from core.sculpt import DragPlan
 
@@ -62,17 +63,6 @@ def main() -> None:
     pipe = S2DPipeline.load(args.weights, device="cpu")
     v0 = face.vertices.astype(np.float64)
     p0 = v0[lms.indices]
-    n0 = face_normals(v0, face.faces)
-    from core.edit.residual import decode_edited_motion, pipeline_edit
-
-    repair, edit = pipe.fold_repair(), pipeline_edit(pipe)
-
-    def studio(target):
-        off = (target - p0)[None].astype(np.float32)
-        return decode_edited_motion(
-            pipe.decode, face.vertices, face.vertices[None], p0[None], off, edit, repair
-        )[0]
-
     rows = {"direct, no repair": [], "direct": [], "smooth": []}
     for k, vec, caption in DRAGS:
         drag = 0.010 * np.asarray(vec)
@@ -80,11 +70,12 @@ def main() -> None:
             mode = row.split(",")[0]
             plan = DragPlan(k, lms.mirror, mode, positions=p0)
             target = p0 + plan.delta(drag)
+            t = target[None].astype(np.float32)
             if row == "direct, no repair":
-                v = pipe.decode(face.vertices, target[None].astype(np.float32))[0]
+                v = pipe.decode(face.vertices, t)[0]
             else:
-                v = studio(target)
-            flipped = (face_normals(v, face.faces) * n0).sum(-1) < 0
+                v = decode_as_edit(pipe, face.vertices, t)[0]
+            flipped = flipped_faces(v0, v, face.faces)
             moved = np.flatnonzero(np.abs(target - p0).max(1) > 1e-6)
             title = f"{row}: {caption}\n{int(flipped.sum())} flipped"
             rows[row].append(_view(v, face.faces, flipped, target, moved, title, p0[k]))

@@ -61,20 +61,14 @@ def _pipeline_decoder(weights, decode: str = "studio"):
     ``core.edit.residual.apply_residual``); ``no-repair``, the same without the fold repair
     (the studio before the eighth session); ``plain``, ``S2DPipeline.decode`` of the targets
     (``python main.py decode``)."""
-    from core.edit.residual import apply_residual
+    from core.edit.residual import decode_as_edit
     from core.pipeline import DEFAULT_DECODER, S2DPipeline
 
     pipe = S2DPipeline.load(weights or DEFAULT_DECODER, device="cpu")
     v0 = pipe.face.vertices
     if decode == "plain":
         return lambda targets: pipe.decode(v0, targets)
-    repair = pipe.fold_repair() if decode == "studio" else None
-
-    def studio(targets):
-        ref = pipe.edit_reference(v0, np.repeat(v0[None, pipe.landmarks.indices], len(targets), 0))
-        return apply_residual(v0[None], pipe.decode_edit(v0, targets, ref), ref.dense, repair)
-
-    return studio
+    return lambda targets: decode_as_edit(pipe, v0, targets, repair=decode == "studio")
 
 
 def drag_spread(mode: str, landmarks, radius: float | None = None):
