@@ -70,19 +70,18 @@ def test_glb_input_without_materials_has_no_layout(tmp_path):
     assert load_any_mesh(tmp_path / "plain.glb").layout is None
 
 
+def _export_obj(dest, frames, mesh):
+    """An OBJ sequence of ``frames`` in ``mesh``'s topology, UVs and layout."""
+    return export_sequence(
+        dest, frames, mesh.faces, uv=mesh.uv, face_uv=mesh.face_uv, fmt="obj", layout=mesh.layout
+    )
+
+
 def test_obj_export_of_a_glb_face_writes_its_materials(tmp_path):
     pixels = _two_piece_glb(tmp_path / "face.glb", skin_name="skin tone/1")  # name made safe
     mesh = load_any_mesh(tmp_path / "face.glb")
     frames = np.stack([mesh.vertices, mesh.vertices * 1.1]).astype(np.float32)
-    out = export_sequence(
-        tmp_path / "seq",
-        frames,
-        mesh.faces,
-        uv=mesh.uv,
-        face_uv=mesh.face_uv,
-        fmt="obj",
-        layout=mesh.layout,
-    )
+    out = _export_obj(tmp_path / "seq", frames, mesh)
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "frame_0001.obj",
@@ -117,14 +116,6 @@ def test_obj_export_of_a_glb_face_writes_its_materials(tmp_path):
         assert len(np.unique(src)) == 42  # every skin vertex came back
     assert np.allclose(load_mesh(out / "frame_0001.obj").vertices, mesh.vertices, atol=1e-5)
     again = load_any_mesh(tmp_path / "face.glb")  # what replay does: load again, export again
-    export_sequence(
-        tmp_path / "seq2",
-        frames,
-        again.faces,
-        uv=again.uv,
-        face_uv=again.face_uv,
-        fmt="obj",
-        layout=again.layout,
-    )
+    _export_obj(tmp_path / "seq2", frames, again)
     for n in names:
         assert (tmp_path / "seq2" / n).read_bytes() == (out / n).read_bytes(), n

@@ -126,6 +126,17 @@ def test_cli_interpolate_on_our_own_face_replays_byte_for_byte(
     assert len(same_folders(step, tmp_path / "r")) == 31  # 30 frames + manifest
 
 
+def _studio_on_user_face(folder, session):
+    """The tiny studio ``session`` (session, apps controller) with the mesh and fit of
+    ``folder`` (the ``poly_face`` fixture) open."""
+    from app.any_face_ui import use_any_face
+    from core.fit.any_face import open_face
+
+    s, apps = session
+    use_any_face(s, open_face(folder / "face.obj", fit=folder / "FIT.npz"))
+    return s, apps
+
+
 def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     poly_face,
     tiny_session,  # noqa: F811
@@ -134,12 +145,7 @@ def test_studio_export_on_a_users_face_with_sliders_replays_byte_for_byte(
     tmp_path,
     capsys,
 ):
-    from app.any_face_ui import use_any_face
-    from core.fit.any_face import open_face
-
-    d = poly_face
-    s, apps = tiny_session
-    use_any_face(s, open_face(d / "face.obj", fit=d / "FIT.npz"))
+    s, apps = _studio_on_user_face(poly_face, tiny_session)
     apps.set_face({"nose-width": 0.4}, "Face sliders")
     assert s.face.user is not None
     s.generate("surprised", 2)
@@ -162,12 +168,7 @@ def test_studio_export_after_neutralize_on_a_users_face_replays_byte_for_byte(
 ):
     """Sliders, then Face ▸ Neutralize re-binds the user's face (a new fit and base mesh): the
     export's fit file carries both, and replay writes the same bytes; a damaged base refused."""
-    from app.any_face_ui import use_any_face
-    from core.fit.any_face import open_face
-
-    d = poly_face
-    s, apps = tiny_session
-    use_any_face(s, open_face(d / "face.obj", fit=d / "FIT.npz"))
+    s, apps = _studio_on_user_face(poly_face, tiny_session)
     apps.set_face({"nose-width": 0.4}, "Face sliders")
     apps.neutralize()
     qtbot.waitUntil(lambda: "neutralized" in s.face.name, timeout=30000)
