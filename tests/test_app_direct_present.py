@@ -22,7 +22,6 @@ from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 from app.widgets.gl_view import StudioInteractor, opaque_background  # noqa: E402
-from app.widgets.scene import make_native  # noqa: E402
 
 
 def _rgb(image) -> np.ndarray:
@@ -44,9 +43,8 @@ def _shown_view(qtbot, size: tuple[int, int], background: str | None = None):
     top = QWidget()
     layout = QVBoxLayout(top)
     p = StudioInteractor(top, auto_update=False, multi_samples=0)
-    make_native(p)
+    p.enable_direct_present()  # a native window, presented directly
     layout.addWidget(p)
-    p.enable_direct_present()
     p.add_mesh(pv.Sphere(), color="white")
     if background is not None:
         p.set_background(background)

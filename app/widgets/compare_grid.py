@@ -30,7 +30,6 @@ from app.widgets.scene import (
     add_face,
     add_three_point_lights,
     frame_camera,
-    make_native,
     use_caption_font,
 )
 from app.widgets.user_mesh import UserMeshMap
@@ -172,8 +171,7 @@ class CompareGrid(QWidget):
         p = StudioInteractor(
             self, shape=shape, auto_update=False, multi_samples=self.multi_samples, border=False
         )
-        make_native(p)
-        p.enable_direct_present()
+        p.enable_direct_present()  # a native window, presented directly
         p.installEventFilter(self._filter)
         self.plotter = p
         session = self.session

@@ -96,10 +96,14 @@ class StudioInteractor(QtInteractor):
     presenter = None
 
     def enable_direct_present(self) -> bool:
-        """Show frames through a child window instead of Qt's compositor where possible
-        (:mod:`app.widgets.direct_present`); True when it is set up."""
+        """Give the view its own native window (:func:`app.widgets.scene.make_native`, which
+        the child window needs and which pays off alone) and show frames through a child
+        window instead of Qt's compositor where possible (:mod:`app.widgets.direct_present`);
+        True when the child window is set up."""
         from app.widgets.direct_present import DirectPresenter, direct_present_available
+        from app.widgets.scene import make_native
 
+        make_native(self)
         if self.presenter is None and direct_present_available():
             self.presenter = DirectPresenter(self)
         return self.presenter is not None

@@ -24,7 +24,6 @@ from app.widgets.scene import (
     add_face,
     add_three_point_lights,
     frame_camera,
-    make_native,
     pv_faces,
     use_caption_font,
 )
@@ -67,9 +66,8 @@ class Viewport(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plotter = StudioInteractor(self, auto_update=False, multi_samples=multi_samples)
-        make_native(self.plotter)
+        self.plotter.enable_direct_present()  # a native window, presented directly
         layout.addWidget(self.plotter)
-        self.plotter.enable_direct_present()
         # FXAA on still frames where MSAA is off (software GL); never on drag or playback frames
         self.still_aa = StillAntiAliasing(
             self.plotter, multi_samples == 0, lambda: session.dragging or session.playback.playing
